@@ -1,0 +1,207 @@
+"""The band plan of ICD §1 and the link-budget defaults of ICD §7, described by data.
+
+The numbers live in ``signals/data/mars1.toml`` with the unit in every key. This module
+loads and validates that file once; an invalid file raises :class:`ConfigError` naming
+the band and the key.
+
+>>> band("32cm-tlm").carrier_hz
+922760000.0
+>>> band("8cm-carrier").carrier_hz == 4 * band("32cm-tlm").carrier_hz
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+from signals.errors import ConfigError
+
+BAND_IDS: Final[tuple[str, ...]] = (
+    "1.6m-tlm",
+    "1.6m-cmd",
+    "39cm-up",
+    "32cm-tlm",
+    "8cm-carrier",
+    "5cm-ppm",
+)
+
+_DIRECTIONS: Final = ("down", "up")
+_ANTENNAS: Final = ("dish", "omni")
+_THRESHOLD_KINDS: Final = ("ebn0", "esn0", "cn0")
+_NUMERIC_KEYS: Final = (
+    "carrier_hz",
+    "tx_power_w",
+    "tx_gain_dbi",
+    "rx_gain_dbi",
+    "system_temp_k",
+    "misc_loss_db",
+    "impl_loss_db",
+    "threshold_db",
+    "max_residual_hz",
+    "max_residual_rate_hz_per_s",
+)
+_POSITIVE_KEYS: Final = ("carrier_hz", "tx_power_w", "system_temp_k")
+
+
+@dataclass(frozen=True)
+class Band:
+    """One radio band of the spacecraft, with its link-budget defaults (ICD §1, §7)."""
+
+    band_id: str
+    carrier_hz: float
+    direction: str
+    antenna: str
+    purpose: str
+    tx_power_w: float
+    tx_gain_dbi: float
+    rx_gain_dbi: float
+    system_temp_k: float
+    misc_loss_db: float
+    impl_loss_db: float
+    threshold_db: float
+    threshold_kind: str
+    max_residual_hz: float
+    max_residual_rate_hz_per_s: float
+
+    @property
+    def needs_dish(self) -> bool:
+        """True when the band is fed only by the high-gain dish."""
+        return self.antenna == "dish"
+
+
+@dataclass(frozen=True)
+class Station:
+    """The ground station (ICD §1)."""
+
+    name: str
+    latitude_deg: float
+    longitude_deg: float
+    elevation_m: float
+
+
+def _parse_band(band_id: str, table: dict) -> Band:
+    where = f"band {band_id!r}"
+    for key in (*_NUMERIC_KEYS, "direction", "antenna", "threshold_kind"):
+        if key not in table:
+            raise ConfigError(f"{where}: missing key {key!r}")
+    values = {}
+    for key in _NUMERIC_KEYS:
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: key {key!r} must be a number, got {value!r}")
+        if key in _POSITIVE_KEYS and value <= 0:
+            raise ConfigError(f"{where}: key {key!r} must be positive, got {value!r}")
+        values[key] = float(value)
+    for key, allowed in (
+        ("direction", _DIRECTIONS),
+        ("antenna", _ANTENNAS),
+        ("threshold_kind", _THRESHOLD_KINDS),
+    ):
+        if table[key] not in allowed:
+            raise ConfigError(f"{where}: key {key!r} must be one of {allowed}, got {table[key]!r}")
+    unknown = (
+        set(table) - set(_NUMERIC_KEYS) - {"direction", "antenna", "threshold_kind", "purpose"}
+    )
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+    return Band(
+        band_id=band_id,
+        direction=table["direction"],
+        antenna=table["antenna"],
+        threshold_kind=table["threshold_kind"],
+        purpose=str(table.get("purpose", "")),
+        **values,
+    )
+
+
+def parse_band_table(text: str) -> tuple[dict[str, Band], Station]:
+    """Parse and validate a band-plan TOML document.
+
+    Parameters
+    ----------
+    text : str
+        TOML text with a ``[station]`` table and one ``[bands."<band id>"]`` table per band.
+
+    Returns
+    -------
+    bands, station
+        Bands keyed by their ICD band id, and the ground station.
+
+    Raises
+    ------
+    ConfigError
+        The text is not TOML, a band of ICD §1 is missing, or a key is missing or invalid.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"band table is not valid TOML: {exc}") from None
+    tables = doc.get("bands")
+    if not isinstance(tables, dict):
+        raise ConfigError("band table has no [bands] section")
+    missing = [b for b in BAND_IDS if b not in tables]
+    if missing:
+        raise ConfigError(f"band table lacks band(s) {missing}")
+    unknown = [b for b in tables if b not in BAND_IDS]
+    if unknown:
+        raise ConfigError(f"band table has unknown band(s) {unknown}; known: {list(BAND_IDS)}")
+    bands = {band_id: _parse_band(band_id, tables[band_id]) for band_id in BAND_IDS}
+    st = doc.get("station")
+    try:
+        station = Station(
+            name=str(st["name"]),
+            latitude_deg=float(st["latitude_deg"]),
+            longitude_deg=float(st["longitude_deg"]),
+            elevation_m=float(st["elevation_m"]),
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ConfigError(f"band table: [station] is missing or invalid ({exc})") from None
+    return bands, station
+
+
+@functools.cache
+def load_bands(path: Path | None = None) -> tuple[dict[str, Band], Station]:
+    """Load the band table (the packaged ``data/mars1.toml`` unless ``path`` is given)."""
+    if path is None:
+        text = resources.files("signals").joinpath("data/mars1.toml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    return parse_band_table(text)
+
+
+def band(band_id: str) -> Band:
+    """Return the band with ICD id ``band_id``.
+
+    Raises
+    ------
+    ConfigError
+        ``band_id`` is not a band of ICD §1.
+    """
+    bands, _ = load_bands()
+    try:
+        return bands[band_id]
+    except KeyError:
+        raise ConfigError(f"unknown band {band_id!r}; known bands: {', '.join(BAND_IDS)}") from None
+
+
+def station() -> Station:
+    """Return the ground station of the band table."""
+    return load_bands()[1]
+
+
+def band_from_frequency(frequency_hz: float) -> Band | None:
+    """Return the band whose nominal carrier lies nearest ``frequency_hz``.
+
+    The match must be within 1 % of that carrier (ample for Doppler and residuals; the
+    5 cm band's 5840–5890 MHz allocation included); otherwise ``None``.
+    """
+    bands, _ = load_bands()
+    best = min(bands.values(), key=lambda b: abs(b.carrier_hz - frequency_hz))
+    if abs(best.carrier_hz - frequency_hz) <= 0.01 * best.carrier_hz:
+        return best
+    return None

@@ -1,0 +1,13 @@
+"""Errors raised by the spacecraft side.
+
+Every error carries a one-line message meant for a person; the command line shows it
+as it is and exits non-zero.
+"""
+
+
+class SignalsError(Exception):
+    """Base class of every error raised by :mod:`signals`."""
+
+
+class ConfigError(SignalsError):
+    """A configuration value (band table, scenario, parameter) is missing or invalid."""
