@@ -301,6 +301,10 @@ def _check_metadata(metadata: Any, meta_path: Path) -> None:
             raise MetadataError(f"{where}: captures with {key} are not supported")
     if glob.get("core:trailing_bytes"):
         raise MetadataError(f"{where}: recordings with core:trailing_bytes are not supported")
+    try:
+        _capture_datetime(captures[0])
+    except MetadataError as exc:
+        raise MetadataError(f"{where}: {exc}") from None
 
 
 def open_recording(path: Path | str) -> Recording:
@@ -334,7 +338,7 @@ def open_recording(path: Path | str) -> Recording:
     _check_metadata(metadata, meta_path)
     dataset = metadata["global"].get("core:dataset")
     if isinstance(dataset, str) and dataset:
-        data_path = meta_path.with_name(dataset)
+        data_path = meta_path.parent / dataset
     sigmf_file = _as_sigmf(metadata, meta_path)
     return Recording(meta_path, data_path, metadata, sigmf_file)
 
@@ -347,7 +351,11 @@ def _as_sigmf(metadata: dict, meta_path: Path) -> SigMFFile:
             sigmf_file = SigMFFile(metadata=copy.deepcopy(metadata))
             sigmf_file.validate()
         except jsonschema.exceptions.ValidationError as exc:
-            raise MetadataError(f"{meta_path.name}: not valid SigMF: {exc.message}") from None
+            where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+            message = exc.message if len(exc.message) <= 120 else exc.message[:117] + "..."
+            raise MetadataError(
+                f"{meta_path.name}: not valid SigMF at {where}: {message}"
+            ) from None
         except (sigmf.error.SigMFError, KeyError, TypeError, ValueError) as exc:
             raise MetadataError(f"{meta_path.name}: not valid SigMF: {exc}") from None
     for warning in caught:
