@@ -255,11 +255,10 @@ def plan_session(
         )
     profile = profile or SessionProfile.named("contact")
     trajectory = get_trajectory()
-    state = trajectory.state(start_utc)
     elevation = check_visible(start_utc)
     flight = FlightModel(scenario, np.random.default_rng(rng_seed))
     dish = bool(flight.dish_pointed_at(start_utc))
-    range_km = float(state.range_km)
+    range_km = float(trajectory.range_km(start_utc))
     rate, main_band = choose_bit_rate(range_km, dish)
     budgets = {
         b: link_budget(
@@ -290,10 +289,10 @@ def plan_session(
         number=number,
         kind=kind,
         range_km=range_km,
-        range_rate_km_s=float(state.range_rate_km_s),
-        light_time_s=float(state.light_time_s),
+        range_rate_km_s=float(trajectory.range_rate_km_s(start_utc)),
+        light_time_s=float(trajectory.light_time_s(start_utc)),
         elevation_deg=elevation,
-        sun_distance_au=float(state.sun_distance_au),
+        sun_distance_au=float(trajectory.sun_distance_au(start_utc)),
         dish_pointed=dish,
         attitude_mode=int(flight.attitude_mode_at(start_utc)),
         bit_rate_bps=rate,
@@ -500,9 +499,7 @@ def _image_for(plan: SessionPlan, request, size: tuple[int, int], rng: np.random
     from signals.images import bars, mars
 
     lines, pixels = size
-    trajectory = get_trajectory()
-    state = trajectory.state(plan.start_utc)
-    if float(np.asarray(state.mars_distance_km).ravel()[0]) < 5e6:
+    if float(get_trajectory().mars_distance_km(plan.start_utc)) < 5e6:
         return mars(lines, pixels, rng, phase_angle_deg=_mars_phase_angle_deg(plan.start_utc))
     return bars(lines, pixels)
 
