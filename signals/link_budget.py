@@ -22,24 +22,16 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from scipy.special import j0, j1
-
 from signals.bands import BAND_IDS, band
 from signals.errors import ConfigError
+from signals.ppm_format import CHIP_S as PPM_CHIP_S
+from signals.tlm_format import CARRIER_POWER_FRACTION, DATA_POWER_FRACTION
+from signals.uplink_format import BIT_RATE_BPS as COMMAND_BIT_RATE_BPS
 
 #: Boltzmann's constant (J/K).
 BOLTZMANN_J_PER_K: Final = 1.380649e-23
 #: Speed of light (m/s).
 C_M_S: Final = 299_792_458.0
-#: Telemetry phase-modulation index (rad), ICD §4.
-MOD_INDEX_RAD: Final = 1.0
-#: Command uplink bit rate (bit/s), ICD §5.
-COMMAND_BIT_RATE_BPS: Final = 10.0
-#: PPM chip (pulse) length (s), ICD §3.
-PPM_CHIP_S: Final = 1.0 / 45_000.0
-#: Fraction of the power in the data sidebands, 2 J1(beta)^2, and in the carrier, J0(beta)^2.
-DATA_POWER_FRACTION: Final = float(2.0 * j1(MOD_INDEX_RAD) ** 2)
-CARRIER_POWER_FRACTION: Final = float(j0(MOD_INDEX_RAD) ** 2)
 
 
 class LinkBudgetError(ConfigError):
