@@ -383,13 +383,18 @@ class Trajectory:
         # Mars and lies in the plane of that velocity and the Sun-Mars line, on the side
         # away from the Sun (the probe passes Mars on its dark side, behind it).
         aim = np.zeros(3)
-        for _ in range(4):
+        for _ in range(20):
             v1, v2 = solve_lambert(r_e, r_m + aim, self._tof_s, GM_SUN_KM3_S2)
             v_rel = v2 - v_m
             u = v_rel / np.linalg.norm(v_rel)
             out = r_m / np.linalg.norm(r_m)
             perp = out - (out @ u) * u
-            aim = FLYBY_AIM_DISTANCE_KM * perp / np.linalg.norm(perp)
+            new_aim = FLYBY_AIM_DISTANCE_KM * perp / np.linalg.norm(perp)
+            moved_km = float(np.linalg.norm(new_aim - aim))
+            aim = new_aim
+            if moved_km < 1e-4:
+                break
+        v1, _ = solve_lambert(r_e, r_m + aim, self._tof_s, GM_SUN_KM3_S2)
         self._r1_helio = r_e
         self._v1_helio = v1
         self._v_inf_km_s = v1 - v_e
