@@ -1,7 +1,9 @@
 """The ground command transmitter: ICD §5 commands to continuous-phase FSK complex baseband.
 
 Each command goes out as three identical 40-bit frames back to back (12 s at 10 bit/s);
-between commands the transmitter is keyed off for ``gap_s``. Baseband is centred on the
+between commands the transmitter is keyed off for ``gap_s``, a whole number of bit
+periods, so that the bit clock runs on unbroken through the gaps (the spacecraft's
+receiver treats keyed intervals less than about 0.8 s apart as one). Baseband is centred on the
 uplink carrier as pre-tuned for the predicted Doppler: bit 1 at +250 Hz, bit 0 at
 −250 Hz, unit amplitude while keyed, zero while off. Sample n is the envelope at
 t = n / fs (ICD §2).
@@ -38,6 +40,11 @@ def _check_timing(fs_hz: float, gap_s: float, start_offset_s: float) -> None:
     if gap_s < 0 or start_offset_s < 0:
         raise UplinkError(
             f"uplink gap ({gap_s} s) and start offset ({start_offset_s} s) must not be negative"
+        )
+    gap_bits = gap_s * BIT_RATE_BPS
+    if abs(gap_bits - round(gap_bits)) > 1e-6:
+        raise UplinkError(
+            f"uplink gap {gap_s} s is not a whole number of {1 / BIT_RATE_BPS:g} s bit periods"
         )
 
 
@@ -143,7 +150,7 @@ def modulate_commands(
     fs_hz : float
         Sample rate (Hz), at least 1 kHz.
     gap_s : float
-        Transmitter-off time between commands (s).
+        Transmitter-off time between commands (s), a multiple of the 0.1 s bit period.
     start_offset_s : float
         Silence before the first command (s).
 
