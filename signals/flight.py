@@ -59,13 +59,16 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
 from signals.errors import ConfigError, SignalsError
+
+if TYPE_CHECKING:
+    from signals.geometry import Trajectory
 
 LAUNCH_UTC: Final[datetime] = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
 """Launch of Mars 1 (Molniya 8K78, Baikonur)."""
@@ -306,6 +309,10 @@ class FlightModel:
     sun_distance_au : callable, optional
         ``sun_distance_au(t_utc) -> AU``. Default :func:`default_sun_distance_au`;
         tabulated like ``distance_km``.
+    distance_km_s, sun_distance_au_s : callable, optional
+        Vectorised alternatives: functions of an array of seconds after launch returning
+        an array (used when the per-instant callables are not given). See
+        :meth:`from_trajectory`.
 
     Raises
     ------
@@ -319,6 +326,9 @@ class FlightModel:
         rng: np.random.Generator | None = None,
         distance_km: Callable[[datetime], float] | None = None,
         sun_distance_au: Callable[[datetime], float] | None = None,
+        *,
+        distance_km_s: Callable[[np.ndarray], np.ndarray] | None = None,
+        sun_distance_au_s: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ConfigError(
@@ -333,8 +343,12 @@ class FlightModel:
                 np.arange(2 * _SECONDS_PER_DAY, self._end_s + 3600.0, 3600.0),
             ]
         )
-        self._distance_grid_km = self._tabulate(distance_km, default_distance_km_s)
-        self._sun_grid_au = self._tabulate(sun_distance_au, default_sun_distance_au_s)
+        self._distance_grid_km = self._tabulate(
+            distance_km, distance_km_s or default_distance_km_s, "distance"
+        )
+        self._sun_grid_au = self._tabulate(
+            sun_distance_au, sun_distance_au_s or default_sun_distance_au_s, "Sun distance"
+        )
         self._key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
         self._hit_times_s = self._draw_hit_times(rng)
         self._mag_events = self._draw_mag_events(rng)
@@ -344,14 +358,53 @@ class FlightModel:
     def _tabulate(
         self,
         func: Callable[[datetime], float] | None,
-        default: Callable[[npt.ArrayLike], np.ndarray],
+        default: Callable[[np.ndarray], np.ndarray],
+        what: str,
     ) -> np.ndarray:
         if func is None:
-            return default(self._grid_s)
-        values = np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
+            values = np.asarray(default(self._grid_s), dtype=np.float64)
+        else:
+            values = np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
+        if values.shape != self._grid_s.shape:
+            raise ConfigError(
+                f"the {what} function returned {values.shape[0]} values for "
+                f"{self._grid_s.size} instants"
+            )
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ConfigError("the supplied distance function returned a non-positive value")
+            raise ConfigError(f"the {what} function returned a non-positive or non-finite value")
         return values
+
+    @classmethod
+    def from_trajectory(
+        cls,
+        scenario: str = "historical",
+        rng: np.random.Generator | None = None,
+        trajectory: Trajectory | None = None,
+    ) -> FlightModel:
+        """A flight model whose distances come from the DE421 trajectory of :mod:`signals.geometry`.
+
+        Parameters
+        ----------
+        scenario, rng
+            As for :class:`FlightModel`.
+        trajectory : signals.geometry.Trajectory, optional
+            Default ``signals.geometry.get_trajectory()``. Tabulated in two vectorised
+            calls (about 2 s).
+        """
+        from signals.geometry import get_trajectory  # here: the ephemeris loads only if asked
+
+        traj = get_trajectory() if trajectory is None else trajectory
+        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+
+        def instants(t_s: np.ndarray) -> np.ndarray:
+            return launch + np.round(np.asarray(t_s) * 1e6).astype("timedelta64[us]")
+
+        return cls(
+            scenario,
+            rng,
+            distance_km_s=lambda t_s: traj.distance_from_earth_km(instants(t_s)),
+            sun_distance_au_s=lambda t_s: traj.sun_distance_au(instants(t_s)),
+        )
 
     def _draw_hit_times(self, rng: np.random.Generator) -> np.ndarray:
         """Micrometeoroid hit times (s after launch): inhomogeneous Poisson by inversion."""

@@ -31,6 +31,12 @@ def flight() -> FlightModel:
     return FlightModel("historical", rng=np.random.default_rng(1962))
 
 
+@pytest.fixture(scope="module")
+def trajectory_flight() -> FlightModel:
+    """The same model with distances from the DE421 trajectory of signals.geometry."""
+    return FlightModel.from_trajectory("historical", rng=np.random.default_rng(1962))
+
+
 def _poisson_interval(mean: float, p: float = 1e-4) -> tuple[float, float]:
     return stats.poisson.ppf(p / 2, mean), stats.poisson.isf(p / 2, mean)
 
@@ -99,6 +105,16 @@ def test_default_distance_matches_the_last_contact() -> None:
     assert default_distance_km(LAUNCH_UTC + timedelta(days=2)) > 384_400.0
 
 
+def test_trajectory_distances_are_used(trajectory_flight: FlightModel) -> None:
+    from signals.geometry import get_trajectory
+
+    t = utc(1963, 3, 21)
+    expected_km = get_trajectory().distance_from_earth_km(t)
+    got_km = trajectory_flight.distance_km_s([seconds_since_launch(t)])[0]
+    assert got_km == pytest.approx(expected_km, rel=1e-4)
+    assert 1.0 < trajectory_flight.sun_distance_au_s([seconds_since_launch(t)])[0] < 1.7
+
+
 def _zone_duration_s(flight: FlightModel, low_km: float, high_km: float) -> tuple[float, float]:
     grid_s = np.arange(0.0, 200 * 86400.0, 1.0 if high_km < 1e6 else 60.0)
     if high_km < 1e6:
@@ -108,11 +124,13 @@ def _zone_duration_s(flight: FlightModel, low_km: float, high_km: float) -> tupl
     return inside[0], inside[-1]
 
 
+@pytest.mark.parametrize("model", ["flight", "trajectory_flight"])
 @pytest.mark.parametrize(("low_km", "high_km"), [(6_000.0, 40_000.0), (20e6, 40e6)])
 def test_micrometeoroid_rate_in_the_documented_zones(
-    flight: FlightModel, low_km: float, high_km: float
+    model: str, low_km: float, high_km: float, request: pytest.FixtureRequest
 ) -> None:
     """About one hit per two minutes: the count is that of a Poisson process at 1/120 s."""
+    flight = request.getfixturevalue(model)
     start_s, end_s = _zone_duration_s(flight, low_km, high_km)
     hits = flight.channels_s(np.array([start_s, end_s]))["micrometeoroid_hits"]
     count = int(hits[1] - hits[0])
