@@ -541,13 +541,13 @@ def _ppm_downlink(
         carrier_rate_hz_per_s=float(rng.normal(0.0, 0.05)),
         esn0_db=budget.cn0_dbhz + tau_db,
     )
-    signal = PpmSignal(items, fs_hz=PPM_FS_HZ, channel=channel, lead_s=0.2, tail_s=0.2, rng=rng)
+    signal = PpmSignal(items, fs_hz=PPM_FS_HZ, channel=channel, lead_s=0.2, tail_s=0.2)
     received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
     trajectory = get_trajectory()
     meta = _write(
         recording_dir,
         "5cm-ppm",
-        signal.chunks(),
+        signal.chunks(rng),
         fs_hz=PPM_FS_HZ,
         start_utc=received_utc,
         center_hz=carrier_hz + float(trajectory.doppler_hz("5cm-ppm", received_utc)),

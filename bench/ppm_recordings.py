@@ -1,0 +1,57 @@
+"""PPM recordings for the benchmarks, made once per size and kept for the session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from groundstation.recording import open_recording, write_recording
+from signals.images import make_image
+from signals.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+from signals.ppm_format import PERIOD_S
+
+
+def ppm_recording(
+    folder: Path, n_samples: int, *, fs_hz: float = 180e3, esn0_db: float = 16.0, seed: int = 5
+):
+    """A PPM recording of at least ``n_samples``: 200-pixel random images back to back.
+
+    Impairments are those of an ordinary session (clock, Doppler, carrier offset).
+    """
+    base = folder / f"ppm_{int(fs_hz)}_{n_samples}_{seed}"
+    if base.with_name(base.name + ".sigmf-meta").exists():
+        return open_recording(base)
+    rng = np.random.default_rng(seed)
+    pixels = 200
+    line_s = (pixels + 5) * PERIOD_S
+    lines_needed = int(np.ceil(n_samples / fs_hz / line_s)) + 1
+    items = []
+    image_id = 1
+    while lines_needed > 0:
+        lines = min(lines_needed, 400)
+        items += [
+            ImageTransmission(make_image("random", lines, pixels, rng), image_id),
+            SilentGap(30),
+        ]
+        lines_needed -= lines + 8
+        image_id += 1
+    channel = PpmChannel(
+        clock_ppm=40.0,
+        drift_ppm_per_hour=0.5,
+        doppler_v_over_c=2e-5,
+        carrier_offset_hz=7_000.0,
+        carrier_rate_hz_per_s=1.0,
+        esn0_db=esn0_db,
+    )
+    signal = PpmSignal(items, fs_hz=fs_hz, channel=channel, lead_s=0.05, tail_s=0.05)
+    write_recording(
+        base,
+        signal.chunks(rng, 1 << 20),
+        fs_hz=fs_hz,
+        band="5cm-ppm",
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=5.86e9,
+    )
+    return open_recording(base)
