@@ -1,10 +1,7 @@
 """Decode a coherent-carrier recording (ICD §6) into an output folder.
 
-The recording is read chunk by chunk and, when its sample rate is well above what a
-±2 kHz residual needs, reduced by summing blocks of D samples (D = fs // 16 kHz): sums of
-white noise stay white, and the carrier loses at most 0.2 dB at 2 kHz (corrected in the
-C/N0). :func:`groundstation.carrier_receiver.estimate_carrier` then measures the carrier,
-and the range rate follows from the Doppler:
+:func:`groundstation.carrier_receiver.measure_recording` reads the recording chunk by
+chunk and measures the carrier; the range rate follows from the Doppler:
 
 * one-way (the on-board oscillator, offset unknown within ±1 ppm): ṙ = c·(1 − f_rx/f_tx)
   with f_tx the nominal carrier, ± c·1 ppm (about ±0.3 km/s) from the oscillator;
@@ -26,76 +23,35 @@ import numpy as np
 
 from groundstation.carrier_receiver import (
     CarrierEstimate,
-    estimate_carrier,
+    measure_recording,
     one_way_range_rate_bounds,
     range_rate_from_doppler,
 )
 from groundstation.errors import DecodeError
 from groundstation.outputs import save_figure, write_json
-from groundstation.progress import progress
 from groundstation.recording import (
     Recording,
-    nonfinite_to_zero,
     open_recording,
     write_annotated_metadata,
 )
 from signals.bands import band
 from signals.carrier import C_M_S, COHERENT_BANDS, TURNAROUND_RATIO
 
-#: Sample rate the block-sum reduction aims at (at least this, below twice this; Hz).
-ANALYSIS_FS_HZ: Final = 16_000.0
-#: Most (reduced) samples analysed; a longer recording is analysed from its start.
-MAX_ANALYSIS_SAMPLES: Final = 1 << 22
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
 MODE_KEY: Final = "mars1:coherent_mode"
 UPLINK_KEY: Final = "mars1:uplink_frequency"
 
 
-def reduce_recording(
-    recording: Recording, *, show_progress: bool = True
-) -> tuple[np.ndarray, float, int, int]:
-    """Read a recording and sum blocks of D samples.
-
-    Returns
-    -------
-    samples : ndarray of complex64
-        Block sums divided by D (at most :data:`MAX_ANALYSIS_SAMPLES`).
-    fs_hz : float
-        Their sample rate (Hz).
-    decimation : int
-        D.
-    n_nonfinite : int
-        NaN/Inf samples replaced by 0.
-    """
-    d = max(1, int(recording.fs_hz // ANALYSIS_FS_HZ))
-    stop = min(recording.n_samples, MAX_ANALYSIS_SAMPLES * d)
-    stop -= stop % d
-    out = np.empty(stop // d, dtype=np.complex64)
-    bad = 0
-    with progress(stop, f"carrier {recording.name}", enabled=show_progress) as bar:
-        for first, chunk in recording.chunks(d * (1 << 16), 0, stop):
-            bad += nonfinite_to_zero(chunk)
-            out[first // d : (first + chunk.size) // d] = chunk.reshape(-1, d).mean(axis=1)
-            bar.update(chunk.size)
-    return out, recording.fs_hz / d, d, bad
-
-
-def _block_sum_gain(offset_hz: float, fs_hz: float, d: int) -> float:
-    """Amplitude gain of the mean of D samples for a tone at ``offset_hz`` (Dirichlet)."""
-    x = math.pi * offset_hz / fs_hz
-    if d == 1 or abs(math.sin(x)) < 1e-12:
-        return 1.0
-    return abs(math.sin(d * x) / (d * math.sin(x)))
-
-
-def _plot_spectrum(path: Path, x: np.ndarray, fs_hz: float, est: CarrierEstimate, title: str):
+def _plot_spectrum(
+    path: Path, x: np.ndarray, fs_hz: float, t0_s: float, est: CarrierEstimate, title: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     n = x.size
-    t = np.arange(n) / fs_hz
+    t = np.arange(n) / fs_hz + t0_s
     seg = 1 << max(5, min(14, int(math.log2(max(n // 8, 32)))))
     k = n // seg
     p = np.abs(np.fft.fftshift(np.fft.fft(x[: k * seg].reshape(k, seg), axis=1), axes=1)) ** 2
@@ -157,33 +113,30 @@ def decode_carrier_to_dir(
         recording = open_recording(recording)
     if recording.band not in (*COHERENT_BANDS, "39cm-up"):
         raise DecodeError(f"{recording.name}: band {recording.band} is not a carrier band")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    x, fs_hz, d, n_bad = reduce_recording(recording, show_progress=show_progress)
-    b = band(recording.band)
-    est = estimate_carrier(
-        x,
-        fs_hz,
-        tuned_frequency_hz=recording.center_frequency_hz,
-        max_rate_hz_per_s=b.max_residual_rate_hz_per_s,
-    )
-    # A block mean delays by (D - 1)/2 input samples and weights the carrier by |H(f)|.
-    delay_s = 0.5 * (d - 1) / recording.fs_hz
-    reference_time_s = est.reference_time_s + delay_s
-    cn0 = est.cn0_dbhz - 20.0 * math.log10(_block_sum_gain(est.frequency_offset_hz, fs_hz * d, d))
-    reference_utc = recording.start_utc + timedelta(seconds=reference_time_s)
-    mode = str(recording.metadata["global"].get(MODE_KEY, "one-way"))
+    glob = recording.metadata["global"]
+    mode = glob.get(MODE_KEY, "one-way")
     if mode not in ("one-way", "two-way"):
         raise DecodeError(f"{recording.name}: {MODE_KEY} must be one-way or two-way, not {mode!r}")
+    uplink = glob.get(UPLINK_KEY, band("39cm-up").carrier_hz)
+    if isinstance(uplink, bool) or not isinstance(uplink, int | float) or not uplink > 0:
+        raise DecodeError(f"{recording.name}: {UPLINK_KEY} must be a positive number (Hz)")
+    b = band(recording.band)
+    m = measure_recording(recording, show_progress=show_progress)
+    est, x, d = m.estimate, m.samples, m.decimation
+    reference_time_s = est.reference_time_s
+    cn0 = est.cn0_dbhz
+    reference_utc = recording.start_utc + timedelta(seconds=reference_time_s)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     c_km_s = C_M_S * 1e-3
     summary: dict = {
         "recording": recording.name,
         "band": recording.band,
         "start_utc": recording.start_utc,
         "fs_hz": recording.fs_hz,
-        "analysed_samples": int(x.size * d),
-        "analysed_duration_s": x.size * d / recording.fs_hz,
-        "nonfinite_samples": n_bad,
+        "analysed_samples": est.n_samples,
+        "analysed_duration_s": est.n_samples / recording.fs_hz,
+        "nonfinite_samples": m.n_nonfinite,
         "decimation": d,
         "tuned_frequency_hz": recording.center_frequency_hz,
         "reference_utc": reference_utc,
@@ -191,7 +144,7 @@ def decode_carrier_to_dir(
         "frequency_offset_hz": est.frequency_offset_hz,
         "frequency_hz": est.frequency_hz,
         "frequency_std_hz": est.frequency_std_hz,
-        "offset_at_start_hz": est.offset_at_start_hz - est.rate_hz_per_s * delay_s,
+        "offset_at_start_hz": est.offset_at_start_hz,
         "rate_hz_per_s": est.rate_hz_per_s,
         "rate_std_hz_per_s": est.rate_std_hz_per_s,
         "cn0_dbhz": cn0,
@@ -210,7 +163,6 @@ def decode_carrier_to_dir(
             est.frequency_hz, recording.band
         )
         if mode == "two-way":
-            uplink = recording.metadata["global"].get(UPLINK_KEY, band("39cm-up").carrier_hz)
             f_ref = COHERENT_BANDS[recording.band] * float(TURNAROUND_RATIO) * float(uplink)
             summary["uplink_frequency_hz"] = float(uplink)
             summary["range_rate_two_way_km_s"] = range_rate_from_doppler(
@@ -222,12 +174,17 @@ def decode_carrier_to_dir(
         )
     summary["predicted_range_rate_km_s"] = _predicted_range_rate(reference_utc)
     _plot_spectrum(
-        outdir / "spectrum.png", x, fs_hz, est, f"{recording.name} ({recording.band}, {mode})"
+        outdir / "spectrum.png",
+        x,
+        m.fs_hz,
+        m.delay_s,
+        est,
+        f"{recording.name} ({recording.band}, {mode})",
     )
     summary["spectrum_png"] = "spectrum.png"
     annotation = {
         "core:sample_start": 0,
-        "core:sample_count": int(x.size * d),
+        "core:sample_count": est.n_samples,
         "core:label": "carrier",
         "mars1:frequency_offset_hz": est.frequency_offset_hz,
         "mars1:rate_hz_per_s": est.rate_hz_per_s,

@@ -307,3 +307,42 @@ def test_command_line_synth_and_decode(tmp_path, capsys):
     )
     assert main(["synth", "carrier", "--at", "1962-10-01T00:00:00Z", "-o", str(name)]) == 2
     assert "before the launch" in capsys.readouterr().err
+
+
+def test_uplink_recording_and_estimate_from_a_recording(tmp_path):
+    # A 39 cm uplink as received on board: one way, the station's transmitter the reference.
+    f_up = band("39cm-up").carrier_hz
+    v_km_s = 3.5
+    tuned = f_up * (1 - v_km_s * 1e3 / C_M_S) + 400.0  # prediction 400 Hz too high
+    sig = CarrierSignal(FS, 2.0, -400.0, 0.0, 40.0, band_id="39cm-up")
+    meta = write_recording(
+        tmp_path / "up",
+        sig.chunks(np.random.default_rng(12)),
+        fs_hz=FS,
+        band="39cm-up",
+        start_utc=AT,
+        center_frequency_hz=tuned,
+    )
+    rec = open_recording(meta)
+    est = estimate_carrier(rec)
+    assert est.frequency_hz == pytest.approx(tuned - 400.0, abs=4 * est.frequency_std_hz)
+    summary = decode_carrier_to_dir(rec, tmp_path / "out", show_progress=False)
+    assert summary["range_rate_km_s"] == pytest.approx(v_km_s, abs=1e-6)
+    assert "range_rate_one_way_km_s" not in summary
+
+
+def test_decoder_rejects_bad_coherent_metadata(tmp_path):
+    sig = CarrierSignal(FS, 0.5, 100.0)
+    meta = write_recording(
+        tmp_path / "bad",
+        sig.chunks(np.random.default_rng(0)),
+        fs_hz=FS,
+        band="8cm-carrier",
+        start_utc=AT,
+        center_frequency_hz=3.691e9,
+        extra_global={"mars1:coherent_mode": "three-way"},
+    )
+    with pytest.raises(DecodeError, match="one-way or two-way"):
+        decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
+    with pytest.raises(DecodeError, match="fs_hz"):
+        estimate_carrier(np.ones(1000, np.complex64))
