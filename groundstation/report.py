@@ -488,7 +488,13 @@ def attitude_name(mode: Any) -> str:
 
 
 def opcode_name(opcode: Any) -> str:
-    """``0x02 set bit rate`` for an ICD §5 opcode; the raw value when unknown."""
+    """``0x02 set bit rate`` for an ICD §5 opcode (a number or an :class:`Opcode` name);
+    the raw value when unknown."""
+    if isinstance(opcode, str):
+        try:
+            opcode = int(Opcode[opcode.strip().upper()])
+        except KeyError:
+            return opcode
     number = _number(opcode)
     if number is None or number != int(number):
         return str(opcode)
@@ -941,7 +947,7 @@ def _match_file(entry: Mapping[str, Any], files: list[Path]) -> Path | None:
     return None
 
 
-def _image_figure(path: Path | None, entry: Mapping[str, Any] | None) -> str:
+def _image_figure(path: Path | None, entry: Mapping[str, Any] | None, base_dir: Path) -> str:
     caption = _image_caption(entry) if entry else _e(path.name if path else "")
     parts = []
     if path is not None:
@@ -956,20 +962,38 @@ def _image_figure(path: Path | None, entry: Mapping[str, Any] | None) -> str:
             )
     elif entry is not None:
         parts.append('<p class="muted">(no image file)</p>')
+    mask_note = ""
     if entry is not None:
-        mask = _line_mask_png(entry)
-        if mask is not None:
-            parts.append(_img(mask, "line mask", css_class="pixels", width=18))
-    mask_note = (
-        (" The strip beside it marks each line: white received, red missing, grey not sent.")
-        if entry is not None
-        else ""
-    )
+        mask_file = entry.get("mask_png") or entry.get("mask")
+        decoder_mask = None
+        if isinstance(mask_file, str) and mask_file.lower().endswith(".png"):
+            decoder_mask = _read_png(base_dir / mask_file)
+            if decoder_mask is None and path is not None:
+                decoder_mask = _read_png(path.parent / Path(mask_file).name)
+        if decoder_mask is not None:
+            data, (width, _) = decoder_mask
+            parts.append(
+                _img(
+                    data,
+                    "received-pixel mask",
+                    css_class="pixels",
+                    width=width * max(1, min(8, 480 // max(width, 1))),
+                )
+            )
+            mask_note = " Beside it, the decoder's mask of what was received."
+        else:
+            strip = _line_mask_png(entry)
+            if strip is not None:
+                parts.append(_img(strip, "line mask", css_class="pixels", width=18))
+                mask_note = (
+                    " The strip beside it marks each line: white received, red "
+                    "missing, grey not sent."
+                )
     body = '<div style="display:flex;gap:0.6rem;align-items:stretch">' + "".join(parts)
     return f"<figure>{body}</div><figcaption>{caption}{_e(mask_note)}</figcaption></figure>"
 
 
-def _images_section(session: Mapping[str, Any], image_files: Sequence[Path]) -> str:
+def _images_section(session: Mapping[str, Any], image_files: Sequence[Path], base_dir: Path) -> str:
     out = ["<h2>Images (5 cm PPM)</h2>"]
     entries = [e for e in (session.get("images") or []) if isinstance(e, Mapping)]
     files = [Path(f) for f in image_files]
@@ -983,9 +1007,9 @@ def _images_section(session: Mapping[str, Any], image_files: Sequence[Path]) -> 
             path = remaining[0]
         if path is not None:
             remaining.remove(path)
-        out.append(_image_figure(path, entry))
+        out.append(_image_figure(path, entry, base_dir))
     for path in remaining:
-        out.append(_image_figure(path, None))
+        out.append(_image_figure(path, None, base_dir))
     return "\n".join(out)
 
 
@@ -1133,6 +1157,16 @@ def _budget_section(session: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _received(command: Mapping[str, Any]) -> bool | None:
+    """Whether the spacecraft received (acted on) a command; None when not said."""
+    for key in ("accepted", "received"):
+        if isinstance(command.get(key), bool):
+            return command[key]
+    if "received_utc" in command:
+        return command["received_utc"] is not None
+    return None
+
+
 def _commands_section(session: Mapping[str, Any]) -> str:
     out = ["<h2>Commands</h2>"]
     commands = [c for c in (session.get("commands") or []) if isinstance(c, Mapping)]
@@ -1147,7 +1181,7 @@ def _commands_section(session: Mapping[str, Any]) -> str:
         row = []
         for k in keys:
             value = c.get(k)
-            if k in {"opcode", "op"} and value is not None and not isinstance(value, str):
+            if k in {"opcode", "op"} and value is not None:
                 row.append(_e(opcode_name(value)))
             elif isinstance(value, str) and k.endswith("_utc"):
                 row.append(_e(value[:23].replace("T", " ")))
@@ -1155,9 +1189,11 @@ def _commands_section(session: Mapping[str, Any]) -> str:
                 row.append(_value_html(k, value))
         rows.append(row)
     acknowledged = sum(bool(c.get("acknowledged")) for c in commands)
-    received = [c.get("received") for c in commands if "received" in c]
+    received = [_received(c) for c in commands]
     received_text = (
-        f", {sum(bool(r) for r in received)} received by the spacecraft" if received else ""
+        f", {sum(bool(r) for r in received)} acted on by the spacecraft"
+        if any(r is not None for r in received)
+        else ""
     )
     out.append(
         f"<p>{len(commands)} command{'s' if len(commands) != 1 else ''} sent"
@@ -1275,7 +1311,7 @@ def write_session_report(
             _range_rate_section(session),
             _waterfall_section(waterfalls or {}),
             _telemetry_section(list(telemetry_rows or [])),
-            _images_section(session, list(image_files or [])),
+            _images_section(session, list(image_files or []), Path(path).parent),
             _log_section(log_lines),
             f"<footer>{_e(footer)}</footer>",
         ]

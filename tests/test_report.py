@@ -259,19 +259,22 @@ def _session(range_km: float = 3_456_789.0) -> dict:
         "contact": True,
         "commands": [
             {
-                "opcode": 1,
-                "name": "START_SESSION",
+                "opcode": "START_SESSION",
                 "argument": 1,
+                "description": "start session, 10 s",
                 "sent_utc": "1962-11-04T09:12:30.000000Z",
-                "received": True,
+                "received_utc": "1962-11-04T09:12:42.500000Z",
+                "accepted": True,
                 "acknowledged": True,
             },
             {
-                "opcode": 2,
+                "opcode": "SET_BIT_RATE",
                 "argument": 6,
+                "description": "bit rate 64 bit/s",
                 "sent_utc": "1962-11-04T09:12:42.000000Z",
-                "received": True,
-                "acknowledged": False,
+                "received_utc": None,
+                "accepted": False,
+                "acknowledged": None,
             },
         ],
         "bands": bands,
@@ -298,6 +301,7 @@ def _session(range_km: float = 3_456_789.0) -> dict:
                 "snr_db": 17.25,
                 "mode": 0,
                 "png": "images/image_0001.png",
+                "mask_png": "images/image_0001_mask.png",
             }
         ],
         "spacecraft_log": ["09:12:43 command 0x01 start session accepted"],
@@ -325,7 +329,12 @@ def _assert_self_contained(text: str) -> None:
 def test_session_report_tells_the_session(tmp_path: Path) -> None:
     rng = np.random.default_rng(21)
     session = _session()
-    image = _image_png(tmp_path / "image_0001.png", rng)
+    (tmp_path / "images").mkdir()
+    image = _image_png(tmp_path / "images" / "image_0001.png", rng)
+    mask = np.full((48, 64), 255, dtype=np.uint8)
+    mask[[7, 30]] = 0
+    mask_file = tmp_path / "images" / "image_0001_mask.png"
+    Image.fromarray(mask, mode="L").save(mask_file)
     waterfalls = {
         "32cm-tlm": _waterfall(8000.0, 1024.0, rng),
         "5cm-ppm": _waterfall(180_000.0, 20_000.0, rng),
@@ -356,6 +365,7 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
         "+0.045 m/s",
         "a &lt;tag&gt; &amp; more",
         "0x02 set bit rate",
+        "2 commands sent, 1 acted on by the spacecraft, 1 acknowledged",
         "11 / 1",
         "46 / 2",
     ):
@@ -369,10 +379,11 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
     verdict = session_verdict(session)
     assert verdict.startswith("Contact: 11 telemetry frames (1 lost) decoded on 32cm-tlm")
     assert verdict in text.replace("&#x27;", "'")
-    # margin chart, 2 waterfalls, telemetry grid, the image and its line mask
+    # margin chart, 2 waterfalls, telemetry grid, the image and the decoder's mask
     pngs = _pngs(text)
     assert len(pngs) == 6
     assert image.read_bytes() in pngs  # embedded as is
+    assert mask_file.read_bytes() in pngs
     assert len(text.encode()) < 3_000_000
 
 
@@ -414,6 +425,11 @@ def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
     assert "not a readable PNG" in text
+    # without the decoder's mask, a strip marks each line: the two missing ones in red
+    strip = Image.open(io.BytesIO(_pngs(text)[-1])).convert("RGB")
+    assert strip.size[1] == 48
+    red = [y for y in range(48) if strip.getpixel((0, y))[0] > 150 > strip.getpixel((0, y))[1]]
+    assert red == [7, 30]
 
 
 def test_verdicts_say_why() -> None:
