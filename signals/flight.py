@@ -304,8 +304,10 @@ class FlightModel:
         Source of every random value. Defaults to ``np.random.default_rng(0)``.
     distance_km : callable, optional
         ``distance_km(t_utc) -> km`` from Earth's centre. Default
-        :func:`default_distance_km`. It is tabulated once at construction (every 10 s for
-        the first two days, then hourly) and interpolated.
+        :func:`default_distance_km`. It is tabulated once at construction (every 60 s for
+        the first two days, then every 6 h: about 4,000 instants) and interpolated. It is
+        first called once with a ``datetime64[us]`` array of all the instants; if that
+        fails or gives no array of the same length, once per instant with a datetime.
     sun_distance_au : callable, optional
         ``sun_distance_au(t_utc) -> AU``. Default :func:`default_sun_distance_au`;
         tabulated like ``distance_km``.
@@ -339,8 +341,8 @@ class FlightModel:
         self._end_s: float = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
         self._grid_s = np.concatenate(
             [
-                np.arange(0.0, 2 * _SECONDS_PER_DAY, 10.0),
-                np.arange(2 * _SECONDS_PER_DAY, self._end_s + 3600.0, 3600.0),
+                np.arange(0.0, 2 * _SECONDS_PER_DAY, 60.0),
+                np.arange(2 * _SECONDS_PER_DAY, self._end_s + 6 * 3600.0, 6 * 3600.0),
             ]
         )
         self._distance_grid_km = self._tabulate(
@@ -364,7 +366,7 @@ class FlightModel:
         if func is None:
             values = np.asarray(default(self._grid_s), dtype=np.float64)
         else:
-            values = np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
+            values = self._call_over_grid(func)
         if values.shape != self._grid_s.shape:
             raise ConfigError(
                 f"the {what} function returned {values.shape[0]} values for "
@@ -373,6 +375,18 @@ class FlightModel:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ConfigError(f"the {what} function returned a non-positive or non-finite value")
         return values
+
+    def _call_over_grid(self, func: Callable[[datetime], float]) -> np.ndarray:
+        """``func`` at every grid instant: one vectorised call if it takes arrays."""
+        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+        instants = launch + np.round(self._grid_s * 1e6).astype("timedelta64[us]")
+        try:
+            values = np.asarray(func(instants), dtype=np.float64)  # type: ignore[arg-type]
+        except (TypeError, ValueError, AttributeError):
+            values = np.empty(0)
+        if values.shape == self._grid_s.shape:
+            return values
+        return np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
 
     @classmethod
     def from_trajectory(

@@ -262,3 +262,17 @@ def test_scalar_and_vector_forms_agree(flight: FlightModel) -> None:
     vector = flight.channels_s([seconds_since_launch(t)])
     for name in CHANNEL_NAMES:
         assert scalar[name] == vector[name][0]
+
+
+def test_array_capable_distance_function_is_called_once() -> None:
+    calls: list[int] = []
+
+    def distance_km(t: object) -> object:
+        instants = np.asarray(t)
+        calls.append(instants.size)
+        seconds = (instants - np.datetime64("1962-11-01T16:14:16")) / np.timedelta64(1, "s")
+        return 7000.0 + 10.0 * seconds
+
+    model = FlightModel(rng=np.random.default_rng(2), distance_km=distance_km)
+    assert len(calls) == 1 and calls[0] > 1000
+    assert model.distance_km_s([3600.0])[0] == pytest.approx(7000.0 + 36_000.0)
