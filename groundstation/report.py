@@ -533,6 +533,11 @@ def session_contact(session: Mapping[str, Any]) -> bool:
     )
 
 
+def _margin_key(band: Mapping[str, Any]) -> float:
+    margin = _number(band.get("margin_db"))
+    return -math.inf if margin is None else margin
+
+
 def session_verdict(session: Mapping[str, Any]) -> str:
     """One sentence: contact or not, and why (from the link budget and the decoders)."""
     tlm = _tlm_bands(session)
@@ -559,17 +564,12 @@ def session_verdict(session: Mapping[str, Any]) -> str:
         return f"No contact{at}: no telemetry band was worked in this session."
     usable = {b: v for b, v in tlm.items() if v.get("usable")}
     if not usable:
-
-        def margin_key(b: str) -> float:
-            m = _number(tlm[b].get("margin_db"))
-            return -math.inf if m is None else m
-
         parts = [
             f"{b} {tlm[b].get('reason') or 'does not close'}"
-            for b in sorted(tlm, key=margin_key, reverse=True)
+            for b in sorted(tlm, key=lambda b: _margin_key(tlm[b]), reverse=True)
         ]
         return f"No contact{at}: no telemetry link closes ({'; '.join(parts)})."
-    best = max(usable, key=lambda b: _number(usable[b].get("margin_db")) or -math.inf)
+    best = max(usable, key=lambda b: _margin_key(usable[b]))
     v = usable[best]
     margin = _number(v.get("margin_db"))
     margin_text = f" ({margin:+.1f} dB)" if margin is not None else ""
@@ -590,10 +590,12 @@ def session_verdict(session: Mapping[str, Any]) -> str:
 
 
 def _margin_chart(session: Mapping[str, Any]) -> str:
-    entries: list[tuple[str, float | None, bool]] = []
+    entries: list[tuple[str, float | None, bool, str]] = []
     for band_id, v in (session.get("bands") or {}).items():
         if isinstance(v, Mapping):
-            entries.append((band_id, _number(v.get("margin_db")), bool(v.get("usable"))))
+            entries.append(
+                (band_id, _number(v.get("margin_db")), bool(v.get("usable")), v.get("reason"))
+            )
     uplink = session.get("uplink")
     if isinstance(uplink, Mapping):
         entries.append(
@@ -601,6 +603,7 @@ def _margin_chart(session: Mapping[str, Any]) -> str:
                 str(uplink.get("band", "uplink")),
                 _number(uplink.get("margin_db")),
                 bool(uplink.get("usable")),
+                uplink.get("reason"),
             )
         )
     if not entries:
@@ -608,14 +611,18 @@ def _margin_chart(session: Mapping[str, Any]) -> str:
     fig = Figure(figsize=(9.0, 0.55 * len(entries) + 1.3), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(entries))[::-1]
-    values = [m if m is not None else 0.0 for _, m, _ in entries]
-    colours = ["#2e8b47" if ok else "#c0392b" for _, _, ok in entries]
+    values = [m if m is not None else 0.0 for _, m, _, _ in entries]
+    colours = ["#2e8b47" if ok else "#c0392b" for _, _, ok, _ in entries]
     ax.barh(y, values, color=colours, height=0.6)
     ax.axvline(0.0, color="#1d2330", linewidth=1.0)
-    ax.set_yticks(y, [b for b, _, _ in entries])
+    ax.set_yticks(y, [b for b, _, _, _ in entries])
     span = max([abs(v) for v in values] + [1.0])
-    for yi, (_, m, ok) in zip(y, entries, strict=True):
-        text = "n/a" if m is None else f"{m:+.1f} dB" + ("" if ok else " (unusable)")
+    for yi, (_, m, ok, reason) in zip(y, entries, strict=True):
+        text = "n/a" if m is None else f"{m:+.1f} dB"
+        if not ok:
+            # Say why when the margin itself does not (e.g. the dish is not pointed).
+            dish_reason = reason and not str(reason).startswith(("margin", "below"))
+            text += f" (unusable: {reason})" if dish_reason else " (unusable)"
         x = 0.0 if m is None else m
         ax.text(
             x + (0.01 if x >= 0 else -0.01) * span,
@@ -1476,13 +1483,16 @@ def _mission_table(sessions: Sequence[Mapping[str, Any]]) -> str:
         "kind",
         "start (UTC)",
         "range (million km)",
+        "attitude",
+        "dish",
         "bit rate (bit/s)",
         *[f"{_e(b)} margin (dB)" for b in bands],
         "frames",
         "commands ack / sent",
         "verdict",
     ]
-    numeric = [True, False, False, True, True, *[True] * len(bands), True, True, False]
+    numeric = [True, False, False, True, False, False, True, *[True] * len(bands), True, True]
+    numeric.append(False)
     rows, classes = [], []
     for e in sessions:
         range_km = _number(e.get("range_km"))
@@ -1503,9 +1513,11 @@ def _mission_table(sessions: Sequence[Mapping[str, Any]]) -> str:
                 _e(e.get("kind") or "—"),
                 _e(start[:16].replace("T", " ") or "—"),
                 _e("—" if range_km is None else f"{range_km / 1e6:.2f}"),
+                _e("—" if e.get("attitude_mode") is None else attitude_name(e["attitude_mode"])),
+                _yes_no(e.get("dish_pointed")),
                 _e(_fmt(e.get("bit_rate_bps"), "g")),
                 *margin_cells,
-                _e(e.get("frames", "—")),
+                _e(e.get("frames") if e.get("frames") is not None else "—"),
                 _e(commands),
                 "contact" if e.get("contact") else "no contact",
             ]
