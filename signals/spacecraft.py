@@ -317,10 +317,9 @@ class CommandReceiver:
         if runs.size == 0:
             return []
         # Merge runs separated by less than two bits; keep the long ones.
-        gaps = runs[1:, 0] - runs[:-1, 1]
-        group = np.concatenate([[0], np.cumsum(gaps >= 2 * bit_len)])
-        starts = np.array([runs[group == g, 0].min() for g in range(group[-1] + 1)])
-        stops = np.array([runs[group == g, 1].max() for g in range(group[-1] + 1)])
+        breaks = np.flatnonzero(runs[1:, 0] - runs[:-1, 1] >= 2 * bit_len)
+        starts = runs[np.concatenate([[0], breaks + 1]), 0]
+        stops = runs[np.concatenate([breaks, [runs.shape[0] - 1]]), 1]
         keep = (stops - starts) >= MIN_BURST_BITS * bit_len
         bursts: list[DemodulatedBurst] = []
         for start, stop in zip(starts[keep], stops[keep], strict=True):

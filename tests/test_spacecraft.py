@@ -85,6 +85,19 @@ def test_commands_survive_the_uplink_and_are_acted_on(
     assert sum("accepted" in line for line in craft.log) == 3
 
 
+@pytest.mark.parametrize("gap_s", [0.0, 0.3, 0.8])
+def test_commands_close_together_are_all_acted_on(historical: FlightModel, gap_s: float) -> None:
+    """Short or no gaps merge keyed intervals; the unbroken bit clock keeps frames whole."""
+    sent = [Command.set_bit_rate(2), Command.set_bit_rate(2), Command.take_image(0)]
+    rng = np.random.default_rng(21)
+    x = channel(modulate_commands(sent, 4000.0, gap_s=gap_s), 4000.0, 12.0, -42.0, rng)
+    craft = Spacecraft(historical)
+    frames = craft.receive_uplink(x, 4000.0, T0_UTC)
+    assert [f.command for f in frames if f.acted] == sent
+    assert [f.frame_index for f in frames] == [0, 1, 2] * 3
+    assert craft.command_count == 3
+
+
 def test_bit_errors_follow_noncoherent_fsk_theory() -> None:
     """P_b = ½·exp(−Eb/2N0) for orthogonal non-coherent binary FSK (at 8 dB: 0.0214).
 

@@ -151,5 +151,7 @@ def test_transmitter_refuses_bad_parameters() -> None:
         modulate_commands([Command.end_session()], 500.0)
     with pytest.raises(UplinkError, match="negative"):
         modulate_commands([Command.end_session()], 2000.0, gap_s=-1.0)
+    with pytest.raises(UplinkError, match=r"not a whole number of 0\.1 s bit periods"):
+        modulate_commands([Command.end_session()], 2000.0, gap_s=0.75)
     with pytest.raises(UplinkError, match="overlap"):
         modulate_bursts([np.ones(40), np.ones(40)], [0.0, 1.0], 2000.0, 10.0)
