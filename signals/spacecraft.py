@@ -12,9 +12,16 @@ demodulator (ICD §5) working feed-forward over the whole uplink:
 4. bursts (transmitter keyed) where the smoothed tone energy exceeds the noise
    (hysteresis between two thresholds);
 5. bit timing per burst from |D| folded over the bit period (its peak marks bit ends);
-6. frames on the 40-bit grid where the 0xEB90 sync matches with at most one bit error;
-   the check byte decides; frames in a burst are grouped in triples and the first
-   frame of each triple whose check is right is acted on.
+6. frames where the 0xEB90 sync matches with at most one bit error, exact matches
+   first, frames never overlapping; the check byte decides. Frames 40 bits apart form
+   a chain counted in slots from the start of the burst, slots are grouped in triples,
+   and the first frame of each triple whose check is right (and whose opcode is known)
+   is acted on.
+
+Measured (tests and a 12-trial sweep of 5-command uplinks, offsets ±50 Hz): bit errors
+follow ½·exp(−Eb/2N0) within 0.3 dB at 8–10 dB; every command acted on at 10 dB (the ICD
+§7 threshold), 90 % at 8 dB; below ~6 dB bursts break up and the 8-bit check lets about
+1 in 256 corrupted frames through.
 
 :class:`Spacecraft` holds the commandable state (transmitters, bit rate, command
 counter, last command, session, images) and turns it into a :class:`TransmissionPlan`
