@@ -346,3 +346,15 @@ def test_decoder_rejects_bad_coherent_metadata(tmp_path):
         decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
     with pytest.raises(DecodeError, match="fs_hz"):
         estimate_carrier(np.ones(1000, np.complex64))
+
+
+@pytest.mark.parametrize("mode", [CoherentMode.ONE_WAY, CoherentMode.TWO_WAY])
+def test_predicted_downlink_agrees_with_geometry_doppler(mode):
+    from signals.carrier import predicted_downlink
+
+    traj = get_trajectory()
+    two_way = mode is CoherentMode.TWO_WAY
+    pred = predicted_downlink(AT, mode)
+    doppler = traj.doppler_hz("8cm-carrier", AT, two_way=two_way)
+    assert pred.received_8cm_hz - band("8cm-carrier").carrier_hz == pytest.approx(doppler, abs=1e-4)
+    assert pred.range_rate_km_s == traj.range_rate_km_s(AT)

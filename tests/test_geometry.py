@@ -181,3 +181,11 @@ def test_bad_times_raise_one_line_config_error(traj, t):
 def test_two_way_only_for_coherent_bands(traj):
     with pytest.raises(GeometryError, match="two-way"):
         traj.doppler_hz("5cm-ppm", datetime(1963, 1, 1, tzinfo=UTC), two_way=True)
+
+
+def test_lambert_rejects_degenerate_problems():
+    r1 = np.array([7000.0, 0.0, 0.0])
+    with pytest.raises(GeometryError, match="collinear"):
+        solve_lambert(r1, np.array([-9000.0, 0.0, 0.0]), 3600.0, GM_EARTH_KM3_S2)
+    with pytest.raises(GeometryError, match="positive"):
+        solve_lambert(r1, np.array([0.0, 9000.0, 0.0]), 0.0, GM_EARTH_KM3_S2)
