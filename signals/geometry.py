@@ -381,7 +381,7 @@ class Trajectory:
 
         # Aim beside Mars: the offset is perpendicular to the arrival velocity relative to
         # Mars and lies in the plane of that velocity and the Sun-Mars line, on the side
-        # away from the Sun (the probe passes Mars on its dark side, behind it).
+        # away from the Sun (the probe passes Mars on its night side).
         aim = np.zeros(3)
         for _ in range(20):
             v1, v2 = solve_lambert(r_e, r_m + aim, self._tof_s, GM_SUN_KM3_S2)
