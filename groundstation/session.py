@@ -669,11 +669,7 @@ def run_session(
     )
     rng = np.random.default_rng(seed)
     trajectory = get_trajectory()
-    flight = FlightModel(
-        scenario,
-        np.random.default_rng(seed),
-        distance_km=lambda t: float(trajectory.distance_from_earth_km(t)),
-    )
+    flight = FlightModel.from_trajectory(scenario, np.random.default_rng(seed), trajectory)
     spacecraft = Spacecraft(flight)
     n_stages = 4 + 2 * len(DOWNLINK_BANDS)
     stages = _Stages(n_stages, show_progress)
