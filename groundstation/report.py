@@ -32,6 +32,7 @@ import numpy as np
 import scipy.fft
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 from scipy.signal import windows
 
@@ -615,14 +616,15 @@ def _margin_chart(session: Mapping[str, Any]) -> str:
     colours = ["#2e8b47" if ok else "#c0392b" for _, _, ok, _ in entries]
     ax.barh(y, values, color=colours, height=0.6)
     ax.axvline(0.0, color="#1d2330", linewidth=1.0)
-    ax.set_yticks(y, [b for b, _, _, _ in entries])
+    labels = []
+    for band_id, _, ok, reason in entries:
+        # Say why when the margin itself does not (e.g. the dish is not pointed).
+        why = not ok and reason and not str(reason).startswith(("margin", "below"))
+        labels.append(f"{band_id}\n({reason})" if why else band_id)
+    ax.set_yticks(y, labels, fontsize=9)
     span = max([abs(v) for v in values] + [1.0])
-    for yi, (_, m, ok, reason) in zip(y, entries, strict=True):
-        text = "n/a" if m is None else f"{m:+.1f} dB"
-        if not ok:
-            # Say why when the margin itself does not (e.g. the dish is not pointed).
-            dish_reason = reason and not str(reason).startswith(("margin", "below"))
-            text += f" (unusable: {reason})" if dish_reason else " (unusable)"
+    for yi, (_, m, ok, _) in zip(y, entries, strict=True):
+        text = "n/a" if m is None else f"{m:+.1f} dB" + ("" if ok else " (unusable)")
         x = 0.0 if m is None else m
         ax.text(
             x + (0.01 if x >= 0 else -0.01) * span,
@@ -694,17 +696,20 @@ def _waterfall_figure(band_id: str, wf: Waterfall) -> str:
 
 # ------------------------------------------------------------------------------ telemetry
 
-_PANELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("Battery voltage", ("battery_v",)),
-    ("Currents", ("battery_a", "solar_array_a")),
-    ("N₂ bottle pressure", ("n2_pressure_a_mpa", "n2_pressure_b_mpa")),
-    ("Temperatures", ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c")),
-    ("Magnetic field", ("mag_x_nt", "mag_y_nt", "mag_z_nt")),
-    ("Micrometeoroid hits", ("micrometeoroid_hits",)),
-    ("Radiation counters", ("gas_discharge_cps", "scintillation_cps")),
-    ("Attitude mode", ("attitude_mode",)),
-    ("Commands received", ("command_count",)),
+#: Telemetry panels: title, channels, smallest y span shown (so that one quantisation step
+#: of a steady channel does not fill the panel).
+_PANELS: Final[tuple[tuple[str, tuple[str, ...], float], ...]] = (
+    ("Battery voltage", ("battery_v",), 1.0),
+    ("Currents", ("battery_a", "solar_array_a"), 1.0),
+    ("N₂ bottle pressure", ("n2_pressure_a_mpa", "n2_pressure_b_mpa"), 2.0),
+    ("Temperatures", ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c"), 10.0),
+    ("Magnetic field", ("mag_x_nt", "mag_y_nt", "mag_z_nt"), 2.0),
+    ("Micrometeoroid hits", ("micrometeoroid_hits",), 4.0),
+    ("Radiation counters", ("gas_discharge_cps", "scintillation_cps"), 10.0),
+    ("Attitude mode", ("attitude_mode",), 0.0),
+    ("Commands received", ("command_count",), 4.0),
 )
+_INTEGER_CHANNELS: Final = {"micrometeoroid_hits", "command_count", "gas_discharge_cps"}
 
 _CHANNEL_UNIT_SUFFIXES: Final = {"min", "mpa", "v", "a", "c", "nt", "cps"}
 _ENGINEERING_TYPES: Final = {"0", "engineering", "eng"}
@@ -757,19 +762,30 @@ def _telemetry_times(rows: Sequence[Mapping[str, str]]) -> tuple[np.ndarray, str
     return seconds, f"s after {t0:%H:%M:%S} UTC"
 
 
+def _at_least_span(ax: Any, values: np.ndarray, min_span: float) -> None:
+    """Widen the y range around the data to at least ``min_span``."""
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < min_span:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * min_span, mid + 0.5 * min_span)
+    ax.ticklabel_format(axis="y", useOffset=False)
+
+
 def _telemetry_plot(rows: Sequence[Mapping[str, str]]) -> str:
     times, time_label = _telemetry_times(rows)
     ok = np.array([_parity_ok(r) for r in rows], dtype=bool)
     fig = Figure(figsize=(9.0, 7.6), layout="constrained")
     axes = fig.subplots(3, 3, sharex=True)
-    for ax, (title, channels) in zip(axes.ravel(), _PANELS, strict=True):
+    for ax, (title, channels, min_span) in zip(axes.ravel(), _PANELS, strict=True):
         unit = _unit(channels[0])
         plotted = False
+        shown: list[np.ndarray] = []
         for channel in channels:
             values = np.array([_float(r.get(channel, "")) for r in rows])
             have = np.isfinite(values)
             if not have.any():
                 continue
+            shown.append(values[have])
             label = _short_name(channel)
             good = have & ok
             line = ax.plot(
@@ -789,6 +805,10 @@ def _telemetry_plot(rows: Sequence[Mapping[str, str]]) -> str:
         if channels == ("attitude_mode",) and plotted:
             ax.set_yticks(list(ATTITUDE_NAMES), ["Sun–star", "gyro", "spin", "uncontr."])
             ax.set_ylim(-0.5, 3.5)
+        elif plotted:
+            _at_least_span(ax, np.concatenate(shown), min_span)
+            if channels[0] in _INTEGER_CHANNELS:
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if not plotted:
             ax.text(
                 0.5,
@@ -830,15 +850,15 @@ def _channel_value(channel: str, text: str) -> str:
 def _frame_table(row: Mapping[str, str] | None, kind: str) -> str:
     if row is None:
         return f'<div><h3>Last {kind} frame</h3><p class="muted">none decoded</p></div>'
-    skip = {"time_utc", "frame_type", "parity_ok"}
     body = [
-        ("time (UTC)", _e(row.get("time_utc", ""))),
+        ("time (UTC)", _e(str(row.get("time_utc", ""))[:23].replace("T", " "))),
         ("parity", "ok" if _parity_ok(row) else "<b>error</b>"),
     ]
-    body += [("frame counter", _e(row["frame_counter"]))] if row.get("frame_counter") else []
-    skip.add("frame_counter")
+    body += [
+        (key.replace("_", " "), _e(row[key])) for key in ("band", "frame_counter") if row.get(key)
+    ]
     for key, text in row.items():
-        if key in skip or text in ("", None):
+        if key not in CHANNEL_BY_NAME or text in ("", None):
             continue
         unit = _unit(key)
         name = _short_name(key)
