@@ -128,6 +128,8 @@ class DecodedFrame:
         Parity result of each data word 3-31.
     sync_errors : int
         Bits of the (polarity-corrected) sync word received wrong.
+    ebn0_db : float
+        Eb/N0 estimated from this frame's 256 soft bits (M2M4 moments, dB; coarse).
     undetected_error_prob : float
         Probability, from the soft bits, that some word holds an even number of bit
         errors (which parity cannot see).
@@ -147,6 +149,7 @@ class DecodedFrame:
     word_parity: tuple[bool, ...] = ()
     sync_errors: int = 0
     undetected_error_prob: float = 0.0
+    ebn0_db: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -507,7 +510,11 @@ def _bits(
             best = (metric, j)
     j = best[1]
     idx = np.arange(j, n_half + 1, per_bit)
-    return pos[idx[:-1]], np.diff(h[idx])
+    # Bits start where sin(2π·f_sc·t) starts a positive half cycle (θ ≡ 0 mod 2π). If
+    # the chosen starts sit at θ̂ ≡ π, the phase estimate is off by π (squaring leaves
+    # ψ mod π): flip the sign, so a remaining inversion is the transmitter's own.
+    sign = -1.0 if (k0 + j) % 2 else 1.0
+    return pos[idx[:-1]], sign * np.diff(h[idx])
 
 
 def _quality_db(soft: np.ndarray) -> float:
@@ -812,6 +819,7 @@ def _to_decoded(f: _SegmentFrame, fs_hz: float, start_utc: datetime, bit_s: floa
         word_parity=frame.word_parity,
         sync_errors=f.sync_errors,
         undetected_error_prob=f.undetected_error_prob,
+        ebn0_db=_snr_m2m4(f.soft),
     )
 
 

@@ -224,7 +224,7 @@ def test_one_bit_per_second() -> None:
         clock_offset=40e-6,
     )
     assert [f.words for f in result.frames] == [f.words for f in frames]
-    assert all(f.parity_ok for f in result.frames)
+    assert all(f.parity_ok and not f.inverted for f in result.frames)
     assert result.carrier_offset_hz == pytest.approx(-250.0, abs=0.1)
 
 
@@ -282,6 +282,7 @@ def test_nan_samples_do_not_crash() -> None:
     by_counter = {f.frame_counter: f for f in result.frames}
     for k in (0, 1, 3, 4, 5):
         assert by_counter[k].words == frames[k].words and by_counter[k].parity_ok
+        assert not by_counter[k].inverted
     # the damaged frame is kept but flagged (or lost): never passed as good and wrong
     if 2 in by_counter and by_counter[2].parity_ok:
         assert by_counter[2].words == frames[2].words
