@@ -32,7 +32,7 @@ import numpy as np
 import scipy.fft
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from PIL import Image
 from scipy.signal import windows
 
@@ -1384,8 +1384,9 @@ def _mission_margin_plot(
     if not keep or not bands:
         return ""
     x = [dates[i] for i in keep]
-    fig = Figure(figsize=(9.0, 4.4), layout="constrained")
-    ax = fig.add_subplot()
+    rates = [_number(sessions[i].get("bit_rate_bps")) for i in keep]
+    fig = Figure(figsize=(9.0, 5.6), layout="constrained")
+    ax, ax_rate = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     all_values = []
     for band_id in bands:
         margins = [_number((sessions[i].get("margin_db") or {}).get(band_id)) for i in keep]
@@ -1439,17 +1440,45 @@ def _mission_margin_plot(
         ax.set_ylim(lo - 0.12 * (hi - lo + 1.0), hi + 0.05 * (hi - lo + 1.0))
     ax.set_ylabel("link margin (dB)")
     ax.set_title("Link margin of each band over the flight")
-    _date_axis(ax)
     ax.grid(alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(fontsize=8, loc="upper right", ncols=3)
+    rate_values = np.array([math.nan if r is None or r <= 0 else r for r in rates])
+    if np.isfinite(rate_values).any():
+        ax_rate.plot(
+            x,
+            rate_values,
+            drawstyle="steps-post",
+            color="#596173",
+            marker="o",
+            markersize=3,
+            linewidth=1.2,
+        )
+        ax_rate.set_yscale("log", base=2)
+        ax_rate.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax_rate.text(
+            0.5,
+            0.5,
+            "no bit rate",
+            ha="center",
+            va="center",
+            transform=ax_rate.transAxes,
+            color="#7a8191",
+        )
+    ax_rate.set_ylabel("bit/s")
+    ax_rate.set_title("Telemetry bit rate chosen for each session", fontsize=10)
+    ax_rate.grid(alpha=0.3)
+    _date_axis(ax_rate)
     return _figure(
         fig,
         "link margin over the flight",
-        "Solid: the band is usable (dish bands only while the dish is pointed at "
-        "Earth); dotted: the margin the budget would give. The marks along the "
-        "bottom tell each session's verdict.",
+        "Margins at each session's telemetry bit rate (the station picks the fastest rate "
+        "that closes, so the telemetry margin stays small while the rate falls). Solid: the "
+        "band is usable (dish bands only while the dish is pointed at Earth); dotted: the "
+        "margin the budget would give. The marks along the bottom tell each session's "
+        "verdict.",
     )
 
 
