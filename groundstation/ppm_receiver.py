@@ -71,6 +71,9 @@ ACQ_MIN_THRESHOLD: Final = 1.0
 #: A marker is present when its four normalised pulse energies sum above this
 #: (noise only: Gamma(4) maximised over a short search, P ≈ 1e-5).
 MARKER_THRESHOLD: Final = 18.0
+#: ... and its two weakest pulses together above this: one or two strong pulses (a data
+#: pulse, part of the other marker) with noise never make a marker (noise: P(Gamma(2) > 5)).
+MARKER_PAIR_MIN: Final = 5.0
 #: Timing measurements kept for the local least-squares fit (periods back from now).
 FIT_SPAN_PERIODS: Final = 2000
 #: Blocks of periods decoded between timing updates: short while the clock rate is still
@@ -427,10 +430,11 @@ class PpmReceiver:
                 parts = [e[o : o + m] for o in offsets]
                 total = parts[0] + parts[1] + parts[2] + parts[3]
                 low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
-                high = np.maximum(np.maximum(parts[0], parts[1]), np.maximum(parts[2], parts[3]))
+                pair = np.partition(np.stack(parts), 1, axis=0)
+                pair = pair[0] + pair[1]
                 # All four pulses must be there: one strong data pulse alone is not a marker.
                 ok = (total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD)
-                ok &= total - high > ACQ_SUM_THRESHOLD / 3.0
+                ok &= pair > MARKER_PAIR_MIN
                 hits = np.flatnonzero(ok)
                 if hits.size:
                     first = int(hits[0])
@@ -460,7 +464,7 @@ class PpmReceiver:
         """Best marker start near ``t`` (samples into x): (start, normalised score)."""
         deltas = np.arange(-span_chips, span_chips + 1e-9, step_chips) * chip
         positions = (t + deltas)[:, None] + (np.asarray(chips) * chip)[None, :]
-        scores = filt.energies(x, positions).sum(axis=1) / sigma2
+        scores = _marker_score(filt.energies(x, positions) / sigma2)
         scores = np.where(np.isfinite(scores), scores, 0.0)
         i = int(np.argmax(scores))
         delta = deltas[i]
@@ -842,7 +846,7 @@ class PpmReceiver:
         deltas = np.arange(-1.0, 1.01, 0.25) * chip
         chips = np.asarray(LINE_MARKER_CHIPS) * chip
         pos = (starts - base)[:, None, None] + deltas[None, :, None] + chips[None, None, :]
-        scores = state["filter"].energies(x, pos).sum(axis=2) / state["sigma2"]
+        scores = _marker_score(state["filter"].energies(x, pos) / state["sigma2"])
         scores = np.where(np.isfinite(scores), scores, 0.0).max(axis=1)
         hits = np.flatnonzero(scores >= MARKER_THRESHOLD + 4.0)
         return int(periods[hits[0]]) if hits.size else None
@@ -934,12 +938,12 @@ class PpmReceiver:
             candidate, f_guess, sigma2 = hit
             lock = self._acquire(candidate, f_guess, sigma2)
             if lock is None:
-                pos = candidate + int(self.chip0 * 50)
+                pos = candidate + 1
                 continue
             header, copy, grid, f, sigma2 = lock
             image = self._decode_image(header, copy, grid, f, sigma2)
             if not image.received.any():
-                pos = candidate + int(self.chip0 * 50)
+                pos = candidate + 1
                 continue
             images.append(image)
             if image.truncated:
@@ -964,6 +968,15 @@ class PpmReceiver:
         for message in self.warnings:
             log.warning(message)
         return PpmDecodeResult(images, skipped, self.nonfinite, list(self.warnings))
+
+
+def _marker_score(energies: np.ndarray) -> np.ndarray:
+    """Marker score from its pulse energies (last axis, units of noise): their sum, or, when
+    the two weakest pulses together are below :data:`MARKER_PAIR_MIN`, only those two."""
+    pair = np.partition(energies, 1, axis=-1)[..., :2].sum(axis=-1)
+    total = energies.sum(axis=-1)
+    score = np.where(pair >= MARKER_PAIR_MIN, total, pair)
+    return np.where(np.isfinite(score), score, 0.0)
 
 
 def _line_numbers(
