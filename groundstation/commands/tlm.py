@@ -160,8 +160,8 @@ def synth_tlm(
     start_utc : datetime
         UTC of sample 0.
     duration_s : float, optional
-        Recording length (s); default the carrier plus 10 whole frames. Frames that do
-        not fit are cut off.
+        Recording length (s); default the carrier plus 10 whole frames. A frame that
+        starts at least one bit before the end is sent and cut off there.
     ebn0_db, cn0_dbhz : float, optional
         Noise level; Eb/N0 12 dB when neither is given.
     carrier_s : float
@@ -200,7 +200,8 @@ def synth_tlm(
     end_offset = carrier_offset_hz + carrier_rate_hz_per_s * duration_s
     if max(abs(carrier_offset_hz), abs(end_offset)) > 2000.0:
         raise ConfigError(f"residual carrier reaches {end_offset:+.0f} Hz; ICD §4 allows ±2000 Hz")
-    n_frames = math.ceil((duration_s - carrier_s) / frame_s - 1e-9)
+    # every frame that starts at least one bit before the end (the last may be cut off)
+    n_frames = math.ceil((duration_s - carrier_s) / frame_s - 1.0 / FRAME_BITS)
     flight = FlightModel("historical", rng=rng)
     first_bit_utc = start_utc + timedelta(seconds=carrier_s)
     first_counter = int((first_bit_utc - LAUNCH_UTC).total_seconds() // frame_s)
