@@ -334,7 +334,9 @@ footer { margin-top: 3rem; color: #7a8191; font-size: 0.85rem; }
 
 def _number(value: Any) -> float | None:
     """``value`` as a finite float, else None (None, NaN, strings, bools)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
@@ -370,7 +372,7 @@ def _label(key: str) -> str:
 
 def _value_html(key: str, value: Any) -> str:
     """Render any JSON value of a dict for a table cell."""
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if value is None:
         return "—"
@@ -380,6 +382,8 @@ def _value_html(key: str, value: Any) -> str:
             return _e(f"{int(value):d}")
         if key.endswith("_hz") and abs(number) >= 1e6:
             return _e(f"{number:,.1f}")
+        if key.endswith(("_db", "_dbhz")):
+            return _e(f"{number:.2f}")
         return _e(_float_text(number))
     if isinstance(value, float):
         return "—"

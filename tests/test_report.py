@@ -432,6 +432,28 @@ def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
     assert red == [7, 30]
 
 
+def test_session_report_takes_numpy_scalars(tmp_path: Path) -> None:
+    session = _session()
+    session["range_km"] = np.float64(session["range_km"])
+    session["attitude_mode"] = np.int64(2)
+    session["bands"]["32cm-tlm"]["usable"] = np.bool_(True)
+    session["bands"]["32cm-tlm"]["measured"]["cn0_dbhz"] = np.float32(68.94)
+    session["range_rate_check"]["error_m_s"] = np.float64(np.nan)
+    out = write_session_report(
+        tmp_path / "r.html",
+        session,
+        waterfalls={},
+        telemetry_rows=[],
+        image_files=[],
+        session_log=[],
+    )
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    for figure in ("3.457 million km", "2 — spin about the Sun axis", "cn0 (dB-Hz) 68.94"):
+        assert figure in text, figure
+    assert not re.search(r"\b(True|False|nan|NaN|inf)\b", text)
+
+
 def test_verdicts_say_why() -> None:
     far = 115e6
     no_close = {
