@@ -41,7 +41,8 @@ from groundstation.recording import Recording, parse_utc
 from signals.bands import band as band_info
 from signals.errors import SignalsError
 from signals.flight import AttitudeMode
-from signals.tlm_format import CHANNEL_BY_NAME, TxStateBit
+from signals.ppm_format import CHIP_S
+from signals.tlm_format import CHANNEL_BY_NAME, SUBCARRIER_HZ, TxStateBit
 from signals.uplink_format import Opcode
 
 # ------------------------------------------------------------------------------ waterfall
@@ -962,19 +963,32 @@ def _image_caption(entry: Mapping[str, Any]) -> str:
     return _e("; ".join(parts) + ".")
 
 
-def _match_file(entry: Mapping[str, Any], files: list[Path]) -> Path | None:
-    """The image file named by the entry's ``png``/``file``/``path`` key, if listed."""
-    for key in ("png", "file", "path"):
+_IMAGE_KEYS: Final = ("png", "file", "path")
+_MASK_KEYS: Final = ("mask_png", "mask_file", "mask")
+
+
+def _find_file(
+    entry: Mapping[str, Any], keys: Sequence[str], files: Sequence[Path], base_dir: Path
+) -> Path | None:
+    """The file an image entry names under one of ``keys``.
+
+    Looked for among ``files`` (by name), then relative to ``base_dir``, then by name in
+    the folders up to three levels below it (a decoder's output folder).
+    """
+    for key in keys:
         name = entry.get(key)
-        if isinstance(name, str) and name:
-            for f in files:
-                if f.name == Path(name).name:
-                    return f
-    ident = entry.get("id")
-    if ident is not None:
+        if not (isinstance(name, str) and name.lower().endswith(".png")):
+            continue
+        filename = Path(name).name
         for f in files:
-            if str(ident) in f.stem.replace("-", "_").split("_"):
+            if f.name == filename:
                 return f
+        if (base_dir / name).is_file():
+            return base_dir / name
+        for depth in range(1, 4):
+            found = sorted(p for p in base_dir.glob("*/" * depth + filename) if p.is_file())
+            if found:
+                return found[0]
     return None
 
 
@@ -995,12 +1009,11 @@ def _image_figure(path: Path | None, entry: Mapping[str, Any] | None, base_dir: 
         parts.append('<p class="muted">(no image file)</p>')
     mask_note = ""
     if entry is not None:
-        mask_file = entry.get("mask_png") or entry.get("mask")
-        decoder_mask = None
-        if isinstance(mask_file, str) and mask_file.lower().endswith(".png"):
-            decoder_mask = _read_png(base_dir / mask_file)
-            if decoder_mask is None and path is not None:
-                decoder_mask = _read_png(path.parent / Path(mask_file).name)
+        # The decoder's mask lies beside its image, or where the entry says.
+        mask_file = _find_file(entry, _MASK_KEYS, [], base_dir)
+        if mask_file is None and path is not None:
+            mask_file = _find_file(entry, _MASK_KEYS, [], path.parent)
+        decoder_mask = _read_png(mask_file) if mask_file is not None else None
         if decoder_mask is not None:
             data, (width, _) = decoder_mask
             parts.append(
@@ -1033,10 +1046,10 @@ def _images_section(session: Mapping[str, Any], image_files: Sequence[Path], bas
         return "\n".join(out)
     remaining = list(files)
     for entry in entries:
-        path = _match_file(entry, remaining)
-        if path is None and len(remaining) and len(entries) == len(files):
-            path = remaining[0]
-        if path is not None:
+        path = _find_file(entry, _IMAGE_KEYS, remaining, base_dir)
+        if path is None and remaining and len(entries) == len(files):
+            path = remaining[0]  # unnamed entries and files, in the same order
+        if path in remaining:
             remaining.remove(path)
         out.append(_image_figure(path, entry, base_dir))
     for path in remaining:
@@ -1274,9 +1287,13 @@ def _waterfall_section(waterfalls: Mapping[str, Waterfall]) -> str:
     out.append(
         "<p>Waterfalls of each downlink as received: time runs down, frequency is "
         "measured from the frequency the receiver was tuned to (nominal carrier plus "
-        "the predicted Doppler). A telemetry downlink shows its residual carrier and "
-        "the 1024 Hz subcarrier sidebands; the 5 cm image link a broad hump of "
-        "22 µs pulses.</p>"
+        "the predicted Doppler), so a line off centre is the residual of the Doppler "
+        "prediction. A telemetry downlink shows its residual carrier and, once frames "
+        f"start, the BPSK subcarrier sidebands at ±{SUBCARRIER_HZ:g} Hz (and "
+        f"±{2 * SUBCARRIER_HZ:g} Hz from the phase modulation); the coherent 8 cm carrier "
+        f"a single line; the 5 cm image link the sinc² spectrum of its "
+        f"{CHIP_S * 1e6:.1f} µs pulses, with nulls {1e-3 / CHIP_S:g} kHz either side of "
+        "the carrier.</p>"
     )
     out += [_waterfall_figure(b, w) for b, w in shown]
     return "\n".join(out)

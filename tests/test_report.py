@@ -553,3 +553,35 @@ def test_mission_report(tmp_path: Path, n: int) -> None:
         # the 1.6 m link at 1 bit/s closes near 106.76 million km and fails by ~115
         assert 0 < mission["contacts"] < n
         assert "no contact" in text
+
+
+def test_images_named_by_the_decoder_are_found_below_the_report(tmp_path: Path) -> None:
+    # A decoder writes {"file": "images/image_1.png", "mask_file": ...} relative to its own
+    # output folder; the report finds both below its own folder.
+    folder = tmp_path / "bands" / "5cm-ppm" / "images"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    image = _image_png(folder / "image_1.png", rng)
+    mask = _image_png(folder / "image_1_mask.png", rng)
+    session = _session()
+    session["images"] = [
+        {
+            "id": 1,
+            "lines": 48,
+            "pixels": 64,
+            "lines_received": 48,
+            "lines_missing": [],
+            "file": "images/image_1.png",
+            "mask_file": "images/image_1_mask.png",
+        }
+    ]
+    out = write_session_report(
+        tmp_path / "report.html",
+        session,
+        waterfalls={},
+        telemetry_rows=[],
+        image_files=[],
+        session_log=[],
+    )
+    pngs = _pngs(out.read_text(encoding="utf-8"))
+    assert pngs[-2:] == [image.read_bytes(), mask.read_bytes()]
