@@ -13,6 +13,7 @@ import io
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -313,8 +314,32 @@ def _pngs(text: str) -> list[bytes]:
     return [base64.b64decode(m) for m in PNG_SRC.findall(text)]
 
 
+class _TagBalance(HTMLParser):
+    """Records elements closed out of order or never closed."""
+
+    VOID = frozenset({"meta", "img", "br"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.errors.append(f"</{tag}> at {self.getpos()} inside {self.open[-3:]}")
+
+
 def _assert_self_contained(text: str) -> None:
     assert text.startswith("<!DOCTYPE html>")
+    balance = _TagBalance()
+    balance.feed(text)
+    assert balance.errors == [] and balance.open == []
     assert 'src="http' not in text and 'href="http' not in text
     assert "<script" not in text and "<link" not in text
     n_img = text.count("<img")
