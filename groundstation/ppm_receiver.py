@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -78,7 +78,7 @@ MARKER_PAIR_MIN: Final = 5.0
 FIT_SPAN_PERIODS: Final = 2000
 #: Blocks of periods decoded between timing updates: short while the clock rate is still
 #: uncertain, then longer.
-BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64)
+BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
 #: Mean of the largest of 64 unit exponential variables (harmonic number H_64) and the
 #: standard deviation of that largest one.
 _NOISE_MAX_MEAN: Final = float(np.sum(1.0 / np.arange(1, N_LEVELS + 1)))
@@ -134,8 +134,9 @@ class PulseFilter:
     def __init__(self, chip_samples: float, freq_hz: float, fs_hz: float):
         self.chip_samples = float(chip_samples)
         self.freq_hz = float(freq_hz)
-        self.taps = math.floor(chip_samples) + 2
         frac = (np.arange(FRACTION_STEPS) + 0.5) / FRACTION_STEPS
+        # Samples a chip starting at a tabulated fraction can touch.
+        self.taps = math.ceil(frac[-1] + chip_samples)
         lags = np.arange(self.taps)
         lo = np.maximum(lags[None, :], frac[:, None])
         hi = np.minimum(lags[None, :] + 1.0, frac[:, None] + chip_samples)
@@ -370,8 +371,21 @@ class PpmReceiver:
         self.nonfinite = 0
         self._counted_to = 0
         self.warnings: list[str] = []
+        self._filters: dict[tuple[int, int], PulseFilter] = {}
 
     # ---------------------------------------------------------------- sample access
+
+    def _filter(self, chip_samples: float, freq_hz: float) -> PulseFilter:
+        """A :class:`PulseFilter`, cached: chip to 1e-5 sample, carrier to 20 Hz (the loss
+        of that rounding is below 0.001 dB)."""
+        key = (round(chip_samples * 1e5), round(freq_hz / 20.0))
+        filt = self._filters.get(key)
+        if filt is None:
+            if len(self._filters) > 512:
+                self._filters.clear()
+            filt = PulseFilter(key[0] * 1e-5, key[1] * 20.0, self.fs_hz)
+            self._filters[key] = filt
+        return filt
 
     def _read(self, start: int, stop: int) -> tuple[np.ndarray, int]:
         """Samples ``[start, stop)`` with zeros outside the recording; returns (x, start)."""
@@ -393,19 +407,31 @@ class PpmReceiver:
 
     # ---------------------------------------------------------------- acquisition
 
-    def _scan_for_frame_marker(self, start: int) -> tuple[int, float, float] | None:
-        """First frame-marker candidate at or after ``start``: (sample, carrier Hz, sigma²)."""
+    def _rotators(self, length: int) -> list[tuple[float, np.ndarray]]:
+        """Carrier hypotheses of the scan and their de-rotation phasors (cached)."""
+        if getattr(self, "_rot_cache", (0, []))[0] != length:
+            n = np.arange(length)
+            self._rot_cache = (
+                length,
+                [
+                    (f, np.exp(-2j * np.pi * f / self.fs_hz * n).astype(np.complex64))
+                    for f in ACQUISITION_OFFSETS_HZ
+                    if abs(f) < 0.5 * self.fs_hz
+                ],
+            )
+        return self._rot_cache[1]
+
+    def _scan_for_frame_marker(self, start: int) -> Iterator[tuple[int, float, float]]:
+        """Frame-marker candidates at or after ``start``, in order: (sample, carrier Hz, σ²).
+
+        Each block is scanned once; its candidates (one per cluster of neighbouring hits,
+        the best carrier hypothesis) are yielded in order of time.
+        """
         chip = self.chip0
         k = max(1, round(chip))
         offsets = np.round(np.array(FRAME_MARKER_CHIPS) * chip).astype(np.intp)
         overlap = int(offsets[-1]) + k + 1
-        n = np.arange(ACQUISITION_BLOCK + overlap)
-        rotators = [
-            np.exp(-2j * np.pi * f / self.fs_hz * n).astype(np.complex64)
-            for f in ACQUISITION_OFFSETS_HZ
-            if abs(f) < 0.5 * self.fs_hz
-        ]
-        freqs = [f for f in ACQUISITION_OFFSETS_HZ if abs(f) < 0.5 * self.fs_hz]
+        rotators = self._rotators(ACQUISITION_BLOCK + overlap)
         pos = max(start, 0)
         while pos + overlap < self.n_samples:
             self.on_progress(pos)
@@ -420,9 +446,9 @@ class PpmReceiver:
             sigma2 = float(np.median(power[:real])) / math.log(2.0)
             if sigma2 <= 0.0:
                 sigma2 = float(np.mean(power)) or 1.0
-            m = x.size - overlap
-            hits_by_f: list[tuple[int, float, float]] = []
-            for f, rot in zip(freqs, rotators, strict=True):
+            m = min(x.size - overlap, real)
+            hits: list[tuple[int, float, float]] = []
+            for f, rot in rotators:
                 y = x * rot[: x.size]
                 c = np.concatenate(([0], np.cumsum(y, dtype=np.complex128)))
                 chip_sum = c[k:] - c[:-k]
@@ -430,25 +456,24 @@ class PpmReceiver:
                 parts = [e[o : o + m] for o in offsets]
                 total = parts[0] + parts[1] + parts[2] + parts[3]
                 low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
-                pair = np.partition(np.stack(parts), 1, axis=0)
-                pair = pair[0] + pair[1]
-                # All four pulses must be there: one strong data pulse alone is not a marker.
-                ok = (total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD)
-                ok &= pair > MARKER_PAIR_MIN
-                hits = np.flatnonzero(ok)
-                if hits.size:
-                    first = int(hits[0])
-                    at = first + int(np.argmax(total[first : first + 2 * k + 1]))
-                    hits_by_f.append((at, float(total[at]), f))
-            if hits_by_f:
-                earliest = min(h[0] for h in hits_by_f)
-                at, _, f = max(
-                    (h for h in hits_by_f if h[0] <= earliest + 2 * k), key=lambda h: h[1]
-                )
-                return pos + at, f, sigma2
+                at = np.flatnonzero((total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD))
+                if at.size:
+                    # All four pulses must be there: a strong data pulse (or two pulses of
+                    # the other marker) with noise is not a marker.
+                    four = np.stack([part[at] for part in parts], axis=-1)
+                    keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > MARKER_PAIR_MIN
+                    hits += [(int(i), float(total[i]), f) for i in at[keep]]
+            hits.sort()
+            i = 0
+            while i < len(hits):
+                j = i
+                while j + 1 < len(hits) and hits[j + 1][0] <= hits[i][0] + 2 * k:
+                    j += 1
+                at_best, _, f_best = max(hits[i : j + 1], key=lambda h: h[1])
+                yield pos + at_best, f_best, sigma2
+                i = j + 1
             pos += m
         self.on_progress(self.n_samples)
-        return None
 
     def _marker_search(
         self,
@@ -492,14 +517,14 @@ class PpmReceiver:
         freqs = freqs[np.abs(freqs) <= limit + 1000.0]
         best = (-1.0, f_guess, t)
         for f in freqs:
-            filt = PulseFilter(chip, f, self.fs_hz)
+            filt = self._filter(chip, f)
             t_f, score = self._marker_search(
                 x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.75, 0.25
             )
             if score > best[0]:
                 best = (score, f, t_f)
         _, f, t = best
-        filt = PulseFilter(chip, f, self.fs_hz)
+        filt = self._filter(chip, f)
         t1, s1 = self._marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.5, 1 / 16)
         if s1 < ACQ_SUM_THRESHOLD:
             return None
@@ -543,7 +568,7 @@ class PpmReceiver:
         """
         grid = copy.deepcopy(grid)
         n = min(header.sent_lines.size, 4)
-        state = {"filter": PulseFilter(grid.chip_samples, f, self.fs_hz), "sigma2": sigma2}
+        state = {"filter": self._filter(grid.chip_samples, f), "sigma2": sigma2}
         slope_known = len(grid.points) >= 2
         last = max(p for p, _, _ in grid.points)
         marks = [(p, FRAME_MARKER_CHIPS) for p, _, _ in grid.points]
@@ -577,9 +602,7 @@ class PpmReceiver:
         x = np.array(x)
         x[~np.isfinite(x)] = 0
         freqs = f + np.arange(-8000.0, 8001.0, 500.0)
-        energy = np.array(
-            [PulseFilter(chip, fq, self.fs_hz).energies(x, starts - base).sum() for fq in freqs]
-        )
+        energy = np.array([self._filter(chip, fq).energies(x, starts - base).sum() for fq in freqs])
         i = int(np.argmax(energy))
         best = float(freqs[i])
         if 0 < i < freqs.size - 1:
@@ -608,7 +631,7 @@ class PpmReceiver:
         x, base = self._read(lo, math.ceil(starts.max() + self.period0) + 16)
         x = np.array(x)
         x[~np.isfinite(x)] = 0
-        filt = PulseFilter(chip, f, self.fs_hz)
+        filt = self._filter(chip, f)
         e = slot_energies(x, starts - base, chip, filt)
         e = e.reshape(2, HEADER_PERIODS, N_LEVELS)
         present = [any(p == c * HEADER_COPY_PERIODS for p, _ in marks) for c in range(2)]
@@ -650,19 +673,29 @@ class PpmReceiver:
     # ---------------------------------------------------------------- tracking
 
     def _decode_block(
-        self, grid: _Grid, periods: np.ndarray, state: dict[str, Any], learn: bool, hint: bool
+        self,
+        grid: _Grid,
+        periods: np.ndarray,
+        state: dict[str, Any],
+        learn: bool,
+        hint: bool,
+        buffer: tuple[np.ndarray, int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, bool, bool]:
         """Decide a block of data periods; update timing and carrier when ``learn``.
 
         ``hint`` says the block is known to hold signal (its line marker was found), so it
-        may teach the loops even when its own energy is too weak to say so.
+        may teach the loops even when its own energy is too weak to say so. ``buffer`` is
+        (samples, first sample index) already read, used when it covers the block.
         Returns (grey, peak energy normalised, present, nonfinite seen).
         """
         chip = grid.chip_samples
         starts = grid.time(periods)
         lo = math.floor(starts[0] - 2 * chip) - 2
         hi = math.ceil(starts[-1] + SLOT_CHIPS[-1] * chip + 3 * chip) + 4
-        x, base = self._read(lo, hi)
+        if buffer is not None and buffer[1] <= lo and hi <= buffer[1] + buffer[0].size:
+            x, base = buffer
+        else:
+            x, base = self._read(lo, hi)
         rel = starts - base
         filt = state["filter"]
         e = slot_energies(x, rel, chip, filt)
@@ -716,17 +749,17 @@ class PpmReceiver:
         # Carrier: parabola through the summed energies at f − Δ, f, f + Δ.
         step = 6000.0
         f = filt.freq_hz
-        lower = PulseFilter(chip, f - step, self.fs_hz).energies(x, positions + delta)
-        upper = PulseFilter(chip, f + step, self.fs_hz).energies(x, positions + delta)
+        lower = self._filter(chip, f - step).energies(x, positions + delta)
+        upper = self._filter(chip, f + step).energies(x, positions + delta)
         a, b, c = float(np.sum(lower)), float(np.sum(peak)), float(np.sum(upper))
         denom = a - 2 * b + c
         if denom < 0:
             shift = float(np.clip(0.5 * (a - c) / denom * step, -step, step))
             weight = min(1.0, peak.size / 64.0) * 0.5
             f_new = f + weight * shift
-            state["filter"] = PulseFilter(grid.chip_samples, f_new, self.fs_hz)
+            state["filter"] = self._filter(grid.chip_samples, f_new)
         elif abs(grid.chip_samples - filt.chip_samples) > 1e-4 * filt.chip_samples:
-            state["filter"] = PulseFilter(grid.chip_samples, f, self.fs_hz)
+            state["filter"] = self._filter(grid.chip_samples, f)
 
     def _line_marker(
         self, grid: _Grid, period: int, state: dict[str, Any], span_chips: float
@@ -768,11 +801,14 @@ class PpmReceiver:
         grey = np.zeros(data.size, np.int64)
         peak = np.zeros(data.size)
         nonfinite = False
+        margin = 16 * grid.chip_samples + 16
+        lo = math.floor(grid.time(period) - margin)
+        buffer = self._read(lo, math.ceil(grid.time(period + header.line_periods) + margin))
         i = 0
         while i < data.size:
             size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
             block = data[i : i + size]
-            g, pk, present, bad = self._decode_block(grid, block, state, True, marker)
+            g, pk, present, bad = self._decode_block(grid, block, state, True, marker, buffer)
             grey[i : i + block.size], peak[i : i + block.size] = g, pk
             nonfinite |= bad
             if present or marker:
@@ -790,7 +826,7 @@ class PpmReceiver:
     def _decode_image(self, header: PpmHeader, copy: int, grid: _Grid, f: float, sigma2: float):
         chip = grid.chip_samples
         state: dict[str, Any] = {
-            "filter": PulseFilter(chip, f, self.fs_hz),
+            "filter": self._filter(chip, f),
             "sigma2": sigma2,
             "blocks": 0,
         }
@@ -927,24 +963,23 @@ class PpmReceiver:
 
     # ---------------------------------------------------------------- driver
 
+    def _next_image(self, start: int) -> DecodedImage | None:
+        """The first image whose frame marker is at or after ``start``, or None."""
+        for candidate, f_guess, sigma2 in self._scan_for_frame_marker(start):
+            lock = self._acquire(candidate, f_guess, sigma2)
+            if lock is None:
+                continue
+            header, copy_index, grid, f, sigma2 = lock
+            image = self._decode_image(header, copy_index, grid, f, sigma2)
+            if image.received.any():
+                return image
+        return None
+
     def run(self) -> PpmDecodeResult:
         """Decode the whole source."""
         images: list[DecodedImage] = []
         pos = 0
-        while pos < self.n_samples:
-            hit = self._scan_for_frame_marker(pos)
-            if hit is None:
-                break
-            candidate, f_guess, sigma2 = hit
-            lock = self._acquire(candidate, f_guess, sigma2)
-            if lock is None:
-                pos = candidate + 1
-                continue
-            header, copy, grid, f, sigma2 = lock
-            image = self._decode_image(header, copy, grid, f, sigma2)
-            if not image.received.any():
-                pos = candidate + 1
-                continue
+        while (image := self._next_image(pos)) is not None:
             images.append(image)
             if image.truncated:
                 self.warnings.append(
@@ -956,7 +991,7 @@ class PpmReceiver:
                     f"image {image.image_id}: {len(image.nonfinite_lines)} line(s) lost to "
                     "non-finite samples"
                 )
-            pos = max(image.sample_start + image.sample_count, candidate + 1)
+            pos = max(image.sample_start + image.sample_count, pos + 1)
         skipped = []
         cursor = 0
         for image in images:
