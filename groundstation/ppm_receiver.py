@@ -62,7 +62,7 @@ MAX_CARRIER_OFFSET_HZ: Final = 34_000.0
 #: Carrier hypotheses of the acquisition scan (Hz): 15 kHz apart, ≤ 0.2 dB loss between.
 ACQUISITION_OFFSETS_HZ: Final = (-30_000.0, -15_000.0, 0.0, 15_000.0, 30_000.0)
 #: Samples per acquisition block.
-ACQUISITION_BLOCK: Final = 1 << 17
+ACQUISITION_BLOCK: Final = 1 << 15
 #: Frame-marker candidate thresholds, in units of the mean noise energy of one chip:
 #: the sum of the four chip energies (noise only: Gamma(4), P(> 18) ≈ 2e-5), each of them, and
 #: the three weakest together (> 6).
@@ -762,14 +762,23 @@ class PpmReceiver:
             state["filter"] = self._filter(grid.chip_samples, f)
 
     def _line_marker(
-        self, grid: _Grid, period: int, state: dict[str, Any], span_chips: float
+        self,
+        grid: _Grid,
+        period: int,
+        state: dict[str, Any],
+        span_chips: float,
+        buffer: tuple[np.ndarray, int] | None = None,
     ) -> tuple[float, float]:
         """Search a line marker at the start of ``period``: (start samples, score)."""
         chip = grid.chip_samples
         t = float(grid.time(period))
         margin = math.ceil((span_chips + 2) * chip) + 4
         lo = math.floor(t) - margin
-        x, base = self._read(lo, math.ceil(t + LINE_MARKER_CHIPS[-1] * chip) + 2 * margin)
+        hi = math.ceil(t + LINE_MARKER_CHIPS[-1] * chip) + 2 * margin
+        if buffer is not None and buffer[1] <= lo and hi <= buffer[1] + buffer[0].size:
+            x, base = buffer
+        else:
+            x, base = self._read(lo, hi)
         t_found, score = self._marker_search(
             x, t - base, LINE_MARKER_CHIPS, chip, state["filter"], state["sigma2"], span_chips
         )
@@ -793,7 +802,10 @@ class PpmReceiver:
     ) -> tuple[_LineResult, float]:
         """Decode the line whose marker is expected at grid ``period``."""
         span = min(1.0 + 0.02 * coast, 4.0)
-        t_mark, score = self._line_marker(grid, period, state, span)
+        margin = (span + 16) * grid.chip_samples + 16
+        lo = math.floor(grid.time(period) - margin)
+        buffer = self._read(lo, math.ceil(grid.time(period + header.line_periods) + margin))
+        t_mark, score = self._line_marker(grid, period, state, span, buffer)
         marker = score >= MARKER_THRESHOLD
         if marker:
             grid.add(period, t_mark, 4.0)
@@ -801,9 +813,6 @@ class PpmReceiver:
         grey = np.zeros(data.size, np.int64)
         peak = np.zeros(data.size)
         nonfinite = False
-        margin = 16 * grid.chip_samples + 16
-        lo = math.floor(grid.time(period) - margin)
-        buffer = self._read(lo, math.ceil(grid.time(period + header.line_periods) + margin))
         i = 0
         while i < data.size:
             size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
