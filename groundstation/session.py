@@ -171,27 +171,31 @@ def choose_bit_rate(range_km: float, dish_pointed: bool) -> tuple[int, str]:
     return 1, "1.6m-tlm"
 
 
-def find_session_time(start_utc: datetime, *, search_days: float = 1.5) -> datetime:
-    """Start of a session on or after ``start_utc``: the culmination of the next pass.
+def find_session_time(day_utc: datetime) -> datetime:
+    """Start of the session of ``day_utc``: the first culmination over Yevpatoria after it.
+
+    Passes are searched from half a day before ``day_utc``, so a pass already under way at
+    that moment is taken at its true culmination.
 
     Raises
     ------
     SessionError
-        The probe does not rise above the station's horizon within ``search_days``.
+        The probe does not culminate above the station's horizon within a day and a half.
     """
     trajectory = get_trajectory()
-    end = start_utc + timedelta(days=search_days)
-    windows = trajectory.visibility_windows(start_utc, end, min_elevation_deg=MIN_ELEVATION_DEG)
-    if not windows:
-        raise SessionError(
-            f"Mars 1 does not rise at Yevpatoria between {start_utc:%Y-%m-%d} "
-            f"and {end:%Y-%m-%d %H:%M} UTC"
-        )
-    rise, set_ = windows[0]
-    grid = [rise + (set_ - rise) * k / 48 for k in range(49)]
-    elevations = np.asarray(trajectory.elevation_deg(grid))
-    best = grid[int(np.argmax(elevations))]
-    return best.replace(microsecond=0)
+    begin = max(day_utc - timedelta(hours=12), LAUNCH_UTC + timedelta(minutes=1))
+    end = day_utc + timedelta(days=1.5)
+    windows = trajectory.visibility_windows(begin, end, min_elevation_deg=MIN_ELEVATION_DEG)
+    for rise, set_ in windows:
+        grid = [rise + (set_ - rise) * k / 96 for k in range(97)]
+        elevations = np.asarray(trajectory.elevation_deg(grid))
+        best = grid[int(np.argmax(elevations))]
+        if best >= day_utc:
+            return best.replace(microsecond=0)
+    raise SessionError(
+        f"Mars 1 does not culminate above the horizon at Yevpatoria between "
+        f"{format_utc(day_utc)[:16]}Z and {format_utc(end)[:16]}Z"
+    )
 
 
 def check_visible(t_utc: datetime) -> float:
@@ -754,7 +758,10 @@ def run_session(
                 from groundstation.report import waterfall_from_recording
 
                 for band_id, meta in recordings.items():
-                    waterfalls[band_id] = waterfall_from_recording(open_recording(meta))
+                    rows = 120 if band_id.endswith("-tlm") else 400
+                    waterfalls[band_id] = waterfall_from_recording(
+                        open_recording(meta), max_rows=rows
+                    )
             result.elapsed_s = time.perf_counter() - wall_start
             _write_session_folder(result, work, write_report=write_report)
         result.elapsed_s = time.perf_counter() - wall_start
