@@ -152,3 +152,25 @@ def test_cli_rejects_bad_options(tmp_path: Path, bad: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["synth", "tlm", *bad, "-o", str(tmp_path / "x")])
     assert info.value.code == 2
+
+
+def test_bit_rate_is_detected_when_the_metadata_lacks_it(tmp_path: Path) -> None:
+    from signals.flight import LAUNCH_UTC
+    from signals.tlm_frames import frame_from_channels
+
+    rng = np.random.default_rng(16)
+    values = {c.name: 1 for ft in FrameType for c in CHANNELS[ft]}
+    frames = [frame_from_channels(k, k % 2, values) for k in range(3)]
+    tx = TelemetryTransmission(
+        frames, fs_hz=8000.0, bit_rate_bps=16, rng=rng, carrier_s=2.0, ebn0_db=12.0
+    )
+    meta = write_recording(
+        tmp_path / "norate", tx.chunks(), fs_hz=8000.0, band="1.6m-tlm",
+        start_utc=LAUNCH_UTC, center_frequency_hz=183.6e6,
+    )  # fmt: skip
+    rec = open_recording(meta)
+    assert rec.bit_rate_bps is None
+    result = decode_tlm_recording(rec)
+    assert result.bit_rate_bps == 16
+    assert [f.words for f in result.frames] == [f.words for f in frames]
+    assert "detected 16 bit/s" in result.warnings[0]
