@@ -72,7 +72,8 @@ def mars(
     rng : numpy.random.Generator
         Places the dark albedo regions.
     phase_angle_deg : float
-        Sun-Mars-observer angle (deg); the terminator is on the left for a positive angle.
+        Sun-Mars-observer angle (deg); for a positive angle the Sun is to the left and the
+        terminator on the right.
     n_dark_regions : int
         Smooth dark blobs in addition to a Syrtis-Major-like dark wedge.
     """

@@ -303,6 +303,28 @@ class PpmSignal:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return np.concatenate(periods_out), np.concatenate(chips_out)
 
+    def pixel_periods(self, image_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Grid periods of the pixels of the ``image_index``-th image transmission.
+
+        Returns (line numbers sent, periods of shape (lines sent, pixels)).
+        """
+        segments = [s for s in self.segments if isinstance(s.item, ImageTransmission)]
+        segment = segments[image_index]
+        header = segment.item.header
+        slots = np.arange(segment.sent_lines.size)
+        periods = (
+            segment.first_period
+            + PREAMBLE_PERIODS
+            + slots[:, None] * header.line_periods
+            + LINE_PREFIX_PERIODS
+            + np.arange(header.pixels)[None, :]
+        )
+        return segment.sent_lines, periods
+
+    def samples(self, rng: np.random.Generator) -> np.ndarray:
+        """The whole recording in memory (for short signals: tests, fixtures)."""
+        return np.concatenate([*self.chunks(rng), np.zeros(0, np.complex64)])
+
     def truth(self) -> dict[str, Any]:
         """What was sent, for tests and ``NAME.truth.json``: images, gaps, channel, timing."""
         ch = self.channel
