@@ -420,7 +420,9 @@ def _track_carrier(x: np.ndarray, fs_hz: float) -> _CarrierTrack:
     c2 = c * np.exp(-1j * phase2)
 
     # --- 3. smoothed phase, quadratic fit, final smoothing with the optimum window
-    w1 = max(1, round(1.0 * fs_c))
+    # without a rate search in stage 2 (a segment of a few seconds) the residual may still
+    # sweep a few hertz: smooth over a quarter second for the fit, else over one second
+    w1 = max(1, round((1.0 if n_rates2 > 1 else 0.25) * fs_c))
     v = _boxcar(c2, w1)
     ph = np.unwrap(np.angle(v))
     poly = np.polynomial.polynomial.polyfit(t_c, ph, 2, w=np.abs(v))
@@ -491,7 +493,9 @@ def _bits(
     w = xi * np.sin(theta)
     pre = _prefix(w)
     half_s = 0.5 / f_sc
-    k0 = int(np.ceil(psi0 / np.pi))
+    # half cycles may start up to half a sample before the first sample (a frame that
+    # starts the recording), as they may end up to half a sample after the last one
+    k0 = int(np.ceil((psi0 - np.pi * f_sc / fs_hz) / np.pi))
     t_first = (k0 * np.pi - psi0) / (2 * np.pi * f_sc)
     # a half cycle counts when it ends within half a sample of the last sample's end
     n_half = int(np.floor(((n + 0.5) / fs_hz - t_first) / half_s))
@@ -700,6 +704,8 @@ def decode_tlm_segments(
         )
     if fs_hz < MIN_FS_HZ:
         raise DecodeError(f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz needed")
+    if n_samples <= 0:
+        raise NoSignalError("the recording holds no samples")
     segments = _segments(n_samples, fs_hz, bit_rate_bps)
     warnings: list[str] = []
     frames: list[_SegmentFrame] = []

@@ -286,3 +286,16 @@ def test_nan_samples_do_not_crash() -> None:
     # the damaged frame is kept but flagged (or lost): never passed as good and wrong
     if 2 in by_counter and by_counter[2].parity_ok:
         assert by_counter[2].words == frames[2].words
+
+
+def test_frame_starting_at_the_first_sample_and_empty_input() -> None:
+    """No carrier before the frame (the recording starts on its first bit): still found."""
+    rng = np.random.default_rng(9)
+    frames = random_frames(2, rng)
+    _, result = run_chain(
+        frames, fs_hz=8000.0, bit_rate_bps=128, rng=rng, carrier_s=0.0, ebn0_db=12.0
+    )
+    assert [f.words for f in result.frames] == [f.words for f in frames]
+    assert result.frames[0].sample_start == 0
+    with pytest.raises(NoSignalError, match="no samples"):
+        decode_tlm_samples(np.zeros(0, np.complex64), 8000.0, bit_rate_bps=64, start_utc=START)
