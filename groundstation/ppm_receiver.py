@@ -74,8 +74,11 @@ MARKER_THRESHOLD: Final = 18.0
 #: ... and its two weakest pulses together above this: one or two strong pulses (a data
 #: pulse, part of the other marker) with noise never make a marker (noise: P(Gamma(2) > 5)).
 MARKER_PAIR_MIN: Final = 5.0
-#: Timing measurements kept for the local least-squares fit (periods back from now).
-FIT_SPAN_PERIODS: Final = 2000
+#: Timing measurements kept for the local least-squares fit (periods back from now), and
+#: the memory of its exponential weighting: older measurements count less, so the fit
+#: follows a drifting clock (the ICD's 1 ppm/h moves the grid by < 0.001 chip within it).
+FIT_SPAN_PERIODS: Final = 1500
+FIT_MEMORY_PERIODS: Final = 500.0
 #: Blocks of periods decoded between timing updates: short while the clock rate is still
 #: uncertain, then longer.
 BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
@@ -314,6 +317,7 @@ class _Grid:
 
     def _fit(self) -> None:
         p, t, w = (np.array(col) for col in zip(*self.points, strict=True))
+        w = w * np.exp((p - p.max()) / FIT_MEMORY_PERIODS)
         p_ref = float(np.sum(w * p) / np.sum(w))
         t_ref = float(np.sum(w * t) / np.sum(w))
         spread = float(np.sum(w * (p - p_ref) ** 2))
@@ -854,8 +858,9 @@ class PpmReceiver:
         end_period = period
         while slot < slots:
             t_line = float(grid.time(period))
-            if t_line + lp * grid.slope > self.n_samples:
-                truncated = True  # the recording ends before this line does
+            last_window = (lp - 1) * grid.slope + (SLOT_CHIPS[-1] + 2) * grid.chip_samples
+            if t_line + last_window > self.n_samples:
+                truncated = True  # the recording ends before this line's last pulse
                 break
             self.on_progress(int(t_line))
             res, _ = self._decode_line(grid, period, header, state, coast)
