@@ -409,8 +409,9 @@ def _track_carrier(x: np.ndarray, fs_hz: float) -> _CarrierTrack:
     spec2, freqs2, times2 = _block_spectra(c, fs_c, nfft2, k2)
     bin2 = fs_c / nfft2
     span2 = max(times2[-1] - times2[0], 1e-9)
-    # the first stage's rate step leaves at most half a bin per window: ≤ bin/window
-    rate_err = bin_hz / max(span_s, nfft / fs_hz) + 0.02
+    # the first stage resolves its line to about a bin over its window (noise and
+    # leakage make it up to two): search three bins per window either side
+    rate_err = 3.0 * bin_hz / max(span_s, nfft / fs_hz) + 0.05
     n_rates2 = 1 if k2 < 3 else int(np.ceil(2 * rate_err * span2 / bin2)) + 1
     rates2 = np.linspace(-rate_err, rate_err, n_rates2) if n_rates2 > 1 else np.zeros(1)
     j2, rate2, _, _ = _line_search(spec2, times2, bin2, rates2)
