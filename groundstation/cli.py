@@ -60,8 +60,10 @@ def _setup_logging(verbosity: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("matplotlib", "PIL", "distributed", "asyncio", "bokeh", "tornado", "fsspec"):
+    for noisy in ("matplotlib", "PIL", "asyncio", "bokeh", "tornado", "fsspec"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # dask reports its own shutdown (workers stopped, comms closed) as warnings
+    logging.getLogger("distributed").setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
 
 
 def _load(module_name: str):
