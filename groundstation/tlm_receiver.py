@@ -9,7 +9,8 @@ followed segment by segment. Within one segment:
    |f0| ≤ 2 kHz + margin, |ḟ| ≤ 5.5 Hz/s): the residual carrier (J0(β)² = 58.6 % of the
    power) gives the peak. The peak is tested against the noise-only distribution.
 2. **Carrier tracking.** The segment is derotated with that line and box-car decimated to
-   256 Hz (the box car nulls the subcarrier at 1024 Hz); a second line search on the
+   about 256 Hz (the box car suppresses the data sidebands at 1024 Hz); a second line
+   search (blocks of 2 s) on the
    decimated carrier over the whole segment refines offset and rate; a least-squares
    quadratic fit to the unwrapped phase of the smoothed carrier and a final zero-phase
    box-car average of the remaining phasor give the carrier phase. The averaging time
@@ -23,12 +24,18 @@ followed segment by segment. Within one segment:
 4. **Frames.** Correlation of the hard bits with the 24-bit sync word in both polarities;
    near-exact matches anchor a 256-bit grid on which weaker matches are accepted. An
    inverted sync word inverts every bit of its frame. Every frame is kept; it is
-   ``parity_ok`` only if all 29 words pass odd parity, its type is known and its spare
-   words are zero.
+   ``parity_ok`` only if all 29 words pass odd parity, its type is known, its spare
+   words are zero, and its soft bits make an undetected double error in some word
+   improbable (< 10⁻³; single parity cannot see two errors, nor a whole inverted word).
 
-Estimates: C/N0 from the tracked carrier power over the noise density (Welch spectrum,
-median over frequency), Eb/N0 from the moments of the soft bits of the frames (M2M4),
-carrier offset (at the first sample) and rate from the fitted phase.
+Estimates: C/N0 = (carrier power + data-sideband power scaled to the total) over the
+noise density (Welch spectrum, median over frequency); this holds whatever fraction of
+the segment is modulated. Eb/N0 from the moments of the frames' soft bits (M2M4).
+Carrier offset (at the first sample) and rate from the fitted phase.
+
+Long recordings are cut into segments of at least 64 s or three frames, overlapping by
+one frame and 4 s; a frame belongs to the segment in which it starts (before the next
+segment's start), so every frame is decoded once and whole.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Final
 
 import numpy as np
 from scipy import signal as sps
@@ -65,29 +73,29 @@ from signals.tlm_frames import TelemetryFrame
 log = logging.getLogger(__name__)
 
 #: Search span of the carrier acquisition (Hz, Hz/s), a little beyond the ICD limits.
-SEARCH_OFFSET_HZ = MAX_CARRIER_OFFSET_HZ + 50.0
-SEARCH_RATE_HZ_PER_S = MAX_CARRIER_RATE_HZ_PER_S * 1.1
+SEARCH_OFFSET_HZ: Final = MAX_CARRIER_OFFSET_HZ + 50.0
+SEARCH_RATE_HZ_PER_S: Final = MAX_CARRIER_RATE_HZ_PER_S * 1.1
 #: Length of the acquisition window (s) and of its spectral blocks (s, approximate).
-ACQUISITION_WINDOW_S = 16.0
-ACQUISITION_BLOCK_S = 0.5
+ACQUISITION_WINDOW_S: Final = 16.0
+ACQUISITION_BLOCK_S: Final = 0.5
 #: False-alarm probability of the carrier detector over the whole search.
-CARRIER_FALSE_ALARM = 1e-4
+CARRIER_FALSE_ALARM: Final = 1e-4
 #: Sample rate of the decimated carrier (Hz); fs/256 cycles of box car null 1024 Hz.
-CARRIER_RATE_HZ = 256.0
+CARRIER_RATE_HZ: Final = 256.0
 #: Largest clock error searched (|ε|), with margin over the ICD's 100 ppm.
-SEARCH_CLOCK_OFFSET = 250e-6
+SEARCH_CLOCK_OFFSET: Final = 250e-6
 #: Sync detection: errors allowed for an anchor match and for a match on the grid.
-SYNC_ANCHOR_ERRORS = 2
-SYNC_GRID_ERRORS = 6
+SYNC_ANCHOR_ERRORS: Final = 2
+SYNC_GRID_ERRORS: Final = 6
 #: A frame that passes every parity check is still not ``parity_ok`` when its soft bits
 #: make an undetected (two-error) word error more likely than this.
-MAX_UNDETECTED_ERROR_PROB = 1e-3
+MAX_UNDETECTED_ERROR_PROB: Final = 1e-3
 #: Frames whose soft bits look like noise (half-normal: 2.4 dB) are rejected.
-MIN_FRAME_QUALITY_DB = 3.5
+MIN_FRAME_QUALITY_DB: Final = 3.5
 #: Segments: at least this long (s) and at least this many frames.
-MIN_SEGMENT_S = 64.0
-SEGMENT_FRAMES = 3.0
-SEGMENT_MARGIN_S = 4.0
+MIN_SEGMENT_S: Final = 64.0
+SEGMENT_FRAMES: Final = 3.0
+SEGMENT_MARGIN_S: Final = 4.0
 
 
 # ============================================================================ results
@@ -116,7 +124,10 @@ class DecodedFrame:
     channels : dict
         Engineering value of each channel of the frame type (ICD §4 names).
     inverted : bool
-        The sync word arrived inverted (every bit was inverted back).
+        The sync word arrived inverted (every bit was inverted back). Bit starts fix the
+        subcarrier's sign (ICD §4: sin starts positive at each bit), so this is the
+        transmitter's inversion wherever the bit-start half cycle is resolved (the
+        higher rates); at a few bit/s over few frames it is the ambiguity of BPSK.
     quality_db : float
         Soft quality: 10·log10(mean(|b|)² / var(|b|)) of the frame's soft bits (dB);
         about 2.4 dB for pure noise, ≈ Eb/N0 + 3 dB at high SNR.
@@ -301,7 +312,6 @@ def _line_search(
         j = int(np.argmax(total))
         if total[j] > best[0]:
             best = (float(total[j]), j, h)
-        # keep the sums of the best hypothesis for interpolation
     score, j, h = best
     total = padded[rows, cols + pad + shifts[h][:, None]].sum(axis=0)
     frac = 0.0
@@ -517,7 +527,10 @@ def _bits(
     idx = np.arange(j, n_half + 1, per_bit)
     # Bits start where sin(2π·f_sc·t) starts a positive half cycle (θ ≡ 0 mod 2π). If
     # the chosen starts sit at θ̂ ≡ π, the phase estimate is off by π (squaring leaves
-    # ψ mod π): flip the sign, so a remaining inversion is the transmitter's own.
+    # ψ mod π): flip the sign, so a remaining inversion is the transmitter's own. The
+    # half cycle of the bit start shows only in the bit transitions, 1/(2·f_sc/R) of a
+    # bit each: it is resolved at the higher rates; at a few bit/s with few frames it may
+    # not be, and the inversion flag is then only the sync word's polarity.
     sign = -1.0 if (k0 + j) % 2 else 1.0
     return pos[idx[:-1]], sign * np.diff(h[idx])
 
@@ -732,6 +745,11 @@ def decode_tlm_segments(
                 f"no carrier in samples {a}-{b} ({(b - a) / fs_hz:.0f} s from {a / fs_hz:.0f} s)"
             )
         else:
+            log.debug(
+                "segment %d-%d: carrier %+.2f Hz, %+.4f Hz/s, C/N0 %.1f dB-Hz, %d frames",
+                a, b, res.carrier.offset_hz, res.carrier.rate_hz_per_s, res.cn0_dbhz,
+                len(res.frames),
+            )  # fmt: skip
             tracks.append((a, b, res.carrier))
             cn0s.append(res.cn0_dbhz)
             clock.append(res.clock_offset)
