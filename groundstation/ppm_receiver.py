@@ -852,7 +852,7 @@ class PpmReceiver:
         period = PREAMBLE_PERIODS
         slots = header.sent_lines.size
         found: list[tuple[int, int, _LineResult]] = []  # (period, number read, result)
-        coast = 0
+        coast = absent = 0
         slot = 0
         truncated = False
         end_period = period
@@ -863,24 +863,27 @@ class PpmReceiver:
                 truncated = True  # the recording ends before this line's last pulse
                 break
             self.on_progress(int(t_line))
-            res, _ = self._decode_line(grid, period, header, state, coast)
+            res, score = self._decode_line(grid, period, header, state, coast)
+            if score < MARKER_THRESHOLD:
+                if self._frame_marker_at(grid, period, state):
+                    break  # the next transmission starts here
+                # Silent periods inserted before this line? Its marker comes later.
+                shift = self._scan_line_marker(grid, period + 1, period + lp, state)
+                if shift is not None:
+                    # The slots passed over since the last line were silence, not lines.
+                    period, slot = shift, slot - absent
+                    coast = absent = 0
+                    continue
             if res.present:
                 found.append((period, join12(res.grey[0], res.grey[1]), res))
                 end_period = period + lp
                 period += lp
                 slot += 1
-                coast = 0
-                continue
-            if self._frame_marker_at(grid, period, state):
-                break  # the next transmission starts here
-            # Silent periods inserted before this line? Look for its marker further on.
-            shift = self._scan_line_marker(grid, period + 1, period + lp, state)
-            if shift is not None:
-                period = shift
-                coast = 0
+                coast = absent = 0
                 continue
             period += lp
             slot += 1
+            absent += 1
             coast += lp
         return self._assemble(header, copy, grid, first_start, found, end_period, truncated, state)
 

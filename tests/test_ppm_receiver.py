@@ -210,3 +210,31 @@ def test_a_misread_line_number_is_corrected_from_its_neighbours():
     (decoded,) = result.images
     assert decoded.corrected_lines == [6]
     _assert_exact(image, decoded)
+
+
+@pytest.mark.parametrize("pauses", [{5: 7}, {4: 30, 9: 3}])
+def test_silent_periods_inside_an_image_do_not_lose_lines(pauses):
+    # ICD §3: the grid is continuous but the transmitter may stay silent for whole periods.
+    # With no clock error a period is exactly 2000 samples at 180 kS/s, so splicing in
+    # whole periods of noise keeps the grid; lines after a pause come later than expected.
+    image = make_image("random", 14, 16, np.random.default_rng(4))
+    channel = PpmChannel(esn0_db=HIGH_ESN0_DB, carrier_offset_hz=5000)
+    sig = PpmSignal([ImageTransmission(image, 21)], fs_hz=180e3, channel=channel, lead_s=0.02)
+    x = sig.samples(np.random.default_rng(6))
+    sigma = channel.noise_sigma(180e3) / np.sqrt(2)
+    rng = np.random.default_rng(7)
+    _, periods = sig.pixel_periods(0)
+    pieces, cursor = [], 0
+    for line, count in sorted(pauses.items()):
+        marker = round(float(sig.period_start_samples(periods[line, :1] - 5)[0]))
+        n = count * 2000
+        pieces += [
+            x[cursor:marker],
+            (sigma * (rng.standard_normal(n) + 1j * rng.standard_normal(n))).astype(np.complex64),
+        ]
+        cursor = marker
+    x = np.concatenate([*pieces, x[cursor:]])
+    result = decode_ppm(ArraySource(x, 180e3))
+    (decoded,) = result.images
+    _assert_exact(image, decoded)
+    assert decoded.lines_missing == []
