@@ -55,6 +55,8 @@ from signals.ppm_format import (
 
 log = logging.getLogger(__name__)
 
+#: Samples mapped at a time when reading a cf32_le file directly (64 MiB).
+MAP_WINDOW_SAMPLES: Final = 1 << 23
 #: Fractional sample positions tabulated for the window weights.
 FRACTION_STEPS: Final = 32
 #: Largest residual carrier offset searched (Hz), a little over the ICD's ±30 kHz.
@@ -111,6 +113,39 @@ class ArraySource:
         """Samples ``[start, start + count)`` clipped to the array (a view)."""
         start = max(0, int(start))
         return self.samples[start : start + max(0, int(count))]
+
+
+class MappedCf32Source:
+    """A ``cf32_le`` recording read through one read-only memory map at a time.
+
+    The receiver touches the file sparsely and often; mapping a fresh window for every
+    read (as :meth:`Recording.read` does) costs more than the reads. Here a window of
+    :data:`MAP_WINDOW_SAMPLES` stays mapped until a read falls outside it, so the mapped
+    (and resident) size stays bounded whatever the length of the recording.
+    """
+
+    def __init__(self, data_path: Any, n_samples: int, fs_hz: float):
+        self.data_path = data_path
+        self.n_samples = int(n_samples)
+        self.fs_hz = float(fs_hz)
+        self._map: np.ndarray | None = None
+        self._lo = self._hi = 0
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Samples ``[start, start + count)`` clipped to the file (a read-only view)."""
+        start = max(0, int(start))
+        stop = min(start + max(0, int(count)), self.n_samples)
+        if stop <= start:
+            return np.zeros(0, np.complex64)
+        if self._map is None or start < self._lo or stop > self._hi:
+            self._map = None  # unmap the old window first
+            lo = max(0, start - MAP_WINDOW_SAMPLES // 16)
+            hi = min(self.n_samples, max(stop, lo + MAP_WINDOW_SAMPLES))
+            mapped = np.memmap(
+                self.data_path, dtype="<c8", mode="r", offset=lo * 8, shape=(hi - lo,)
+            )
+            self._map, self._lo, self._hi = mapped.view(np.ndarray), lo, hi
+        return self._map[start - self._lo : stop - self._lo]
 
 
 # ------------------------------------------------------------------------ matched filter
@@ -1085,5 +1120,11 @@ def _finite_or_none(value: float) -> float | None:
 def decode_ppm(
     source: SampleSource, *, on_progress: Callable[[int], None] | None = None
 ) -> PpmDecodeResult:
-    """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`)."""
+    """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`).
+
+    A ``cf32_le`` recording is read through :class:`MappedCf32Source`; any other source
+    through its own ``read``.
+    """
+    if getattr(source, "datatype", None) == "cf32_le" and hasattr(source, "data_path"):
+        source = MappedCf32Source(source.data_path, source.n_samples, source.fs_hz)
     return PpmReceiver(source, on_progress).run()
