@@ -197,3 +197,26 @@ def test_synth_then_decode(tmp_path):
     grey = np.array(truth["images"][1]["grey"])
     rows = [n for n in range(16) if n not in (3, 7, 8)]
     assert np.array_equal(png[rows], grey_to_8bit(grey)[rows])
+
+
+@pytest.mark.parametrize("datatype", ["ci16_le", "cf64_le"])
+def test_other_datatypes_decode(tmp_path, datatype):
+    # ci16 full scale is 1.0: keep pulse and noise well inside it (A = 0.25, σ ≈ 0.04).
+    image = make_image("random", 10, 12, np.random.default_rng(3))
+    channel = PpmChannel(esn0_db=16, amplitude=0.25, carrier_offset_hz=-7000)
+    sig = PpmSignal(
+        [ImageTransmission(image, 55)], fs_hz=150e3, channel=channel, lead_s=0.02, tail_s=0.02
+    )
+    meta = write_recording(
+        tmp_path / "other",
+        sig.chunks(np.random.default_rng(1)),
+        fs_hz=150e3,
+        band="5cm-ppm",
+        start_utc=START,
+        center_frequency_hz=5.86e9,
+        datatype=datatype,
+    )
+    summary = decode_ppm_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
+    assert summary["images"][0]["id"] == 55 and summary["images"][0]["lines_missing"] == []
+    png = np.asarray(Image.open(tmp_path / "out" / "images" / "image_55.png"))
+    assert np.array_equal(png, grey_to_8bit(image))
