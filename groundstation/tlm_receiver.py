@@ -263,18 +263,31 @@ def _boxcar(x: np.ndarray, width: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
-def _noise_density(x: np.ndarray, fs_hz: float) -> float:
+def _derotate(x: np.ndarray, phase_rad: np.ndarray, dtype: type = np.complex64) -> np.ndarray:
+    """``x·exp(−j·phase)`` block by block (bounded temporaries), as ``dtype``."""
+    out = np.empty(x.size, dtype=dtype)
+    block = 1 << 18
+    for start in range(0, x.size, block):
+        stop = start + block
+        out[start:stop] = x[start:stop] * np.exp(-1j * phase_rad[start:stop])
+    return out
+
+
+def _noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
     """Noise density N0 (power/Hz, so that σ² = N0·fs per sample) from the spectrum median.
 
-    Mean-averaged Welch periodogram, median over frequency, corrected for the median of
-    a chi-square with 2K degrees of freedom (the signal occupies a small part of the band).
+    Hann-windowed periodograms of up to ``max_blocks`` blocks spread over ``x``, averaged;
+    the median over frequency is corrected for the median of a chi-square with 2K degrees
+    of freedom (the signal occupies a small part of the band).
     """
     nperseg = int(min(1024, max(64, 2 ** int(np.log2(max(x.size // 8, 64))))))
-    _, psd = sps.welch(
-        x, fs=fs_hz, nperseg=nperseg, return_onesided=False, detrend=False, window="hann"
-    )
-    n_avg = max(1, 2 * (x.size // nperseg) - 1)
-    median_over_mean = (1.0 - 1.0 / (9.0 * n_avg)) ** 3
+    n_blocks = max(1, x.size // nperseg)
+    blocks = x[: n_blocks * nperseg].reshape(n_blocks, nperseg)
+    blocks = blocks[:: max(1, n_blocks // max_blocks)][:max_blocks]
+    window = sps.get_window("hann", nperseg)
+    psd = np.mean(np.abs(np.fft.fft(blocks * window, axis=1)) ** 2, axis=0)
+    psd /= fs_hz * np.sum(window**2)
+    median_over_mean = (1.0 - 1.0 / (9.0 * blocks.shape[0])) ** 3
     return float(np.median(psd)) / median_over_mean
 
 
@@ -403,7 +416,7 @@ def _track_carrier(x: np.ndarray, fs_hz: float) -> _CarrierTrack:
     f0 = f_mid - rate1 * t_mid  # offset at the segment's first sample
     t = np.arange(n) / fs_hz
     phase1 = 2 * np.pi * (f0 * t + 0.5 * rate1 * t * t)
-    z = x * np.exp(-1j * phase1)
+    z = _derotate(x, phase1)
 
     # --- 2. decimate to CARRIER_RATE_HZ with a box car, refine by a line search
     m = max(1, round(fs_hz / CARRIER_RATE_HZ))
@@ -449,7 +462,8 @@ def _track_carrier(x: np.ndarray, fs_hz: float) -> _CarrierTrack:
     resid = np.unwrap(np.angle(v3))
     resid -= 2 * np.pi * np.round(np.mean(resid) / (2 * np.pi))
     phase_c = phase2 + quad + resid
-    phase = phase1 + np.interp(t, t_c, phase_c)
+    phase1 += np.interp(t, t_c, phase_c)
+    phase = phase1
     offset = f0 + f2 + poly[1] / (2 * np.pi)
     rate = rate1 + rate2 + 2 * poly[2] / (2 * np.pi)
     return _CarrierTrack(phase, float(offset), float(rate), carrier_power, n0)
@@ -465,7 +479,7 @@ def _subcarrier(xi: np.ndarray, fs_hz: float, bit_rate_bps: float) -> tuple[floa
     group = max(1, n_per_bit // 2)
     samples_per_cycle = fs_hz / SUBCARRIER_HZ
     n_cycles = int(np.floor((n - 1) / samples_per_cycle))
-    mix = xi * np.exp(-2j * np.pi * SUBCARRIER_HZ / fs_hz * np.arange(n))
+    mix = _derotate(xi, 2 * np.pi * SUBCARRIER_HZ / fs_hz * np.arange(n), np.complex128)
     pre = _prefix(mix)
     n_groups = n_cycles // group
     if n_groups < 4:
@@ -615,8 +629,8 @@ def _decode_segment(
     x: np.ndarray, fs_hz: float, bit_rate_bps: float, offset: int, *, final: bool
 ) -> _SegmentResult:
     carrier = _track_carrier(x, fs_hz)
-    z = x * np.exp(-1j * carrier.phase_rad)
-    xi = z.imag.astype(np.float64)
+    xi = _derotate(x, carrier.phase_rad).imag.astype(np.float64)
+    carrier.phase_rad = np.zeros(0)  # no longer needed: free it
     delta, psi0 = _subcarrier(xi, fs_hz, bit_rate_bps)
     starts, soft = _bits(xi, fs_hz, bit_rate_bps, delta, psi0)
     found, cut = _find_frames(soft, final=final)
@@ -732,7 +746,7 @@ def decode_tlm_segments(
     done = 0
     nonfinite = 0
     for i, (a, b) in enumerate(segments):
-        x = np.array(read(a, b - a), dtype=np.complex128)
+        x = np.array(read(a, b - a), dtype=np.complex64)
         nonfinite += nonfinite_to_zero(x)
         own_lo = a if i > 0 else -np.inf
         own_hi = segments[i + 1][0] if i + 1 < len(segments) else np.inf
@@ -890,7 +904,7 @@ def detect_bit_rate(read: Callable[[int, int], np.ndarray], n_samples: int, fs_h
     best = (0, 0.0)
     for rate in sorted(BIT_RATES_BPS, reverse=True):
         a, b = _segments(n_samples, fs_hz, rate)[0]
-        x = np.array(read(a, b - a), dtype=np.complex128)
+        x = np.array(read(a, b - a), dtype=np.complex64)
         nonfinite_to_zero(x)
         try:
             res = _decode_segment(x, fs_hz, rate, a, final=True)
