@@ -8,14 +8,20 @@ Acquisition
     A dense scan sums each chip of samples coherently for five carrier hypotheses 15 kHz
     apart and adds the chip energies at the four frame-marker chips. A candidate is
     verified and refined: carrier offset by a grid over the marker pulses, timing by a fine
-    search, the second frame marker 9 periods on, and a header copy that passes its check.
+    search, the other frame marker 9 periods away, a header that passes its check (either
+    copy, both added, or a short list of runner-up levels), and the first line markers
+    where that header puts them; those markers also fix the clock rate before any data.
 Tracking
     Once locked, only the slot windows are touched. The period grid is a local straight
     line (period index to sample time) fitted by weighted least squares to timing
-    measurements over the last ~2000 periods, so a drifting clock is followed. Each block of
+    measurements over the last 1500 periods (older ones weighted down, e^(-Δp/500)), so a
+    drifting clock is followed. Each block of
     periods gives one measurement: marker pulses by a fine search, data pulses by an
     early-late discriminator on the decided slots (energies half a chip either side).
     The carrier offset is followed the same way with a three-point fit in frequency.
+    Lines are expected every ``5 + pixels`` periods; where a line marker is missing the
+    receiver looks for it later on the grid (silent periods inside an image) or for the
+    next frame marker, else reports the line lost.
 Detection
     Each window is matched to the sampled pulse: the weight of a sample is its overlap with
     the chip (integrate-and-dump sampling) times the conjugate of the carrier across it.
@@ -37,6 +43,7 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
+from groundstation.errors import DecodeError
 from signals.ppm_format import (
     CHIP_RATE_HZ,
     FRAME_MARKER_CHIPS,
@@ -400,7 +407,9 @@ class PpmReceiver:
 
     def __init__(self, source: SampleSource, on_progress: Callable[[int], None] | None = None):
         if source.fs_hz < MIN_FS_HZ:
-            raise ValueError(f"fs {source.fs_hz:g} Hz is below the PPM minimum {MIN_FS_HZ:g} Hz")
+            raise DecodeError(
+                f"sample rate {source.fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz a PPM decode needs"
+            )
         self.source = source
         self.fs_hz = float(source.fs_hz)
         self.n_samples = int(source.n_samples)

@@ -238,3 +238,10 @@ def test_silent_periods_inside_an_image_do_not_lose_lines(pauses):
     (decoded,) = result.images
     _assert_exact(image, decoded)
     assert decoded.lines_missing == []
+
+
+def test_too_low_a_sample_rate_is_a_decode_error():
+    from groundstation.errors import DecodeError
+
+    with pytest.raises(DecodeError, match="below the 90000 Hz"):
+        decode_ppm(ArraySource(np.zeros(1000, np.complex64), 80e3))
