@@ -15,9 +15,9 @@ Tracking
     Once locked, only the slot windows are touched. The period grid is a local straight
     line (period index to sample time) fitted by weighted least squares to timing
     measurements over the last 1500 periods (older ones weighted down, e^(-Δp/500)), so a
-    drifting clock is followed. Each block of
-    periods gives one measurement: marker pulses by a fine search, data pulses by an
-    early-late discriminator on the decided slots (energies half a chip either side).
+    drifting clock is followed. Each block of periods gives one measurement: marker pulses
+    by a fine search, data pulses by an early-late discriminator on the decided slots
+    (energies half a chip either side).
     The carrier offset is followed the same way with a three-point fit in frequency.
     Lines are expected every ``5 + pixels`` periods; where a line marker is missing the
     receiver looks for it later on the grid (silent periods inside an image) or for the
