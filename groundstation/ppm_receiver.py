@@ -794,20 +794,21 @@ class PpmReceiver:
         delta = float(np.clip(delta, -0.5 * chip, 0.5 * chip))
         p_mean = float(np.mean(periods))
         grid.add(p_mean, float(grid.time(p_mean)) + delta, float(peak.size))
-        # Carrier: parabola through the summed energies at f − Δ, f, f + Δ.
+        # Carrier: parabola through the summed energies at c − Δ, c, c + Δ, with c the
+        # current estimate rounded to 250 Hz (so that the three filters come from the cache).
         step = 6000.0
         f = filt.freq_hz
-        lower = self._filter(chip, f - step).energies(x, positions + delta)
-        upper = self._filter(chip, f + step).energies(x, positions + delta)
-        a, b, c = float(np.sum(lower)), float(np.sum(peak)), float(np.sum(upper))
+        center = round(f / 250.0) * 250.0
+        at = positions + delta
+        a, b, c = (
+            float(np.sum(self._filter(chip, center + k * step).energies(x, at))) for k in (-1, 0, 1)
+        )
         denom = a - 2 * b + c
+        f_new = f
         if denom < 0:
-            shift = float(np.clip(0.5 * (a - c) / denom * step, -step, step))
-            weight = min(1.0, peak.size / 64.0) * 0.5
-            f_new = f + weight * shift
-            state["filter"] = self._filter(grid.chip_samples, f_new)
-        elif abs(grid.chip_samples - filt.chip_samples) > 1e-4 * filt.chip_samples:
-            state["filter"] = self._filter(grid.chip_samples, f)
+            vertex = center + float(np.clip(0.5 * (a - c) / denom * step, -step, step))
+            f_new = f + min(1.0, peak.size / 64.0) * 0.5 * (vertex - f)
+        state["filter"] = self._filter(grid.chip_samples, f_new)
 
     def _line_marker(
         self,
