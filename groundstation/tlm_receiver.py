@@ -68,7 +68,7 @@ from signals.tlm_format import (
     cycles_per_bit,
     frame_duration_s,
 )
-from signals.tlm_frames import TelemetryFrame
+from signals.tlm_frames import TelemetryFrame, words_parity_ok
 
 log = logging.getLogger(__name__)
 
@@ -677,6 +677,25 @@ def _segments(n: int, fs_hz: float, bit_rate_bps: float) -> list[tuple[int, int]
     return [(s, s + length) for s in starts]
 
 
+def _unique_frames(frames: list[_SegmentFrame], min_gap_samples: float) -> list[_SegmentFrame]:
+    """Frames in time order, one per start: of two closer than ``min_gap_samples`` (the same
+    frame seen by two overlapping segments) keep the one with fewer parity failures, then
+    the lower undetected-error probability."""
+
+    def badness(f: _SegmentFrame) -> tuple[int, float]:
+        words = np.packbits(f.soft > 0)[SYNC_BITS // 8 :]
+        return int(np.sum(~words_parity_ok(words))), f.undetected_error_prob
+
+    out: list[_SegmentFrame] = []
+    for f in sorted(frames, key=lambda f: f.first_bit_sample):
+        if out and f.first_bit_sample - out[-1].first_bit_sample < min_gap_samples:
+            if badness(f) < badness(out[-1]):
+                out[-1] = f
+            continue
+        out.append(f)
+    return out
+
+
 def _snr_m2m4(soft: np.ndarray) -> float:
     """Eb/N0 (dB) from soft BPSK decisions by the second and fourth moments."""
     if soft.size < 16:
@@ -748,8 +767,11 @@ def decode_tlm_segments(
     for i, (a, b) in enumerate(segments):
         x = np.array(read(a, b - a), dtype=np.complex64)
         nonfinite += nonfinite_to_zero(x)
-        own_lo = a if i > 0 else -np.inf
-        own_hi = segments[i + 1][0] if i + 1 < len(segments) else np.inf
+        # a frame belongs to the segment it starts in; half a frame of slack either side
+        # keeps one whose start estimate differs by a sample between two segments
+        half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
+        own_lo = a - half_frame if i > 0 else -np.inf
+        own_hi = segments[i + 1][0] + half_frame if i + 1 < len(segments) else np.inf
         final = i + 1 == len(segments)
         try:
             res = _decode_segment(x, fs_hz, bit_rate_bps, a, final=final)
@@ -797,8 +819,8 @@ def decode_tlm_segments(
     else:
         offset = first.offset_hz - first.rate_hz_per_s * a0 / fs_hz
         rate = first.rate_hz_per_s
+    frames = _unique_frames(frames, 0.5 * FRAME_BITS * fs_hz / bit_rate_bps)
     decoded = [_to_decoded(f, fs_hz, start_utc, bit_s) for f in frames]
-    decoded.sort(key=lambda d: d.first_bit_sample)
     soft_all = np.concatenate([f.soft for f in frames]) if frames else np.zeros(0)
     ebn0 = _snr_m2m4(soft_all)
     clock_offset = float(np.median(clock))

@@ -315,3 +315,20 @@ def test_long_low_rate_recording_keeps_the_carrier_in_every_segment() -> None:
     )  # fmt: skip
     assert len(match(tx, result)) == len(result.frames) == 30
     assert result.carrier_rate_hz_per_s == pytest.approx(0.2, abs=1e-3)
+
+
+@pytest.mark.parametrize("shift_samples", [-0.2, 0.0, 0.2])
+def test_frame_on_a_segment_boundary_is_decoded_once(shift_samples: float) -> None:
+    """Overlapping segments each decode the frames that start in them; a frame starting
+    right at the next segment's first sample must come out exactly once."""
+    from groundstation.tlm_receiver import _segments
+
+    fs_hz, rate = 8000.0, 128
+    boundary = _segments(10**7, fs_hz, rate)[1][0]
+    carrier_s = (boundary + shift_samples) / fs_hz - 20 * FRAME_BITS / rate
+    rng = np.random.default_rng(20)
+    frames = random_frames(40, rng)
+    _, result = run_chain(
+        frames, fs_hz=fs_hz, bit_rate_bps=rate, rng=rng, carrier_s=carrier_s, ebn0_db=11.0
+    )
+    assert [f.words for f in result.frames] == [f.words for f in frames]
