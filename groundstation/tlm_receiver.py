@@ -571,10 +571,10 @@ def _find_frames(
     errors = ((SYNC_BITS - np.abs(corr)) / 2).astype(int)
     anchors = np.flatnonzero(errors <= SYNC_ANCHOR_ERRORS)
     cand: dict[int, int] = {}
-    for a in anchors:
-        for p in range(int(a) % FRAME_BITS, corr.size, FRAME_BITS):
-            if errors[p] <= SYNC_GRID_ERRORS:
-                cand[p] = int(errors[p])
+    for residue in np.unique(anchors % FRAME_BITS):
+        grid = np.arange(residue, corr.size, FRAME_BITS)
+        grid = grid[errors[grid] <= SYNC_GRID_ERRORS]
+        cand.update(zip(grid.tolist(), errors[grid].tolist(), strict=True))
     # greedy: fewest errors first, frames never overlap
     taken: list[int] = []
     for p in sorted(cand, key=lambda q: (cand[q], q)):
@@ -607,11 +607,10 @@ def _llr_scale(soft: np.ndarray) -> float:
     """Factor turning soft bits into log-likelihood ratios, 2·A/σ², from M2M4 moments."""
     m2 = float(np.mean(soft**2))
     m4 = float(np.mean(soft**4))
-    s2 = 0.5 * (3 * m2 * m2 - m4)
-    amp = math.sqrt(s2) if s2 > 0 else float(np.mean(np.abs(soft)))
-    amp = math.sqrt(max(amp, 1e-300))
-    noise = max(m2 - amp * amp, 1e-3 * m2, 1e-300)
-    return 2.0 * amp / noise
+    s2 = 0.5 * (3 * m2 * m2 - m4)  # (signal power)² for real BPSK
+    power = math.sqrt(s2) if s2 > 0 else float(np.mean(np.abs(soft))) ** 2
+    noise = max(m2 - power, 1e-3 * m2, 1e-300)
+    return 2.0 * math.sqrt(max(power, 0.0)) / noise
 
 
 def _undetected_error_prob(soft: np.ndarray, llr_scale: float) -> float:
