@@ -57,6 +57,7 @@ from signals.ppm_format import (
     SLOT_CHIPS,
     PpmFormatError,
     PpmHeader,
+    header_check,
     join12,
 )
 
@@ -498,9 +499,12 @@ class PpmReceiver:
             hits: list[tuple[int, float, float]] = []
             for f, rot in rotators:
                 y = x * rot[: x.size]
-                c = np.concatenate(([0], np.cumsum(y, dtype=np.complex128)))
-                chip_sum = c[k:] - c[:-k]
-                e = (np.square(chip_sum.real) + np.square(chip_sum.imag)) / (k * sigma2)
+                chip_sum = y[: y.size - k + 1].copy()  # coherent sum over one chip
+                for lag in range(1, k):
+                    chip_sum += y[lag : y.size - k + 1 + lag]
+                e = np.square(chip_sum.real)
+                e += np.square(chip_sum.imag)
+                e *= np.float32(1.0 / (k * sigma2))
                 parts = [e[o : o + m] for o in offsets]
                 total = parts[0] + parts[1] + parts[2] + parts[3]
                 low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
@@ -706,14 +710,16 @@ class PpmReceiver:
         choices = np.stack(np.meshgrid(*([np.arange(3)] * doubt.size), indexing="ij"), -1)
         choices = choices.reshape(-1, doubt.size)
         loss = np.sum(top[doubt, 0][None, :] - top[doubt[None, :], choices], axis=1)
-        for combo in choices[np.argsort(loss, kind="stable")][1:]:
-            values = order[:, 0].copy()
-            values[doubt] = order[doubt, combo]
+        candidates = np.repeat(order[None, :, 0], choices.shape[0], axis=0)
+        candidates[:, doubt] = order[doubt[None, :], choices]
+        # Only combinations that pass the check (the first, all best levels, was tried).
+        passing = np.flatnonzero(header_check(candidates) == candidates[:, -1])
+        passing = passing[passing > 0]
+        for index in passing[np.argsort(loss[passing], kind="stable")]:
             try:
-                header = PpmHeader.unpack(values)
+                found.append((PpmHeader.unpack(candidates[index]), -2))
             except PpmFormatError:
                 continue
-            found.append((header, -2))
             if len(found) >= 3:
                 break
         return found
