@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from independent import ppm_tx, sigmf_raw, tlm_tx
 from PIL import Image
-from scipy.special import j1
+from scipy.special import j0, j1
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_UTC = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
@@ -227,6 +227,7 @@ class TlmCase:
     carrier_s: float = 3.0007
     write_band: bool = True
     doppler_hz: float = 45_310.0
+    bad_parity: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (frame index, word numbers)
 
 
 TLM_CASES = [
@@ -258,6 +259,17 @@ TLM_CASES = [
         write_band=False,
         doppler_hz=9_020.0,
     ),
+    TlmCase(
+        "1.6m-16bps-parity-errors",
+        "1.6m-tlm",
+        8_000.0,
+        16.0,
+        3,
+        tlm_tx.TlmChannel(1_990.0, -4.0, 0.05, -70.0, 0.0),
+        invert=True,
+        doppler_hz=-8_870.0,
+        bad_parity=((1, (4,)), (2, (9, 31))),
+    ),
 ]
 
 
@@ -270,7 +282,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_tlm_independent_recording(case: TlmCase, tmp_path: Path) -> None:
     rng = np.random.default_rng(sum(map(ord, case.name)))
     first_counter = int(rng.integers(0, 128))
-    frames = tlm_tx.random_frames(case.n_frames, first_counter, rng)
+    frames = tlm_tx.random_frames(case.n_frames, first_counter, rng, dict(case.bad_parity))
     tx = tlm_tx.transmit(
         frames,
         fs_hz=case.fs_hz,
@@ -295,24 +307,32 @@ def test_tlm_independent_recording(case: TlmCase, tmp_path: Path) -> None:
     summary = decode(meta, outdir)
     rows = read_csv(outdir / "telemetry.csv")
 
+    assert summary["band"] == case.band
     assert summary["frames"] == len(frames) == len(rows)
-    assert summary["parity_failures"] == 0
+    assert summary["parity_failures"] == sum(not f.parity_ok for f in frames)
     for k, (row, frame) in enumerate(zip(rows, frames, strict=True)):
         assert int(row["frame_counter"]) == frame.counter
         assert int(row["frame_type"]) == frame.frame_type
-        assert row["parity_ok"] == "true"
+        assert row["parity_ok"] == ("true" if frame.parity_ok else "false")
         words = [int(row[f"w{i:02d}"]) for i in range(tlm_tx.WORDS_PER_FRAME)]
         assert words == frame.words.tolist(), f"frame {k}"
         for name in tlm_tx.ALL_CHANNEL_NAMES:
-            if name in frame.values:
-                assert float(row[name]) == pytest.approx(frame.values[name], abs=1e-9), name
-            else:
+            if name not in frame.values:
                 assert row[name] == "", name
+            elif frame.parity_ok:
+                assert float(row[name]) == pytest.approx(frame.values[name], abs=1e-9), name
         first_bit_s = tx.first_bit_s + k * tlm_tx.BITS_PER_FRAME * tx.bit_s
         assert abs(int(row["sample_start"]) - first_bit_s * case.fs_hz) < 3.0
         time_utc = datetime.fromisoformat(row["time_utc"])
         expected_utc = START_UTC + timedelta(seconds=first_bit_s)
         assert abs((time_utc - expected_utc).total_seconds()) < tx.bit_s
+
+    # ICD §2: one annotation per frame, at its first bit, with the counter and parity verdict
+    annotated = json.loads((outdir / "rec.sigmf-meta").read_text(encoding="utf-8"))
+    frame_notes = [a for a in annotated["annotations"] if a["core:label"].startswith("tlm-frame")]
+    assert [a["core:sample_start"] for a in frame_notes] == [int(r["sample_start"]) for r in rows]
+    assert [a["mars1:frame_counter"] for a in frame_notes] == [f.counter for f in frames]
+    assert [a["mars1:parity_ok"] for a in frame_notes] == [f.parity_ok for f in frames]
 
     # link estimates against what was set
     cn0_dbhz = case.ebn0_db + 10 * math.log10(case.bit_rate_bps) - 10 * math.log10(2 * j1(1.0) ** 2)
@@ -322,3 +342,117 @@ def test_tlm_independent_recording(case: TlmCase, tmp_path: Path) -> None:
     assert summary["carrier_rate_hz_per_s"] == pytest.approx(
         case.channel.carrier_rate_hz_per_s, abs=0.3
     )
+
+
+# ------------------------------------------------- the reference transmitters themselves
+
+
+def test_ppm_integrate_and_dump_matches_fine_grid_average() -> None:
+    """Analytic integration equals a brute-force average of the envelope on a fine grid."""
+    fs_hz, n_fine = 137_000.0, 2000
+    start_s = np.array([0.001234, 0.0021])
+    stop_s = start_s + ppm_tx.CHIP_S * (1 + 1e-4)
+    phase = np.array([0.3, 1.2])
+    kwargs = {"carrier_offset_hz": -30_000.0, "carrier_rate_hz_per_s": 5.0}
+    got = ppm_tx.integrate_pulses(start_s, stop_s, phase, 400, fs_hz=fs_hz, amplitude=1.0, **kwargs)
+    t = (np.arange(400 * n_fine) + 0.5) / (fs_hz * n_fine)
+    envelope = np.zeros(t.size, dtype=np.complex128)
+    for a, b, p in zip(start_s, stop_s, phase, strict=True):
+        on = (t >= a) & (t < b)
+        envelope[on] = np.exp(1j * (p + 2 * np.pi * (-30_000.0 * t[on] + 2.5 * t[on] ** 2)))
+    expected = envelope.reshape(400, n_fine).mean(axis=1)
+    # the fine grid resolves a pulse edge to 1/n_fine of a sample
+    np.testing.assert_allclose(got, expected, atol=2.0 / n_fine)
+
+
+def test_ppm_pulse_energy_and_noise_level() -> None:
+    """An aligned pulse at 4 samples per chip keeps Es = A²·τ; noise variance is N0·fs."""
+    fs_hz = 180_000.0
+    image = ppm_tx.PpmImage(5, np.zeros((1, 1), dtype=np.int64))
+    tx = ppm_tx.transmit(
+        [image], fs_hz=fs_hz, esn0_db=300.0, rng=np.random.default_rng(1), lead_s=0.0
+    )
+    chips = ppm_tx.pulse_chips(image.period_codes())
+    first = int(chips[0] * ppm_tx.CHIP_S * fs_hz)
+    pulse = tx.samples[first : first + 4]
+    assert np.sum(np.abs(pulse) ** 2) / fs_hz == pytest.approx(tx.amplitude**2 * ppm_tx.CHIP_S)
+    silent = ppm_tx.transmit(
+        [image], fs_hz=fs_hz, esn0_db=10.0, rng=np.random.default_rng(2), amplitude=1e-9
+    )
+    # 1e-9 amplitude: the samples are noise; var of the sample variance is 1/n relative
+    n0 = 1e-18 * ppm_tx.CHIP_S / 10.0
+    assert np.var(silent.samples) == pytest.approx(n0 * fs_hz, rel=6 / np.sqrt(silent.samples.size))
+
+
+def test_ppm_header_and_line_layout() -> None:
+    image = ppm_tx.PpmImage(4095, np.full((16, 3), 63), mode=2)
+    header = image.header()
+    np.testing.assert_array_equal(header[:7], [63, 63, 0, 16, 0, 3, 2])
+    assert header[7] == (63 + 63 + 16 + 3 + 2) % 64
+    codes = image.period_codes()
+    assert codes.size == 2 * 9 + 8 * (5 + 3)
+    line_2 = codes[image.line_periods()[1] :][:8]
+    np.testing.assert_array_equal(line_2, [ppm_tx.LINE_MARKER, 0, 2, 0, 63, 63, 63, 63])
+
+
+def test_tlm_frames_have_sync_and_odd_parity() -> None:
+    frames = tlm_tx.random_frames(6, 126, np.random.default_rng(3))
+    assert [f.counter for f in frames] == [126, 127, 0, 1, 2, 3]
+    assert [f.frame_type for f in frames] == [0, 1, 0, 1, 0, 1]
+    for frame in frames:
+        assert frame.words[:3].tolist() == [0xFA, 0xF3, 0x20]
+        assert frame.parity_ok
+        assert frame.words[3] >> 1 == frame.counter
+        assert frame.words[4] >> 1 == frame.frame_type
+    spare = frames[0].words[20:] >> 1
+    assert not spare.any()
+    bad = tlm_tx.random_frames(1, 0, np.random.default_rng(3), {0: (9,)})[0]
+    assert not bad.parity_ok
+
+
+def test_tlm_carrier_power_and_bits_noise_free() -> None:
+    """J0(β) of the amplitude stays in the carrier; the phase carries β·d·sin(2π·f_sc·t)."""
+    fs_hz, rate_bps = 8_192.0, 128.0  # 64 samples per bit
+    frames = tlm_tx.random_frames(1, 0, np.random.default_rng(4))
+    tx = tlm_tx.transmit(
+        frames,
+        fs_hz=fs_hz,
+        bit_rate_bps=rate_bps,
+        ebn0_db=300.0,
+        rng=np.random.default_rng(5),
+        carrier_s=0.5,
+        tail_s=0.0,
+    )
+    first = round(tx.first_bit_s * fs_hz)
+    per_bit = round(tx.bit_s * fs_hz)
+    body = tx.samples[first : first + tlm_tx.BITS_PER_FRAME * per_bit]
+    assert abs(body.mean()) == pytest.approx(float(j0(1.0)), abs=1e-3)
+    t = np.arange(body.size) / fs_hz
+    correlation = np.angle(body) * np.sin(2 * np.pi * tlm_tx.SUBCARRIER_HZ * t)
+    bits = correlation.reshape(-1, per_bit).sum(axis=1) > 0
+    np.testing.assert_array_equal(bits, tlm_tx.frame_bits(frames).astype(bool))
+
+
+@pytest.mark.parametrize("datatype", ["cf32_le", "ci16_le", "cf64_le"])
+def test_sigmf_raw_round_trip(datatype: str, tmp_path: Path) -> None:
+    samples = np.exp(1j * np.linspace(0, 7, 50)) * np.linspace(0, 0.99, 50)
+    meta_path = sigmf_raw.write_sigmf(
+        tmp_path / "x",
+        samples,
+        fs_hz=1e5,
+        band="5cm-ppm",
+        center_frequency_hz=5.86e9,
+        start_utc=START_UTC,
+        datatype=datatype,
+        write_band=False,
+    )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert meta["global"]["core:datatype"] == datatype
+    assert "mars1:band" not in meta["global"]
+    assert meta["captures"][0]["core:datetime"] == "1962-11-05T09:00:00.000000Z"
+    raw = np.fromfile(tmp_path / "x.sigmf-data", dtype=sigmf_raw.COMPONENT_DTYPE[datatype])
+    scale = 1 / sigmf_raw.CI16_FULL_SCALE if datatype == "ci16_le" else 1.0
+    back = (raw[0::2] + 1j * raw[1::2]) * scale
+    np.testing.assert_allclose(back, samples, atol=1e-6 if datatype == "cf32_le" else scale)
+    with pytest.raises(sigmf_raw.SigmfRawError, match="clip"):
+        sigmf_raw.interleave(np.array([1.5 + 0j]), "ci16_le")
