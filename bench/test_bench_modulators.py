@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import best_time_s, pick, record_throughput
 
+from signals.carrier import CarrierSignal
 from signals.flight import FlightModel
 from signals.images import make_image
 from signals.ppm import ImageTransmission, PpmChannel, PpmSignal
@@ -75,4 +76,22 @@ def test_telemetry_modulation(benchmark, fs_hz, bit_rate_bps):
 
     baseline_s = _noise_baseline_s(signal().n_samples)
     n = benchmark(lambda: _drain(signal().chunks(1 << 16)))
+    record_throughput(benchmark, n, baseline_s=baseline_s, fs_hz=fs_hz)
+
+
+@pytest.mark.parametrize("fs_hz", [8e3, 48e3, 192e3])
+def test_channel(benchmark, fs_hz):
+    """The channel on its own: an unmodulated carrier with residual Doppler offset and rate,
+    oscillator phase noise and AWGN (the 8 cm carrier generator, ICD §6)."""
+    duration_s = pick(smoke=2e5, full=2.4e7) / fs_hz
+    signal = CarrierSignal(
+        fs_hz=fs_hz,
+        duration_s=duration_s,
+        offset_hz=500.0,
+        rate_hz_per_s=0.2,
+        cn0_dbhz=40.0,
+        phase_noise_rad_per_sqrt_s=0.05,
+    )
+    baseline_s = _noise_baseline_s(signal.n_samples)
+    n = benchmark(lambda: _drain(signal.chunks(np.random.default_rng(5), 1 << 18)))
     record_throughput(benchmark, n, baseline_s=baseline_s, fs_hz=fs_hz)
