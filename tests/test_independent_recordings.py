@@ -63,7 +63,7 @@ class ImageSpec:
 @dataclass(frozen=True)
 class PpmCase:
     name: str
-    fs_hz: float
+    fs_hz: float  # an int is written as a JSON integer
     images: tuple[ImageSpec, ...]
     channel: ppm_tx.PpmChannel
     datatype: str = "cf32_le"
@@ -79,8 +79,8 @@ LIMITS_MINUS = ppm_tx.PpmChannel(-100.0, -1.0, -6e-5, -30_000.0, -5.0)
 PPM_CASES = [
     PpmCase("180k-limits-plus", 180_000.0, (ImageSpec(101, 12, 12),), LIMITS_PLUS),
     PpmCase(
-        "200k-limits-minus-ci16",
-        200_000.0,
+        "200k-limits-minus-ci16-integer-rate",
+        200_000,
         (ImageSpec(2047, 10, 14),),
         LIMITS_MINUS,
         datatype="ci16_le",
@@ -249,6 +249,7 @@ class TlmCase:
     write_nominal: bool = True
     doppler_hz: float = 45_310.0
     bad_parity: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (frame index, word numbers)
+    start_utc: datetime = START_UTC
 
 
 TLM_CASES = [
@@ -292,6 +293,7 @@ TLM_CASES = [
         invert=True,
         doppler_hz=-8_870.0,
         bad_parity=((1, (4,)), (2, (9, 31))),
+        start_utc=datetime(1962, 12, 13, 10, 29, 59, 750_000, tzinfo=UTC),
     ),
 ]
 
@@ -322,7 +324,7 @@ def test_tlm_independent_recording(case: TlmCase, tmp_path: Path) -> None:
         fs_hz=case.fs_hz,
         band=case.band,
         center_frequency_hz=sigmf_raw.NOMINAL_CARRIER_HZ[case.band] + case.doppler_hz,
-        start_utc=START_UTC,
+        start_utc=case.start_utc,
         bit_rate_bps=case.bit_rate_bps,
         write_band=case.write_band,
         write_nominal_frequency=case.write_nominal,
@@ -348,7 +350,7 @@ def test_tlm_independent_recording(case: TlmCase, tmp_path: Path) -> None:
         first_bit_s = tx.first_bit_s + k * tlm_tx.BITS_PER_FRAME * tx.bit_s
         assert abs(int(row["sample_start"]) - first_bit_s * case.fs_hz) < 3.0
         time_utc = datetime.fromisoformat(row["time_utc"])
-        expected_utc = START_UTC + timedelta(seconds=first_bit_s)
+        expected_utc = case.start_utc + timedelta(seconds=first_bit_s)
         assert abs((time_utc - expected_utc).total_seconds()) < 3.0 / case.fs_hz
 
     # ICD §2: one annotation per frame, at its first bit, with the counter and parity verdict
@@ -476,10 +478,44 @@ def test_sigmf_raw_round_trip(datatype: str, tmp_path: Path) -> None:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     assert meta["global"]["core:datatype"] == datatype
     assert "mars1:band" not in meta["global"]
-    assert meta["captures"][0]["core:datetime"] == "1962-11-05T09:00:00.000000Z"
+    assert meta["captures"][0]["core:datetime"] == "1962-11-05T09:00:00Z"
     raw = np.fromfile(tmp_path / "x.sigmf-data", dtype=sigmf_raw.COMPONENT_DTYPE[datatype])
     scale = 1 / sigmf_raw.CI16_FULL_SCALE if datatype == "ci16_le" else 1.0
     back = (raw[0::2] + 1j * raw[1::2]) * scale
     np.testing.assert_allclose(back, samples, atol=1e-6 if datatype == "cf32_le" else scale)
     with pytest.raises(sigmf_raw.SigmfRawError, match="clip"):
         sigmf_raw.interleave(np.array([1.5 + 0j]), "ci16_le")
+
+
+def test_other_datatypes_are_refused_in_one_line(tmp_path: Path) -> None:
+    """ICD §2: anything but cf32_le, ci16_le, cf64_le is rejected with a clear error."""
+    meta_path = sigmf_raw.write_sigmf(
+        tmp_path / "x",
+        np.zeros(1000, dtype=np.complex128),
+        fs_hz=180_000,
+        band="5cm-ppm",
+        center_frequency_hz=5.86e9,
+        start_utc=START_UTC,
+    )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["global"]["core:datatype"] = "ci8"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "groundstation",
+            "decode",
+            str(meta_path),
+            "-o",
+            str(tmp_path / "o"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and "ci8" in message, message

@@ -46,11 +46,13 @@ def iso_utc(start_utc: datetime) -> str:
     Returns
     -------
     str
-        For example ``1962-11-05T09:00:00.000000Z``.
+        ``1962-11-05T09:00:00Z`` on a whole second, else ``1962-11-05T09:00:00.250000Z``
+        (both are ISO 8601; a reader must take either).
     """
     if start_utc.tzinfo is None:
         raise SigmfRawError("start_utc must be timezone-aware")
-    return start_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = start_utc.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ" if utc.microsecond == 0 else "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def interleave(samples: np.ndarray, datatype: str) -> bytes:
@@ -103,7 +105,7 @@ def write_sigmf(
     samples : np.ndarray
         Complex baseband samples centred on ``center_frequency_hz``.
     fs_hz : float
-        Sample rate (complex samples per second).
+        Sample rate (complex samples per second); an int is written as a JSON integer.
     band : str
         Band id of ICD §1 (written as ``mars1:band`` unless ``write_band`` is false).
     center_frequency_hz : float
@@ -129,7 +131,7 @@ def write_sigmf(
     meta_path = base.with_name(base.name + ".sigmf-meta")
     global_meta: dict[str, object] = {
         "core:datatype": datatype,
-        "core:sample_rate": float(fs_hz),
+        "core:sample_rate": fs_hz,  # as given: a JSON integer or a real
         "core:version": "1.2.0",
         "core:extensions": [{"name": "mars1", "version": "1.0.0", "optional": True}],
         "core:description": "independent reference transmitter (ICD §2)",
