@@ -99,9 +99,9 @@ PPM_CASES = [
         ppm_tx.PpmChannel(100.0, -1.0, -6e-5, -30_000.0, 5.0),
     ),
     PpmCase(
-        "137k-survey-band-from-nominal",
+        "137k-survey-faded-band-from-nominal",
         137_000.0,
-        (ImageSpec(4095, 16, 12, mode=2),),
+        (ImageSpec(4095, 16, 12, mode=2, faded_lines=(6,)),),
         ppm_tx.PpmChannel(60.0, 1.0, -4e-5, 22_000.0, -3.0),
         write_band=False,
     ),
