@@ -575,9 +575,16 @@ def _find_frames(
         grid = np.arange(residue, corr.size, FRAME_BITS)
         grid = grid[errors[grid] <= SYNC_GRID_ERRORS]
         cand.update(zip(grid.tolist(), errors[grid].tolist(), strict=True))
-    # greedy: fewest errors first, frames never overlap
+    # candidates whose bits look like noise (a sync look-alike in the carrier) go first,
+    # then a greedy choice by soft sync correlation (strongest first): frames never overlap
+    cand = {
+        p: e
+        for p, e in cand.items()
+        if _quality_db(soft[p : p + FRAME_BITS]) >= MIN_FRAME_QUALITY_DB
+    }
+    soft_corr = np.abs(np.correlate(soft, SYNC_PATTERN, mode="valid"))
     taken: list[int] = []
-    for p in sorted(cand, key=lambda q: (cand[q], q)):
+    for p in sorted(cand, key=lambda q: (-soft_corr[q], q)):
         if all(abs(p - q) >= FRAME_BITS for q in taken):
             taken.append(p)
     frames: list[tuple[int, bool, int]] = []
@@ -585,9 +592,7 @@ def _find_frames(
     for p in sorted(taken):
         inverted = bool(corr[p] < 0)
         if p + FRAME_BITS <= nb:
-            seg = soft[p : p + FRAME_BITS]
-            if _quality_db(seg) >= MIN_FRAME_QUALITY_DB:
-                frames.append((p, inverted, cand[p]))
+            frames.append((p, inverted, cand[p]))
         elif final:
             truncated.append((p, inverted))
     if final and frames:

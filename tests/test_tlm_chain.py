@@ -332,3 +332,23 @@ def test_frame_on_a_segment_boundary_is_decoded_once(shift_samples: float) -> No
         frames, fs_hz=fs_hz, bit_rate_bps=rate, rng=rng, carrier_s=carrier_s, ebn0_db=11.0
     )
     assert [f.words for f in result.frames] == [f.words for f in frames]
+
+
+def test_sync_look_alike_in_the_carrier_does_not_hide_the_next_frame() -> None:
+    """Noise before the first frame can spell the sync word (≈ 4e-5 per bit with ≤ 1 error);
+    its 'frame' overlaps the real first frame and is noise-like: the real one must win."""
+    from groundstation.tlm_receiver import _find_frames
+
+    rng = np.random.default_rng(0)
+    frame_bits = np.concatenate([f.bits() for f in random_frames(3, rng)]) * 2.0 - 1.0
+    noise = 0.3 * rng.standard_normal(254)  # carrier only: soft bits are noise
+    noise[62 : 62 + SYNC_BITS] = (
+        -0.3
+        * np.abs(noise[62 : 62 + SYNC_BITS])
+        * (np.where(np.arange(SYNC_BITS) == 5, -1, 1) * np.sign(frame_bits[:SYNC_BITS]))
+    )  # an inverted sync word with one error, at noise level
+    signal = frame_bits + 0.3 * rng.standard_normal(frame_bits.size)
+    signal[3] = -signal[3]  # one sync error in the real first frame too
+    soft = np.concatenate([noise, signal])
+    frames, _ = _find_frames(soft, final=True)
+    assert [p for p, _, _ in frames] == [254, 510, 766]
