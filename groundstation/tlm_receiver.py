@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -575,16 +576,19 @@ def _find_frames(
         grid = np.arange(residue, corr.size, FRAME_BITS)
         grid = grid[errors[grid] <= SYNC_GRID_ERRORS]
         cand.update(zip(grid.tolist(), errors[grid].tolist(), strict=True))
-    # candidates whose bits look like noise (a sync look-alike in the carrier) go first,
-    # then a greedy choice by soft sync correlation (strongest first): frames never overlap
+    # Candidates whose bits look like noise (a sync look-alike in the carrier) go first.
+    # Then a greedy choice, frames never overlapping: first the grids with the most anchors
+    # (real frames come back to back; a look-alike in the data stands alone), then the
+    # strongest soft sync correlation.
     cand = {
         p: e
         for p, e in cand.items()
         if _quality_db(soft[p : p + FRAME_BITS]) >= MIN_FRAME_QUALITY_DB
     }
+    support = Counter(p % FRAME_BITS for p, e in cand.items() if e <= SYNC_ANCHOR_ERRORS)
     soft_corr = np.abs(np.correlate(soft, SYNC_PATTERN, mode="valid"))
     taken: list[int] = []
-    for p in sorted(cand, key=lambda q: (-soft_corr[q], q)):
+    for p in sorted(cand, key=lambda q: (-support[q % FRAME_BITS], -soft_corr[q], q)):
         if all(abs(p - q) >= FRAME_BITS for q in taken):
             taken.append(p)
     frames: list[tuple[int, bool, int]] = []
