@@ -44,6 +44,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from groundstation.errors import DecodeError
+from groundstation.ppm_kernels import period_decisions, window_energies
 from signals.ppm_format import (
     CHIP_RATE_HZ,
     FRAME_MARKER_CHIPS,
@@ -193,22 +194,16 @@ class PulseFilter:
         weights /= np.sqrt(norm2)[:, None]
         #: Mean captured pulse energy relative to a whole chip (sampling loss), ≤ 1.
         self.capture = float(np.mean(np.sum(overlap**2, axis=1)) / chip_samples)
-        self._weights_by_tap = np.ascontiguousarray(weights.T.astype(np.complex64))
+        #: Window weights, shape (FRACTION_STEPS, taps): row q for a chip starting q/32 into
+        #: a sample.
+        self.weights = np.ascontiguousarray(weights.astype(np.complex64))
 
     def energies(self, x: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """|z|² (float32) of the windows starting at ``positions`` (samples into ``x``).
 
         Positions must satisfy 0 <= position and position + taps <= len(x).
         """
-        first = np.floor(positions)
-        q = ((positions - first) * FRACTION_STEPS).astype(np.intp)
-        index = first.astype(np.intp)
-        w = self._weights_by_tap
-        z = x[index] * w[0][q]
-        for lag in range(1, self.taps):
-            index += 1
-            z += x[index] * w[lag][q]
-        return np.square(z.real) + np.square(z.imag)
+        return window_energies(x, positions, self.weights)
 
 
 def slot_energies(
@@ -229,6 +224,40 @@ def slot_energies(
     """
     positions = period_starts[:, None] + (SLOT_CHIPS * chip_samples)[None, :]
     return pulse_filter.energies(x, positions)
+
+
+def slot_decisions(
+    x: np.ndarray, period_starts: np.ndarray, chip_samples: float, pulse_filter: PulseFilter
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decided grey level of each period and the energies behind it.
+
+    The decision of :func:`slot_energies` (largest of the 64 slot energies) without
+    returning the energies themselves: the compiled kernel of
+    :mod:`groundstation.ppm_kernels` touches only the slot windows and keeps nothing else.
+
+    Parameters
+    ----------
+    x : ndarray of complex64
+        Samples; ``period_starts`` are fractional sample positions into it.
+    period_starts : ndarray
+        Start of each period (samples into ``x``).
+    chip_samples : float
+        Chip length (samples).
+    pulse_filter : PulseFilter
+        Weights for this chip length and carrier offset.
+
+    Returns
+    -------
+    grey : ndarray of int64
+        Grey level (slot of largest |z|²); 0 where a window holds a non-finite sample.
+    peak : ndarray of float32
+        |z|² of the decided slot (units of the sample power); 0 where not finite.
+    total : ndarray of float32
+        Sum of |z|² over the 64 slots; 0 where not finite.
+    finite : ndarray of bool
+        False where a window of the period holds a non-finite sample.
+    """
+    return period_decisions(x, period_starts, SLOT_CHIPS * chip_samples, pulse_filter.weights)
 
 
 def genie_decisions(
@@ -751,16 +780,11 @@ class PpmReceiver:
         else:
             x, base = self._read(lo, hi)
         rel = starts - base
-        filt = state["filter"]
-        e = slot_energies(x, rel, chip, filt)
-        finite = np.isfinite(e).all(axis=1)
+        grey, peak, total, finite = slot_decisions(x, rel, chip, state["filter"])
         nonfinite = not bool(finite.all())
         if nonfinite:
             self._count_nonfinite(np.asarray(x), base)
-            e[~finite] = 0.0
-        grey = np.argmax(e, axis=1)
-        peak = e[np.arange(grey.size), grey]
-        noise = (np.sum(e, axis=1) - peak) / (N_LEVELS - 1)
+        noise = (total - peak) / (N_LEVELS - 1)
         good_noise = noise[finite]
         if good_noise.size:
             state["sigma2"] = 0.9 * state["sigma2"] + 0.1 * float(np.mean(good_noise))
