@@ -15,6 +15,8 @@ from groundstation.errors import (
     SessionError,
     UnknownBandError,
 )
+from groundstation.ppm_decode import decode_ppm_to_dir
+from groundstation.ppm_receiver import DecodedImage, PpmDecodeResult, decode_ppm
 from groundstation.recording import (
     Recording,
     RecordingWriter,
@@ -22,22 +24,38 @@ from groundstation.recording import (
     write_annotated_metadata,
     write_recording,
 )
+from groundstation.tlm_decode import decode_tlm_to_dir
+from groundstation.tlm_receiver import (
+    DecodedFrame,
+    TelemetryDecodeResult,
+    decode_tlm_recording,
+    decode_tlm_samples,
+)
 from signals import __version__
 
 __all__ = [
     "DataFileError",
     "DatatypeError",
     "DecodeError",
+    "DecodedFrame",
+    "DecodedImage",
     "GroundStationError",
     "MetadataError",
     "NoSignalError",
+    "PpmDecodeResult",
     "Recording",
     "RecordingError",
     "RecordingWriter",
     "SessionError",
+    "TelemetryDecodeResult",
     "UnknownBandError",
     "__version__",
+    "decode_ppm",
+    "decode_ppm_to_dir",
     "decode_recording",
+    "decode_tlm_recording",
+    "decode_tlm_samples",
+    "decode_tlm_to_dir",
     "open_recording",
     "write_annotated_metadata",
     "write_recording",

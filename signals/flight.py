@@ -58,7 +58,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from enum import IntEnum
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -66,6 +65,7 @@ import numpy.typing as npt
 from scipy import special, stats
 
 from signals.errors import ConfigError, SignalsError
+from signals.tlm_format import AttitudeMode
 
 if TYPE_CHECKING:
     from signals.geometry import Trajectory
@@ -112,15 +112,6 @@ METEOROID_BACKGROUND_RATE_PER_S: Final[float] = 1.0 / 86400.0
 
 MAG_RANGE_NT: Final[float] = 8191 * 0.005
 """Largest field component the ICD §4 science frame can carry."""
-
-
-class AttitudeMode(IntEnum):
-    """Attitude-mode codes of ICD §4 word 16."""
-
-    SUN_STAR = 0
-    GYRO = 1
-    SPIN_SUN_AXIS = 2
-    UNCONTROLLED = 3
 
 
 SCENARIOS: Final[tuple[str, ...]] = ("historical", "nominal")

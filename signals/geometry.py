@@ -18,6 +18,7 @@ All positions are in the ICRF (skyfield's frame), kilometres; velocities km/s.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import warnings
@@ -365,6 +366,7 @@ class Trajectory:
         loader = Loader(data_path, expire=False, verbose=False)
         self._ts = loader.timescale(builtin=True)
         self._eph = loader("de421.bsp")
+        atexit.register(self._eph.close)
         self._sun = self._eph["sun"]
         self._earth = self._eph["earth"]
         self._mars = self._eph["mars"]
