@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -85,9 +85,39 @@ def window_energies_numpy(x: np.ndarray, positions: np.ndarray, weights: np.ndar
         return np.square(z.real) + np.square(z.imag)
 
 
+class Decisions(NamedTuple):
+    """Per-period decisions of :func:`period_decisions` (arrays of shape (periods,)).
+
+    Attributes
+    ----------
+    grey : ndarray of int64
+        Index of the slot of largest energy (the first one on a tie); 0 where not finite.
+    peak : ndarray of float32
+        Its energy |z|²; 0 where not finite.
+    total : ndarray of float32
+        Sum of the energies of all slots of the period; 0 where not finite.
+    finite : ndarray of bool
+        False for a period with a non-finite slot energy (a NaN or Inf sample in a window).
+    late, early : ndarray of float32
+        |z|² of the windows ``flank_samples`` after and before the decided one (for an
+        early-late timing discriminator); 0 where not finite.
+    """
+
+    grey: np.ndarray
+    peak: np.ndarray
+    total: np.ndarray
+    finite: np.ndarray
+    late: np.ndarray
+    early: np.ndarray
+
+
 def period_decisions_numpy(
-    x: np.ndarray, period_starts: np.ndarray, slot_offsets: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x: np.ndarray,
+    period_starts: np.ndarray,
+    slot_offsets: np.ndarray,
+    weights: np.ndarray,
+    flank_samples: float,
+) -> Decisions:
     """Decided slot of each period and its statistics (numpy reference).
 
     Parameters
@@ -100,27 +130,48 @@ def period_decisions_numpy(
         Start of each slot window relative to its period start (samples).
     weights : ndarray of complex64, shape (fractions, taps)
         Window weights (see :func:`window_energies_numpy`).
-
-    Returns
-    -------
-    grey : ndarray of int64, shape (periods,)
-        Index of the slot of largest energy (the first one on a tie); 0 where not finite.
-    peak : ndarray of float32
-        Its energy |z|²; 0 where not finite.
-    total : ndarray of float32
-        Sum of the energies of all slots of the period; 0 where not finite.
-    finite : ndarray of bool
-        False for a period with a non-finite slot energy (a NaN or Inf sample in a window).
+    flank_samples : float
+        Offset of the late and early windows from the decided one (samples).
     """
     starts = np.asarray(period_starts, dtype=np.float64)
     e = window_energies_numpy(x, starts[:, None] + slot_offsets[None, :], weights)
     finite = np.isfinite(e).all(axis=1)
     if not finite.all():
         e[~finite] = 0.0
-    grey = np.argmax(e, axis=1)
+    grey = np.argmax(e, axis=1).astype(np.int64)
     peak = e[np.arange(grey.size), grey]
     total = np.sum(e, axis=1, dtype=np.float32)
-    return grey.astype(np.int64), peak, total, finite
+    at = starts + slot_offsets[grey]
+    late, early = window_energies_numpy(
+        x, at + np.array([[flank_samples], [-flank_samples]]), weights
+    )
+    late[~finite] = 0.0
+    early[~finite] = 0.0
+    return Decisions(grey, peak, total, finite, late, early)
+
+
+def energy_sums_numpy(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndarray) -> np.ndarray:
+    """Σ|z|² over the windows at ``positions``, for each of several weight tables (reference).
+
+    Parameters
+    ----------
+    x : ndarray of complex64
+        Samples.
+    positions : ndarray of float, shape (n,)
+        Window starts (fractional samples into ``x``).
+    weight_sets : ndarray of complex64, shape (sets, fractions, taps)
+        Weight tables (see :func:`window_energies_numpy`).
+
+    Returns
+    -------
+    ndarray of float64, shape (sets,)
+    """
+    return np.array(
+        [
+            float(np.sum(window_energies_numpy(x, positions, w), dtype=np.float64))
+            for w in weight_sets
+        ]
+    )
 
 
 # ------------------------------------------------------------------------ compiled kernels
@@ -131,9 +182,9 @@ if NUMBA_AVAILABLE:
     _FASTMATH: Final = {"reassoc", "contract", "nsz", "arcp"}
 
     @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
-    def _window_energy(xf, start, wr, wi):
+    def _window_energy(xf, start, weights):
         """|z|² of one window; ``xf`` is the complex64 array viewed as float32 pairs."""
-        fractions, taps = wr.shape
+        fractions, taps = weights.shape
         first = math.floor(start)
         q = int((start - first) * fractions)
         i = int(first)
@@ -144,22 +195,25 @@ if NUMBA_AVAILABLE:
         for lag in range(taps):
             ar = xf[2 * (i + lag)]
             ai = xf[2 * (i + lag) + 1]
-            br = wr[q, lag]
-            bi = wi[q, lag]
+            w = weights[q, lag]
+            br = w.real
+            bi = w.imag
             zr += ar * br - ai * bi
             zi += ar * bi + ai * br
         return zr * zr + zi * zi
 
     @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-    def _window_energies_kernel(xf, positions, wr, wi, out):
+    def _window_energies_kernel(xf, positions, weights, out):
         for k in range(positions.size):
-            out[k] = _window_energy(xf, positions[k], wr, wi)
+            out[k] = _window_energy(xf, positions[k], weights)
 
     @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-    def _period_decisions_kernel(xf, starts, offsets, wr, wi, grey, peak, total):
+    def _period_decisions_kernel(
+        xf, starts, offsets, weights, flank, grey, peak, total, late, early
+    ):
         # The window sum is written out here rather than called: that keeps the whole
         # period in one loop nest the compiler schedules as such (about twice as fast).
-        fractions, taps = wr.shape
+        fractions, taps = weights.shape
         n = xf.size // 2
         for p in range(starts.size):
             start = starts[p]
@@ -178,8 +232,9 @@ if NUMBA_AVAILABLE:
                 for lag in range(taps):
                     ar = xf[2 * (i + lag)]
                     ai = xf[2 * (i + lag) + 1]
-                    br = wr[q, lag]
-                    bi = wi[q, lag]
+                    w = weights[q, lag]
+                    br = w.real
+                    bi = w.imag
                     zr += ar * br - ai * bi
                     zi += ar * bi + ai * br
                 e = zr * zr + zi * zi
@@ -192,14 +247,27 @@ if NUMBA_AVAILABLE:
             grey[p] = best_slot
             peak[p] = best
             total[p] = s
+            # The flanks of the decided window, while its samples are at hand.
+            at = start + offsets[best_slot]
+            late[p] = _window_energy(xf, at + flank, weights)
+            early[p] = _window_energy(xf, at - flank, weights)
+
+    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+    def _energy_sums_kernel(xf, positions, weight_sets, out):
+        for j in range(weight_sets.shape[0]):
+            acc = 0.0
+            for k in range(positions.size):
+                acc += _window_energy(xf, positions[k], weight_sets[j])
+            out[j] = acc
 
 
-def _planes(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``x`` as interleaved float32 pairs and the real and imaginary weight planes."""
-    xf = np.ascontiguousarray(x, dtype=np.complex64).view(np.float32)
-    wr = np.ascontiguousarray(weights.real, dtype=np.float32)
-    wi = np.ascontiguousarray(weights.imag, dtype=np.float32)
-    return xf, wr, wi
+def _weights(weights: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(weights, dtype=np.complex64)
+
+
+def _as_pairs(x: np.ndarray) -> np.ndarray:
+    """Complex64 samples as interleaved float32 (re, im) pairs, a view where possible."""
+    return np.ascontiguousarray(x, dtype=np.complex64).view(np.float32)
 
 
 def window_energies_numba(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -207,31 +275,56 @@ def window_energies_numba(x: np.ndarray, positions: np.ndarray, weights: np.ndar
     positions = np.asarray(positions, dtype=np.float64)
     flat = np.ascontiguousarray(positions).reshape(-1)
     out = np.empty(flat.size, np.float32)
-    xf, wr, wi = _planes(x, weights)
-    _window_energies_kernel(xf, flat, wr, wi, out)
+    _window_energies_kernel(_as_pairs(x), flat, _weights(weights), out)
     return out.reshape(positions.shape)
 
 
 def period_decisions_numba(
-    x: np.ndarray, period_starts: np.ndarray, slot_offsets: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x: np.ndarray,
+    period_starts: np.ndarray,
+    slot_offsets: np.ndarray,
+    weights: np.ndarray,
+    flank_samples: float,
+) -> Decisions:
     """Compiled :func:`period_decisions_numpy` (same arguments and results)."""
     starts = np.ascontiguousarray(period_starts, dtype=np.float64)
     offsets = np.ascontiguousarray(slot_offsets, dtype=np.float64)
     n = starts.size
     grey = np.empty(n, np.int64)
-    peak = np.empty(n, np.float32)
-    total = np.empty(n, np.float32)
-    xf, wr, wi = _planes(x, weights)
-    _period_decisions_kernel(xf, starts, offsets, wr, wi, grey, peak, total)
+    peak, total, late, early = np.empty((4, n), np.float32)
+    _period_decisions_kernel(
+        _as_pairs(x),
+        starts,
+        offsets,
+        _weights(weights),
+        float(flank_samples),
+        grey,
+        peak,
+        total,
+        late,
+        early,
+    )
     finite = np.isfinite(total)
     if not finite.all():
         # Rare: a non-finite sample in a window (or a sum that overflowed): the reference
         # decides those periods.
         bad = np.flatnonzero(~finite)
-        g, pk, tot, fin = period_decisions_numpy(x, starts[bad], offsets, weights)
-        grey[bad], peak[bad], total[bad], finite[bad] = g, pk, tot, fin
-    return grey, peak, total, finite
+        ref = period_decisions_numpy(x, starts[bad], offsets, weights, flank_samples)
+        for mine, theirs in zip((grey, peak, total, finite, late, early), ref, strict=True):
+            mine[bad] = theirs
+    return Decisions(grey, peak, total, finite, late, early)
+
+
+def energy_sums_numba(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndarray) -> np.ndarray:
+    """Compiled :func:`energy_sums_numpy` (same arguments and result)."""
+    out = np.empty(len(weight_sets), np.float64)
+    _energy_sums_kernel(
+        _as_pairs(x),
+        np.ascontiguousarray(positions, dtype=np.float64).reshape(-1),
+        np.ascontiguousarray(weight_sets, dtype=np.complex64),
+        out,
+    )
+    return out
 
 
 def window_energies(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -245,12 +338,26 @@ def window_energies(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -
 
 
 def period_decisions(
-    x: np.ndarray, period_starts: np.ndarray, slot_offsets: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(grey, peak, total, finite) of each period; see :func:`period_decisions_numpy`.
+    x: np.ndarray,
+    period_starts: np.ndarray,
+    slot_offsets: np.ndarray,
+    weights: np.ndarray,
+    flank_samples: float,
+) -> Decisions:
+    """Decisions of each period; see :func:`period_decisions_numpy`.
 
     Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
     """
     if active_kernel() == "numba":
-        return period_decisions_numba(x, period_starts, slot_offsets, weights)
-    return period_decisions_numpy(x, period_starts, slot_offsets, weights)
+        return period_decisions_numba(x, period_starts, slot_offsets, weights, flank_samples)
+    return period_decisions_numpy(x, period_starts, slot_offsets, weights, flank_samples)
+
+
+def energy_sums(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndarray) -> np.ndarray:
+    """Σ|z|² over the windows at ``positions`` per weight table; see :func:`energy_sums_numpy`.
+
+    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
+    """
+    if active_kernel() == "numba":
+        return energy_sums_numba(x, positions, weight_sets)
+    return energy_sums_numpy(x, positions, weight_sets)

@@ -35,6 +35,7 @@ Non-finite samples are erasures: a line that touches one is reported missing.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -44,7 +45,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from groundstation.errors import DecodeError
-from groundstation.ppm_kernels import period_decisions, window_energies
+from groundstation.ppm_kernels import Decisions, energy_sums, period_decisions, window_energies
 from signals.ppm_format import (
     CHIP_RATE_HZ,
     FRAME_MARKER_CHIPS,
@@ -160,6 +161,24 @@ class MappedCf32Source:
 # ------------------------------------------------------------------------ matched filter
 
 
+@functools.lru_cache(maxsize=64)
+def _chip_geometry(chip_samples: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Overlap of each sample with a chip at each tabulated start fraction (samples), the
+    middle of that overlap (samples from the window start), shapes (FRACTION_STEPS, taps),
+    and the mean captured fraction of the chip energy."""
+    frac = (np.arange(FRACTION_STEPS) + 0.5) / FRACTION_STEPS
+    taps = math.ceil(frac[-1] + chip_samples)
+    lags = np.arange(taps)
+    lo = np.maximum(lags[None, :], frac[:, None])
+    hi = np.minimum(lags[None, :] + 1.0, frac[:, None] + chip_samples)
+    overlap = np.clip(hi - lo, 0.0, None)
+    middle = (lo + hi) / 2
+    capture = float(np.mean(np.sum(overlap**2, axis=1)) / chip_samples)
+    overlap.flags.writeable = False
+    middle.flags.writeable = False
+    return overlap, middle, capture
+
+
 class PulseFilter:
     """Pulse-matched window weights for one chip length and carrier offset.
 
@@ -181,22 +200,19 @@ class PulseFilter:
     def __init__(self, chip_samples: float, freq_hz: float, fs_hz: float):
         self.chip_samples = float(chip_samples)
         self.freq_hz = float(freq_hz)
-        frac = (np.arange(FRACTION_STEPS) + 0.5) / FRACTION_STEPS
-        # Samples a chip starting at a tabulated fraction can touch.
-        self.taps = math.ceil(frac[-1] + chip_samples)
-        lags = np.arange(self.taps)
-        lo = np.maximum(lags[None, :], frac[:, None])
-        hi = np.minimum(lags[None, :] + 1.0, frac[:, None] + chip_samples)
-        overlap = np.clip(hi - lo, 0.0, None)
+        overlap, middle, capture = _chip_geometry(self.chip_samples)
+        #: Samples a chip starting at a tabulated fraction can touch.
+        self.taps = overlap.shape[1]
         cycles = freq_hz / fs_hz
-        weights = overlap * np.sinc(cycles * overlap) * np.exp(-2j * np.pi * cycles * (lo + hi) / 2)
-        norm2 = np.sum(np.abs(weights) ** 2, axis=1)
-        weights /= np.sqrt(norm2)[:, None]
+        # Integrate-and-dump across each overlap (sinc), de-rotated at its middle.
+        amplitude = overlap * np.sinc(cycles * overlap)
+        amplitude /= np.sqrt(np.sum(np.square(amplitude), axis=1))[:, None]
+        weights = amplitude * np.exp(-2j * np.pi * cycles * middle)
         #: Mean captured pulse energy relative to a whole chip (sampling loss), ≤ 1.
-        self.capture = float(np.mean(np.sum(overlap**2, axis=1)) / chip_samples)
-        #: Window weights, shape (FRACTION_STEPS, taps): row q for a chip starting q/32 into
-        #: a sample.
-        self.weights = np.ascontiguousarray(weights.astype(np.complex64))
+        self.capture = capture
+        #: Window weights, shape (FRACTION_STEPS, taps): row q for a chip starting
+        #: (q + ½)/32 into the first sample.
+        self.weights = weights.astype(np.complex64)
 
     def energies(self, x: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """|z|² (float32) of the windows starting at ``positions`` (samples into ``x``).
@@ -228,12 +244,14 @@ def slot_energies(
 
 def slot_decisions(
     x: np.ndarray, period_starts: np.ndarray, chip_samples: float, pulse_filter: PulseFilter
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Decisions:
     """Decided grey level of each period and the energies behind it.
 
     The decision of :func:`slot_energies` (largest of the 64 slot energies) without
     returning the energies themselves: the compiled kernel of
     :mod:`groundstation.ppm_kernels` touches only the slot windows and keeps nothing else.
+    With it come the energies half a chip either side of the decided window (the
+    early-late timing discriminator).
 
     Parameters
     ----------
@@ -248,16 +266,15 @@ def slot_decisions(
 
     Returns
     -------
-    grey : ndarray of int64
-        Grey level (slot of largest |z|²); 0 where a window holds a non-finite sample.
-    peak : ndarray of float32
-        |z|² of the decided slot (units of the sample power); 0 where not finite.
-    total : ndarray of float32
-        Sum of |z|² over the 64 slots; 0 where not finite.
-    finite : ndarray of bool
-        False where a window of the period holds a non-finite sample.
+    Decisions
+        ``grey`` (int64, 0..63), ``peak`` (|z|² of the decided slot, units of the sample
+        power), ``total`` (Σ|z|² over the 64 slots), ``finite`` (False where a window holds a
+        non-finite sample; the others are 0 there), ``late`` and ``early`` (|z|² half a chip
+        after and before the decided window).
     """
-    return period_decisions(x, period_starts, SLOT_CHIPS * chip_samples, pulse_filter.weights)
+    return period_decisions(
+        x, period_starts, SLOT_CHIPS * chip_samples, pulse_filter.weights, 0.5 * chip_samples
+    )
 
 
 def genie_decisions(
@@ -388,15 +405,22 @@ class _Grid:
         self._fit()
 
     def _fit(self) -> None:
-        p, t, w = (np.array(col) for col in zip(*self.points, strict=True))
-        w = w * np.exp((p - p.max()) / FIT_MEMORY_PERIODS)
-        p_ref = float(np.sum(w * p) / np.sum(w))
-        t_ref = float(np.sum(w * t) / np.sum(w))
-        spread = float(np.sum(w * (p - p_ref) ** 2))
+        # A dozen points or so: plain floats beat array operations here.
+        newest = max(pt[0] for pt in self.points)
+        w = [wt * math.exp((p - newest) / FIT_MEMORY_PERIODS) for p, _, wt in self.points]
+        w_sum = sum(w)
+        p_ref = sum(wi * p for wi, (p, _, _) in zip(w, self.points, strict=True)) / w_sum
+        t_ref = sum(wi * t for wi, (_, t, _) in zip(w, self.points, strict=True)) / w_sum
+        spread = sum(wi * (p - p_ref) ** 2 for wi, (p, _, _) in zip(w, self.points, strict=True))
         if spread < 1.0:
             self.p_ref, self.t_ref = p_ref, t_ref
             return
-        slope = float(np.sum(w * (p - p_ref) * (t - t_ref)) / spread)
+        slope = (
+            sum(
+                wi * (p - p_ref) * (t - t_ref) for wi, (p, t, _) in zip(w, self.points, strict=True)
+            )
+            / spread
+        )
         # A clock can be off by at most ~200 ppm: reject fits outside that.
         if abs(slope / self.nominal - 1.0) < 4e-4:
             self.slope = slope
@@ -404,6 +428,8 @@ class _Grid:
 
     def time(self, periods: np.ndarray | float) -> np.ndarray:
         """Start of ``periods`` (samples, fractional)."""
+        if isinstance(periods, (int, float)):
+            return self.t_ref + (float(periods) - self.p_ref) * self.slope
         return self.t_ref + (np.asarray(periods, float) - self.p_ref) * self.slope
 
     @property
@@ -780,24 +806,27 @@ class PpmReceiver:
         else:
             x, base = self._read(lo, hi)
         rel = starts - base
-        grey, peak, total, finite = slot_decisions(x, rel, chip, state["filter"])
+        grey, peak, total, finite, late, early = slot_decisions(x, rel, chip, state["filter"])
         nonfinite = not bool(finite.all())
         if nonfinite:
             self._count_nonfinite(np.asarray(x), base)
         noise = (total - peak) / (N_LEVELS - 1)
-        good_noise = noise[finite]
+        good_noise = noise[finite] if nonfinite else noise
         if good_noise.size:
-            state["sigma2"] = 0.9 * state["sigma2"] + 0.1 * float(np.mean(good_noise))
+            state["sigma2"] = 0.9 * state["sigma2"] + 0.1 * float(good_noise.mean())
         sigma2 = state["sigma2"]
         peak_n = peak / sigma2
-        stat = float(np.mean(peak_n[finite])) if np.any(finite) else 0.0
-        n_ok = max(int(np.count_nonzero(finite)), 1)
+        if nonfinite:
+            stat = float(peak_n[finite].mean()) if finite.any() else 0.0
+            n_ok = max(int(np.count_nonzero(finite)), 1)
+        else:
+            stat, n_ok = float(peak_n.mean()), peak_n.size
         present = stat > _NOISE_MAX_MEAN + 4.0 * _NOISE_MAX_STD / math.sqrt(n_ok)
         if learn and (present or hint):
             use = finite & (peak_n > 4.0)
             if np.count_nonzero(use) >= 2:
                 pos = rel[use] + SLOT_CHIPS[grey[use]] * chip
-                self._learn(x, pos, peak[use], grid, periods[use], state)
+                self._learn(x, pos, peak[use], late[use], early[use], grid, periods[use], state)
         return grey, peak_n, present, nonfinite
 
     def _learn(
@@ -805,38 +834,37 @@ class PpmReceiver:
         x: np.ndarray,
         positions: np.ndarray,
         peak: np.ndarray,
+        late: np.ndarray,
+        early: np.ndarray,
         grid: _Grid,
         periods: np.ndarray,
         state: dict[str, Any],
     ) -> None:
-        """Early-late timing and three-point carrier updates from decided pulses."""
+        """Early-late timing and three-point carrier updates from decided pulses.
+
+        ``late`` and ``early`` are the energies half a chip either side of the pulses."""
         chip = grid.chip_samples
         filt: PulseFilter = state["filter"]
         sigma2 = state["sigma2"]
-        half = 0.5 * chip
-        late = filt.energies(x, positions + half)
-        early = filt.energies(x, positions - half)
         signal = float(np.sum(peak) - sigma2 * peak.size)
         if signal <= 0:
             return
         # On the linear flanks of the triangular correlation: E(+½) − E(−½) = 2·δ·E(0).
         delta = float(np.sum(late - early)) / (2.0 * signal) * chip
-        delta = float(np.clip(delta, -0.5 * chip, 0.5 * chip))
-        p_mean = float(np.mean(periods))
+        delta = min(max(delta, -0.5 * chip), 0.5 * chip)
+        p_mean = float(periods.mean())
         grid.add(p_mean, float(grid.time(p_mean)) + delta, float(peak.size))
         # Carrier: parabola through the summed energies at c − Δ, c, c + Δ, with c the
         # current estimate rounded to 250 Hz (so that the three filters come from the cache).
         step = 6000.0
         f = filt.freq_hz
         center = round(f / 250.0) * 250.0
-        at = positions + delta
-        a, b, c = (
-            float(np.sum(self._filter(chip, center + k * step).energies(x, at))) for k in (-1, 0, 1)
-        )
+        weight_sets = np.stack([self._filter(chip, center + k * step).weights for k in (-1, 0, 1)])
+        a, b, c = energy_sums(x, positions + delta, weight_sets)
         denom = a - 2 * b + c
         f_new = f
         if denom < 0:
-            vertex = center + float(np.clip(0.5 * (a - c) / denom * step, -step, step))
+            vertex = center + min(max(0.5 * (a - c) / denom * step, -step), step)
             f_new = f + min(1.0, peak.size / 64.0) * 0.5 * (vertex - f)
         state["filter"] = self._filter(grid.chip_samples, f_new)
 

@@ -57,16 +57,32 @@ def test_period_decisions_kernel_matches_reference(fs_hz):
     x *= rng.uniform(0.1, 1.0, x.size).astype(np.float32)  # no two slots alike
     filt = PulseFilter(chip, 1234.0, fs_hz)
     offsets = SLOT_CHIPS * chip
-    ref = pk.period_decisions_numpy(x, starts, offsets, filt.weights)
-    got = pk.period_decisions_numba(x, starts, offsets, filt.weights)
+    ref = pk.period_decisions_numpy(x, starts, offsets, filt.weights, 0.5 * chip)
+    got = pk.period_decisions_numba(x, starts, offsets, filt.weights, 0.5 * chip)
     e = pk.window_energies_numpy(x, starts[:, None] + offsets[None, :], filt.weights)
     top2 = np.sort(e, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 1e-4 * top2[:, 1]  # not a tie within float rounding
     assert clear.sum() >= 55
-    np.testing.assert_array_equal(got[0][clear], ref[0][clear])
-    for g, r in zip(got[1:3], ref[1:3], strict=True):
-        np.testing.assert_allclose(g, r, rtol=1e-5)
-    np.testing.assert_array_equal(got[3], ref[3])
+    np.testing.assert_array_equal(got.grey[clear], ref.grey[clear])
+    np.testing.assert_array_equal(got.finite, ref.finite)
+    for name in ("peak", "total", "late", "early"):
+        g, r = getattr(got, name)[clear], getattr(ref, name)[clear]
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, r, rtol=2e-5, atol=2e-6 * float(ref.peak.max()), err_msg=name)
+
+
+@needs_numba
+@pytest.mark.parametrize("fs_hz", RATES_HZ)
+def test_energy_sums_kernel_matches_reference(fs_hz):
+    rng = np.random.default_rng(11 + int(fs_hz))
+    chip = fs_hz / CHIP_RATE_HZ * (1 + 13e-6)
+    x = _noise(rng, 4000)
+    sets = np.stack([PulseFilter(chip, f, fs_hz).weights for f in (-6e3, 250.0, 6.25e3)])
+    positions = rng.uniform(0, x.size - sets.shape[2] - 1, 300)
+    ref = pk.energy_sums_numpy(x, positions, sets)
+    np.testing.assert_allclose(pk.energy_sums_numba(x, positions, sets), ref, rtol=1e-5)
+    # Unit-noise-gain windows: each sum is near its count (chi-square, 300 windows: ±6 %·3).
+    np.testing.assert_allclose(ref / positions.size, 1.0, atol=0.2)
 
 
 @needs_numba
@@ -79,10 +95,12 @@ def test_non_finite_samples_mark_their_periods_in_both():
     for p, bad in zip(hit, (np.nan, np.inf, -np.inf), strict=True):
         x[int(starts[p] + offsets[10]) + 1] = bad
     for decide in (pk.period_decisions_numpy, pk.period_decisions_numba):
-        grey, peak, total, finite = decide(x, starts, offsets, filt.weights)
-        assert np.flatnonzero(~finite).tolist() == hit
-        assert not grey[hit].any() and not peak[hit].any() and not total[hit].any()
-        assert np.isfinite(total).all() and (total[finite] > 0).all()
+        d = decide(x, starts, offsets, filt.weights, 0.5 * chip)
+        assert np.flatnonzero(~d.finite).tolist() == hit
+        for values in (d.grey, d.peak, d.total, d.late, d.early):
+            assert not values[hit].any()
+            assert np.isfinite(values).all()
+        assert (d.total[d.finite] > 0).all()
 
 
 @pytest.mark.parametrize("kernel", ["numpy", "numba"])
@@ -96,7 +114,9 @@ def test_windows_outside_the_samples_raise(kernel, monkeypatch):
         with pytest.raises(IndexError, match="outside"):
             pk.window_energies(x, np.array([bad]), filt.weights)
         with pytest.raises(IndexError, match="outside"):
-            pk.period_decisions(x, np.array([bad]), np.zeros(1), filt.weights)
+            pk.period_decisions(x, np.array([bad]), np.zeros(1), filt.weights, 0.0)
+        with pytest.raises(IndexError, match="outside"):
+            pk.energy_sums(x, np.array([bad]), filt.weights[None])
 
 
 def test_environment_forces_the_reference(monkeypatch):
@@ -129,10 +149,15 @@ def test_aligned_pulse_gives_its_energy(kernel, chip_samples, monkeypatch):
         x[first : first + int(chip_samples)] = amplitude
     x *= np.exp(2j * np.pi * freq_hz / fs_hz * n).astype(np.complex64)
     # The tabulated weights put the chip 1/64 sample into its window, hence rtol 2e-3.
-    got_grey, peak, total, finite = slot_decisions(x, starts, chip_samples, filt)
-    np.testing.assert_array_equal(got_grey, grey)
-    assert finite.all()
-    np.testing.assert_allclose(peak, amplitude**2 * chip_samples, rtol=2e-3)
-    np.testing.assert_allclose(total, peak, rtol=1e-5)
+    d = slot_decisions(x, starts, chip_samples, filt)
+    np.testing.assert_array_equal(d.grey, grey)
+    assert d.finite.all()
+    np.testing.assert_allclose(d.peak, amplitude**2 * chip_samples, rtol=2e-3)
+    np.testing.assert_allclose(d.total, d.peak, rtol=1e-5)
     e = slot_energies(x, starts, chip_samples, filt)
-    np.testing.assert_allclose(e.max(axis=1), peak, rtol=1e-5)
+    np.testing.assert_allclose(e.max(axis=1), d.peak, rtol=1e-5)
+    if chip_samples % 2 == 0:
+        # Half a chip off (whole samples), the window keeps half the chip:
+        # |z|² = (A·chip/2)² / chip on either side (to the 1/64-sample tabulation).
+        np.testing.assert_allclose(d.late, amplitude**2 * chip_samples / 4, rtol=0.05)
+        np.testing.assert_allclose(d.early, amplitude**2 * chip_samples / 4, rtol=0.05)
