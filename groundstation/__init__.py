@@ -1,72 +1,58 @@
 """The Mars 1 ground station: recording I/O, receivers, sessions and reports.
 
 The public face is small: open or write a recording, decode it, run a contact session.
-Everything else is implementation, organised by receiving stage.
+Everything else is implementation, organised by receiving stage. Names are imported on
+first use, so ``import groundstation.recording`` stays light (no receiver, no compiler).
 """
 
-from groundstation.errors import (
-    DataFileError,
-    DatatypeError,
-    DecodeError,
-    GroundStationError,
-    MetadataError,
-    NoSignalError,
-    RecordingError,
-    SessionError,
-    UnknownBandError,
-)
-from groundstation.ppm_decode import decode_ppm_to_dir
-from groundstation.ppm_receiver import DecodedImage, PpmDecodeResult, decode_ppm
-from groundstation.recording import (
-    Recording,
-    RecordingWriter,
-    open_recording,
-    write_annotated_metadata,
-    write_recording,
-)
-from groundstation.tlm_decode import decode_tlm_to_dir
-from groundstation.tlm_receiver import (
-    DecodedFrame,
-    TelemetryDecodeResult,
-    decode_tlm_recording,
-    decode_tlm_samples,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from signals import __version__
 
-__all__ = [
-    "DataFileError",
-    "DatatypeError",
-    "DecodeError",
-    "DecodedFrame",
-    "DecodedImage",
-    "GroundStationError",
-    "MetadataError",
-    "NoSignalError",
-    "PpmDecodeResult",
-    "Recording",
-    "RecordingError",
-    "RecordingWriter",
-    "SessionError",
-    "TelemetryDecodeResult",
-    "UnknownBandError",
-    "__version__",
-    "decode_ppm",
-    "decode_ppm_to_dir",
-    "decode_recording",
-    "decode_tlm_recording",
-    "decode_tlm_samples",
-    "decode_tlm_to_dir",
-    "open_recording",
-    "write_annotated_metadata",
-    "write_recording",
-]
+_EXPORTS = {
+    "GroundStationError": "groundstation.errors",
+    "RecordingError": "groundstation.errors",
+    "MetadataError": "groundstation.errors",
+    "DatatypeError": "groundstation.errors",
+    "UnknownBandError": "groundstation.errors",
+    "DataFileError": "groundstation.errors",
+    "DecodeError": "groundstation.errors",
+    "NoSignalError": "groundstation.errors",
+    "SessionError": "groundstation.errors",
+    "Recording": "groundstation.recording",
+    "RecordingWriter": "groundstation.recording",
+    "open_recording": "groundstation.recording",
+    "write_recording": "groundstation.recording",
+    "write_annotated_metadata": "groundstation.recording",
+    "decode_recording": "groundstation.cli",
+    "decode_ppm": "groundstation.ppm_receiver",
+    "DecodedImage": "groundstation.ppm_receiver",
+    "PpmDecodeResult": "groundstation.ppm_receiver",
+    "decode_ppm_to_dir": "groundstation.ppm_decode",
+    "decode_tlm_samples": "groundstation.tlm_receiver",
+    "decode_tlm_recording": "groundstation.tlm_receiver",
+    "DecodedFrame": "groundstation.tlm_receiver",
+    "TelemetryDecodeResult": "groundstation.tlm_receiver",
+    "decode_tlm_to_dir": "groundstation.tlm_decode",
+    "run_session": "groundstation.session",
+    "replay": "groundstation.mission",
+}
+
+__all__ = ["__version__", *_EXPORTS]
 
 
-def decode_recording(meta_path, outdir, *, show_progress: bool = True) -> dict:
-    """Decode one recording into ``outdir`` with its band's decoder; return the summary.
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'groundstation' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-    See :func:`groundstation.cli.decode_recording`.
-    """
-    from groundstation.cli import decode_recording as _decode
 
-    return _decode(meta_path, outdir, show_progress=show_progress)
+def __dir__() -> list[str]:
+    return sorted(__all__)
