@@ -17,8 +17,9 @@ from typing import Final
 import numpy as np
 
 from groundstation.carrier_decode import MODE_KEY, UPLINK_KEY
+from groundstation.commands import truth_path, utc_argument
 from groundstation.outputs import write_json
-from groundstation.recording import base_path, parse_utc, write_recording
+from groundstation.recording import write_recording
 from signals.bands import band
 from signals.carrier import CarrierSignal, CoherentMode, downlink_frequencies
 from signals.errors import ConfigError
@@ -35,7 +36,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``synth carrier`` (the caller adds ``-o/--output``)."""
     parser.add_argument(
         "--at",
-        type=_utc,
+        type=utc_argument,
         default=DEFAULT_AT_UTC,
         help="UTC of the first sample (ISO 8601; default 1962-12-13T09:00:00Z)",
     )
@@ -68,13 +69,6 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="oscillator phase noise, random walk in rad/sqrt(s) (default 0)",
     )
-
-
-def _utc(text: str) -> datetime:
-    try:
-        return parse_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
 
 
 def synth_carrier(
@@ -181,7 +175,7 @@ def synth_carrier(
         "range_rate_mid_km_s": float(rdot[1]),
         "range_km_mid": float(traj.range_km(t_mid)),
     }
-    write_json(base_path(base).with_name(base_path(base).name + ".truth.json"), truth)
+    write_json(truth_path(base), truth)
     return Path(meta_path)
 
 

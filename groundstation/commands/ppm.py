@@ -14,9 +14,10 @@ from typing import Final
 
 import numpy as np
 
+from groundstation.commands import truth_path, utc_argument
 from groundstation.outputs import write_json
 from groundstation.progress import progress
-from groundstation.recording import RecordingWriter, base_path, parse_utc
+from groundstation.recording import RecordingWriter, base_path
 from signals.bands import band
 from signals.errors import ConfigError
 from signals.images import IMAGE_SOURCES, make_image
@@ -44,13 +45,6 @@ def parse_line_list(text: str) -> tuple[int, ...]:
                 f"bad line list {text!r}: expected numbers and ranges like 10-12,40"
             ) from None
     return tuple(sorted(set(out)))
-
-
-def _utc(text: str) -> datetime:
-    try:
-        return parse_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
 
 
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +110,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
         "--start",
-        type=_utc,
+        type=utc_argument,
         default=DEFAULT_START_UTC,
         help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
     )
@@ -170,5 +164,5 @@ def run_synth(args: argparse.Namespace) -> Path:
     truth["seed"] = args.seed
     truth["source"] = args.source
     truth["start_utc"] = args.start
-    write_json(base.with_name(base.name + ".truth.json"), truth)
+    write_json(truth_path(base), truth)
     return writer.meta_path

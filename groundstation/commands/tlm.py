@@ -17,8 +17,9 @@ from typing import Final
 
 import numpy as np
 
+from groundstation.commands import truth_path, utc_argument
 from groundstation.outputs import write_json
-from groundstation.recording import base_path, parse_utc, write_recording
+from groundstation.recording import base_path, write_recording
 from signals.bands import band
 from signals.errors import ConfigError
 from signals.tlm import TelemetryTransmission
@@ -51,13 +52,6 @@ def _band(text: str) -> str:
         ) from None
 
 
-def _utc(text: str) -> datetime:
-    try:
-        return parse_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-
-
 def _rate(text: str) -> int:
     try:
         value = float(text)
@@ -80,7 +74,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--start",
-        type=_utc,
+        type=utc_argument,
         default=DEFAULT_START_UTC,
         help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
     )
@@ -255,7 +249,7 @@ def synth_tlm(
         "nominal_frequency_hz": nominal_hz,
     }
     base = base_path(base)
-    write_json(base.with_name(base.name + ".truth.json"), truth)
+    write_json(truth_path(base), truth)
     return Path(meta_path)
 
 
