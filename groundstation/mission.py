@@ -9,7 +9,8 @@ ground-commanded sessions, so this replay places them as follows:
   from 13 Dec 1962 to 18 Mar 1963 (20 sessions);
 - ground-commanded: halfway between consecutive 5-day sessions (19 sessions), and one on
   21 Mar 1963, the documented last contact (1 session): 61 in all;
-- after 21 Mar 1963 the station keeps trying every 5 days until the flyby on 19 Jun 1963.
+- after 21 Mar 1963 the station keeps trying every 5 days, and a last session is planned
+  for the flyby day, 19 Jun 1963 (in the ``nominal`` scenario, the imaging session).
 
 Each session starts at the culmination of that day's pass over Yevpatoria and is emulated
 in full (uplink, spacecraft, downlink, decode) in the short ``mission`` profile. Its verdict
@@ -53,7 +54,7 @@ class ScheduledSession:
 
     number: int
     day_utc: datetime
-    kind: str  # "automatic", "ground-commanded" or "attempt"
+    kind: str  # "automatic", "ground-commanded", "attempt" or "flyby"
 
 
 def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
@@ -72,9 +73,10 @@ def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
     days += [(a + (b - a) / 2, "ground-commanded") for a, b in itertools.pairwise(five_day)]
     days.append((LAST_DOCUMENTED_CONTACT, "ground-commanded"))
     day = five_day[-1] + timedelta(days=5)
-    while day <= FLYBY_DAY:
+    while day < FLYBY_DAY:
         days.append((day, "attempt"))
         day += timedelta(days=5)
+    days.append((FLYBY_DAY, "flyby"))
     days.sort()
     return [
         ScheduledSession(number=i + 1, day_utc=d, kind=k)

@@ -498,21 +498,27 @@ def _telemetry_downlink(
     return meta, n_frames
 
 
-def _image_for(plan: SessionPlan, request, size: tuple[int, int], rng: np.random.Generator):
-    """What the camera returns: Mars from the probe near the planet, else the test chart."""
+#: Near Mars the camera sees the planet; images are taken at closest approach.
+NEAR_MARS_KM: Final = 5e6
+FLYBY_IMAGE_SIZE: Final = (96, 128)
+
+
+def _near_mars(t_utc: datetime) -> bool:
+    return float(get_trajectory().mars_distance_km(t_utc)) < NEAR_MARS_KM
+
+
+def _image_for(plan: SessionPlan, size: tuple[int, int], rng: np.random.Generator):
+    """What the camera returns: Mars as seen from the probe at closest approach when the
+    session is near the planet, else the stored test chart."""
     from signals.images import bars, mars
 
     lines, pixels = size
-    if float(get_trajectory().mars_distance_km(plan.start_utc)) < 5e6:
-        return mars(lines, pixels, rng, phase_angle_deg=_mars_phase_angle_deg(plan.start_utc))
+    if _near_mars(plan.start_utc):
+        trajectory = get_trajectory()
+        closest_utc, _ = trajectory.flyby()
+        phase_deg = float(trajectory.mars_phase_angle_deg(closest_utc))
+        return mars(lines, pixels, rng, phase_angle_deg=phase_deg)
     return bars(lines, pixels)
-
-
-def _mars_phase_angle_deg(t_utc: datetime) -> float:
-    """Sun–Mars–probe angle (deg) from the trajectory."""
-    trajectory = get_trajectory()
-    phase = getattr(trajectory, "mars_phase_angle_deg", None)
-    return float(phase(t_utc)) if phase is not None else 35.0
 
 
 def _ppm_downlink(
@@ -524,7 +530,8 @@ def _ppm_downlink(
     items: list[Any] = []
     sent = []
     for request in tx.images:
-        image = _image_for(plan, request, profile.image_size, rng)
+        size = FLYBY_IMAGE_SIZE if _near_mars(plan.start_utc) else profile.image_size
+        image = _image_for(plan, size, rng)
         items += [ImageTransmission(image, request.image_id % 4096, request.mode), SilentGap(20)]
         sent.append(
             {

@@ -550,6 +550,21 @@ class Trajectory:
         s, scalar = self._compute(t_utc)
         return self._out(s.mars_distance_km, scalar)
 
+    def mars_phase_angle_deg(self, t_utc: object) -> float | np.ndarray:
+        """Sun–Mars–probe angle (deg): 0 sees the lit face full on, 180 the night side."""
+        unix_s, scalar = _to_unix_seconds(t_utc)
+        self._check(unix_s)
+        t = self._time(unix_s)
+        p, _ = self._geocentric(unix_s, t)
+        r_e, _ = self._helio(self._earth, t)
+        r_m, _ = self._helio(self._mars, t)
+        to_sun = -r_m
+        to_probe = r_e + p - r_m
+        cos = np.einsum("ij,ij->i", to_sun, to_probe) / (
+            np.linalg.norm(to_sun, axis=1) * np.linalg.norm(to_probe, axis=1)
+        )
+        return self._out(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), scalar)
+
     def elevation_deg(self, t_utc: object) -> float | np.ndarray:
         """Geometric elevation of the probe seen from the station (degrees)."""
         s, scalar = self._compute(t_utc)

@@ -31,7 +31,8 @@ def test_schedule_has_the_documented_61_sessions_to_21_march_1963():
     assert gaps == {1, 2, 5}  # every 2 days, the switch on 13 Dec, then every 5 days
     later = mission_schedule()
     assert later[-1].day_utc <= datetime(1963, 6, 19, tzinfo=UTC)
-    assert all(s.kind == "attempt" for s in later[61:])
+    assert all(s.kind == "attempt" for s in later[61:-1])
+    assert later[-1].kind == "flyby" and later[-1].day_utc == datetime(1963, 6, 19, tzinfo=UTC)
 
 
 def test_parse_numbers():

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from groundstation.errors import SessionError
@@ -109,3 +110,39 @@ def test_default_contact_end_to_end(tmp_path):
     report = (out / "report.html").read_text()
     assert "data:image/png;base64," in report and "http://" not in report
     assert not list(out.rglob("*.sigmf-data")), "recordings are kept only with --record"
+
+
+def test_phase_angle_grows_through_the_flyby():
+    trajectory = get_trajectory()
+    closest, distance_km = trajectory.flyby()
+    before = float(trajectory.mars_phase_angle_deg(closest - timedelta(days=2)))
+    at = float(trajectory.mars_phase_angle_deg(closest))
+    after = float(trajectory.mars_phase_angle_deg(closest + timedelta(days=2)))
+    assert 0.0 < before < at < after < 180.0
+    assert 150_000 < distance_km < 250_000
+
+
+def test_nominal_flyby_session_sends_mars(tmp_path):
+    """As planned (no leak), the dish stays pointed and the flyby session returns Mars."""
+    from PIL import Image
+
+    from groundstation.session import run_session
+
+    entry = session_day(80)
+    assert entry.kind == "flyby"
+    result = run_session(
+        find_session_time(entry.day_utc),
+        "nominal",
+        tmp_path,
+        number=80,
+        show_progress=False,
+        write_report=False,
+    )
+    ppm = result.bands["5cm-ppm"]
+    assert ppm.budget.usable and ppm.lines_decoded == ppm.lines_expected > 0
+    assert ppm.lines_lost == 0
+    image = np.asarray(Image.open(tmp_path / result.images[0]["png"]), dtype=float)
+    left, right = image[:, : image.shape[1] // 2], image[:, image.shape[1] // 2 :]
+    assert left.mean() > 3 * right.mean(), "past 90° of phase the lit crescent is on one side"
+    historical = plan_session(find_session_time(entry.day_utc), "historical")
+    assert not historical.dish_pointed and not historical.images
