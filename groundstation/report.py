@@ -383,13 +383,19 @@ def _value_html(key: str, value: Any) -> str:
             return _e(f"{int(value):d}")
         if key.endswith("_hz") and abs(number) >= 1e6:
             return _e(f"{number:,.1f}")
+        if key.endswith("_hz"):
+            return _e(f"{number:+.1f}")
+        if key.endswith("_hz_per_s"):
+            return _e(f"{number:+.3f}")
         if key.endswith(("_db", "_dbhz")):
             return _e(f"{number:.2f}")
         return _e(_float_text(number))
     if isinstance(value, float):
         return "—"
     if isinstance(value, Mapping):
-        return "; ".join(f"{_e(_label(str(k)))} {_value_html(str(k), v)}" for k, v in value.items())
+        return "<br>".join(
+            f"{_e(_label(str(k)))} {_value_html(str(k), v)}" for k, v in value.items()
+        )
     if isinstance(value, list | tuple):
         if len(value) > 24:
             shown = ", ".join(_value_html(key, v) for v in value[:24])
