@@ -47,8 +47,10 @@ def _chunked_pass(recording) -> float:
 
 
 @pytest.mark.parametrize("datatype", ["cf32_le", "ci16_le"])
-def test_sigmf_read(benchmark, bench_dir, datatype):
-    n = pick(smoke=2 * CHUNK, full=64 * CHUNK)
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_sigmf_read(benchmark, bench_dir, datatype, size):
+    chunks = {"small": pick(smoke=1, full=8), "large": pick(smoke=4, full=64)}[size]
+    n = chunks * CHUNK
     recording = _make(bench_dir, datatype, n)
     _chunked_pass(recording)  # warm the page cache for both passes
     baseline_s = best_time_s(lambda: _raw_pass(recording))

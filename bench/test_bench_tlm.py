@@ -50,9 +50,10 @@ def _baseline(x: np.ndarray, fs_hz: float, bit_rate: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("bit_rate", "fs_hz"), [(64, 8000.0), (128, 9600.0), (8, 8000.0)])
-def test_tlm_decode(benchmark, bit_rate: int, fs_hz: float) -> None:
+@pytest.mark.parametrize("minutes", [2, 10])
+def test_tlm_decode(benchmark, bit_rate: int, fs_hz: float, minutes: int) -> None:
     frame_s = 256 / bit_rate
-    n_frames = pick(smoke=2, full=max(2, int(600 // frame_s)))
+    n_frames = pick(smoke=2, full=max(2, int(60 * minutes // frame_s)))
     x = _signal(bit_rate, fs_hz, n_frames)
     baseline_s = best_time_s(lambda: _baseline(x, fs_hz, bit_rate), rounds=2)
     result = benchmark(decode_tlm_samples, x, fs_hz, bit_rate_bps=bit_rate, start_utc=START)
