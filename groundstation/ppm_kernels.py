@@ -33,6 +33,8 @@ except ImportError:  # pragma: no cover - numba is a dependency; the reference s
 NUMBA_AVAILABLE: Final = numba is not None
 #: Environment variable that forces the numpy reference when set to ``1``.
 NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
+#: Periods decided together by the compiled kernel (independent memory streams).
+PERIOD_GROUP: Final = 8
 
 
 def active_kernel() -> str:
@@ -174,6 +176,40 @@ def energy_sums_numpy(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndar
     )
 
 
+def marker_scores_numpy(
+    x: np.ndarray, positions: np.ndarray, weights: np.ndarray, noise_energy: float, pair_min: float
+) -> np.ndarray:
+    """Marker score of each row of pulse windows (numpy reference).
+
+    The energies of a row's windows, over ``noise_energy``, add up to its score;
+    when its two weakest windows together fall below ``pair_min``, only those two count (a
+    strong pulse or two with noise is no marker). A non-finite score is 0.
+
+    Parameters
+    ----------
+    x : ndarray of complex64
+        Samples.
+    positions : ndarray of float, shape (candidates, pulses)
+        Window starts (fractional samples into ``x``), one row per candidate marker start.
+    weights : ndarray of complex64, shape (fractions, taps)
+        Window weights (see :func:`window_energies_numpy`).
+    noise_energy : float
+        Mean noise energy of a window (σ²): the energies are counted in units of it.
+    pair_min : float
+        Least score of the two weakest pulses of a marker.
+
+    Returns
+    -------
+    ndarray of float32, shape (candidates,)
+    """
+    energies = window_energies_numpy(x, positions, weights) / np.float32(noise_energy)
+    with np.errstate(invalid="ignore"):
+        pair = np.partition(energies, 1, axis=-1)[..., :2].sum(axis=-1)
+        total = energies.sum(axis=-1)
+        score = np.where(pair >= pair_min, total, pair)
+    return np.where(np.isfinite(score), score, np.float32(0.0))
+
+
 # ------------------------------------------------------------------------ compiled kernels
 
 if NUMBA_AVAILABLE:
@@ -211,46 +247,77 @@ if NUMBA_AVAILABLE:
     def _period_decisions_kernel(
         xf, starts, offsets, weights, flank, grey, peak, total, late, early
     ):
-        # The window sum is written out here rather than called: that keeps the whole
-        # period in one loop nest the compiler schedules as such (about twice as fast).
+        # Periods are taken PERIOD_GROUP at a time, slot by slot across the group: that
+        # keeps that many independent streams of memory reads in flight (about 1.6 times
+        # faster than one period after the other on samples that are not in the caches).
+        # The window sum is written out here rather than called, so that the compiler
+        # schedules the loop nest as a whole.
         fractions, taps = weights.shape
         n = xf.size // 2
-        for p in range(starts.size):
-            start = starts[p]
-            best = np.float32(-1.0)
-            best_slot = 0
-            s = np.float32(0.0)
+        best = np.empty(PERIOD_GROUP, np.float32)
+        best_slot = np.empty(PERIOD_GROUP, np.int64)
+        sums = np.empty(PERIOD_GROUP, np.float32)
+        for p0 in range(0, starts.size, PERIOD_GROUP):
+            group = min(PERIOD_GROUP, starts.size - p0)
+            for g in range(group):
+                best[g] = -1.0
+                best_slot[g] = 0
+                sums[g] = 0.0
             for k in range(offsets.size):
-                u = start + offsets[k]
-                first = math.floor(u)
-                q = int((u - first) * fractions)
-                i = int(first)
-                if i < 0 or i + taps > n:
-                    raise IndexError("PPM window samples fall outside the samples given")
-                zr = np.float32(0.0)
-                zi = np.float32(0.0)
-                for lag in range(taps):
-                    ar = xf[2 * (i + lag)]
-                    ai = xf[2 * (i + lag) + 1]
-                    w = weights[q, lag]
-                    br = w.real
-                    bi = w.imag
-                    zr += ar * br - ai * bi
-                    zi += ar * bi + ai * br
-                e = zr * zr + zi * zi
-                s += e
-                if e > best:
-                    best = e
-                    best_slot = k
-            # A NaN or Inf energy makes the sum NaN or Inf (energies are >= 0): the
-            # caller checks the sums, outside these relaxed floating-point rules.
-            grey[p] = best_slot
-            peak[p] = best
-            total[p] = s
-            # The flanks of the decided window, while its samples are at hand.
-            at = start + offsets[best_slot]
-            late[p] = _window_energy(xf, at + flank, weights)
-            early[p] = _window_energy(xf, at - flank, weights)
+                for g in range(group):
+                    u = starts[p0 + g] + offsets[k]
+                    first = math.floor(u)
+                    q = int((u - first) * fractions)
+                    i = int(first)
+                    if i < 0 or i + taps > n:
+                        raise IndexError("PPM window samples fall outside the samples given")
+                    zr = np.float32(0.0)
+                    zi = np.float32(0.0)
+                    for lag in range(taps):
+                        ar = xf[2 * (i + lag)]
+                        ai = xf[2 * (i + lag) + 1]
+                        w = weights[q, lag]
+                        zr += ar * w.real - ai * w.imag
+                        zi += ar * w.imag + ai * w.real
+                    e = zr * zr + zi * zi
+                    # A NaN or Inf energy makes the sum NaN or Inf (energies are >= 0):
+                    # the caller checks the sums, outside these relaxed floating-point rules.
+                    sums[g] += e
+                    if e > best[g]:
+                        best[g] = e
+                        best_slot[g] = k
+            for g in range(group):
+                p = p0 + g
+                grey[p] = best_slot[g]
+                peak[p] = best[g]
+                total[p] = sums[g]
+                # The flanks of the decided window, while its samples are in the caches.
+                at = starts[p] + offsets[best_slot[g]]
+                late[p] = _window_energy(xf, at + flank, weights)
+                early[p] = _window_energy(xf, at - flank, weights)
+
+    @numba.njit(cache=True, nogil=True)
+    def _marker_scores_kernel(xf, positions, weights, noise_energy, pair_min, out):
+        # Strict floating point: the scores are compared with thresholds and NaN/Inf
+        # must be seen as such.
+        pulses = positions.shape[1]
+        e = np.empty(pulses, np.float32)
+        for r in range(positions.shape[0]):
+            total = np.float32(0.0)
+            for k in range(pulses):
+                e[k] = _window_energy(xf, positions[r, k], weights) / noise_energy
+                total += e[k]
+            lo1 = np.float32(np.inf)
+            lo2 = np.float32(np.inf)
+            for k in range(pulses):
+                if e[k] < lo1:
+                    lo2 = lo1
+                    lo1 = e[k]
+                elif e[k] < lo2:
+                    lo2 = e[k]
+            pair = lo1 + lo2
+            score = total if pair >= pair_min else pair
+            out[r] = score if math.isfinite(score) else np.float32(0.0)
 
     @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
     def _energy_sums_kernel(xf, positions, weight_sets, out):
@@ -327,6 +394,23 @@ def energy_sums_numba(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndar
     return out
 
 
+def marker_scores_numba(
+    x: np.ndarray, positions: np.ndarray, weights: np.ndarray, noise_energy: float, pair_min: float
+) -> np.ndarray:
+    """Compiled :func:`marker_scores_numpy` (same arguments and result)."""
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    out = np.empty(positions.shape[0], np.float32)
+    _marker_scores_kernel(
+        _as_pairs(x),
+        positions,
+        _weights(weights),
+        np.float32(noise_energy),
+        np.float32(pair_min),
+        out,
+    )
+    return out
+
+
 def window_energies(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """|z|² (float32) of the windows starting at ``positions``; see :func:`window_energies_numpy`.
 
@@ -361,3 +445,15 @@ def energy_sums(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndarray) -
     if active_kernel() == "numba":
         return energy_sums_numba(x, positions, weight_sets)
     return energy_sums_numpy(x, positions, weight_sets)
+
+
+def marker_scores(
+    x: np.ndarray, positions: np.ndarray, weights: np.ndarray, noise_energy: float, pair_min: float
+) -> np.ndarray:
+    """Marker score of each row of pulse windows; see :func:`marker_scores_numpy`.
+
+    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
+    """
+    if active_kernel() == "numba":
+        return marker_scores_numba(x, positions, weights, noise_energy, pair_min)
+    return marker_scores_numpy(x, positions, weights, noise_energy, pair_min)

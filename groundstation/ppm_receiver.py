@@ -45,7 +45,13 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from groundstation.errors import DecodeError
-from groundstation.ppm_kernels import Decisions, energy_sums, period_decisions, window_energies
+from groundstation.ppm_kernels import (
+    Decisions,
+    energy_sums,
+    marker_scores,
+    period_decisions,
+    window_energies,
+)
 from signals.ppm_format import (
     CHIP_RATE_HZ,
     FRAME_MARKER_CHIPS,
@@ -407,23 +413,24 @@ class _Grid:
     def _fit(self) -> None:
         # A dozen points or so: plain floats beat array operations here.
         newest = max(pt[0] for pt in self.points)
-        w = [wt * math.exp((p - newest) / FIT_MEMORY_PERIODS) for p, _, wt in self.points]
-        w_sum = sum(w)
-        p_ref = sum(wi * p for wi, (p, _, _) in zip(w, self.points, strict=True)) / w_sum
-        t_ref = sum(wi * t for wi, (_, t, _) in zip(w, self.points, strict=True)) / w_sum
-        spread = sum(wi * (p - p_ref) ** 2 for wi, (p, _, _) in zip(w, self.points, strict=True))
-        if spread < 1.0:
-            self.p_ref, self.t_ref = p_ref, t_ref
-            return
-        slope = (
-            sum(
-                wi * (p - p_ref) * (t - t_ref) for wi, (p, t, _) in zip(w, self.points, strict=True)
-            )
-            / spread
-        )
-        # A clock can be off by at most ~200 ppm: reject fits outside that.
-        if abs(slope / self.nominal - 1.0) < 4e-4:
-            self.slope = slope
+        sw = swp = swt = 0.0
+        weighted = []
+        for p, t, weight in self.points:
+            w = weight * math.exp((p - newest) / FIT_MEMORY_PERIODS)
+            weighted.append((w, p, t))
+            sw += w
+            swp += w * p
+            swt += w * t
+        p_ref, t_ref = swp / sw, swt / sw
+        spread = cross = 0.0
+        for w, p, t in weighted:
+            spread += w * (p - p_ref) ** 2
+            cross += w * (p - p_ref) * (t - t_ref)
+        if spread >= 1.0:
+            slope = cross / spread
+            # A clock can be off by at most ~200 ppm: reject fits outside that.
+            if abs(slope / self.nominal - 1.0) < 4e-4:
+                self.slope = slope
         self.p_ref, self.t_ref = p_ref, t_ref
 
     def time(self, periods: np.ndarray | float) -> np.ndarray:
@@ -596,8 +603,7 @@ class PpmReceiver:
         """Best marker start near ``t`` (samples into x): (start, normalised score)."""
         deltas = np.arange(-span_chips, span_chips + 1e-9, step_chips) * chip
         positions = (t + deltas)[:, None] + (np.asarray(chips) * chip)[None, :]
-        scores = _marker_score(filt.energies(x, positions) / sigma2)
-        scores = np.where(np.isfinite(scores), scores, 0.0)
+        scores = marker_scores(x, positions, filt.weights, sigma2, MARKER_PAIR_MIN)
         i = int(np.argmax(scores))
         delta = deltas[i]
         if 0 < i < scores.size - 1:
@@ -917,23 +923,32 @@ class PpmReceiver:
         if marker:
             grid.add(period, t_mark, 4.0)
         data = period + 1 + np.arange(header.line_periods - 1)
-        grey = np.zeros(data.size, np.int64)
-        peak = np.zeros(data.size)
-        nonfinite = False
-        i = 0
-        while i < data.size:
-            size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
-            block = data[i : i + size]
-            g, pk, present, bad = self._decode_block(grid, block, state, True, marker, buffer)
-            grey[i : i + block.size], peak[i : i + block.size] = g, pk
-            nonfinite |= bad
+        size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
+        if size >= data.size:  # once tracking has settled: the line in one block
+            grey, pk, present, nonfinite = self._decode_block(
+                grid, data, state, True, marker, buffer
+            )
+            peak = pk.astype(np.float64)
             if present or marker:
                 state["blocks"] += 1
-            i += block.size
+        else:
+            grey = np.zeros(data.size, np.int64)
+            peak = np.zeros(data.size)
+            nonfinite = False
+            i = 0
+            while i < data.size:
+                size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
+                block = data[i : i + size]
+                g, pk, present, bad = self._decode_block(grid, block, state, True, marker, buffer)
+                grey[i : i + block.size], peak[i : i + block.size] = g, pk
+                nonfinite |= bad
+                if present or marker:
+                    state["blocks"] += 1
+                i += block.size
         # Present: the line's mean decided energy stands clear of the largest of 64 noise
         # windows (4 standard deviations; 2 when the marker was found as well).
         spread = _NOISE_MAX_STD / math.sqrt(data.size)
-        stat = float(np.mean(peak))
+        stat = float(peak.mean())
         present = stat > _NOISE_MAX_MEAN + (2.0 if marker else 4.0) * spread
         start = float(grid.time(period))
         stop = float(grid.time(period + header.line_periods))

@@ -161,3 +161,28 @@ def test_aligned_pulse_gives_its_energy(kernel, chip_samples, monkeypatch):
         # |z|² = (A·chip/2)² / chip on either side (to the 1/64-sample tabulation).
         np.testing.assert_allclose(d.late, amplitude**2 * chip_samples / 4, rtol=0.05)
         np.testing.assert_allclose(d.early, amplitude**2 * chip_samples / 4, rtol=0.05)
+
+
+@needs_numba
+@pytest.mark.parametrize("fs_hz", [137e3, 180e3])
+def test_marker_scores_kernel_matches_reference(fs_hz):
+    rng = np.random.default_rng(5 + int(fs_hz))
+    chip = fs_hz / CHIP_RATE_HZ
+    filt = PulseFilter(chip, -800.0, fs_hz)
+    x = _noise(rng, 3000)
+    chips = np.array([0, 4, 13, 31]) * chip
+    t0 = 700.0
+    for c in chips:  # a line marker, four pulses
+        x[round(t0 + c) : round(t0 + c + chip)] += 2.0
+    x[2200] = np.nan
+    starts = np.concatenate([t0 + np.arange(-2.0, 2.01, 0.125) * chip, [2198.2, 2100.0]])
+    positions = starts[:, None] + chips[None, :]
+    for pair_min in (5.0, 0.0):
+        ref = pk.marker_scores_numpy(x, positions, filt.weights, 0.5, pair_min)
+        got = pk.marker_scores_numba(x, positions, filt.weights, 0.5, pair_min)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    # With every pair accepted the score is the sum: a NaN sample leaves none.
+    assert ref[-2] == 0.0 and ref[-1] > 0.0
+    # On the marker: four pulses of energy A²·chip each, in units of the noise (σ² = 0.5).
+    assert ref.max() > 4 * 4.0 * chip / 0.5 * 0.8
+    assert int(np.argmax(ref)) == 16
