@@ -321,11 +321,13 @@ if NUMBA_AVAILABLE:
 
     @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
     def _energy_sums_kernel(xf, positions, weight_sets, out):
-        for j in range(weight_sets.shape[0]):
-            acc = 0.0
-            for k in range(positions.size):
-                acc += _window_energy(xf, positions[k], weight_sets[j])
-            out[j] = acc
+        # Window by window, every weight table at once: one pass over the samples.
+        sets = weight_sets.shape[0]
+        for j in range(sets):
+            out[j] = 0.0
+        for k in range(positions.size):
+            for j in range(sets):
+                out[j] += _window_energy(xf, positions[k], weight_sets[j])
 
 
 def _weights(weights: np.ndarray) -> np.ndarray:
@@ -333,8 +335,16 @@ def _weights(weights: np.ndarray) -> np.ndarray:
 
 
 def _as_pairs(x: np.ndarray) -> np.ndarray:
-    """Complex64 samples as interleaved float32 (re, im) pairs, a view where possible."""
-    return np.ascontiguousarray(x, dtype=np.complex64).view(np.float32)
+    """Complex64 samples as interleaved float32 (re, im) pairs, a view where possible.
+
+    Always a read-only view, so that every kernel is compiled (and loaded from the cache)
+    for one array type only, whether the samples come from a memory map or from memory.
+    """
+    pairs = np.ascontiguousarray(x, dtype=np.complex64).view(np.float32)
+    if pairs.flags.writeable:
+        pairs = pairs.view()
+        pairs.flags.writeable = False
+    return pairs
 
 
 def window_energies_numba(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:

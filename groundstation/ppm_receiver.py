@@ -619,10 +619,7 @@ class PpmReceiver:
         span = int(2 * HEADER_COPY_PERIODS * self.period0)
         base = candidate - span - 64
         x, _ = self._read(base, candidate + 2 * span + int(self.period0) + 64)
-        x = np.array(x)
-        bad = ~np.isfinite(x)
-        if np.any(bad):
-            x[bad] = 0
+        x = _finite_samples(x)
         t = float(candidate - base)
         # Carrier: grid over the marker pulses, at three timing offsets.
         limit = min(MAX_CARRIER_OFFSET_HZ, 0.45 * self.fs_hz)
@@ -712,10 +709,11 @@ class PpmReceiver:
         )
         lo = math.floor(starts.min()) - 8
         x, base = self._read(lo, math.ceil(starts.max() + 2 * chip) + 8)
-        x = np.array(x)
-        x[~np.isfinite(x)] = 0
         freqs = f + np.arange(-8000.0, 8001.0, 500.0)
-        energy = np.array([self._filter(chip, fq).energies(x, starts - base).sum() for fq in freqs])
+        weight_sets = np.stack([self._filter(chip, fq).weights for fq in freqs])
+        energy = energy_sums(x, starts - base, weight_sets)
+        if not np.isfinite(energy).all():  # a non-finite sample under a pulse: as zero
+            energy = energy_sums(_finite_samples(x), starts - base, weight_sets)
         i = int(np.argmax(energy))
         best = float(freqs[i])
         if 0 < i < freqs.size - 1:
@@ -742,8 +740,7 @@ class PpmReceiver:
         starts = grid.time(periods)
         lo = math.floor(starts.min()) - 16
         x, base = self._read(lo, math.ceil(starts.max() + self.period0) + 16)
-        x = np.array(x)
-        x[~np.isfinite(x)] = 0
+        x = _finite_samples(x)
         filt = self._filter(chip, f)
         e = slot_energies(x, starts - base, chip, filt)
         e = e.reshape(2, HEADER_PERIODS, N_LEVELS)
@@ -1138,6 +1135,16 @@ class PpmReceiver:
         for message in self.warnings:
             log.warning(message)
         return PpmDecodeResult(images, skipped, self.nonfinite, list(self.warnings))
+
+
+def _finite_samples(x: np.ndarray) -> np.ndarray:
+    """``x`` itself when every sample is finite, else a copy with NaN/Inf set to zero."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x
+    x = np.array(x)
+    x[bad] = 0
+    return x
 
 
 def _marker_score(energies: np.ndarray) -> np.ndarray:
