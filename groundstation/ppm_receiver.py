@@ -28,6 +28,12 @@ Detection
     The weights are tabulated for 32 fractional positions and the current carrier offset.
     The energy |z|² of the 64 slot windows is compared (non-coherent across pulses) and
     the largest wins.
+Cost
+    The window sums run in :mod:`groundstation.ppm_kernels`: compiled (numba) when it
+    imports, else (or with ``MARS1_NO_NUMBA=1``) their numpy reference. Once locked, a
+    line costs one pass over its slot windows (decisions, noise sums and the early-late
+    energies together), one over its decided pulses (carrier) and one short marker search:
+    about a fifth of the samples are read, each once.
 
 Non-finite samples are erasures: a line that touches one is reported missing.
 """
