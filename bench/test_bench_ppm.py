@@ -63,7 +63,7 @@ def test_ppm_decode_throughput(benchmark, recording, kernel, monkeypatch):
         pytest.skip("numba is not installed")
     monkeypatch.setenv(ppm_kernels.NO_NUMBA_ENV, "1" if kernel == "numpy" else "0")
     assert ppm_kernels.active_kernel() == kernel
-    rounds = pick(1, 3)
+    rounds = pick(1, 5)
     # One warm-up decode: loads (or, the first time ever, compiles) the kernels.
     result = benchmark.pedantic(
         decode_ppm, args=(recording,), rounds=rounds, iterations=1, warmup_rounds=1

@@ -489,6 +489,7 @@ class PpmReceiver:
         self._counted_to = 0
         self.warnings: list[str] = []
         self._filters: dict[tuple[int, int], PulseFilter] = {}
+        self._carrier_sets: dict[tuple[int, int, float], np.ndarray] = {}
 
     # ---------------------------------------------------------------- sample access
 
@@ -503,6 +504,18 @@ class PpmReceiver:
             filt = PulseFilter(key[0] * 1e-5, key[1] * 20.0, self.fs_hz)
             self._filters[key] = filt
         return filt
+
+    def _carrier_set(self, chip_samples: float, center_hz: float, step_hz: float) -> np.ndarray:
+        """Weights of the filters at ``center_hz`` - step, center, + step, stacked (cached)."""
+        key = (round(chip_samples * 1e5), round(center_hz / 20.0), step_hz)
+        stack = self._carrier_sets.get(key)
+        if stack is None:
+            if len(self._carrier_sets) > 512:
+                self._carrier_sets.clear()
+            filters = [self._filter(chip_samples, center_hz + k * step_hz) for k in (-1, 0, 1)]
+            stack = np.stack([filt.weights for filt in filters])
+            self._carrier_sets[key] = stack
+        return stack
 
     def _read(self, start: int, stop: int) -> tuple[np.ndarray, int]:
         """Samples ``[start, stop)`` with zeros outside the recording; returns (x, start)."""
@@ -868,8 +881,7 @@ class PpmReceiver:
         step = 6000.0
         f = filt.freq_hz
         center = round(f / 250.0) * 250.0
-        weight_sets = np.stack([self._filter(chip, center + k * step).weights for k in (-1, 0, 1)])
-        a, b, c = energy_sums(x, positions + delta, weight_sets)
+        a, b, c = energy_sums(x, positions + delta, self._carrier_set(chip, center, step))
         denom = a - 2 * b + c
         f_new = f
         if denom < 0:
