@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groundstation import ppm_kernels as pk
 from groundstation.ppm_receiver import PulseFilter, slot_decisions, slot_energies
@@ -186,3 +188,28 @@ def test_marker_scores_kernel_matches_reference(fs_hz):
     # On the marker: four pulses of energy A²·chip each, in units of the noise (σ² = 0.5).
     assert ref.max() > 4 * 4.0 * chip / 0.5 * 0.8
     assert int(np.argmax(ref)) == 16
+
+
+@needs_numba
+@settings(max_examples=25, deadline=None)
+@given(
+    chip_samples=st.floats(2.0, 12.0),
+    freq_hz=st.floats(-34e3, 34e3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kernels_match_reference_for_any_chip_and_carrier(chip_samples, freq_hz, seed):
+    rng = np.random.default_rng(seed)
+    fs_hz = chip_samples * CHIP_RATE_HZ
+    filt = PulseFilter(chip_samples, freq_hz, fs_hz)
+    x = _noise(rng, 2000)
+    positions = rng.uniform(0, x.size - filt.taps - 1, 64)
+    ref = pk.window_energies_numpy(x, positions, filt.weights)
+    np.testing.assert_allclose(
+        pk.window_energies_numba(x, positions, filt.weights), ref, rtol=2e-5, atol=1e-6
+    )
+    sets = np.stack([filt.weights, PulseFilter(chip_samples, 0.0, fs_hz).weights])
+    np.testing.assert_allclose(
+        pk.energy_sums_numba(x, positions, sets),
+        pk.energy_sums_numpy(x, positions, sets),
+        rtol=1e-5,
+    )
