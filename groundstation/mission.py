@@ -191,9 +191,9 @@ def replay(
         if unknown:
             raise SessionError(f"no session(s) {unknown} in the replay")
         schedule = [s for s in schedule if s.number in wanted]
-    outdir.mkdir(parents=True, exist_ok=True)
     folders = str(outdir / "sessions") if session_folders else None
     client, cluster = _client(workers, scheduler)
+    outdir.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
     try:
         futures = [
