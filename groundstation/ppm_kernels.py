@@ -8,9 +8,14 @@ Two implementations of each, giving the same numbers to float32 rounding:
   this touches only the samples of the slot windows and makes no temporaries.
 
 The receiver calls the dispatching functions (:func:`window_energies`,
-:func:`period_decisions`), which use the compiled kernel when numba imports and the
-environment variable ``MARS1_NO_NUMBA`` is not ``1``; the numpy reference stays the
-definition the kernel is tested against.
+:func:`period_decisions`, :func:`energy_sums`, :func:`marker_scores`), which use the
+compiled kernel when numba imports and the environment variable ``MARS1_NO_NUMBA`` is not
+``1``; the numpy reference stays the definition the kernel is tested against.
+
+The kernels are compiled on first use and cached beside this module (``cache=True``): the
+first use ever costs about two seconds, a new process then loads them in about a third
+of a second. Each kernel sees one array type only (see :func:`_as_pairs`), so there is
+one compiled version of each.
 
 A window starting at fractional sample ``u`` is ``z = Σ_l x[floor(u) + l] · w[q, l]`` with
 ``q = floor(frac(u) · F)`` the tabulated fraction (``F`` = rows of ``w``); its energy is |z|².
