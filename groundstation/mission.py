@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,7 @@ from typing import Any, Final
 from groundstation.errors import SessionError
 from groundstation.outputs import write_json
 from groundstation.progress import progress
-from groundstation.recording import format_utc, parse_utc
+from groundstation.recording import parse_utc
 
 log = logging.getLogger(__name__)
 
@@ -350,13 +349,3 @@ def run_mission_command(args: argparse.Namespace) -> int:
         )
     print(f"output in {args.output}/ (mission.json, mission.html)")
     return 0
-
-
-def margin_series(mission: dict[str, Any], band_id: str) -> list[float]:
-    """Margins of ``band_id`` over the replay, NaN where absent (for plots)."""
-    return [e["margin_db"].get(band_id, math.nan) for e in mission["sessions"]]
-
-
-def format_session_time(t: datetime) -> str:
-    """A session time for tables: ``1962-11-04 09:12Z``."""
-    return format_utc(t)[:16].replace("T", " ") + "Z"

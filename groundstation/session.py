@@ -43,12 +43,13 @@ import numpy as np
 from groundstation.errors import GroundStationError, SessionError
 from groundstation.outputs import write_json, write_text
 from groundstation.progress import progress
-from groundstation.recording import format_utc, open_recording, parse_utc
+from groundstation.recording import Recording, format_utc, open_recording, parse_utc
 from signals.bands import band as band_info
 from signals.errors import ConfigError
 from signals.flight import LAUNCH_UTC, FlightModel
 from signals.geometry import get_trajectory
 from signals.link_budget import LinkBudget, link_budget
+from signals.ppm_format import CHIP_S
 from signals.uplink_format import Command
 
 log = logging.getLogger(__name__)
@@ -404,8 +405,7 @@ def _uplink(
     residual_hz = float(rng.uniform(-40.0, 40.0))
     t = np.arange(clean.size) / UPLINK_FS_HZ
     received = clean * np.exp(2j * np.pi * residual_hz * t).astype(np.complex64)
-    ebn0_db = budget.cn0_dbhz - 10.0 * math.log10(10.0)  # physical, before receiver losses
-    n0 = (1.0 / 10.0) / 10.0 ** (ebn0_db / 10.0)
+    n0 = 10.0 ** (-budget.cn0_dbhz / 10.0)  # unit amplitude: N0 = A² / (C/N0), before losses
     sigma = math.sqrt(n0 * UPLINK_FS_HZ / 2.0)
     received += (
         sigma * (rng.standard_normal(clean.size) + 1j * rng.standard_normal(clean.size))
@@ -542,7 +542,7 @@ def _ppm_downlink(
             }
         )
     budget = plan.budgets["5cm-ppm"]
-    tau_db = 10.0 * math.log10(1.0 / 45_000.0)
+    tau_db = 10.0 * math.log10(CHIP_S)
     carrier_hz = band_info("5cm-ppm").carrier_hz
     channel = PpmChannel(
         clock_ppm=float(rng.uniform(-50.0, 50.0)),
@@ -630,14 +630,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def _range_rate_check(
-    summary: dict[str, Any], truth: dict[str, Any], meta: Path
+    summary: dict[str, Any], truth: dict[str, Any], recording: Recording
 ) -> dict[str, Any] | None:
     """Range rate from the measured 8 cm carrier against the geometry (m/s)."""
     from groundstation.carrier_receiver import range_rate_from_doppler
 
     if "frequency_hz" not in summary:
         return None
-    recording = open_recording(meta)
     two_way = truth["mode"] == "two-way"
     measured_km_s = range_rate_from_doppler(
         summary["frequency_hz"],
@@ -700,7 +699,7 @@ def run_session(
         received = spacecraft.receive_uplink(uplink, UPLINK_FS_HZ, arrival)
         tx_plan = spacecraft.transmission_plan()
         bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
-        recordings: dict[str, Path] = {}
+        recordings: dict[str, Recording] = {}
         sent_images: list[dict[str, Any]] = []
         carrier_truth: dict[str, Any] | None = None
         transmissions = {t.band_id: t for t in tx_plan.transmissions}
@@ -725,7 +724,7 @@ def run_session(
                 outcome.lines_expected = sum(i["lines"] for i in sent_images)
             else:
                 meta, carrier_truth = _carrier_downlink(tx, plan, profile, rng, recording_dir)
-            recordings[band_id] = meta
+            recordings[band_id] = open_recording(meta)
             if record:
                 outcome.recording = str(meta.relative_to(work))
         range_rate_check = None
@@ -736,7 +735,7 @@ def run_session(
                 continue
             stages.step(f"{band_id}: decoding")
             outcome = bands[band_id]
-            summary, error = _decode(recordings[band_id], bands_dir / band_id)
+            summary, error = _decode(recordings[band_id].meta_path, bands_dir / band_id)
             outcome.decoded, outcome.error = summary, error
             _score(outcome, summary, recordings[band_id])
             if band_id == "8cm-carrier" and carrier_truth is not None and summary:
@@ -745,7 +744,7 @@ def run_session(
         commands = _command_table(plan.commands, sent_utc, received, telemetry_rows)
         images = _collect_images(bands_dir / "5cm-ppm", work / "images", bands["5cm-ppm"])
         stages.step("spacecraft: end of session")
-        spacecraft.receive_uplink(*_end_uplink(plan, rng, tx_plan, recordings))
+        spacecraft.receive_uplink(*_end_uplink(plan, rng, recordings))
         waterfalls: dict[str, Any] = {}
         result = SessionResult(
             plan=plan,
@@ -764,11 +763,9 @@ def run_session(
             if write_report:
                 from groundstation.report import waterfall_from_recording
 
-                for band_id, meta in recordings.items():
+                for band_id, recording in recordings.items():
                     rows = 120 if band_id.endswith("-tlm") else 400
-                    waterfalls[band_id] = waterfall_from_recording(
-                        open_recording(meta), max_rows=rows
-                    )
+                    waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
             result.elapsed_s = time.perf_counter() - wall_start
             _write_session_folder(result, work, write_report=write_report)
         result.elapsed_s = time.perf_counter() - wall_start
@@ -782,27 +779,25 @@ def run_session(
 
 
 def _end_uplink(
-    plan: SessionPlan, rng: np.random.Generator, tx_plan, recordings: dict[str, Path]
+    plan: SessionPlan, rng: np.random.Generator, recordings: dict[str, Recording]
 ) -> tuple[np.ndarray, float, datetime]:
     """The end-of-session command, sent once the downlinks are in."""
-    from signals.uplink_format import Command as _Command
-
-    ends = [open_recording(m) for m in recordings.values()]
     last_rx = max(
-        (r.start_utc + timedelta(seconds=r.duration_s) for r in ends), default=plan.start_utc
+        (r.start_utc + timedelta(seconds=r.duration_s) for r in recordings.values()),
+        default=plan.start_utc,
     )
     sent = last_rx + timedelta(seconds=5)
-    uplink, _, _ = _uplink(plan, rng, (_Command.end_session(),), sent)
+    uplink, _, _ = _uplink(plan, rng, (Command.end_session(),), sent)
     return uplink, UPLINK_FS_HZ, sent + timedelta(seconds=plan.light_time_s)
 
 
-def _score(outcome: BandOutcome, summary: dict[str, Any], meta: Path) -> None:
+def _score(outcome: BandOutcome, summary: dict[str, Any], recording: Recording) -> None:
     """Fill frames/lines decoded and lost and the lock time from a decoder summary."""
     if not summary:
         outcome.frames_lost = outcome.frames_expected
         outcome.lines_lost = outcome.lines_expected
         return
-    fs_hz = open_recording(meta).fs_hz
+    fs_hz = recording.fs_hz
     if outcome.band_id.endswith("-tlm"):
         bad = int(summary.get("parity_failures", 0))
         good = max(int(summary.get("frames", 0)) - bad, 0)
