@@ -45,6 +45,7 @@ from groundstation.outputs import write_json, write_text
 from groundstation.progress import progress
 from groundstation.recording import Recording, format_utc, open_recording, parse_utc
 from signals.bands import band as band_info
+from signals.constants import C_M_S
 from signals.errors import ConfigError
 from signals.flight import LAUNCH_UTC, FlightModel
 from signals.geometry import get_trajectory
@@ -374,9 +375,6 @@ class SessionResult:
 
 
 # ------------------------------------------------------------------------------ the run
-
-
-C_M_S: Final = 299_792_458.0
 
 
 class _Stages:

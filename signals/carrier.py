@@ -29,10 +29,9 @@ from typing import Final
 import numpy as np
 
 from signals.bands import band
+from signals.constants import C_M_S
 from signals.errors import ConfigError
 
-#: Speed of light (m/s).
-C_M_S: Final = 299_792_458.0
 #: Two-way turnaround ratio: 32 cm downlink / 39 cm uplink.
 TURNAROUND_RATIO: Final = Fraction(6, 5)
 #: The 8 cm carrier is this multiple of the 32 cm carrier.

@@ -33,10 +33,11 @@ from skyfield.functions import mxv
 from skyfield.nutationlib import iau2000b_radians
 
 from signals.bands import band, station
+from signals.constants import C_M_S
 from signals.errors import ConfigError
 
 #: Speed of light (km/s).
-C_KM_S: Final = 299_792.458
+C_KM_S: Final = C_M_S / 1e3
 #: Gravitational parameters (km^3/s^2): Sun, Earth (DE421 values), Mars.
 GM_SUN_KM3_S2: Final = 1.32712440018e11
 GM_EARTH_KM3_S2: Final = 398_600.4418

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from signals.bands import BAND_IDS, band
+from signals.constants import C_M_S
 from signals.errors import ConfigError
 from signals.ppm_format import CHIP_S as PPM_CHIP_S
 from signals.tlm_format import CARRIER_POWER_FRACTION, DATA_POWER_FRACTION
@@ -30,8 +31,6 @@ from signals.uplink_format import BIT_RATE_BPS as COMMAND_BIT_RATE_BPS
 
 #: Boltzmann's constant (J/K).
 BOLTZMANN_J_PER_K: Final = 1.380649e-23
-#: Speed of light (m/s).
-C_M_S: Final = 299_792_458.0
 
 
 class LinkBudgetError(ConfigError):
