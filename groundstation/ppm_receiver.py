@@ -1032,8 +1032,9 @@ class PpmReceiver:
         deltas = np.arange(-1.0, 1.01, 0.25) * chip
         chips = np.asarray(LINE_MARKER_CHIPS) * chip
         pos = (starts - base)[:, None, None] + deltas[None, :, None] + chips[None, None, :]
-        scores = _marker_score(state["filter"].energies(x, pos) / state["sigma2"])
-        scores = np.where(np.isfinite(scores), scores, 0.0).max(axis=1)
+        weights, sigma2 = state["filter"].weights, state["sigma2"]
+        scores = marker_scores(x, pos.reshape(-1, chips.size), weights, sigma2, MARKER_PAIR_MIN)
+        scores = scores.reshape(periods.size, deltas.size).max(axis=1)
         hits = np.flatnonzero(scores >= MARKER_THRESHOLD + 4.0)
         return int(periods[hits[0]]) if hits.size else None
 
@@ -1163,15 +1164,6 @@ def _finite_samples(x: np.ndarray) -> np.ndarray:
     x = np.array(x)
     x[bad] = 0
     return x
-
-
-def _marker_score(energies: np.ndarray) -> np.ndarray:
-    """Marker score from its pulse energies (last axis, units of noise): their sum, or, when
-    the two weakest pulses together are below :data:`MARKER_PAIR_MIN`, only those two."""
-    pair = np.partition(energies, 1, axis=-1)[..., :2].sum(axis=-1)
-    total = energies.sum(axis=-1)
-    score = np.where(pair >= MARKER_PAIR_MIN, total, pair)
-    return np.where(np.isfinite(score), score, 0.0)
 
 
 def _line_numbers(
