@@ -274,6 +274,18 @@ def _derotate(x: np.ndarray, phase_rad: np.ndarray, dtype: type = np.complex64) 
     return out
 
 
+def _peak_offset(y: np.ndarray, i: int) -> float:
+    """Fractional position (bins, within ±0.5) of the parabola's vertex through the peak
+    ``y[i]`` and its neighbours; 0 at an edge or where the three points hold no maximum."""
+    if not 0 < i < y.size - 1:
+        return 0.0
+    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
+    denom = y0 - 2 * y1 + y2
+    if not denom < 0:
+        return 0.0
+    return float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5))
+
+
 def _noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
     """Noise density N0 (power/Hz, so that σ² = N0·fs per sample) from the spectrum median.
 
@@ -328,13 +340,7 @@ def _line_search(
             best = (float(total[j]), j, h)
     score, j, h = best
     total = padded[rows, cols + pad + shifts[h][:, None]].sum(axis=0)
-    frac = 0.0
-    if 0 < j < b - 1:
-        y0, y1, y2 = total[j - 1], total[j], total[j + 1]
-        denom = y0 - 2 * y1 + y2
-        if denom < 0:
-            frac = float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5))
-    return j + frac, float(rates[h]), score / k, b * rates.size
+    return j + _peak_offset(total, j), float(rates[h]), score / k, b * rates.size
 
 
 def _block_spectra(
@@ -498,12 +504,7 @@ def _subcarrier(xi: np.ndarray, fs_hz: float, bit_rate_bps: float) -> tuple[floa
     sel = np.flatnonzero(np.abs(freqs) <= max_f)
     mag = np.abs(spec[sel])
     i = int(np.argmax(mag))
-    f_peak = float(freqs[sel[i]])
-    if 0 < i < sel.size - 1:
-        y0, y1, y2 = mag[i - 1], mag[i], mag[i + 1]
-        denom = y0 - 2 * y1 + y2
-        if denom < 0:
-            f_peak += float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5)) * group_rate / nfft
+    f_peak = float(freqs[sel[i]]) + _peak_offset(mag, i) * group_rate / nfft
     # the group's sum is (a·d/2j)·e^{jψ}: its square has phase 2ψ + π
     arg = float(np.angle(np.sum(sq * np.exp(-2j * np.pi * f_peak * t_g))))
     return 0.5 * f_peak, 0.5 * (arg - np.pi)
@@ -612,11 +613,16 @@ def _find_frames(
     return frames, truncated
 
 
-def _llr_scale(soft: np.ndarray) -> float:
-    """Factor turning soft bits into log-likelihood ratios, 2·A/σ², from M2M4 moments."""
+def _m2m4(soft: np.ndarray) -> tuple[float, float]:
+    """Second moment M2 of soft BPSK decisions and the squared signal power (3·M2² − M4)/2."""
     m2 = float(np.mean(soft**2))
     m4 = float(np.mean(soft**4))
-    s2 = 0.5 * (3 * m2 * m2 - m4)  # (signal power)² for real BPSK
+    return m2, 0.5 * (3 * m2 * m2 - m4)
+
+
+def _llr_scale(soft: np.ndarray) -> float:
+    """Factor turning soft bits into log-likelihood ratios, 2·A/σ², from M2M4 moments."""
+    m2, s2 = _m2m4(soft)
     power = math.sqrt(s2) if s2 > 0 else float(np.mean(np.abs(soft))) ** 2
     noise = max(m2 - power, 1e-3 * m2, 1e-300)
     return 2.0 * math.sqrt(max(power, 0.0)) / noise
@@ -708,9 +714,7 @@ def _snr_m2m4(soft: np.ndarray) -> float:
     """Eb/N0 (dB) from soft BPSK decisions by the second and fourth moments."""
     if soft.size < 16:
         return math.nan
-    m2 = float(np.mean(soft**2))
-    m4 = float(np.mean(soft**4))
-    s2 = 0.5 * (3 * m2 * m2 - m4)
+    m2, s2 = _m2m4(soft)
     if s2 <= 0:
         return math.nan
     s = math.sqrt(s2)
