@@ -938,28 +938,20 @@ class PpmReceiver:
         if marker:
             grid.add(period, t_mark, 4.0)
         data = period + 1 + np.arange(header.line_periods - 1)
-        size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
-        if size >= data.size:  # once tracking has settled: the line in one block
-            grey, pk, present, nonfinite = self._decode_block(
-                grid, data, state, True, marker, buffer
-            )
-            peak = pk.astype(np.float64)
+        grey = np.zeros(data.size, np.int64)
+        peak = np.zeros(data.size)
+        nonfinite = False
+        i = 0
+        # Blocks grow as tracking settles; then the whole line is one block.
+        while i < data.size:
+            size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
+            block = data[i : i + size]
+            g, pk, present, bad = self._decode_block(grid, block, state, True, marker, buffer)
+            grey[i : i + block.size], peak[i : i + block.size] = g, pk
+            nonfinite |= bad
             if present or marker:
                 state["blocks"] += 1
-        else:
-            grey = np.zeros(data.size, np.int64)
-            peak = np.zeros(data.size)
-            nonfinite = False
-            i = 0
-            while i < data.size:
-                size = BLOCK_SCHEDULE[min(state["blocks"], len(BLOCK_SCHEDULE) - 1)]
-                block = data[i : i + size]
-                g, pk, present, bad = self._decode_block(grid, block, state, True, marker, buffer)
-                grey[i : i + block.size], peak[i : i + block.size] = g, pk
-                nonfinite |= bad
-                if present or marker:
-                    state["blocks"] += 1
-                i += block.size
+            i += block.size
         # Present: the line's mean decided energy stands clear of the largest of 64 noise
         # windows (4 standard deviations; 2 when the marker was found as well).
         spread = _NOISE_MAX_STD / math.sqrt(data.size)
