@@ -776,12 +776,12 @@ def decode_tlm_segments(
     best_miss = (-np.inf, 0.0)
     done = 0
     nonfinite = 0
+    # a frame belongs to the segment it starts in; half a frame of slack either side
+    # keeps one whose start estimate differs by a sample between two segments
+    half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
     for i, (a, b) in enumerate(segments):
         x = np.array(read(a, b - a), dtype=np.complex64)
         nonfinite += nonfinite_to_zero(x)
-        # a frame belongs to the segment it starts in; half a frame of slack either side
-        # keeps one whose start estimate differs by a sample between two segments
-        half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
         own_lo = a - half_frame if i > 0 else -np.inf
         own_hi = segments[i + 1][0] + half_frame if i + 1 < len(segments) else np.inf
         final = i + 1 == len(segments)
@@ -831,7 +831,7 @@ def decode_tlm_segments(
     else:
         offset = first.offset_hz - first.rate_hz_per_s * a0 / fs_hz
         rate = first.rate_hz_per_s
-    frames = _unique_frames(frames, 0.5 * FRAME_BITS * fs_hz / bit_rate_bps)
+    frames = _unique_frames(frames, half_frame)
     decoded = [_to_decoded(f, fs_hz, start_utc, bit_s) for f in frames]
     soft_all = np.concatenate([f.soft for f in frames]) if frames else np.zeros(0)
     ebn0 = _snr_m2m4(soft_all)
