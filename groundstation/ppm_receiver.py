@@ -566,11 +566,8 @@ class PpmReceiver:
         while pos + overlap < self.n_samples:
             self.on_progress(pos)
             x, _ = self._read(pos, pos + ACQUISITION_BLOCK + overlap)
-            x = np.array(x, dtype=np.complex64)
             self._count_nonfinite(x, pos)
-            bad = ~np.isfinite(x)
-            if np.any(bad):
-                x[bad] = 0
+            x = _finite_samples(x)
             power = np.square(x.real) + np.square(x.imag)
             real = min(x.size, self.n_samples - pos)
             sigma2 = float(np.median(power[:real])) / math.log(2.0)
