@@ -65,7 +65,7 @@ import numpy.typing as npt
 from scipy import special, stats
 
 from signals.errors import ConfigError, SignalsError
-from signals.tlm_format import AttitudeMode
+from signals.tlm_format import AttitudeMode, TxStateBit
 
 if TYPE_CHECKING:
     from signals.geometry import Trajectory
@@ -596,6 +596,7 @@ class FlightModel:
         gas = stats.poisson.ppf(self._uniform(_STREAM_GAS, np.floor(t)), gas_rate)
         scint = stats.poisson.ppf(self._uniform(_STREAM_SCINT, np.floor(t)), scint_rate)
         dish = mode == AttitudeMode.SUN_STAR
+        tx_state = (1 << TxStateBit.TX_1_6M) | (dish.astype(np.int64) << TxStateBit.DISH_POINTED)
         return {
             "onboard_time_min": np.floor(t / 60.0).astype(np.int64),
             "n2_pressure_a_mpa": p_a,
@@ -613,7 +614,7 @@ class FlightModel:
             "attitude_mode": mode,
             "command_count": np.zeros(t.shape, dtype=np.int64),
             "last_command": np.zeros(t.shape, dtype=np.int64),
-            "tx_state": (1 + 16 * dish).astype(np.int64),
+            "tx_state": tx_state,
             "mag_x_nt": mag_x,
             "mag_y_nt": mag_y,
             "mag_z_nt": mag_z,

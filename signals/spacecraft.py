@@ -43,6 +43,7 @@ from scipy import signal, stats
 from signals.bands import band
 from signals.errors import SignalsError
 from signals.flight import FlightModel
+from signals.tlm_format import TxStateBit
 from signals.uplink_format import (
     BIT_RATE_BPS,
     CARRIER_STEP_S,
@@ -83,10 +84,9 @@ TX_BANDS: Final[tuple[str, ...]] = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-
 """Downlink band switched by each bit 0–3 of tx_state (ICD §4 word 19)."""
 TELEMETRY_BANDS: Final[tuple[str, ...]] = ("1.6m-tlm", "32cm-tlm")
 PPM_BAND: Final[str] = "5cm-ppm"
-DISH_POINTED_BIT: Final[int] = 4
 DEFAULT_BIT_RATE_BPS: Final[float] = 1.0
 """Telemetry bit rate before any set-bit-rate command (works at every distance)."""
-DEFAULT_TX_BITS: Final[int] = 0b0001
+DEFAULT_TX_BITS: Final[int] = 1 << TxStateBit.TX_1_6M
 """Transmitters on before any select command: the 1.6 m telemetry transmitter."""
 IMAGE_ID_MODULUS: Final[int] = 4096
 """Image ids are 12-bit numbers (ICD §3)."""
@@ -758,7 +758,7 @@ class Spacecraft:
             channels["last_command"] = state.last_command
             tx_bits = state.tx_bits
         dish = self.flight.dish_pointed_at(t_utc)
-        channels["tx_state"] = tx_bits | (int(dish) << DISH_POINTED_BIT)
+        channels["tx_state"] = tx_bits | (int(dish) << TxStateBit.DISH_POINTED)
         return channels
 
     def transmission_plan(self) -> TransmissionPlan:
