@@ -64,6 +64,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
+from signals import tlm_format
 from signals.errors import ConfigError, SignalsError
 from signals.tlm_format import AttitudeMode, TxStateBit
 
@@ -110,33 +111,15 @@ METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
 METEOROID_ZONE_RATE_PER_S: Final[float] = 1.0 / 120.0
 METEOROID_BACKGROUND_RATE_PER_S: Final[float] = 1.0 / 86400.0
 
-MAG_RANGE_NT: Final[float] = 8191 * 0.005
-"""Largest field component the ICD §4 science frame can carry."""
+_MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
+MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
+"""Largest field component the ICD §4 science frame can carry (8191 × 0.005 nT)."""
 
 
 SCENARIOS: Final[tuple[str, ...]] = ("historical", "nominal")
 
-CHANNEL_NAMES: Final[tuple[str, ...]] = (
-    "onboard_time_min",
-    "n2_pressure_a_mpa",
-    "n2_pressure_b_mpa",
-    "battery_v",
-    "battery_a",
-    "solar_array_a",
-    "temp_orbital_c",
-    "temp_experiment_c",
-    "temp_radiator_c",
-    "attitude_mode",
-    "command_count",
-    "last_command",
-    "tx_state",
-    "mag_x_nt",
-    "mag_y_nt",
-    "mag_z_nt",
-    "micrometeoroid_hits",
-    "gas_discharge_cps",
-    "scintillation_cps",
-)
+#: Every ICD §4 channel the model produces: the format's table, engineering frame first.
+CHANNEL_NAMES: Final[tuple[str, ...]] = tlm_format.CHANNEL_NAMES
 
 CHANNEL_MODELS: Final[dict[str, str]] = {
     "onboard_time_min": "whole minutes since launch",
