@@ -41,6 +41,7 @@ from signals.ppm_format import (
     PREAMBLE_PERIODS,
     PeriodKind,
     PpmHeader,
+    line_prefix,
     slot_chip,
 )
 
@@ -262,7 +263,7 @@ class PpmSignal:
         q = local[~pre] - PREAMBLE_PERIODS
         slot, r = np.divmod(q, header.line_periods)
         line = segment.sent_lines[slot]
-        prefix = np.stack([line >> 6, line & GREY_MAX, 0 * line, 0 * line + GREY_MAX], -1)
+        prefix = line_prefix(line)
         line_kind = np.where(r == 0, PeriodKind.LINE_MARKER, PeriodKind.DATA)
         line_kind[segment.faded[slot]] = PeriodKind.SILENT
         image = np.asarray(item.image)
@@ -270,7 +271,7 @@ class PpmSignal:
         in_prefix = (r >= 1) & (r < LINE_PREFIX_PERIODS)
         line_grey = np.where(
             in_prefix,
-            prefix[np.arange(r.size), np.clip(r - 1, 0, 3)],
+            prefix[np.arange(r.size), np.clip(r - 1, 0, LINE_PREFIX_PERIODS - 2)],
             image[line, pixel],
         )
         kinds[~pre] = line_kind

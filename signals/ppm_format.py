@@ -178,9 +178,24 @@ class PpmHeader:
         return PREAMBLE_PERIODS + self.sent_lines.size * self.line_periods
 
 
-def line_prefix(line_number: int) -> np.ndarray:
-    """Grey levels of the 4 data periods after a line marker: line hi, lo, 0, 63."""
-    return np.array([*split12(line_number), *CALIBRATION_LEVELS], dtype=np.int64)
+def line_prefix(line_number: np.ndarray | int) -> np.ndarray:
+    """Grey levels of the 4 data periods after a line marker: line hi, lo, 0, 63.
+
+    Parameters
+    ----------
+    line_number : int or array of int
+        Line number(s), 0..4095.
+
+    Returns
+    -------
+    ndarray of int64, shape (..., 4)
+        One row of 4 grey levels per line number.
+    """
+    line = np.asarray(line_number, dtype=np.int64)
+    if np.any((line < 0) | (line > FIELD_MAX)):
+        raise PpmFormatError(f"line numbers must fit in 12 bits (0..{FIELD_MAX})")
+    calibration = [np.full_like(line, level) for level in CALIBRATION_LEVELS]
+    return np.stack([line >> 6, line & GREY_MAX, *calibration], axis=-1)
 
 
 def marker_chips(kind: PeriodKind) -> tuple[int, ...]:
