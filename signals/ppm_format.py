@@ -196,12 +196,3 @@ def line_prefix(line_number: np.ndarray | int) -> np.ndarray:
         raise PpmFormatError(f"line numbers must fit in 12 bits (0..{FIELD_MAX})")
     calibration = [np.full_like(line, level) for level in CALIBRATION_LEVELS]
     return np.stack([line >> 6, line & GREY_MAX, *calibration], axis=-1)
-
-
-def marker_chips(kind: PeriodKind) -> tuple[int, ...]:
-    """Pulse chips of a marker period kind."""
-    if kind == PeriodKind.LINE_MARKER:
-        return LINE_MARKER_CHIPS
-    if kind == PeriodKind.FRAME_MARKER:
-        return FRAME_MARKER_CHIPS
-    raise PpmFormatError(f"{kind!r} is not a marker")
