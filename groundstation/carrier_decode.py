@@ -35,7 +35,8 @@ from groundstation.recording import (
     write_annotated_metadata,
 )
 from signals.bands import band
-from signals.carrier import C_M_S, COHERENT_BANDS, TURNAROUND_RATIO
+from signals.carrier import COHERENT_BANDS, TURNAROUND_RATIO
+from signals.constants import C_M_S
 
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
 MODE_KEY: Final = "mars1:coherent_mode"

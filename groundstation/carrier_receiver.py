@@ -34,7 +34,8 @@ from groundstation.errors import DecodeError, NoSignalError
 from groundstation.progress import progress
 from groundstation.recording import Recording, nonfinite_to_zero
 from signals.bands import band
-from signals.carrier import C_M_S, COHERENT_BANDS, MAX_OSCILLATOR_PPM, TURNAROUND_RATIO
+from signals.carrier import COHERENT_BANDS, MAX_OSCILLATOR_PPM, TURNAROUND_RATIO
+from signals.constants import C_M_S
 
 #: Block length of the coarse frequency track (s).
 TRACK_BLOCK_S: Final = 0.125
