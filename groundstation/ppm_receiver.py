@@ -527,6 +527,15 @@ class PpmReceiver:
             x = padded
         return x, start
 
+    def _read_within(
+        self, buffer: tuple[np.ndarray, int] | None, start: int, stop: int
+    ) -> tuple[np.ndarray, int]:
+        """``buffer`` (samples, first sample index) when it covers ``[start, stop)``, else
+        :meth:`_read` of that range."""
+        if buffer is not None and buffer[1] <= start and stop <= buffer[1] + buffer[0].size:
+            return buffer
+        return self._read(start, stop)
+
     def _count_nonfinite(self, x: np.ndarray, start: int) -> int:
         """Count non-finite samples of x (absolute start) not counted before."""
         skip = max(self._counted_to - start, 0)
@@ -820,10 +829,7 @@ class PpmReceiver:
         starts = grid.time(periods)
         lo = math.floor(starts[0] - 2 * chip) - 2
         hi = math.ceil(starts[-1] + SLOT_CHIPS[-1] * chip + 3 * chip) + 4
-        if buffer is not None and buffer[1] <= lo and hi <= buffer[1] + buffer[0].size:
-            x, base = buffer
-        else:
-            x, base = self._read(lo, hi)
+        x, base = self._read_within(buffer, lo, hi)
         rel = starts - base
         grey, peak, total, finite, late, early = slot_decisions(x, rel, chip, state["filter"])
         nonfinite = not bool(finite.all())
@@ -900,10 +906,7 @@ class PpmReceiver:
         margin = math.ceil((span_chips + 2) * chip) + 4
         lo = math.floor(t) - margin
         hi = math.ceil(t + LINE_MARKER_CHIPS[-1] * chip) + 2 * margin
-        if buffer is not None and buffer[1] <= lo and hi <= buffer[1] + buffer[0].size:
-            x, base = buffer
-        else:
-            x, base = self._read(lo, hi)
+        x, base = self._read_within(buffer, lo, hi)
         t_found, score = self._marker_search(
             x, t - base, LINE_MARKER_CHIPS, chip, state["filter"], state["sigma2"], span_chips
         )
