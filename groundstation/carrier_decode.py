@@ -46,9 +46,6 @@ UPLINK_KEY: Final = "mars1:uplink_frequency"
 def _plot_spectrum(
     path: Path, x: np.ndarray, fs_hz: float, t0_s: float, est: CarrierEstimate, title: str
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     n = x.size

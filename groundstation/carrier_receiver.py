@@ -203,7 +203,7 @@ def estimate_carrier(
     if x.size < MIN_SAMPLES:
         raise DecodeError(f"too few samples for a carrier estimate: {x.size} < {MIN_SAMPLES}")
     x = x.astype(np.complex64, copy=True)
-    x[~np.isfinite(x)] = 0
+    nonfinite_to_zero(x)
     n = x.size
     duration_s = n / fs_hz
     t = np.arange(n, dtype=np.float64) / fs_hz
