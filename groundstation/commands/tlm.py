@@ -19,7 +19,7 @@ import numpy as np
 
 from groundstation.commands import truth_path, utc_argument
 from groundstation.outputs import write_json
-from groundstation.recording import base_path, write_recording
+from groundstation.recording import write_recording
 from signals.bands import band
 from signals.errors import ConfigError
 from signals.tlm import TelemetryTransmission
@@ -248,7 +248,6 @@ def synth_tlm(
         "tuned_frequency_hz": tuned_hz,
         "nominal_frequency_hz": nominal_hz,
     }
-    base = base_path(base)
     write_json(truth_path(base), truth)
     return Path(meta_path)
 
