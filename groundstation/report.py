@@ -40,9 +40,8 @@ from groundstation.outputs import write_text
 from groundstation.recording import Recording, parse_utc
 from signals.bands import band as band_info
 from signals.errors import SignalsError
-from signals.flight import AttitudeMode
 from signals.ppm_format import CHIP_S
-from signals.tlm_format import CHANNEL_BY_NAME, SUBCARRIER_HZ, TxStateBit
+from signals.tlm_format import CHANNEL_BY_NAME, SUBCARRIER_HZ, AttitudeMode, TxStateBit
 from signals.uplink_format import Opcode
 
 # ------------------------------------------------------------------------------ waterfall
