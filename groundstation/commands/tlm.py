@@ -28,6 +28,7 @@ from signals.tlm_format import (
     COUNTER_MODULUS,
     DEFAULT_CARRIER_S,
     FRAME_BITS,
+    MAX_CARRIER_OFFSET_HZ,
     FrameType,
 )
 from signals.tlm_frames import frame_from_channels
@@ -192,8 +193,11 @@ def synth_tlm(
     if duration_s <= carrier_s:
         raise ConfigError(f"duration {duration_s:g} s leaves no time after the carrier")
     end_offset = carrier_offset_hz + carrier_rate_hz_per_s * duration_s
-    if max(abs(carrier_offset_hz), abs(end_offset)) > 2000.0:
-        raise ConfigError(f"residual carrier reaches {end_offset:+.0f} Hz; ICD §4 allows ±2000 Hz")
+    if max(abs(carrier_offset_hz), abs(end_offset)) > MAX_CARRIER_OFFSET_HZ:
+        raise ConfigError(
+            f"residual carrier reaches {end_offset:+.0f} Hz; "
+            f"ICD §4 allows ±{MAX_CARRIER_OFFSET_HZ:.0f} Hz"
+        )
     # every frame that starts at least one bit before the end (the last may be cut off)
     n_frames = math.ceil((duration_s - carrier_s) / frame_s - 1.0 / FRAME_BITS)
     flight = FlightModel("historical", rng=rng)
