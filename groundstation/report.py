@@ -997,6 +997,13 @@ def _find_file(
     return None
 
 
+def _pixels_img(data: bytes, size: tuple[int, int], alt: str) -> str:
+    """A decoded PNG shown with whole-pixel magnification (1 to 8×, about 480 px wide)."""
+    width = size[0]
+    scale = max(1, min(8, 480 // max(width, 1)))
+    return _img(data, alt, css_class="pixels", width=width * scale)
+
+
 def _image_figure(path: Path | None, entry: Mapping[str, Any] | None, base_dir: Path) -> str:
     caption = _image_caption(entry) if entry else _e(path.name if path else "")
     parts = []
@@ -1005,11 +1012,7 @@ def _image_figure(path: Path | None, entry: Mapping[str, Any] | None, base_dir: 
         if png is None:
             parts.append(f'<p class="muted">{_e(path.name)}: not a readable PNG.</p>')
         else:
-            data, (width, _) = png
-            scale = max(1, min(8, 480 // max(width, 1)))
-            parts.append(
-                _img(data, f"decoded image {path.name}", css_class="pixels", width=width * scale)
-            )
+            parts.append(_pixels_img(*png, f"decoded image {path.name}"))
     elif entry is not None:
         parts.append('<p class="muted">(no image file)</p>')
     mask_note = ""
@@ -1020,15 +1023,7 @@ def _image_figure(path: Path | None, entry: Mapping[str, Any] | None, base_dir: 
             mask_file = _find_file(entry, _MASK_KEYS, [], path.parent)
         decoder_mask = _read_png(mask_file) if mask_file is not None else None
         if decoder_mask is not None:
-            data, (width, _) = decoder_mask
-            parts.append(
-                _img(
-                    data,
-                    "received-pixel mask",
-                    css_class="pixels",
-                    width=width * max(1, min(8, 480 // max(width, 1))),
-                )
-            )
+            parts.append(_pixels_img(*decoder_mask, "received-pixel mask"))
             mask_note = " Beside it, the decoder's mask of what was received."
         else:
             strip = _line_mask_png(entry)
