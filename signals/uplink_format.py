@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from signals.errors import SignalsError
+from signals.tlm_format import BIT_RATES_BPS
 
 SYNC_WORD: Final[int] = 0xEB90
 SYNC_BITS: Final[int] = 16
@@ -44,7 +45,7 @@ MAX_RESIDUAL_HZ: Final[float] = 50.0
 MIN_FS_HZ: Final[float] = 1000.0
 """Lowest sample rate at which a command baseband is generated or received."""
 
-MAX_BIT_RATE_EXPONENT: Final[int] = 7
+MAX_BIT_RATE_EXPONENT: Final[int] = max(BIT_RATES_BPS).bit_length() - 1
 """Telemetry bit rates are 2**k bit/s for k = 0…7 (ICD §4)."""
 TX_STATE_MASK: Final[int] = 0x0F
 """Transmitter bits a select-transmitters command may set (ICD §4 word 19 bits 0–3)."""
@@ -171,7 +172,7 @@ class Command:
         exponent = math.log2(bit_rate_bps) if bit_rate_bps > 0 else -1.0
         if not (0 <= exponent <= MAX_BIT_RATE_EXPONENT and exponent == round(exponent)):
             raise ArgumentError(
-                f"bit rate {bit_rate_bps} bit/s is not one of 1, 2, 4, 8, 16, 32, 64, 128"
+                f"bit rate {bit_rate_bps} bit/s is not one of {', '.join(map(str, BIT_RATES_BPS))}"
             )
         return cls(Opcode.SET_BIT_RATE, round(exponent))
 
