@@ -42,6 +42,7 @@ from signals.bands import band as band_info
 from signals.errors import SignalsError
 from signals.ppm_format import CHIP_S
 from signals.tlm_format import CHANNEL_BY_NAME, SUBCARRIER_HZ, AttitudeMode, TxStateBit
+from signals.uplink_format import BIT_RATE_BPS as UPLINK_BIT_RATE_BPS
 from signals.uplink_format import Opcode
 
 # ------------------------------------------------------------------------------ waterfall
@@ -1182,7 +1183,7 @@ def _budget_section(session: Mapping[str, Any]) -> str:
                 _yes_no(uplink.get("usable")),
                 _e(_fmt(uplink.get("margin_db"), "+.1f")),
                 _e(_fmt(uplink.get("cn0_dbhz"), ".1f")),
-                "10",
+                _e(_fmt(UPLINK_BIT_RATE_BPS, "g")),
                 _e(
                     "—"
                     if _number(uplink.get("ebn0_db")) is None
