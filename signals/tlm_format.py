@@ -213,11 +213,6 @@ CHANNEL_BY_NAME: Final[dict[str, Channel]] = {
 }
 
 
-def bit_duration_s(bit_rate_bps: float) -> float:
-    """Nominal bit duration (s) at ``bit_rate_bps`` (bit/s)."""
-    return 1.0 / float(bit_rate_bps)
-
-
 def frame_duration_s(bit_rate_bps: float) -> float:
     """Nominal frame duration (s) at ``bit_rate_bps`` (bit/s)."""
     return FRAME_BITS / float(bit_rate_bps)
