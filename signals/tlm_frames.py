@@ -26,6 +26,7 @@ import numpy as np
 
 from signals.errors import SignalsError
 from signals.tlm_format import (
+    CHANNEL_BY_NAME,
     CHANNELS,
     COUNTER_MODULUS,
     COUNTER_WORD,
@@ -197,10 +198,9 @@ class TelemetryFrame:
 
     def channels(self) -> dict[str, float | int]:
         """Engineering value of every channel of this frame's type (ICD §4 names)."""
-        frame_type = self.frame_type
-        if not isinstance(frame_type, FrameType):
-            return {}
-        return {ch.name: from_raw(ch, self.raw_value(ch)) for ch in CHANNELS[frame_type]}
+        return {
+            name: from_raw(CHANNEL_BY_NAME[name], raw) for name, raw in self.raw_channels().items()
+        }
 
     def bits(self) -> np.ndarray:
         """The 256 bits (uint8 0/1), first transmitted first."""
