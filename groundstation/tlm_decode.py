@@ -138,9 +138,8 @@ def write_telemetry_plot(
                 continue
             times = [t for t, _ in pts]
             values = [float(v) for _, v in pts]
-            style = {"where": "post"} if name == "attitude_mode" else {}
-            if style:
-                ax.step(times, values, label=_label(name), **style)
+            if name == "attitude_mode":
+                ax.step(times, values, label=_label(name), where="post")
             else:
                 ax.plot(times, values, marker=".", markersize=4, label=_label(name))
         ax.set_title(panel, fontsize=9)
