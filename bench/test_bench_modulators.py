@@ -81,8 +81,8 @@ def test_telemetry_modulation(benchmark, fs_hz, bit_rate_bps):
 
 @pytest.mark.parametrize("fs_hz", [8e3, 48e3, 192e3])
 def test_channel(benchmark, fs_hz):
-    """The channel on its own: an unmodulated carrier with residual Doppler offset and rate,
-    oscillator phase noise and AWGN (the 8 cm carrier generator, ICD §6)."""
+    """The channel on its own (:mod:`signals.channel`): an unmodulated carrier with residual
+    Doppler offset and rate, oscillator phase noise and AWGN (the 8 cm carrier, ICD §6)."""
     duration_s = pick(smoke=2e5, full=2.4e7) / fs_hz
     signal = CarrierSignal(
         fs_hz=fs_hz,

@@ -45,6 +45,7 @@ from groundstation.outputs import write_json, write_text
 from groundstation.progress import progress
 from groundstation.recording import Recording, format_utc, open_recording, parse_utc
 from signals.bands import band as band_info
+from signals.channel import through_channel
 from signals.constants import C_M_S
 from signals.errors import ConfigError
 from signals.flight import LAUNCH_UTC, FlightModel
@@ -401,16 +402,15 @@ def _uplink(
     clean = modulate_commands(commands, UPLINK_FS_HZ)
     budget = plan.budgets["1.6m-cmd"]
     residual_hz = float(rng.uniform(-40.0, 40.0))
-    t = np.arange(clean.size) / UPLINK_FS_HZ
-    received = clean * np.exp(2j * np.pi * residual_hz * t).astype(np.complex64)
+    rotation = np.exp(2j * np.pi * residual_hz * np.arange(clean.size) / UPLINK_FS_HZ)
     n0 = 10.0 ** (-budget.cn0_dbhz / 10.0)  # unit amplitude: N0 = A² / (C/N0), before losses
-    sigma = math.sqrt(n0 * UPLINK_FS_HZ / 2.0)
-    received += (
-        sigma * (rng.standard_normal(clean.size) + 1j * rng.standard_normal(clean.size))
-    ).astype(np.complex64)
+    received = np.concatenate(list(through_channel(
+        lambda first, count: clean[first : first + count] * rotation[first : first + count],
+        clean.size, UPLINK_FS_HZ, rng, n0=n0,
+    )))  # fmt: skip
     starts = command_start_times_s(len(commands))
     sent = [sent_utc + timedelta(seconds=float(s)) for s in starts]
-    return received.astype(np.complex64), residual_hz, sent
+    return received, residual_hz, sent
 
 
 def _write(

@@ -29,6 +29,7 @@ from typing import Final
 import numpy as np
 
 from signals.bands import band
+from signals.channel import through_channel
 from signals.constants import C_M_S
 from signals.errors import ConfigError
 
@@ -255,19 +256,15 @@ class CarrierSignal:
         """
         if chunk_samples <= 0:
             raise CarrierError("chunk_samples must be positive")
-        sigma = math.sqrt(self.noise_density * self.fs_hz / 2.0)
-        pn_step = self.phase_noise_rad_per_sqrt_s / math.sqrt(self.fs_hz)
-        pn_state = 0.0
-        for start in range(0, self.n_samples, chunk_samples):
-            count = min(chunk_samples, self.n_samples - start)
-            x = self.envelope(start, count)
-            if pn_step > 0:
-                walk = pn_state + np.cumsum(rng.normal(0.0, pn_step, count))
-                pn_state = float(walk[-1])
-                x *= np.exp(1j * walk)
-            if sigma > 0:
-                x += sigma * (rng.standard_normal(count) + 1j * rng.standard_normal(count))
-            yield x.astype(np.complex64)
+        return through_channel(
+            self.envelope,
+            self.n_samples,
+            self.fs_hz,
+            rng,
+            n0=self.noise_density,
+            phase_noise_rad_per_sqrt_s=self.phase_noise_rad_per_sqrt_s,
+            chunk_samples=chunk_samples,
+        )
 
     def samples(self, rng: np.random.Generator) -> np.ndarray:
         """The whole recording as one complex64 array (for short recordings and tests)."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from signals.channel import through_channel
 from signals.errors import ConfigError
 from signals.tlm_format import (
     BIT_RATES_BPS,
@@ -222,21 +223,15 @@ class TelemetryTransmission:
         """Yield the recording as complex64 chunks of ``chunk_samples`` (the last shorter)."""
         if chunk_samples <= 0:
             raise ConfigError("chunk_samples must be positive")
-        sigma = np.sqrt(self.n0 * self.fs_hz / 2.0)
-        pn_step = self.phase_noise_rad_per_sqrt_s / np.sqrt(self.fs_hz)
-        pn_state = 0.0
-        for start in range(0, self.n_samples, chunk_samples):
-            count = min(chunk_samples, self.n_samples - start)
-            x = self.envelope(start, count)
-            if pn_step > 0:
-                walk = pn_state + np.cumsum(self.rng.normal(0.0, pn_step, count))
-                pn_state = float(walk[-1])
-                x *= np.exp(1j * walk)
-            if sigma > 0:
-                x += sigma * (
-                    self.rng.standard_normal(count) + 1j * self.rng.standard_normal(count)
-                )
-            yield x.astype(np.complex64)
+        return through_channel(
+            self.envelope,
+            self.n_samples,
+            self.fs_hz,
+            self.rng,
+            n0=self.n0,
+            phase_noise_rad_per_sqrt_s=self.phase_noise_rad_per_sqrt_s,
+            chunk_samples=chunk_samples,
+        )
 
     def samples(self) -> np.ndarray:
         """The whole recording as one complex64 array (small recordings only)."""
