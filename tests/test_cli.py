@@ -147,3 +147,41 @@ def test_nan_filled_recording_is_not_a_crash(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if "error" in line]) == 1
+
+
+def test_telemetry_without_bit_rate_key_is_detected(tmp_path):
+    """A recording without mars1:bit_rate still decodes: the receiver finds the rate itself."""
+    name = tmp_path / "tlm"
+    made = run_cli(
+        "synth",
+        "tlm",
+        "--band",
+        "32cm",
+        "--rate",
+        "32",
+        "--duration",
+        "40",
+        "--carrier-s",
+        "5",
+        "--ebn0-db",
+        "12",
+        "--seed",
+        "9",
+        "-o",
+        str(name),
+    )
+    assert made.returncode == 0, made.stderr
+    meta = name.with_suffix(".sigmf-meta")
+    doc = json.loads(meta.read_text())
+    del doc["global"]["mars1:bit_rate"]
+    meta.write_text(json.dumps(doc))
+    result = run_cli("decode", str(meta), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    truth = json.loads(name.with_suffix(".truth.json").read_text())
+    whole = [
+        f for f in truth["frames"] if f["sample_start"] + f["sample_count"] <= truth["n_samples"]
+    ]
+    assert summary["frames"] == len(whole) > 0
+    assert summary["bit_rate_bps"] == 32
+    assert summary["parity_failures"] == 0
