@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from groundstation.recording import open_recording, write_recording
-from signals.images import make_image
-from signals.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
-from signals.ppm_format import PERIOD_S
+from groundstation.io.recording import open_recording, write_recording
+from signals.formats.ppm import PERIOD_S
+from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+from signals.sources.images import make_image
 
 
 def ppm_recording(

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from conftest import best_time_s, pick, record_throughput
 
-from signals.carrier import CarrierSignal
-from signals.flight import FlightModel
-from signals.images import make_image
-from signals.ppm import ImageTransmission, PpmChannel, PpmSignal
-from signals.tlm import TelemetryTransmission
-from signals.tlm_frames import frame_from_channels
+from signals.formats.tlm_frames import frame_from_channels
+from signals.modulators.carrier import CarrierSignal
+from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal
+from signals.modulators.tlm import TelemetryTransmission
+from signals.sources.images import make_image
+from signals.spacecraft.flight import FlightModel
 
 
 def _noise_baseline_s(n_samples: int) -> float:
@@ -81,7 +81,7 @@ def test_telemetry_modulation(benchmark, fs_hz, bit_rate_bps):
 
 @pytest.mark.parametrize("fs_hz", [8e3, 48e3, 192e3])
 def test_channel(benchmark, fs_hz):
-    """The channel on its own (:mod:`signals.channel`): an unmodulated carrier with residual
+    """The channel on its own (:mod:`signals.path.channel`): an unmodulated carrier with residual
     Doppler offset and rate, oscillator phase noise and AWGN (the 8 cm carrier, ICD §6)."""
     duration_s = pick(smoke=2e5, full=2.4e7) / fs_hz
     signal = CarrierSignal(

@@ -27,8 +27,8 @@ import pytest
 from conftest import bench_size, best_time_s, pick, record_throughput
 from ppm_recordings import ppm_recording
 
-from groundstation import ppm_kernels
-from groundstation.ppm_receiver import decode_ppm
+from groundstation.receivers import ppm_kernels
+from groundstation.receivers.ppm import decode_ppm
 
 PERIOD_SAMPLES = 2000  # 500 chips × 4 samples at 180 kS/s
 CHUNK_SAMPLES = PERIOD_SAMPLES * 512

@@ -17,7 +17,7 @@ N_RECORDINGS = 4
 
 
 def _decode(meta: str, out: str) -> int:
-    from groundstation.cli import decode_recording
+    from groundstation.cli.app import decode_recording
 
     summary = decode_recording(meta, out, show_progress=False)
     return len(summary["images"])

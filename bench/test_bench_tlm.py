@@ -16,10 +16,10 @@ from conftest import best_time_s, pick, record_throughput
 from scipy import fft as sp_fft
 from scipy import signal as sps
 
-from groundstation.tlm_receiver import decode_tlm_samples
-from signals.tlm import TelemetryTransmission
-from signals.tlm_format import CHANNELS, SUBCARRIER_HZ, FrameType, from_raw
-from signals.tlm_frames import frame_from_channels
+from groundstation.receivers.tlm import decode_tlm_samples
+from signals.formats.tlm import CHANNELS, SUBCARRIER_HZ, FrameType, from_raw
+from signals.formats.tlm_frames import frame_from_channels
+from signals.modulators.tlm import TelemetryTransmission
 
 START = datetime(1962, 11, 5, 9, 0, tzinfo=UTC)
 

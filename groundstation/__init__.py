@@ -2,7 +2,7 @@
 
 The public face is small: open or write a recording, decode it, run a contact session.
 Everything else is implementation, organised by receiving stage. Names are imported on
-first use, so ``import groundstation.recording`` stays light (no receiver, no compiler).
+first use, so ``import groundstation.io.recording`` stays light (no receiver, no compiler).
 """
 
 from __future__ import annotations
@@ -22,23 +22,23 @@ _EXPORTS = {
     "DecodeError": "groundstation.errors",
     "NoSignalError": "groundstation.errors",
     "SessionError": "groundstation.errors",
-    "Recording": "groundstation.recording",
-    "RecordingWriter": "groundstation.recording",
-    "open_recording": "groundstation.recording",
-    "write_recording": "groundstation.recording",
-    "write_annotated_metadata": "groundstation.recording",
-    "decode_recording": "groundstation.cli",
-    "decode_ppm": "groundstation.ppm_receiver",
-    "DecodedImage": "groundstation.ppm_receiver",
-    "PpmDecodeResult": "groundstation.ppm_receiver",
-    "decode_ppm_to_dir": "groundstation.ppm_decode",
-    "decode_tlm_samples": "groundstation.tlm_receiver",
-    "decode_tlm_recording": "groundstation.tlm_receiver",
-    "DecodedFrame": "groundstation.tlm_receiver",
-    "TelemetryDecodeResult": "groundstation.tlm_receiver",
-    "decode_tlm_to_dir": "groundstation.tlm_decode",
-    "run_session": "groundstation.session",
-    "replay": "groundstation.mission",
+    "Recording": "groundstation.io.recording",
+    "RecordingWriter": "groundstation.io.recording",
+    "open_recording": "groundstation.io.recording",
+    "write_recording": "groundstation.io.recording",
+    "write_annotated_metadata": "groundstation.io.recording",
+    "decode_recording": "groundstation.cli.app",
+    "decode_ppm": "groundstation.receivers.ppm",
+    "DecodedImage": "groundstation.receivers.ppm",
+    "PpmDecodeResult": "groundstation.receivers.ppm",
+    "decode_ppm_to_dir": "groundstation.outputs.ppm",
+    "decode_tlm_samples": "groundstation.receivers.tlm",
+    "decode_tlm_recording": "groundstation.receivers.tlm",
+    "DecodedFrame": "groundstation.receivers.tlm",
+    "TelemetryDecodeResult": "groundstation.receivers.tlm",
+    "decode_tlm_to_dir": "groundstation.outputs.tlm",
+    "run_session": "groundstation.session.contact",
+    "replay": "groundstation.session.mission",
 }
 
 __all__ = ["__version__", *_EXPORTS]

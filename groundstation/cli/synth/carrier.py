@@ -1,0 +1,195 @@
+"""``groundstation synth carrier``: an 8 cm coherent-carrier recording from the geometry.
+
+The station tunes to the nominal 8 cm carrier plus the Doppler predicted from the
+trajectory (``captures[0] core:frequency``). What is left in the recording is the
+residual: in one-way mode the on-board oscillator's offset (and any prediction error), in
+two-way mode only the prediction error, plus the drift of the true Doppler over the
+recording (its rate). The truth goes to ``NAME.truth.json`` beside the recording.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from groundstation.cli.synth import truth_path, utc_argument
+from groundstation.io.files import write_json
+from groundstation.io.recording import write_recording
+from groundstation.outputs.carrier import MODE_KEY, UPLINK_KEY
+from signals.bands import band
+from signals.errors import ConfigError
+from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
+
+BAND_ID: Final = "8cm-carrier"
+#: Default epoch of a synthetic recording (a December 1962 session).
+DEFAULT_AT_UTC: Final = datetime(1962, 12, 13, 9, 0, 0, tzinfo=UTC)
+#: Default one-way oscillator offsets are drawn within this (ppm): ±0.5 ppm keeps the
+#: 8 cm residual inside the ±2 kHz of ICD §6 (±1 ppm would be ±3.7 kHz).
+DEFAULT_OSCILLATOR_SPAN_PPM: Final = 0.5
+
+
+def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``synth carrier`` (the caller adds ``-o/--output``)."""
+    parser.add_argument(
+        "--at",
+        type=utc_argument,
+        default=DEFAULT_AT_UTC,
+        help="UTC of the first sample (ISO 8601; default 1962-12-13T09:00:00Z)",
+    )
+    parser.add_argument(
+        "--two-way", action="store_true", help="downlink locked to the 39 cm uplink (6/5)"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="length in s (default 10)")
+    parser.add_argument(
+        "--cn0-dbhz", type=float, default=40.0, help="carrier C/N0 in dB-Hz (default 40)"
+    )
+    parser.add_argument(
+        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--osc-ppm",
+        type=float,
+        default=None,
+        help="one-way on-board oscillator offset in ppm (default: drawn within ±0.5)",
+    )
+    parser.add_argument(
+        "--prediction-error-m-s",
+        type=float,
+        default=0.0,
+        help="range-rate error of the station's prediction in m/s (default 0)",
+    )
+    parser.add_argument(
+        "--phase-noise",
+        type=float,
+        default=0.0,
+        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0)",
+    )
+
+
+def synth_carrier(
+    base: Path | str,
+    *,
+    at_utc: datetime = DEFAULT_AT_UTC,
+    two_way: bool = False,
+    duration_s: float = 10.0,
+    cn0_dbhz: float | None = 40.0,
+    fs_hz: float = 8000.0,
+    rng: np.random.Generator,
+    oscillator_offset_ppm: float | None = None,
+    prediction_error_m_s: float = 0.0,
+    phase_noise_rad_per_sqrt_s: float = 0.0,
+) -> Path:
+    """Write an ``8cm-carrier`` recording ``base`` and ``base.truth.json``; return the meta path.
+
+    Parameters
+    ----------
+    base : path
+        Recording name NAME (writes NAME.sigmf-meta, NAME.sigmf-data, NAME.truth.json).
+    at_utc : datetime
+        UTC of sample 0.
+    two_way : bool
+        Coherent two-way mode (else one-way on the on-board oscillator).
+    duration_s, fs_hz : float
+        Length (s) and sample rate (Hz).
+    cn0_dbhz : float or None
+        Carrier C/N0 (dB-Hz); None for no noise.
+    rng : numpy.random.Generator
+        Noise, phase noise and the default oscillator offset.
+    oscillator_offset_ppm : float, optional
+        One-way oscillator offset (ppm); drawn uniformly within ±0.5 ppm when None.
+    prediction_error_m_s : float
+        Range-rate error of the station's prediction (m/s): the station assumes
+        ṙ + error.
+    phase_noise_rad_per_sqrt_s : float
+        Oscillator phase noise (rad/sqrt(s)).
+
+    Raises
+    ------
+    ConfigError
+        A time outside the flight, or a residual beyond the limits of ICD §6.
+    """
+    from signals.path.geometry import get_trajectory
+
+    mode = CoherentMode.TWO_WAY if two_way else CoherentMode.ONE_WAY
+    if two_way:
+        if oscillator_offset_ppm not in (None, 0.0):
+            raise ConfigError("--osc-ppm applies to one-way mode only")
+        osc_ppm = 0.0
+    elif oscillator_offset_ppm is None:
+        osc_ppm = float(rng.uniform(-DEFAULT_OSCILLATOR_SPAN_PPM, DEFAULT_OSCILLATOR_SPAN_PPM))
+    else:
+        osc_ppm = float(oscillator_offset_ppm)
+    traj = get_trajectory()
+    t_end = at_utc + timedelta(seconds=duration_s)
+    t_mid = at_utc + timedelta(seconds=0.5 * duration_s)
+    rdot = traj.range_rate_km_s(np.array([at_utc, t_mid, t_end], dtype=object))
+    true_rx = [
+        downlink_frequencies(r, mode, oscillator_offset_ppm=osc_ppm).received_hz(BAND_ID)
+        for r in rdot
+    ]
+    predicted = downlink_frequencies(rdot[0] + prediction_error_m_s * 1e-3, mode)
+    tuned_hz = predicted.received_hz(BAND_ID)
+    offset0 = true_rx[0] - tuned_hz
+    rate = (true_rx[2] - true_rx[0]) / duration_s
+    signal = CarrierSignal(
+        fs_hz=fs_hz,
+        duration_s=duration_s,
+        offset_hz=offset0,
+        rate_hz_per_s=rate,
+        cn0_dbhz=cn0_dbhz,
+        phase_noise_rad_per_sqrt_s=phase_noise_rad_per_sqrt_s,
+        initial_phase_rad=float(rng.uniform(0.0, 2.0 * np.pi)),
+        band_id=BAND_ID,
+    )
+    extra = {MODE_KEY: "two-way" if two_way else "one-way"}
+    if two_way:
+        extra[UPLINK_KEY] = predicted.uplink_hz
+    meta_path = write_recording(
+        base,
+        signal.chunks(rng),
+        fs_hz=fs_hz,
+        band=BAND_ID,
+        start_utc=at_utc,
+        center_frequency_hz=tuned_hz,
+        extra_global=extra,
+        description=f"Mars 1 8 cm carrier, {extra[MODE_KEY]}, synthetic",
+    )
+    truth = {
+        **signal.truth(),
+        "band": BAND_ID,
+        "coherent_mode": extra[MODE_KEY],
+        "start_utc": at_utc,
+        "mid_utc": t_mid,
+        "oscillator_offset_ppm": osc_ppm,
+        "prediction_error_m_s": prediction_error_m_s,
+        "tuned_frequency_hz": tuned_hz,
+        "nominal_frequency_hz": band(BAND_ID).carrier_hz,
+        "received_frequency_start_hz": true_rx[0],
+        "received_frequency_mid_hz": true_rx[1],
+        "range_rate_start_km_s": float(rdot[0]),
+        "range_rate_mid_km_s": float(rdot[1]),
+        "range_km_mid": float(traj.range_km(t_mid)),
+    }
+    write_json(truth_path(base), truth)
+    return Path(meta_path)
+
+
+def run_synth(args: argparse.Namespace) -> Path:
+    """Run ``synth carrier`` from parsed arguments; return the metadata path written."""
+    return synth_carrier(
+        args.output,
+        at_utc=args.at,
+        two_way=args.two_way,
+        duration_s=args.duration,
+        cn0_dbhz=args.cn0_dbhz,
+        fs_hz=args.fs_hz,
+        rng=np.random.default_rng(args.seed),
+        oscillator_offset_ppm=args.osc_ppm,
+        prediction_error_m_s=args.prediction_error_m_s,
+        phase_noise_rad_per_sqrt_s=args.phase_noise,
+    )

@@ -1,0 +1,588 @@
+"""Recordings as SigMF pairs (ICD §2): reading in chunks, writing in chunks.
+
+A recording is ``NAME.sigmf-meta`` (JSON, handled with the ``sigmf`` library) plus
+``NAME.sigmf-data`` (interleaved little-endian I/Q). Sample data is never loaded whole:
+:meth:`Recording.chunks` maps one chunk of the file at a time, so the resident memory of a
+decode stays bounded whatever the length of the recording, and :class:`RecordingWriter`
+appends chunks to a temporary file that is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema
+import numpy as np
+import sigmf
+from sigmf import SigMFFile
+
+from groundstation.errors import (
+    DataFileError,
+    DatatypeError,
+    MetadataError,
+    RecordingError,
+    UnknownBandError,
+)
+from groundstation.io.files import atomic_path, to_json
+from signals import __version__
+from signals.bands import BAND_IDS, band_from_frequency, load_bands
+
+log = logging.getLogger(__name__)
+
+META_SUFFIX: Final = ".sigmf-meta"
+DATA_SUFFIX: Final = ".sigmf-data"
+MARS1_EXTENSION: Final = {"name": "mars1", "version": "1.0.0", "optional": True}
+
+#: Datatypes a reader accepts (ICD §2), with their numpy storage type and scale to complex64.
+DATATYPES: Final[dict[str, tuple[np.dtype, float]]] = {
+    "cf32_le": (np.dtype("<c8"), 1.0),
+    "cf64_le": (np.dtype("<c16"), 1.0),
+    "ci16_le": (np.dtype("<i2"), 2.0**-15),
+}
+_SAMPLE_BYTES: Final = {"cf32_le": 8, "cf64_le": 16, "ci16_le": 4}
+
+#: Lowest sample rate each band's decoder works at (ICD §3, §4, §6).
+MIN_SAMPLE_RATE_HZ: Final[dict[str, float]] = {
+    "5cm-ppm": 90_000.0,
+    "32cm-tlm": 8_000.0,
+    "1.6m-tlm": 8_000.0,
+    "8cm-carrier": 8_000.0,
+    "1.6m-cmd": 2_000.0,
+    "39cm-up": 8_000.0,
+}
+
+
+def base_path(path: Path | str) -> Path:
+    """Return ``NAME`` for ``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``."""
+    path = Path(path)
+    if path.name.endswith((META_SUFFIX, DATA_SUFFIX)):
+        return path.with_name(path.name.rsplit(".", 1)[0])
+    return path
+
+
+def format_utc(t: datetime) -> str:
+    """ISO 8601 UTC with a ``Z`` suffix and microseconds, as SigMF writes datetimes."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse an ISO 8601 time; a time without a zone is taken as UTC.
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not an ISO 8601 time.
+    """
+    t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class Recording:
+    """A SigMF recording opened for reading (use :func:`open_recording`).
+
+    Attributes
+    ----------
+    meta_path, data_path : Path
+        The two files of the pair.
+    datatype : str
+        ``cf32_le``, ``ci16_le`` or ``cf64_le``.
+    fs_hz : float
+        Complex sample rate (Hz).
+    band : str
+        ICD band id (``5cm-ppm``, ``32cm-tlm``, ...).
+    nominal_frequency_hz : float
+        The band's nominal carrier (Hz).
+    center_frequency_hz : float
+        The frequency the receiver was tuned to (``captures[0] core:frequency``, Hz).
+    start_utc : datetime
+        UTC of the start of sample 0.
+    bit_rate_bps : float or None
+        ``mars1:bit_rate`` for telemetry and command recordings (bit/s).
+    n_samples : int
+        Number of complex samples in the data file.
+    metadata : dict
+        The metadata as read (JSON).
+    sigmf : sigmf.SigMFFile
+        The metadata as a ``sigmf`` object (without the data attached).
+    """
+
+    def __init__(self, meta_path: Path, data_path: Path, metadata: dict, sigmf_file: SigMFFile):
+        self.meta_path = meta_path
+        self.data_path = data_path
+        self.metadata = metadata
+        self.sigmf = sigmf_file
+        glob = metadata["global"]
+        capture = metadata["captures"][0]
+        self.datatype: str = glob["core:datatype"]
+        self.fs_hz: float = float(glob["core:sample_rate"])
+        self.band: str = _infer_band(glob, capture)
+        bands, _ = load_bands()
+        nominal = _number(glob.get("mars1:nominal_frequency"))
+        self.nominal_frequency_hz: float = nominal or bands[self.band].carrier_hz
+        center = _number(capture.get("core:frequency"))
+        self.center_frequency_hz: float = (
+            center if center is not None else self.nominal_frequency_hz
+        )
+        self.start_utc: datetime = _capture_datetime(capture)
+        rate = glob.get("mars1:bit_rate")
+        self.bit_rate_bps: float | None = _number(rate)
+        self._storage, self._scale = DATATYPES[self.datatype]
+        self._sample_bytes = _SAMPLE_BYTES[self.datatype]
+        self.n_samples: int = _count_samples(data_path, self._sample_bytes)
+
+    @property
+    def name(self) -> str:
+        """The recording's base name (``NAME`` of ``NAME.sigmf-meta``)."""
+        return base_path(self.meta_path).name
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording (s)."""
+        return self.n_samples / self.fs_hz
+
+    def require_min_sample_rate(self) -> None:
+        """Raise :class:`RecordingError` if the rate is below what the band's decoder needs."""
+        minimum = MIN_SAMPLE_RATE_HZ[self.band]
+        if self.fs_hz < minimum:
+            raise RecordingError(
+                f"{self.meta_path.name}: sample rate {self.fs_hz:g} Hz is below the "
+                f"{minimum:g} Hz that band {self.band} needs"
+            )
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Return ``count`` samples from ``start`` as complex64 (fewer at the end of file).
+
+        For ``cf32_le`` the array is a private copy-on-write map of the file: writable,
+        and writing to it never changes the file.
+        """
+        start = max(0, int(start))
+        count = max(0, min(int(count), self.n_samples - start))
+        if count == 0:
+            return np.zeros(0, np.complex64)
+        if self.datatype == "ci16_le":
+            raw = np.memmap(
+                self.data_path, dtype=self._storage, mode="r", offset=start * 4, shape=(2 * count,)
+            )
+            out = raw.astype(np.float32).view(np.complex64)
+            out *= np.float32(self._scale)
+            return out
+        raw = np.memmap(
+            self.data_path,
+            dtype=self._storage,
+            mode="c",
+            offset=start * self._sample_bytes,
+            shape=(count,),
+        )
+        if self.datatype == "cf64_le":
+            return raw.astype(np.complex64)
+        return raw.view(np.ndarray)
+
+    def chunks(
+        self, chunk_samples: int, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first sample index, complex64 chunk)`` over ``[start, stop)``.
+
+        Each chunk is mapped from the file on its own, so only about one chunk is resident
+        at a time. Chunks hold the samples as stored: NaN and Inf are not cleaned here
+        (see :func:`nonfinite_to_zero`).
+        """
+        if chunk_samples <= 0:
+            raise ValueError("chunk_samples must be positive")
+        stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
+        position = max(0, int(start))
+        while position < stop:
+            count = min(chunk_samples, stop - position)
+            yield position, self.read(position, count)
+            position += count
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording({self.meta_path.name!r}, band={self.band!r}, fs_hz={self.fs_hz:g}, "
+            f"n_samples={self.n_samples}, datatype={self.datatype!r})"
+        )
+
+
+def _infer_band(glob: dict, capture: dict) -> str:
+    declared = glob.get("mars1:band")
+    if declared is not None:
+        if declared not in BAND_IDS:
+            raise UnknownBandError(
+                f"unknown band {declared!r} in mars1:band; known bands: {', '.join(BAND_IDS)}"
+            )
+        return declared
+    for key, value in (
+        ("mars1:nominal_frequency", glob.get("mars1:nominal_frequency")),
+        ("core:frequency", capture.get("core:frequency")),
+    ):
+        frequency = _number(value)
+        if frequency is not None:
+            match = band_from_frequency(frequency)
+            if match is None:
+                raise UnknownBandError(
+                    f"no band of the ICD near {key} = {frequency:.6g} Hz and no mars1:band"
+                )
+            return match.band_id
+    raise UnknownBandError(
+        "cannot tell the band: no mars1:band, mars1:nominal_frequency or captures[0] core:frequency"
+    )
+
+
+def _capture_datetime(capture: dict) -> datetime:
+    text = capture.get("core:datetime")
+    if not isinstance(text, str):
+        raise MetadataError("captures[0] lacks core:datetime (UTC of the first sample)")
+    try:
+        return parse_utc(text)
+    except ValueError:
+        raise MetadataError(f"captures[0] core:datetime {text!r} is not an ISO 8601 time") from None
+
+
+def _count_samples(data_path: Path, sample_bytes: int) -> int:
+    try:
+        size = data_path.stat().st_size
+    except FileNotFoundError:
+        raise DataFileError(f"data file {data_path} is missing") from None
+    if size == 0:
+        raise DataFileError(f"data file {data_path.name} is empty")
+    n, remainder = divmod(size, sample_bytes)
+    if remainder:
+        raise DataFileError(
+            f"data file {data_path.name} has {size} bytes, not a whole number of "
+            f"{sample_bytes}-byte samples ({remainder} bytes left over)"
+        )
+    return n
+
+
+def _check_metadata(metadata: Any, meta_path: Path) -> None:
+    where = meta_path.name
+    if not isinstance(metadata, dict):
+        raise MetadataError(f"{where}: metadata is not a JSON object")
+    glob = metadata.get("global")
+    if not isinstance(glob, dict):
+        raise MetadataError(f"{where}: metadata lacks the 'global' object")
+    captures = metadata.get("captures")
+    if not isinstance(captures, list) or not captures or not isinstance(captures[0], dict):
+        raise MetadataError(f"{where}: metadata lacks a 'captures' list with one capture")
+    datatype = glob.get("core:datatype")
+    if datatype is None:
+        raise MetadataError(f"{where}: metadata lacks global core:datatype")
+    if datatype not in DATATYPES:
+        raise DatatypeError(
+            f"{where}: datatype {datatype!r} is not supported (use one of {', '.join(DATATYPES)})"
+        )
+    rate = glob.get("core:sample_rate")
+    if rate is None:
+        raise MetadataError(f"{where}: metadata lacks global core:sample_rate")
+    if _number(rate) is None or rate <= 0:
+        raise MetadataError(f"{where}: core:sample_rate {rate!r} is not a positive number")
+    channels = glob.get("core:num_channels", 1)
+    if channels != 1:
+        raise MetadataError(f"{where}: {channels} channels; only single-channel recordings decode")
+    for key in ("core:header_bytes",):
+        if captures[0].get(key):
+            raise MetadataError(f"{where}: captures with {key} are not supported")
+    if glob.get("core:trailing_bytes"):
+        raise MetadataError(f"{where}: recordings with core:trailing_bytes are not supported")
+    try:
+        _capture_datetime(captures[0])
+    except MetadataError as exc:
+        raise MetadataError(f"{where}: {exc}") from None
+
+
+def open_recording(path: Path | str) -> Recording:
+    """Open a SigMF recording given ``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``.
+
+    Raises
+    ------
+    MetadataError
+        The metadata is missing, not JSON, not valid SigMF, or lacks a required field.
+    DatatypeError
+        ``core:datatype`` is not ``cf32_le``, ``ci16_le`` or ``cf64_le``.
+    UnknownBandError
+        The band is not one of ICD §1 and cannot be inferred from the frequencies.
+    DataFileError
+        The data file is missing, empty, or not a whole number of samples.
+    """
+    base = base_path(path)
+    meta_path = base.with_name(base.name + META_SUFFIX)
+    data_path = base.with_name(base.name + DATA_SUFFIX)
+    if not meta_path.is_file():
+        raise MetadataError(f"no metadata file {meta_path}")
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise MetadataError(f"{meta_path.name}: metadata is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise MetadataError(
+            f"{meta_path.name}: metadata is not valid JSON "
+            f"(line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    _check_metadata(metadata, meta_path)
+    dataset = metadata["global"].get("core:dataset")
+    if isinstance(dataset, str) and dataset:
+        data_path = meta_path.parent / dataset
+    sigmf_file = _as_sigmf(metadata, meta_path)
+    return Recording(meta_path, data_path, metadata, sigmf_file)
+
+
+def _as_sigmf(metadata: dict, meta_path: Path) -> SigMFFile:
+    """Check ``metadata`` against the SigMF schema and wrap it in a ``SigMFFile``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            sigmf_file = SigMFFile(metadata=copy.deepcopy(metadata))
+            sigmf_file.validate()
+        except jsonschema.exceptions.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+            message = exc.message if len(exc.message) <= 120 else exc.message[:117] + "..."
+            raise MetadataError(
+                f"{meta_path.name}: not valid SigMF at {where}: {message}"
+            ) from None
+        except (sigmf.error.SigMFError, KeyError, TypeError, ValueError) as exc:
+            raise MetadataError(f"{meta_path.name}: not valid SigMF: {exc}") from None
+    for warning in caught:
+        log.debug("sigmf: %s", warning.message)
+    return sigmf_file
+
+
+def nonfinite_to_zero(x: np.ndarray) -> int:
+    """Replace NaN and Inf samples of ``x`` with 0, in place; return how many there were."""
+    bad = ~np.isfinite(x)
+    count = int(np.count_nonzero(bad))
+    if count:
+        x[bad] = 0
+    return count
+
+
+def build_metadata(
+    *,
+    fs_hz: float,
+    band: str,
+    start_utc: datetime,
+    center_frequency_hz: float,
+    datatype: str = "cf32_le",
+    bit_rate_bps: float | None = None,
+    extra_global: dict[str, Any] | None = None,
+    description: str | None = None,
+    sha512: str | None = None,
+    annotations: Iterable[dict[str, Any]] = (),
+) -> SigMFFile:
+    """Build and validate the SigMF metadata of a recording per ICD §2."""
+    bands, _ = load_bands()
+    if band not in bands:
+        raise UnknownBandError(f"unknown band {band!r}; known bands: {', '.join(BAND_IDS)}")
+    if datatype not in DATATYPES:
+        raise DatatypeError(f"datatype {datatype!r} is not supported")
+    info: dict[str, Any] = {
+        "core:datatype": datatype,
+        "core:sample_rate": float(fs_hz),
+        "core:version": sigmf.__specification__,
+        "core:extensions": [dict(MARS1_EXTENSION)],
+        "core:recorder": f"mars1-groundstation {__version__}",
+        "mars1:band": band,
+        "mars1:nominal_frequency": bands[band].carrier_hz,
+    }
+    if description:
+        info["core:description"] = description
+    if bit_rate_bps is not None:
+        info["mars1:bit_rate"] = float(bit_rate_bps)
+    if sha512:
+        info["core:sha512"] = sha512
+    for key, value in (extra_global or {}).items():
+        if not key.startswith("mars1:"):
+            raise ValueError(f"extra global key {key!r} must be in the mars1: namespace")
+        info[key] = value
+    meta = SigMFFile(global_info=info)
+    meta.add_capture(
+        0,
+        {
+            "core:frequency": float(center_frequency_hz),
+            "core:datetime": format_utc(start_utc),
+        },
+    )
+    for annotation in sorted(annotations, key=lambda a: a["core:sample_start"]):
+        fields = dict(annotation)
+        start = int(fields.pop("core:sample_start"))
+        count = fields.pop("core:sample_count", None)
+        meta.add_annotation(start, None if count is None else int(count), metadata=fields)
+    meta.validate()
+    return meta
+
+
+class RecordingWriter:
+    """Write a recording chunk by chunk; the files appear only when it is complete.
+
+    Use as a context manager::
+
+        with RecordingWriter("out/rec", fs_hz=180e3, band="5cm-ppm", start_utc=t0,
+                             center_frequency_hz=5.86e9) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+
+    On a clean exit ``NAME.sigmf-data`` and ``NAME.sigmf-meta`` are renamed into place;
+    on an exception (Ctrl-C included) the temporary files are removed.
+
+    Parameters
+    ----------
+    base_path : path
+        ``NAME``; the writer adds the SigMF suffixes.
+    fs_hz : float
+        Complex sample rate (Hz).
+    band : str
+        ICD band id.
+    start_utc : datetime
+        UTC of the start of sample 0.
+    center_frequency_hz : float
+        Tuned frequency: nominal carrier plus predicted Doppler (Hz).
+    bit_rate_bps : float, optional
+        Telemetry or command bit rate (bit/s).
+    extra_global : dict, optional
+        More ``mars1:`` global keys.
+    description : str, optional
+        ``core:description``.
+    datatype : str
+        ``cf32_le`` (default), ``ci16_le`` or ``cf64_le``.
+    """
+
+    def __init__(
+        self,
+        base_path_: Path | str,
+        *,
+        fs_hz: float,
+        band: str,
+        start_utc: datetime,
+        center_frequency_hz: float,
+        bit_rate_bps: float | None = None,
+        extra_global: dict[str, Any] | None = None,
+        description: str | None = None,
+        datatype: str = "cf32_le",
+    ):
+        base = base_path(base_path_)
+        self.meta_path = base.with_name(base.name + META_SUFFIX)
+        self.data_path = base.with_name(base.name + DATA_SUFFIX)
+        self._meta_args = {
+            "fs_hz": fs_hz,
+            "band": band,
+            "start_utc": start_utc,
+            "center_frequency_hz": center_frequency_hz,
+            "datatype": datatype,
+            "bit_rate_bps": bit_rate_bps,
+            "extra_global": extra_global,
+            "description": description,
+        }
+        build_metadata(**self._meta_args)  # fail early on bad arguments
+        self.datatype = datatype
+        self.n_samples = 0
+        self._hash = hashlib.sha512()
+        self._stack: contextlib.ExitStack | None = None
+        self._file = None
+
+    def __enter__(self) -> RecordingWriter:
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.data_path))
+        self._file = self._stack.enter_context(open(tmp, "wb"))
+        return self
+
+    def write(self, chunk: np.ndarray) -> None:
+        """Append complex samples (any complex or real dtype; stored as ``datatype``)."""
+        data = np.asarray(chunk)
+        if self.datatype == "cf32_le":
+            raw = data.astype("<c8", copy=False)
+        elif self.datatype == "cf64_le":
+            raw = data.astype("<c16", copy=False)
+        else:
+            iq = np.empty((data.size, 2), np.float64)
+            iq[:, 0] = data.real
+            iq[:, 1] = data.imag
+            raw = np.clip(np.rint(iq * 2.0**15), -32768, 32767).astype("<i2")
+        buffer = memoryview(np.ascontiguousarray(raw)).cast("B")
+        self._file.write(buffer)
+        self._hash.update(buffer)
+        self.n_samples += data.size
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        stack, self._stack = self._stack, None
+        if exc_type is not None:
+            stack.__exit__(exc_type, exc, tb)
+            return False
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        meta = build_metadata(sha512=self._hash.hexdigest(), **self._meta_args)
+        try:
+            with atomic_path(self.meta_path) as meta_tmp:
+                meta_tmp.write_text(meta.dumps(pretty=True) + "\n", encoding="utf-8")
+                stack.close()  # renames the data file into place
+        except BaseException as error:
+            self.data_path.unlink(missing_ok=True)
+            raise error
+        return False
+
+
+def write_recording(base_path_: Path | str, chunks: Iterable[np.ndarray], **kwargs: Any) -> Path:
+    """Write an iterable of sample chunks as a recording; return the ``.sigmf-meta`` path.
+
+    Keyword arguments are those of :class:`RecordingWriter`.
+    """
+    with RecordingWriter(base_path_, **kwargs) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+    return writer.meta_path
+
+
+def write_annotated_metadata(
+    recording: Recording, out_meta_path: Path | str, annotations: Iterable[dict[str, Any]]
+) -> Path:
+    """Write a copy of ``recording``'s metadata with the decoder's annotations added.
+
+    Each annotation is a dict with ``core:sample_start``, ``core:sample_count``,
+    ``core:label`` and any ``mars1:`` keys (ICD §2). The copy names the original data file
+    in ``core:dataset`` so that it still leads to the samples. Written atomically.
+    """
+    metadata = copy.deepcopy(recording.metadata)
+    glob = metadata["global"]
+    extensions = glob.setdefault("core:extensions", [])
+    if not any(isinstance(e, dict) and e.get("name") == "mars1" for e in extensions):
+        extensions.append(dict(MARS1_EXTENSION))
+    out_meta_path = Path(out_meta_path)
+    glob["core:dataset"] = os.path.relpath(
+        recording.data_path.resolve(), out_meta_path.resolve().parent
+    )
+    existing = [a for a in metadata.get("annotations", []) if isinstance(a, dict)]
+    merged = existing + [_clean_annotation(a) for a in annotations]
+    metadata["annotations"] = sorted(merged, key=lambda a: a.get("core:sample_start", 0))
+    _as_sigmf(metadata, out_meta_path)
+    with atomic_path(out_meta_path) as tmp:
+        tmp.write_text(to_json(metadata) + "\n", encoding="utf-8")
+    return out_meta_path
+
+
+def _clean_annotation(annotation: dict[str, Any]) -> dict[str, Any]:
+    if "core:sample_start" not in annotation:
+        raise ValueError("an annotation needs core:sample_start")
+    out: dict[str, Any] = {}
+    for key, value in annotation.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    out["core:sample_start"] = int(out["core:sample_start"])
+    if "core:sample_count" in out:
+        out["core:sample_count"] = int(out["core:sample_count"])
+    return out

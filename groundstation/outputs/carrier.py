@@ -1,0 +1,204 @@
+"""Decode a coherent-carrier recording (ICD §6) into an output folder.
+
+:func:`groundstation.receivers.carrier.measure_recording` reads the recording chunk by
+chunk and measures the carrier; the range rate follows from the Doppler:
+
+* one-way (the on-board oscillator, offset unknown within ±1 ppm): ṙ = c·(1 − f_rx/f_tx)
+  with f_tx the nominal carrier, ± c·1 ppm (about ±0.3 km/s) from the oscillator;
+* two-way (``mars1:coherent_mode`` = ``two-way`` in the metadata, uplink frequency from
+  ``mars1:uplink_frequency`` or the band table): ṙ = (c/2)·(1 − f_rx/(4·(6/5)·f_up)).
+
+Outputs, each written atomically: ``summary.json``, ``spectrum.png`` and
+``NAME.sigmf-meta`` (the metadata with a ``carrier`` annotation).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from groundstation.errors import DecodeError
+from groundstation.io.files import save_figure, write_json
+from groundstation.io.recording import (
+    Recording,
+    open_recording,
+    write_annotated_metadata,
+)
+from groundstation.receivers.carrier import (
+    CarrierEstimate,
+    measure_recording,
+    one_way_range_rate_bounds,
+    range_rate_from_doppler,
+)
+from signals.bands import band
+from signals.constants import C_M_S
+from signals.modulators.carrier import COHERENT_BANDS, TURNAROUND_RATIO
+
+#: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
+MODE_KEY: Final = "mars1:coherent_mode"
+UPLINK_KEY: Final = "mars1:uplink_frequency"
+
+
+def _plot_spectrum(
+    path: Path, x: np.ndarray, fs_hz: float, t0_s: float, est: CarrierEstimate, title: str
+) -> None:
+    from matplotlib.figure import Figure
+
+    n = x.size
+    t = np.arange(n) / fs_hz + t0_s
+    seg = 1 << max(5, min(14, int(math.log2(max(n // 8, 32)))))
+    k = n // seg
+    p = np.abs(np.fft.fftshift(np.fft.fft(x[: k * seg].reshape(k, seg), axis=1), axes=1)) ** 2
+    p_avg = p.mean(axis=0) / (seg * fs_hz)
+    f = np.fft.fftshift(np.fft.fftfreq(seg, 1.0 / fs_hz))
+    # De-chirped zoom around the carrier: the full record, frequency at mid-record removed.
+    phase = est.offset_at_start_hz * t + 0.5 * est.rate_hz_per_s * t * t
+    y = x * np.exp(-2j * math.pi * (phase - np.floor(phase)))
+    nfft = 1 << int(math.ceil(math.log2(n)) + 2)
+    zoom = np.abs(np.fft.fftshift(np.fft.fft(y, nfft))) ** 2 / float(n) ** 2  # A² at the peak
+    fz = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
+    half = 20.0 / (n / fs_hz)
+    sel = np.abs(fz) <= half
+
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax1, ax2 = fig.subplots(2, 1)
+    ax1.plot(f, 10 * np.log10(np.maximum(p_avg, 1e-30)), lw=0.7)
+    ax1.axvline(est.frequency_offset_hz, color="C3", lw=0.8, ls="--")
+    ax1.set_xlabel("offset from tuned frequency (Hz)")
+    ax1.set_ylabel("PSD (dB/Hz)")
+    ax1.set_title(title)
+    ax2.plot(fz[sel], 10 * np.log10(np.maximum(zoom[sel], 1e-30)), lw=0.8)
+    ax2.set_xlabel("offset from the estimated carrier after de-chirping (Hz)")
+    ax2.set_ylabel("power relative to A² = 1 (dB)")
+    ax2.set_title(
+        f"carrier {est.frequency_offset_hz:+.4f} Hz, rate {est.rate_hz_per_s:+.4f} Hz/s, "
+        f"C/N0 {est.cn0_dbhz:.1f} dB-Hz"
+    )
+    save_figure(path, fig, dpi=100)
+
+
+def decode_carrier_to_dir(
+    recording: Recording | Path | str, outdir: Path | str, *, show_progress: bool = True
+) -> dict:
+    """Measure the carrier of a coherent-link recording and write the results to ``outdir``.
+
+    Parameters
+    ----------
+    recording : Recording or path
+        An ``8cm-carrier`` (or ``39cm-up``) recording.
+    outdir : path
+        Output folder (created).
+    show_progress : bool
+        Draw a progress bar on a terminal.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``summary.json``.
+
+    Raises
+    ------
+    NoSignalError
+        No carrier in the recording.
+    DecodeError
+        The band carries no coherent carrier, or the recording is too short.
+    """
+    if not isinstance(recording, Recording):
+        recording = open_recording(recording)
+    if recording.band not in (*COHERENT_BANDS, "39cm-up"):
+        raise DecodeError(f"{recording.name}: band {recording.band} is not a carrier band")
+    glob = recording.metadata["global"]
+    mode = glob.get(MODE_KEY, "one-way")
+    if mode not in ("one-way", "two-way"):
+        raise DecodeError(f"{recording.name}: {MODE_KEY} must be one-way or two-way, not {mode!r}")
+    uplink = glob.get(UPLINK_KEY, band("39cm-up").carrier_hz)
+    if isinstance(uplink, bool) or not isinstance(uplink, int | float) or not uplink > 0:
+        raise DecodeError(f"{recording.name}: {UPLINK_KEY} must be a positive number (Hz)")
+    b = band(recording.band)
+    m = measure_recording(recording, show_progress=show_progress)
+    est, x, d = m.estimate, m.samples, m.decimation
+    reference_time_s = est.reference_time_s
+    cn0 = est.cn0_dbhz
+    reference_utc = recording.start_utc + timedelta(seconds=reference_time_s)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    c_km_s = C_M_S * 1e-3
+    summary: dict = {
+        "recording": recording.name,
+        "band": recording.band,
+        "start_utc": recording.start_utc,
+        "fs_hz": recording.fs_hz,
+        "analysed_samples": est.n_samples,
+        "analysed_duration_s": est.n_samples / recording.fs_hz,
+        "nonfinite_samples": m.n_nonfinite,
+        "decimation": d,
+        "tuned_frequency_hz": recording.center_frequency_hz,
+        "reference_utc": reference_utc,
+        "reference_time_s": reference_time_s,
+        "frequency_offset_hz": est.frequency_offset_hz,
+        "frequency_hz": est.frequency_hz,
+        "frequency_std_hz": est.frequency_std_hz,
+        "offset_at_start_hz": est.offset_at_start_hz,
+        "rate_hz_per_s": est.rate_hz_per_s,
+        "rate_std_hz_per_s": est.rate_std_hz_per_s,
+        "cn0_dbhz": cn0,
+        "detection_snr_db": est.detection_snr_db,
+        "coherent_mode": mode,
+    }
+    if recording.band == "39cm-up":
+        # Received on board: the station's transmitter is the reference.
+        summary["range_rate_km_s"] = c_km_s * (1.0 - est.frequency_hz / b.carrier_hz)
+        summary["range_rate_std_km_s"] = c_km_s * est.frequency_std_hz / b.carrier_hz
+    else:
+        summary["range_rate_one_way_km_s"] = range_rate_from_doppler(
+            est.frequency_hz, recording.band
+        )
+        summary["range_rate_one_way_uncertainty_km_s"] = one_way_range_rate_bounds(
+            est.frequency_hz, recording.band
+        )
+        if mode == "two-way":
+            f_ref = COHERENT_BANDS[recording.band] * float(TURNAROUND_RATIO) * float(uplink)
+            summary["uplink_frequency_hz"] = float(uplink)
+            summary["range_rate_two_way_km_s"] = range_rate_from_doppler(
+                est.frequency_hz, recording.band, two_way=True, uplink_hz=float(uplink)
+            )
+            summary["range_rate_two_way_std_km_s"] = 0.5 * c_km_s * est.frequency_std_hz / f_ref
+        summary["range_rate_km_s"] = summary.get(
+            "range_rate_two_way_km_s", summary["range_rate_one_way_km_s"]
+        )
+    summary["predicted_range_rate_km_s"] = _predicted_range_rate(reference_utc)
+    _plot_spectrum(
+        outdir / "spectrum.png",
+        x,
+        m.fs_hz,
+        m.delay_s,
+        est,
+        f"{recording.name} ({recording.band}, {mode})",
+    )
+    summary["spectrum_png"] = "spectrum.png"
+    annotation = {
+        "core:sample_start": 0,
+        "core:sample_count": est.n_samples,
+        "core:label": "carrier",
+        "mars1:frequency_offset_hz": est.frequency_offset_hz,
+        "mars1:rate_hz_per_s": est.rate_hz_per_s,
+    }
+    if math.isfinite(cn0):
+        annotation["mars1:cn0_dbhz"] = cn0
+    write_annotated_metadata(recording, outdir / recording.meta_path.name, [annotation])
+    write_json(outdir / "summary.json", summary)
+    return summary
+
+
+def _predicted_range_rate(t_utc) -> float | None:
+    """The geometry's range rate at ``t_utc`` (km/s), None outside the flight."""
+    from signals.path.geometry import GeometryError, get_trajectory
+
+    try:
+        return float(get_trajectory().range_rate_km_s(t_utc))
+    except GeometryError:
+        return None

@@ -1,0 +1,999 @@
+"""An emulated radio session between Yevpatoria and Mars 1 (``groundstation contact``).
+
+A session runs the way the 1962 station worked, in this order:
+
+1. **Plan.** From the trajectory: range, range rate, light time and elevation at the
+   station; the probe must be above the horizon. From the link budget (ICD §7) and the
+   attitude model: which bands can close, and the highest telemetry rate that keeps a
+   positive margin.
+2. **Uplink.** The commands (ICD §5) are modulated as FSK on the metre band, pass the
+   uplink channel (path loss, noise, residual Doppler) and, one light time later, reach the
+   emulated spacecraft's own command receiver, which demodulates them and acts on what it
+   can decode (its log says what it ignored).
+3. **Downlinks.** What the spacecraft then transmits (carrier, telemetry at the commanded
+   rate on the commanded transmitters, images on command) is generated through the
+   channel: path loss from the link budget, noise, light-time delay, the residual of the
+   Doppler prediction and its rate, clock errors. Each downlink is a SigMF recording.
+4. **Decode.** Each recording is decoded by the same receivers ``groundstation decode``
+   uses; the station estimates range rate from the coherent carrier and compares it with
+   the geometry.
+5. **Report.** A session folder: ``session.json``, ``telemetry.csv``, ``images/``, the
+   per-band decoder outputs under ``bands/``, recordings with ``--record``, and
+   ``report.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import logging
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from groundstation.errors import GroundStationError, SessionError
+from groundstation.io.files import write_json, write_text
+from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
+from groundstation.progress import progress
+from signals.bands import band as band_info
+from signals.constants import C_M_S
+from signals.errors import ConfigError
+from signals.formats.ppm import CHIP_S
+from signals.formats.uplink import Command
+from signals.path.channel import through_channel
+from signals.path.geometry import get_trajectory
+from signals.path.link_budget import LinkBudget, link_budget
+from signals.spacecraft.flight import LAUNCH_UTC, FlightModel
+
+log = logging.getLogger(__name__)
+
+SCENARIOS: Final = ("historical", "nominal")
+TELEMETRY_RATES_BPS: Final = (128, 64, 32, 16, 8, 4, 2, 1)
+DOWNLINK_BANDS: Final = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
+TX_BITS: Final = {"1.6m-tlm": 1, "32cm-tlm": 2, "8cm-carrier": 4, "5cm-ppm": 8}
+MIN_ELEVATION_DEG: Final = 5.0
+
+#: Default session: the third session of the flight, all transmitters on the dish.
+DEFAULT_SESSION_UTC: Final = datetime(1962, 11, 4, tzinfo=UTC)
+
+#: Uplink sampling (metre-band FSK at ±250 Hz, 10 bit/s).
+UPLINK_FS_HZ: Final = 4000.0
+#: Telemetry and carrier recordings are made at the ICD's reference rate.
+TLM_FS_HZ: Final = 8000.0
+CARRIER_FS_HZ: Final = 8000.0
+PPM_FS_HZ: Final = 180_000.0
+
+
+@dataclass(frozen=True)
+class SessionProfile:
+    """How much signal a session generates.
+
+    ``contact`` is the full session of the command line; ``mission`` is the short form the
+    mission replay runs for each of its sessions.
+    """
+
+    name: str
+    carrier_s: float
+    frames: int
+    max_tlm_s: float
+    carrier_band_s: float
+    image_size: tuple[int, int] | None
+    both_tlm_bands: bool
+
+    @staticmethod
+    def named(name: str) -> SessionProfile:
+        profiles = {
+            "contact": SessionProfile("contact", 20.0, 12, 600.0, 30.0, (48, 64), True),
+            "mission": SessionProfile("mission", 10.0, 2, 560.0, 0.0, None, False),
+        }
+        try:
+            return profiles[name]
+        except KeyError:
+            raise SessionError(f"unknown session profile {name!r}") from None
+
+
+@dataclass
+class BandOutcome:
+    """What happened on one band during a session."""
+
+    band_id: str
+    budget: LinkBudget
+    transmitted: bool = False
+    recording: str | None = None
+    decoded: dict[str, Any] = field(default_factory=dict)
+    lock_time_s: float | None = None
+    frames_decoded: int = 0
+    frames_lost: int = 0
+    frames_expected: int = 0
+    lines_expected: int = 0
+    lines_decoded: int = 0
+    lines_lost: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        b = self.budget
+        out: dict[str, Any] = {
+            "usable": bool(b.usable),
+            "reason": b.reason,
+            "transmitted": self.transmitted,
+            "cn0_dbhz": b.cn0_dbhz,
+            "margin_db": b.margin_db,
+            "bit_rate_bps": b.bit_rate_bps,
+            "ebn0_db": b.ebn0_db,
+            "esn0_db": b.esn0_db,
+            "lock_time_s": self.lock_time_s,
+            "frames_decoded": self.frames_decoded,
+            "frames_lost": self.frames_lost,
+            "lines_decoded": self.lines_decoded,
+            "lines_lost": self.lines_lost,
+        }
+        if self.decoded:
+            out["measured"] = {
+                k: self.decoded[k]
+                for k in (
+                    "cn0_dbhz",
+                    "ebn0_db",
+                    "carrier_offset_hz",
+                    "carrier_rate_hz_per_s",
+                    "frequency_offset_hz",
+                    "parity_failures",
+                )
+                if k in self.decoded
+            }
+        if self.recording:
+            out["recording"] = self.recording
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+# ------------------------------------------------------------------------------ planning
+
+
+def choose_bit_rate(range_km: float, dish_pointed: bool) -> tuple[int, str]:
+    """Highest telemetry rate of ICD §4 with a non-negative margin, and its band.
+
+    The 32 cm band is preferred while the dish is pointed; otherwise, or when it cannot
+    close, the 1.6 m band. When no rate closes, 1 bit/s on 1.6 m (the station tries anyway).
+    """
+    for band_id in ("32cm-tlm", "1.6m-tlm"):
+        if band_id == "32cm-tlm" and not dish_pointed:
+            continue
+        for rate in TELEMETRY_RATES_BPS:
+            if link_budget(band_id, range_km, bit_rate_bps=rate, dish_pointed=dish_pointed).usable:
+                return rate, band_id
+    return 1, "1.6m-tlm"
+
+
+def find_session_time(day_utc: datetime) -> datetime:
+    """Start of the session of ``day_utc``: the first culmination over Yevpatoria after it.
+
+    Passes are searched from half a day before ``day_utc``, so a pass already under way at
+    that moment is taken at its true culmination.
+
+    Raises
+    ------
+    SessionError
+        The probe does not culminate above the station's horizon within a day and a half.
+    """
+    trajectory = get_trajectory()
+    begin = max(day_utc - timedelta(hours=12), LAUNCH_UTC + timedelta(minutes=1))
+    end = day_utc + timedelta(days=1.5)
+    windows = trajectory.visibility_windows(begin, end, min_elevation_deg=MIN_ELEVATION_DEG)
+    for rise, set_ in windows:
+        grid = [rise + (set_ - rise) * k / 96 for k in range(97)]
+        elevations = np.asarray(trajectory.elevation_deg(grid))
+        best = grid[int(np.argmax(elevations))]
+        if best >= day_utc:
+            return best.replace(microsecond=0)
+    raise SessionError(
+        f"Mars 1 does not culminate above the horizon at Yevpatoria between "
+        f"{format_utc(day_utc)[:16]}Z and {format_utc(end)[:16]}Z"
+    )
+
+
+def check_visible(t_utc: datetime) -> float:
+    """Elevation (deg) at ``t_utc``; :class:`SessionError` when below the horizon."""
+    trajectory = get_trajectory()
+    elevation = float(trajectory.elevation_deg(t_utc))
+    if elevation < MIN_ELEVATION_DEG:
+        try:
+            windows = trajectory.visibility_windows(
+                t_utc, t_utc + timedelta(days=1.5), min_elevation_deg=MIN_ELEVATION_DEG
+            )
+        except ConfigError:
+            windows = []
+        hint = f"; it next rises at {format_utc(windows[0][0])[:19]}Z" if windows else ""
+        raise SessionError(
+            f"Mars 1 is below the horizon at Yevpatoria at {format_utc(t_utc)[:19]}Z "
+            f"(elevation {elevation:.1f}°){hint}"
+        )
+    return elevation
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """Everything decided before the first command is sent."""
+
+    start_utc: datetime
+    scenario: str
+    number: int | None
+    kind: str
+    range_km: float
+    range_rate_km_s: float
+    light_time_s: float
+    elevation_deg: float
+    sun_distance_au: float
+    dish_pointed: bool
+    attitude_mode: int
+    bit_rate_bps: int
+    main_band: str
+    budgets: dict[str, LinkBudget]
+    commands: tuple[Command, ...]
+    images: tuple[int, ...]
+    two_way: bool
+
+
+def plan_session(
+    start_utc: datetime,
+    scenario: str = "historical",
+    *,
+    number: int | None = None,
+    kind: str = "requested",
+    profile: SessionProfile | None = None,
+    rng_seed: int = 1962,
+) -> SessionPlan:
+    """Plan a session starting at ``start_utc`` (the first uplink bit leaves the station)."""
+    if scenario not in SCENARIOS:
+        raise SessionError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if start_utc < LAUNCH_UTC:
+        raise SessionError(
+            f"{format_utc(start_utc)[:19]}Z is before the launch of Mars 1 "
+            f"({format_utc(LAUNCH_UTC)[:19]}Z)"
+        )
+    profile = profile or SessionProfile.named("contact")
+    trajectory = get_trajectory()
+    elevation = check_visible(start_utc)
+    flight = FlightModel(scenario, np.random.default_rng(rng_seed))
+    dish = bool(flight.dish_pointed_at(start_utc))
+    range_km = float(trajectory.range_km(start_utc))
+    rate, main_band = choose_bit_rate(range_km, dish)
+    budgets = {
+        b: link_budget(
+            b,
+            range_km,
+            bit_rate_bps=rate if b.endswith("-tlm") else None,
+            dish_pointed=dish,
+        )
+        for b in DOWNLINK_BANDS
+    }
+    budgets["1.6m-cmd"] = link_budget("1.6m-cmd", range_km, bit_rate_bps=10.0)
+    tx_bits = TX_BITS["1.6m-tlm"]
+    if dish:
+        tx_bits |= TX_BITS["32cm-tlm"] | TX_BITS["8cm-carrier"]
+    images: tuple[int, ...] = ()
+    if dish and profile.image_size is not None and budgets["5cm-ppm"].usable:
+        tx_bits |= TX_BITS["5cm-ppm"]
+        images = (1,)
+    commands = [
+        Command.start_session(profile.carrier_s),
+        Command.set_bit_rate(rate),
+        Command.select_tx(tx_bits),
+    ]
+    commands += [Command.play_image(image_id) for image_id in images]
+    return SessionPlan(
+        start_utc=start_utc,
+        scenario=scenario,
+        number=number,
+        kind=kind,
+        range_km=range_km,
+        range_rate_km_s=float(trajectory.range_rate_km_s(start_utc)),
+        light_time_s=float(trajectory.light_time_s(start_utc)),
+        elevation_deg=elevation,
+        sun_distance_au=float(trajectory.sun_distance_au(start_utc)),
+        dish_pointed=dish,
+        attitude_mode=int(flight.attitude_mode_at(start_utc)),
+        bit_rate_bps=rate,
+        main_band=main_band,
+        budgets=budgets,
+        commands=tuple(commands),
+        images=images,
+        two_way=dish,
+    )
+
+
+# ------------------------------------------------------------------------------ running
+
+
+@dataclass
+class SessionResult:
+    """The outcome of one session (what ``session.json`` holds)."""
+
+    plan: SessionPlan
+    outdir: Path | None
+    bands: dict[str, BandOutcome]
+    commands: list[dict[str, Any]]
+    spacecraft_log: list[str]
+    range_rate_check: dict[str, Any] | None
+    telemetry_rows: list[dict[str, str]]
+    images: list[dict[str, Any]]
+    elapsed_s: float
+    waterfalls: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def contact(self) -> bool:
+        """A contact: telemetry decoded on a band whose link budget closes."""
+        return any(
+            o.frames_decoded > 0 and o.budget.margin_db >= 0 and o.budget.usable
+            for b, o in self.bands.items()
+            if b.endswith("-tlm")
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.plan
+        return {
+            "session": p.number,
+            "kind": p.kind,
+            "scenario": p.scenario,
+            "start_utc": format_utc(p.start_utc),
+            "range_km": p.range_km,
+            "range_rate_km_s": p.range_rate_km_s,
+            "light_time_s": p.light_time_s,
+            "elevation_deg": p.elevation_deg,
+            "sun_distance_au": p.sun_distance_au,
+            "days_since_launch": (p.start_utc - LAUNCH_UTC).total_seconds() / 86400.0,
+            "attitude_mode": p.attitude_mode,
+            "dish_pointed": p.dish_pointed,
+            "bit_rate_bps": p.bit_rate_bps,
+            "contact": self.contact,
+            "commands": self.commands,
+            "bands": {b: o.to_json() for b, o in self.bands.items()},
+            "uplink": self.bands_uplink_json(),
+            "range_rate_check": self.range_rate_check,
+            "images": self.images,
+            "spacecraft_log": self.spacecraft_log,
+            "elapsed_s": self.elapsed_s,
+        }
+
+    def bands_uplink_json(self) -> dict[str, Any]:
+        b = self.plan.budgets["1.6m-cmd"]
+        return {
+            "band": "1.6m-cmd",
+            "cn0_dbhz": b.cn0_dbhz,
+            "ebn0_db": b.ebn0_db,
+            "margin_db": b.margin_db,
+            "usable": bool(b.usable),
+        }
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+class _Stages:
+    """A progress display over the stages of a session, with a log line per stage."""
+
+    def __init__(self, total: int, enabled: bool):
+        self._bar = progress(total, "contact", unit="step", enabled=enabled)
+
+    def step(self, text: str) -> None:
+        log.info(text)
+        self._bar.set_description_str(text[:60])
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _uplink(
+    plan: SessionPlan, rng: np.random.Generator, commands: tuple[Command, ...], sent_utc: datetime
+) -> tuple[np.ndarray, float, list[datetime]]:
+    """The command uplink as the spacecraft's receiver gets it: FSK through the channel."""
+    from signals.modulators.uplink import command_start_times_s, modulate_commands
+
+    clean = modulate_commands(commands, UPLINK_FS_HZ)
+    budget = plan.budgets["1.6m-cmd"]
+    residual_hz = float(rng.uniform(-40.0, 40.0))
+    rotation = np.exp(2j * np.pi * residual_hz * np.arange(clean.size) / UPLINK_FS_HZ)
+    n0 = 10.0 ** (-budget.cn0_dbhz / 10.0)  # unit amplitude: N0 = A² / (C/N0), before losses
+    received = np.concatenate(list(through_channel(
+        lambda first, count: clean[first : first + count] * rotation[first : first + count],
+        clean.size, UPLINK_FS_HZ, rng, n0=n0,
+    )))  # fmt: skip
+    starts = command_start_times_s(len(commands))
+    sent = [sent_utc + timedelta(seconds=float(s)) for s in starts]
+    return received, residual_hz, sent
+
+
+def _write(
+    recording_dir: Path,
+    band_id: str,
+    chunks,
+    *,
+    fs_hz: float,
+    start_utc: datetime,
+    center_hz: float,
+    bit_rate_bps: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    from groundstation.io.recording import write_recording
+
+    return write_recording(
+        recording_dir / band_id,
+        chunks,
+        fs_hz=fs_hz,
+        band=band_id,
+        start_utc=start_utc,
+        center_frequency_hz=center_hz,
+        bit_rate_bps=bit_rate_bps,
+        extra_global=extra,
+        description=f"Mars 1 emulated downlink, band {band_id}",
+    )
+
+
+def _telemetry_downlink(
+    tx,
+    plan: SessionPlan,
+    spacecraft,
+    profile: SessionProfile,
+    rng: np.random.Generator,
+    recording_dir: Path,
+) -> tuple[Path, int]:
+    """Generate one telemetry downlink; return its recording and the frames sent."""
+    from signals.formats.tlm import FRAME_BITS
+    from signals.formats.tlm_frames import frame_from_channels
+    from signals.modulators.tlm import TelemetryTransmission
+
+    rate = float(tx.bit_rate_bps)
+    frame_s = FRAME_BITS / rate
+    room = max(profile.max_tlm_s - tx.carrier_s, frame_s)
+    n_frames = max(1, min(profile.frames, int(room // frame_s)))
+    first_counter = int((tx.start_utc - LAUNCH_UTC).total_seconds() // frame_s)
+    frames = []
+    for k in range(n_frames):
+        t_frame = tx.start_utc + timedelta(seconds=tx.carrier_s + k * frame_s)
+        counter = first_counter + k
+        frames.append(
+            frame_from_channels(counter % 128, counter % 2, spacecraft.channels_at(t_frame))
+        )
+    budget = plan.budgets[tx.band_id]
+    carrier_hz = band_info(tx.band_id).carrier_hz
+    oscillator_hz = float(rng.uniform(-0.5, 0.5)) * 1e-6 * carrier_hz
+    signal = TelemetryTransmission(
+        frames,
+        fs_hz=TLM_FS_HZ,
+        bit_rate_bps=rate,
+        rng=rng,
+        carrier_s=tx.carrier_s,
+        tail_s=2.0,
+        cn0_dbhz=budget.cn0_dbhz,
+        carrier_offset_hz=oscillator_hz + float(rng.normal(0.0, 5.0)),
+        carrier_rate_hz_per_s=float(rng.normal(0.0, 0.02)),
+        carrier_phase_rad=float(rng.uniform(0, 2 * np.pi)),
+        phase_noise_rad_per_sqrt_s=0.02,
+        clock_offset=float(rng.uniform(-30e-6, 30e-6)),
+        invert=bool(rng.integers(2)),
+    )
+    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
+    trajectory = get_trajectory()
+    meta = _write(
+        recording_dir,
+        tx.band_id,
+        signal.chunks(1 << 18),
+        fs_hz=TLM_FS_HZ,
+        start_utc=received_utc,
+        center_hz=carrier_hz + float(trajectory.doppler_hz(tx.band_id, received_utc)),
+        bit_rate_bps=rate,
+    )
+    return meta, n_frames
+
+
+#: Near Mars the camera sees the planet; images are taken at closest approach.
+NEAR_MARS_KM: Final = 5e6
+FLYBY_IMAGE_SIZE: Final = (96, 128)
+
+
+def _near_mars(t_utc: datetime) -> bool:
+    return float(get_trajectory().mars_distance_km(t_utc)) < NEAR_MARS_KM
+
+
+def _image_for(plan: SessionPlan, size: tuple[int, int], rng: np.random.Generator):
+    """What the camera returns: Mars as seen from the probe at closest approach when the
+    session is near the planet, else the stored test chart."""
+    from signals.sources.images import bars, mars
+
+    lines, pixels = size
+    if _near_mars(plan.start_utc):
+        trajectory = get_trajectory()
+        closest_utc, _ = trajectory.flyby()
+        phase_deg = float(trajectory.mars_phase_angle_deg(closest_utc))
+        return mars(lines, pixels, rng, phase_angle_deg=phase_deg)
+    return bars(lines, pixels)
+
+
+def _ppm_downlink(
+    tx, plan: SessionPlan, profile: SessionProfile, rng: np.random.Generator, recording_dir: Path
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Generate the 5 cm image downlink; return its recording and what was sent."""
+    from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+
+    items: list[Any] = []
+    sent = []
+    for request in tx.images:
+        size = FLYBY_IMAGE_SIZE if _near_mars(plan.start_utc) else profile.image_size
+        image = _image_for(plan, size, rng)
+        items += [ImageTransmission(image, request.image_id % 4096, request.mode), SilentGap(20)]
+        sent.append(
+            {
+                "id": request.image_id % 4096,
+                "lines": image.shape[0],
+                "pixels": image.shape[1],
+                "mode": request.mode,
+            }
+        )
+    budget = plan.budgets["5cm-ppm"]
+    tau_db = 10.0 * math.log10(CHIP_S)
+    carrier_hz = band_info("5cm-ppm").carrier_hz
+    channel = PpmChannel(
+        clock_ppm=float(rng.uniform(-50.0, 50.0)),
+        drift_ppm_per_hour=float(rng.uniform(-0.5, 0.5)),
+        doppler_v_over_c=plan.range_rate_km_s * 1e3 / C_M_S,
+        carrier_offset_hz=float(rng.uniform(-1.0, 1.0)) * 1e-6 * carrier_hz,
+        carrier_rate_hz_per_s=float(rng.normal(0.0, 0.05)),
+        esn0_db=budget.cn0_dbhz + tau_db,
+    )
+    signal = PpmSignal(items, fs_hz=PPM_FS_HZ, channel=channel, lead_s=0.2, tail_s=0.2)
+    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
+    trajectory = get_trajectory()
+    meta = _write(
+        recording_dir,
+        "5cm-ppm",
+        signal.chunks(rng),
+        fs_hz=PPM_FS_HZ,
+        start_utc=received_utc,
+        center_hz=carrier_hz + float(trajectory.doppler_hz("5cm-ppm", received_utc)),
+    )
+    return meta, sent
+
+
+def _carrier_downlink(
+    tx, plan: SessionPlan, profile: SessionProfile, rng: np.random.Generator, recording_dir: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Generate the 8 cm coherent carrier (two-way); return its recording and its truth.
+
+    The station tunes to the Doppler its orbit prediction gives; the prediction is wrong by
+    a few metres per second, which is what the station then measures.
+    """
+    from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
+
+    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
+    true_rate_km_s = plan.range_rate_km_s
+    predicted_rate_km_s = true_rate_km_s + float(rng.normal(0.0, 0.005))
+    mode = CoherentMode.TWO_WAY if plan.two_way else CoherentMode.ONE_WAY
+    truth = downlink_frequencies(true_rate_km_s, mode)
+    predicted = downlink_frequencies(predicted_rate_km_s, mode)
+    residual_hz = truth.received_8cm_hz - predicted.received_8cm_hz
+    signal = CarrierSignal(
+        fs_hz=CARRIER_FS_HZ,
+        duration_s=profile.carrier_band_s,
+        offset_hz=residual_hz,
+        rate_hz_per_s=float(rng.normal(0.0, 0.05)),
+        cn0_dbhz=min(plan.budgets["8cm-carrier"].cn0_dbhz, 75.0),
+        phase_noise_rad_per_sqrt_s=0.01,
+        initial_phase_rad=float(rng.uniform(0, 2 * np.pi)),
+    )
+    meta = _write(
+        recording_dir,
+        "8cm-carrier",
+        signal.chunks(rng),
+        fs_hz=CARRIER_FS_HZ,
+        start_utc=received_utc,
+        center_hz=predicted.received_8cm_hz,
+        extra={
+            "mars1:coherent_mode": "two-way" if plan.two_way else "one-way",
+            "mars1:uplink_frequency": truth.uplink_hz,
+        }
+        if plan.two_way
+        else {"mars1:coherent_mode": "one-way"},
+    )
+    return meta, {
+        "true_range_rate_km_s": true_rate_km_s,
+        "predicted_range_rate_km_s": predicted_rate_km_s,
+        "mode": "two-way" if plan.two_way else "one-way",
+    }
+
+
+def _decode(meta: Path, outdir: Path) -> tuple[dict[str, Any], str | None]:
+    from groundstation.cli.app import decode_recording
+
+    try:
+        return decode_recording(meta, outdir, show_progress=False), None
+    except GroundStationError as exc:
+        return {}, str(exc)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _range_rate_check(
+    summary: dict[str, Any], truth: dict[str, Any], recording: Recording
+) -> dict[str, Any] | None:
+    """Range rate from the measured 8 cm carrier against the geometry (m/s)."""
+    from groundstation.receivers.carrier import range_rate_from_doppler
+
+    if "frequency_hz" not in summary:
+        return None
+    two_way = truth["mode"] == "two-way"
+    measured_km_s = range_rate_from_doppler(
+        summary["frequency_hz"],
+        "8cm-carrier",
+        two_way=two_way,
+        uplink_hz=recording.metadata["global"].get("mars1:uplink_frequency"),
+    )
+    error_m_s = (measured_km_s - truth["true_range_rate_km_s"]) * 1e3
+    return {
+        "mode": truth["mode"],
+        "measured_range_rate_km_s": measured_km_s,
+        "geometry_range_rate_km_s": truth["true_range_rate_km_s"],
+        "predicted_range_rate_km_s": truth["predicted_range_rate_km_s"],
+        "error_m_s": error_m_s,
+        "carrier_offset_hz": summary.get("frequency_offset_hz"),
+        "cn0_dbhz": summary.get("cn0_dbhz"),
+    }
+
+
+def run_session(
+    start_utc: datetime,
+    scenario: str = "historical",
+    outdir: Path | None = None,
+    *,
+    number: int | None = None,
+    kind: str = "requested",
+    profile: SessionProfile | None = None,
+    seed: int = 1962,
+    record: bool = False,
+    show_progress: bool = True,
+    write_report: bool = True,
+) -> SessionResult:
+    """Run one emulated session; write the session folder when ``outdir`` is given."""
+    from signals.spacecraft.craft import Spacecraft
+
+    wall_start = time.perf_counter()
+    profile = profile or SessionProfile.named("contact")
+    plan = plan_session(
+        start_utc, scenario, number=number, kind=kind, profile=profile, rng_seed=seed
+    )
+    rng = np.random.default_rng(seed)
+    trajectory = get_trajectory()
+    flight = FlightModel.from_trajectory(scenario, np.random.default_rng(seed), trajectory)
+    spacecraft = Spacecraft(flight)
+    n_stages = 4 + 2 * len(DOWNLINK_BANDS)
+    stages = _Stages(n_stages, show_progress)
+    work = outdir if outdir is not None else Path(tempfile.mkdtemp(prefix="mars1-session-"))
+    scratch = contextlib.ExitStack()
+    try:
+        if record:
+            recording_dir = work / "recordings"
+            recording_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            recording_dir = Path(
+                scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-rec-"))
+            )
+        stages.step(f"uplink: {len(plan.commands)} commands at {plan.range_km / 1e6:.2f} Mkm")
+        uplink, residual_hz, sent_utc = _uplink(plan, rng, plan.commands, plan.start_utc)
+        arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
+        received = spacecraft.receive_uplink(uplink, UPLINK_FS_HZ, arrival)
+        tx_plan = spacecraft.transmission_plan()
+        bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
+        recordings: dict[str, Recording] = {}
+        sent_images: list[dict[str, Any]] = []
+        carrier_truth: dict[str, Any] | None = None
+        transmissions = {t.band_id: t for t in tx_plan.transmissions}
+        if not profile.both_tlm_bands and {"1.6m-tlm", "32cm-tlm"} <= set(transmissions):
+            transmissions.pop("1.6m-tlm" if plan.main_band == "32cm-tlm" else "32cm-tlm")
+        if profile.carrier_band_s <= 0:
+            transmissions.pop("8cm-carrier", None)
+        for band_id in DOWNLINK_BANDS:
+            tx = transmissions.get(band_id)
+            if tx is None:
+                stages.step(f"{band_id}: not transmitted")
+                continue
+            stages.step(f"{band_id}: generating the downlink")
+            outcome = bands[band_id]
+            outcome.transmitted = True
+            if band_id.endswith("-tlm"):
+                meta, outcome.frames_expected = _telemetry_downlink(
+                    tx, plan, spacecraft, profile, rng, recording_dir
+                )
+            elif band_id == "5cm-ppm":
+                meta, sent_images = _ppm_downlink(tx, plan, profile, rng, recording_dir)
+                outcome.lines_expected = sum(i["lines"] for i in sent_images)
+            else:
+                meta, carrier_truth = _carrier_downlink(tx, plan, profile, rng, recording_dir)
+            recordings[band_id] = open_recording(meta)
+            if record:
+                outcome.recording = str(meta.relative_to(work))
+        range_rate_check = None
+        bands_dir = work / "bands"
+        for band_id in DOWNLINK_BANDS:
+            if band_id not in recordings:
+                stages.step(f"{band_id}: nothing to decode")
+                continue
+            stages.step(f"{band_id}: decoding")
+            outcome = bands[band_id]
+            summary, error = _decode(recordings[band_id].meta_path, bands_dir / band_id)
+            outcome.decoded, outcome.error = summary, error
+            _score(outcome, summary, recordings[band_id])
+            if band_id == "8cm-carrier" and carrier_truth is not None and summary:
+                range_rate_check = _range_rate_check(summary, carrier_truth, recordings[band_id])
+        telemetry_rows = _merge_telemetry(bands_dir)
+        commands = _command_table(plan.commands, sent_utc, received, telemetry_rows)
+        images = _collect_images(bands_dir / "5cm-ppm", work / "images", bands["5cm-ppm"])
+        stages.step("spacecraft: end of session")
+        spacecraft.receive_uplink(*_end_uplink(plan, rng, recordings))
+        waterfalls: dict[str, Any] = {}
+        result = SessionResult(
+            plan=plan,
+            outdir=outdir,
+            bands=bands,
+            commands=commands,
+            spacecraft_log=list(spacecraft.log),
+            range_rate_check=range_rate_check,
+            telemetry_rows=telemetry_rows,
+            images=images,
+            elapsed_s=0.0,
+            waterfalls=waterfalls,
+        )
+        if outdir is not None:
+            stages.step("writing the session folder")
+            if write_report:
+                from groundstation.report.pages import waterfall_from_recording
+
+                for band_id, recording in recordings.items():
+                    rows = 120 if band_id.endswith("-tlm") else 400
+                    waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
+            result.elapsed_s = time.perf_counter() - wall_start
+            _write_session_folder(result, work, write_report=write_report)
+        result.elapsed_s = time.perf_counter() - wall_start
+        log.info("uplink residual %.1f Hz; session done in %.1f s", residual_hz, result.elapsed_s)
+        return result
+    finally:
+        stages.close()
+        scratch.close()
+        if outdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _end_uplink(
+    plan: SessionPlan, rng: np.random.Generator, recordings: dict[str, Recording]
+) -> tuple[np.ndarray, float, datetime]:
+    """The end-of-session command, sent once the downlinks are in."""
+    last_rx = max(
+        (r.start_utc + timedelta(seconds=r.duration_s) for r in recordings.values()),
+        default=plan.start_utc,
+    )
+    sent = last_rx + timedelta(seconds=5)
+    uplink, _, _ = _uplink(plan, rng, (Command.end_session(),), sent)
+    return uplink, UPLINK_FS_HZ, sent + timedelta(seconds=plan.light_time_s)
+
+
+def _score(outcome: BandOutcome, summary: dict[str, Any], recording: Recording) -> None:
+    """Fill frames/lines decoded and lost and the lock time from a decoder summary."""
+    if not summary:
+        outcome.frames_lost = outcome.frames_expected
+        outcome.lines_lost = outcome.lines_expected
+        return
+    fs_hz = recording.fs_hz
+    if outcome.band_id.endswith("-tlm"):
+        bad = int(summary.get("parity_failures", 0))
+        good = max(int(summary.get("frames", 0)) - bad, 0)
+        outcome.frames_decoded = good
+        outcome.frames_lost = max(outcome.frames_expected - good, 0)
+        first = summary.get("first_frame_sample")
+        if first is not None:
+            outcome.lock_time_s = float(first) / fs_hz
+    elif outcome.band_id == "5cm-ppm":
+        images = summary.get("images", [])
+        outcome.lines_decoded = sum(int(i.get("lines_received", 0)) for i in images)
+        outcome.lines_lost = max(outcome.lines_expected - outcome.lines_decoded, 0)
+        starts = [i.get("sample_start") for i in images if i.get("sample_start") is not None]
+        if starts:
+            outcome.lock_time_s = float(min(starts)) / fs_hz
+
+
+def _merge_telemetry(bands_dir: Path) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for band_id in ("32cm-tlm", "1.6m-tlm"):
+        for row in _read_csv(bands_dir / band_id / "telemetry.csv"):
+            rows.append({"band": band_id, **row})
+    rows.sort(key=lambda r: r.get("time_utc", ""))
+    return rows
+
+
+def _command_table(
+    commands, sent_utc: list[datetime], received, telemetry_rows
+) -> list[dict[str, Any]]:
+    """Each command: when it left, when the spacecraft acted on it, whether telemetry shows it.
+
+    The spacecraft counts the commands it accepts (``command_count``, ICD §4 word 17); a
+    command is acknowledged when decoded telemetry shows the count reaching it.
+    """
+    acted = [r for r in received if getattr(r, "acted", False)]
+    counts = [
+        int(float(r["command_count"]))
+        for r in telemetry_rows
+        if r.get("command_count") not in (None, "") and r.get("parity_ok") == "true"
+    ]
+    seen = max(counts) if counts else None
+    table = []
+    for i, (command, sent) in enumerate(zip(commands, sent_utc, strict=True)):
+        match = next((r for r in acted if r.command == command), None)
+        table.append(
+            {
+                "opcode": command.opcode.name,
+                "argument": int(command.argument),
+                "description": command.describe(),
+                "sent_utc": format_utc(sent),
+                "received_utc": format_utc(match.t_utc) if match else None,
+                "accepted": match is not None,
+                "acknowledged": None if seen is None else bool(match is not None and seen >= i + 1),
+            }
+        )
+    return table
+
+
+def _collect_images(ppm_dir: Path, images_dir: Path, outcome: BandOutcome) -> list[dict[str, Any]]:
+    summary = outcome.decoded or {}
+    images = []
+    for entry in summary.get("images", []):
+        entry = dict(entry)
+        for key in ("png", "mask_png"):
+            name = entry.get(key)
+            if name:
+                source = ppm_dir / name
+                if source.exists():
+                    images_dir.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, images_dir / source.name)
+                    entry[key] = f"images/{source.name}"
+        images.append(entry)
+    return images
+
+
+def _write_session_folder(result: SessionResult, work: Path, *, write_report: bool) -> None:
+    summary = result.to_json()
+    write_json(work / "session.json", summary)
+    rows = result.telemetry_rows
+    if rows:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(work / "telemetry.csv", buffer.getvalue())
+    if write_report:
+        from groundstation.report.pages import write_session_report
+
+        write_session_report(
+            work / "report.html",
+            summary,
+            waterfalls=result.waterfalls,
+            telemetry_rows=rows,
+            image_files=[work / i["png"] for i in result.images if i.get("png")],
+            session_log=result.spacecraft_log,
+        )
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation contact``."""
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--at",
+        default=None,
+        help="UTC start of the session, e.g. 1962-11-04T10:00Z (must be visible)",
+    )
+    when.add_argument(
+        "--session",
+        type=int,
+        default=None,
+        help="session number N of the mission replay's schedule (1-79)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="historical",
+        help="historical: the real flight; nominal: as planned (no leak)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("contact"),
+        help="session folder (default ./contact)",
+    )
+    parser.add_argument(
+        "--record", action="store_true", help="keep the SigMF recordings in the session folder"
+    )
+    parser.add_argument("--seed", type=int, default=1962, help="seed of every random draw")
+
+
+def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
+    """The session start the command line asks for: (UTC, session number, kind)."""
+    if args.at:
+        try:
+            return parse_utc(args.at), None, "requested"
+        except ValueError:
+            raise SessionError(
+                f"--at {args.at!r} is not a UTC time (e.g. 1962-11-04T10:00Z)"
+            ) from None
+    from groundstation.session.mission import session_day
+
+    if args.session is not None:
+        entry = session_day(args.session)
+        return find_session_time(entry.day_utc), entry.number, entry.kind
+    entry = session_day(2)
+    return find_session_time(entry.day_utc), entry.number, entry.kind
+
+
+def run_contact_command(args: argparse.Namespace) -> int:
+    """``groundstation contact``."""
+    start, number, kind = resolve_start(args)
+    result = run_session(
+        start,
+        args.scenario,
+        args.output,
+        number=number,
+        kind=kind,
+        seed=args.seed,
+        record=args.record,
+    )
+    print(describe_session(result))
+    print(f"report: {args.output / 'report.html'}")
+    return 0
+
+
+def describe_session(result: SessionResult) -> str:
+    """A few lines for the terminal: where, what closed, what came down."""
+    p = result.plan
+    lines = [
+        f"session {p.number or '-'} ({p.scenario}) at {format_utc(p.start_utc)[:16]}Z: "
+        f"range {p.range_km / 1e6:.3f} million km, light time {p.light_time_s:.1f} s, "
+        f"elevation {p.elevation_deg:.0f}°",
+    ]
+    for band_id, o in result.bands.items():
+        b = o.budget
+        state = "decoded" if o.decoded else ("not sent" if not o.transmitted else "lost")
+        detail = ""
+        if band_id.endswith("-tlm") and o.transmitted:
+            detail = f", {o.frames_decoded}/{o.frames_expected} frames"
+        if band_id == "5cm-ppm" and o.transmitted:
+            detail = f", {o.lines_decoded} lines ({o.lines_lost} lost)"
+        lines.append(f"  {band_id:12s} margin {b.margin_db:+6.1f} dB  {state}{detail}")
+    if result.range_rate_check:
+        c = result.range_rate_check
+        lines.append(
+            f"  coherent link: range rate {c['measured_range_rate_km_s']:.4f} km/s, "
+            f"error {c['error_m_s']:+.2f} m/s against the geometry"
+        )
+    acked = sum(bool(c["acknowledged"]) for c in result.commands)
+    lines.append(
+        f"  commands: {len(result.commands)} sent, "
+        f"{sum(c['accepted'] for c in result.commands)} accepted by the spacecraft, "
+        f"{acked} acknowledged in telemetry"
+    )
+    lines.append("  verdict: " + ("contact" if result.contact else "no contact"))
+    return "\n".join(lines)

@@ -1,0 +1,641 @@
+"""The Mars 1 state model: every engineering and science channel of ICD §4 over the flight.
+
+The model follows the documented flight (ICD §1): launch 1962-11-01 16:14:16 UTC, a
+leaking valve that emptied both nitrogen bottles of the attitude-control system in the
+first days, Sun–star orientation given up for gyro mode on 6–7 Nov 1962 while the last
+gas spun the craft up about its Sun-pointing axis, then a spin about the Sun axis for
+the rest of the flight, with the 1.7 m dish no longer pointable at Earth. The "nominal"
+scenario is the flight as planned: no leak, Sun–star orientation kept, dish pointed.
+
+Each channel, in the engineering units of ICD §4:
+
+==================== ==========================================================================
+channel              model
+==================== ==========================================================================
+onboard_time_min     whole minutes since launch
+n2_pressure_a_mpa    bottle A: 15.0 MPa, exponential leak (τ 2 d) from launch + 6 h, spin-up
+                     spends the rest linearly over 6 Nov, 0 from 7 Nov 00:00 UTC (nominal:
+                     −0.01 MPa/day of normal use)
+n2_pressure_b_mpa    bottle B: as A with τ 3 d (nominal: −0.008 MPa/day)
+battery_v            27.0 V + 0.25 Ω-equivalent × battery current, within 24–29 V, ±0.05 V noise
+battery_a            solar-array current − 2.2 A bus load (positive = charging), ±0.05 A noise
+solar_array_a        5.5 A × (1 AU / r_sun)² when Sun-lit (after Sun acquisition), ±0.03 A noise
+temp_orbital_c       thermally controlled: 20 °C + 6 °C × ((1 AU / r_sun)² − 1), ±0.3 °C noise
+temp_experiment_c    288 K × (1 AU / r_sun)^0.25 − 273.15, ±0.5 °C noise
+temp_radiator_c      283 K × (1 AU / r_sun)^0.5 − 273.15, ±0.5 °C noise
+attitude_mode        3 uncontrolled until Sun acquisition at launch + 2 h, 0 Sun–star until
+                     6 Nov 00:00, 1 gyro on 6 Nov, 2 spin about the Sun axis from 7 Nov 00:00
+                     (nominal: 0 from Sun acquisition on)
+command_count        0 (the spacecraft's command state machine overrides it)
+last_command         0 (overridden likewise)
+tx_state             bit0 (1.6 m on) + bit4 when the dish is pointed at Earth
+mag_x_nt, mag_y_nt,  field of magnitude 3.5 ± 0.4 nT (smooth hourly variation) with disturbance
+mag_z_nt             events every ~4 days peaking at 6–9 nT (Gaussian, σ 1–3 h), Earth's dipole
+                     (31,000 nT × (R_E/r)³) inside 10 R_E, along a slowly rotating direction,
+                     ±0.05 nT noise per component, clipped to the ±40.96 nT telemetry range
+micrometeoroid_hits  cumulative count of a Poisson process: 1 per 120 s at 6,000–40,000 km
+                     altitude and at 20–40 million km, 1 per day elsewhere
+gas_discharge_cps    Poisson counts in 1 s: 2.5 cps cosmic rays + inner belt (L 1.6, 1,500 cps)
+                     + outer belt (L 4.0, 3,000 cps), L = r / R_E
+scintillation_cps    Poisson counts in 1 s: 15 cps + inner belt 3,000 cps + outer belt 9,000 cps
+==================== ==========================================================================
+
+Distances: ``distance_km(t)`` is the distance from Earth's centre; until a trajectory is
+supplied it is :func:`default_distance_km` (a radial escape hyperbola from a 200 km
+parking orbit at launch + 1 h, plus a quadratic heliocentric divergence calibrated to the
+documented 106.76 million km on 1963-03-21). The Sun distance ``sun_distance_au(t)``
+defaults to :func:`default_sun_distance_au`, a Kepler ellipse from perihelion at Earth's
+distance at launch (0.9925 AU) to aphelion 1.605 AU. Both are replaceable callables.
+
+Randomness: all random values come from the generator passed in. At construction the
+model draws the micrometeoroid hit times, the magnetic disturbance events and a 64-bit
+key; the measurement noise at time t is a fixed function of that key and t, so
+``channels_at`` returns the same values whenever it is asked about the same instant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special, stats
+
+from signals.errors import ConfigError, SignalsError
+from signals.formats import tlm as tlm_format
+from signals.formats.tlm import AttitudeMode, TxStateBit
+
+if TYPE_CHECKING:
+    from signals.path.geometry import Trajectory
+
+LAUNCH_UTC: Final[datetime] = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
+"""Launch of Mars 1 (Molniya 8K78, Baikonur)."""
+
+LAST_CONTACT_UTC: Final[datetime] = datetime(1963, 3, 21, tzinfo=UTC)
+"""Last radio contact, at 106,760,000 km."""
+
+LAST_CONTACT_DISTANCE_KM: Final[float] = 106.76e6
+"""Documented distance from Earth at the last contact."""
+
+MARS_FLYBY_UTC: Final[datetime] = datetime(1963, 6, 19, tzinfo=UTC)
+"""Documented Mars flyby date."""
+
+MODEL_END_UTC: Final[datetime] = datetime(1963, 8, 1, tzinfo=UTC)
+"""The state model covers launch up to this instant."""
+
+EARTH_RADIUS_KM: Final[float] = 6371.0
+EARTH_MU_KM3_PER_S2: Final[float] = 398600.4418
+PARKING_ALTITUDE_KM: Final[float] = 200.0
+DEPARTURE_DELAY_S: Final[float] = 3600.0
+"""Time from launch to the escape burn out of the parking orbit (emulator definition)."""
+V_INFINITY_KM_PER_S: Final[float] = 3.0
+"""Hyperbolic excess speed of the departure (emulator definition)."""
+
+SUN_ACQUISITION_DELAY_S: Final[float] = 2 * 3600.0
+"""Time from launch to the first Sun–star orientation (emulator definition)."""
+GYRO_START_UTC: Final[datetime] = datetime(1962, 11, 6, tzinfo=UTC)
+SPIN_START_UTC: Final[datetime] = datetime(1962, 11, 7, tzinfo=UTC)
+LEAK_START_DELAY_S: Final[float] = 6 * 3600.0
+
+ORBIT_PERIHELION_AU: Final[float] = 0.9925
+ORBIT_APHELION_AU: Final[float] = 1.605
+
+METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
+    (6_000.0, 40_000.0),
+    (20.0e6, 40.0e6),
+)
+"""Altitude ranges of the documented micrometeoroid streams."""
+METEOROID_ZONE_RATE_PER_S: Final[float] = 1.0 / 120.0
+METEOROID_BACKGROUND_RATE_PER_S: Final[float] = 1.0 / 86400.0
+
+_MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
+MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
+"""Largest field component the ICD §4 science frame can carry (8191 × 0.005 nT)."""
+
+
+SCENARIOS: Final[tuple[str, ...]] = ("historical", "nominal")
+
+#: Every ICD §4 channel the model produces: the format's table, engineering frame first.
+CHANNEL_NAMES: Final[tuple[str, ...]] = tlm_format.CHANNEL_NAMES
+
+CHANNEL_MODELS: Final[dict[str, str]] = {
+    "onboard_time_min": "whole minutes since launch",
+    "n2_pressure_a_mpa": "15 MPa, leak τ 2 d from launch + 6 h, spin-up on 6 Nov, 0 from 7 Nov",
+    "n2_pressure_b_mpa": "15 MPa, leak τ 3 d from launch + 6 h, spin-up on 6 Nov, 0 from 7 Nov",
+    "battery_v": "27 V + 0.25 V/A × battery current, within 24–29 V",
+    "battery_a": "solar-array current − 2.2 A load (positive = charging)",
+    "solar_array_a": "5.5 A × (1 AU / r_sun)² once Sun-lit",
+    "temp_orbital_c": "20 °C + 6 °C × ((1 AU / r_sun)² − 1), thermally controlled",
+    "temp_experiment_c": "288 K × (1 AU / r_sun)^0.25",
+    "temp_radiator_c": "283 K × (1 AU / r_sun)^0.5",
+    "attitude_mode": "uncontrolled → Sun–star (launch + 2 h) → gyro 6 Nov → spin 7 Nov",
+    "command_count": "0 without commands (set by the command state machine)",
+    "last_command": "0 without commands (set by the command state machine)",
+    "tx_state": "1.6 m on, bit4 while the dish is pointed at Earth",
+    "mag_x_nt": "x of 3–4 nT field with 6–9 nT events, dipole inside 10 R_E",
+    "mag_y_nt": "y of 3–4 nT field with 6–9 nT events, dipole inside 10 R_E",
+    "mag_z_nt": "z of 3–4 nT field with 6–9 nT events, dipole inside 10 R_E",
+    "micrometeoroid_hits": "Poisson, 1/120 s at 6–40 thousand km and 20–40 million km, else 1/day",
+    "gas_discharge_cps": "Poisson 1 s counts: 2.5 cps + belts at L 1.6 and 4.0",
+    "scintillation_cps": "Poisson 1 s counts: 15 cps + belts at L 1.6 and 4.0",
+}
+
+_SECONDS_PER_DAY: Final[float] = 86400.0
+_AU_KM: Final[float] = 149_597_870.7
+_SECONDS_PER_YEAR: Final[float] = 365.25636 * _SECONDS_PER_DAY
+
+# Noise streams of the counter-based generator (one per noisy quantity).
+_STREAM_BATTERY_V: Final[int] = 1
+_STREAM_BATTERY_A: Final[int] = 2
+_STREAM_SOLAR_A: Final[int] = 3
+_STREAM_T_ORB: Final[int] = 4
+_STREAM_T_EXP: Final[int] = 5
+_STREAM_T_RAD: Final[int] = 6
+_STREAM_MAG_SLOW: Final[int] = 7
+_STREAM_MAG_DIR_A: Final[int] = 8
+_STREAM_MAG_DIR_B: Final[int] = 9
+_STREAM_MAG_X: Final[int] = 10
+_STREAM_MAG_Y: Final[int] = 11
+_STREAM_MAG_Z: Final[int] = 12
+_STREAM_GAS: Final[int] = 13
+_STREAM_SCINT: Final[int] = 14
+_STREAM_P_A: Final[int] = 15
+_STREAM_P_B: Final[int] = 16
+
+
+class FlightTimeError(SignalsError):
+    """An instant outside the modelled flight, or one without a time zone."""
+
+
+def seconds_since_launch(t_utc: datetime) -> float:
+    """Seconds from :data:`LAUNCH_UTC` to ``t_utc``.
+
+    Parameters
+    ----------
+    t_utc : datetime
+        A time-zone-aware instant.
+
+    Returns
+    -------
+    float
+        Elapsed time in seconds (negative before launch).
+    """
+    if t_utc.tzinfo is None:
+        raise FlightTimeError(f"time {t_utc.isoformat()} has no time zone; give it in UTC")
+    return (t_utc - LAUNCH_UTC).total_seconds()
+
+
+def utc_after_launch(t_s: float) -> datetime:
+    """The UTC instant ``t_s`` seconds after launch."""
+    return LAUNCH_UTC + timedelta(seconds=float(t_s))
+
+
+def _radial_hyperbola_table() -> tuple[np.ndarray, np.ndarray]:
+    """Time (s after the escape burn) and radius (km) along a radial escape hyperbola."""
+    a_km = EARTH_MU_KM3_PER_S2 / V_INFINITY_KM_PER_S**2
+    r0_km = EARTH_RADIUS_KM + PARKING_ALTITUDE_KM
+    h0 = math.acosh(1.0 + r0_km / a_km)
+    h = np.concatenate([np.linspace(h0, 1.0, 4000), np.linspace(1.0, 30.0, 20000)[1:]])
+    n_rad_per_s = math.sqrt(EARTH_MU_KM3_PER_S2 / a_km**3)
+    t_s = (np.sinh(h) - h - (math.sinh(h0) - h0)) / n_rad_per_s
+    r_km = a_km * (np.cosh(h) - 1.0)
+    return t_s, r_km
+
+
+_HYP_T_S, _HYP_R_KM = _radial_hyperbola_table()
+
+
+def _hyperbola_km(t_after_burn_s: np.ndarray) -> np.ndarray:
+    return np.interp(t_after_burn_s, _HYP_T_S, _HYP_R_KM)
+
+
+_T_LAST_CONTACT_S: Final[float] = (LAST_CONTACT_UTC - LAUNCH_UTC).total_seconds()
+_DIVERGENCE_KM_PER_S2: Final[float] = float(
+    (LAST_CONTACT_DISTANCE_KM - _hyperbola_km(np.array([_T_LAST_CONTACT_S - DEPARTURE_DELAY_S]))[0])
+    / (_T_LAST_CONTACT_S - DEPARTURE_DELAY_S) ** 2
+)
+
+
+def default_distance_km_s(t_s: npt.ArrayLike) -> np.ndarray:
+    """Distance from Earth's centre (km) at ``t_s`` seconds after launch (vectorised).
+
+    A 200 km parking orbit until launch + 1 h, then a radial escape hyperbola
+    (v∞ = 3 km/s) plus a quadratic divergence term fitted so that the distance is
+    106.76 million km on 1963-03-21.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    since_burn_s = np.maximum(t - DEPARTURE_DELAY_S, 0.0)
+    return _hyperbola_km(since_burn_s) + _DIVERGENCE_KM_PER_S2 * since_burn_s**2
+
+
+def default_distance_km(t_utc: datetime) -> float:
+    """Distance from Earth's centre in km at ``t_utc`` (see :func:`default_distance_km_s`)."""
+    return float(default_distance_km_s(np.array([seconds_since_launch(t_utc)]))[0])
+
+
+def default_sun_distance_au_s(t_s: npt.ArrayLike) -> np.ndarray:
+    """Sun distance (AU) at ``t_s`` seconds after launch on the transfer ellipse (vectorised).
+
+    Perihelion at launch at 0.9925 AU (Earth's distance on 1 Nov), aphelion 1.605 AU.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    a_au = 0.5 * (ORBIT_PERIHELION_AU + ORBIT_APHELION_AU)
+    e = (ORBIT_APHELION_AU - ORBIT_PERIHELION_AU) / (ORBIT_APHELION_AU + ORBIT_PERIHELION_AU)
+    mean_anomaly = 2.0 * np.pi * np.maximum(t, 0.0) / (_SECONDS_PER_YEAR * a_au**1.5)
+    ecc_anomaly = mean_anomaly.copy()
+    for _ in range(8):  # Newton on Kepler's equation; converges well within 8 steps for e < 0.3
+        ecc_anomaly -= (ecc_anomaly - e * np.sin(ecc_anomaly) - mean_anomaly) / (
+            1.0 - e * np.cos(ecc_anomaly)
+        )
+    return a_au * (1.0 - e * np.cos(ecc_anomaly))
+
+
+def default_sun_distance_au(t_utc: datetime) -> float:
+    """Sun distance in AU at ``t_utc`` (see :func:`default_sun_distance_au_s`)."""
+    return float(default_sun_distance_au_s(np.array([seconds_since_launch(t_utc)]))[0])
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser over a uint64 array (wrapping arithmetic)."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+class FlightModel:
+    """The spacecraft's state over the flight, channel by channel (ICD §4).
+
+    Parameters
+    ----------
+    scenario : str
+        ``"historical"`` (the real flight: leak, gyro mode, spin, dish lost) or
+        ``"nominal"`` (as planned: no leak, Sun–star orientation kept, dish pointed).
+    rng : numpy.random.Generator, optional
+        Source of every random value. Defaults to ``np.random.default_rng(0)``.
+    distance_km : callable, optional
+        ``distance_km(t_utc) -> km`` from Earth's centre. Default
+        :func:`default_distance_km`. It is tabulated once at construction (every 60 s for
+        the first two days, then every 6 h: about 4,000 instants) and interpolated. It is
+        first called once with a ``datetime64[us]`` array of all the instants; if that
+        fails or gives no array of the same length, once per instant with a datetime.
+    sun_distance_au : callable, optional
+        ``sun_distance_au(t_utc) -> AU``. Default :func:`default_sun_distance_au`;
+        tabulated like ``distance_km``.
+    distance_km_s, sun_distance_au_s : callable, optional
+        Vectorised alternatives: functions of an array of seconds after launch returning
+        an array (used when the per-instant callables are not given). See
+        :meth:`from_trajectory`.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario.
+    """
+
+    def __init__(
+        self,
+        scenario: str = "historical",
+        rng: np.random.Generator | None = None,
+        distance_km: Callable[[datetime], float] | None = None,
+        sun_distance_au: Callable[[datetime], float] | None = None,
+        *,
+        distance_km_s: Callable[[np.ndarray], np.ndarray] | None = None,
+        sun_distance_au_s: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ConfigError(
+                f"unknown flight scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}"
+            )
+        self.scenario: str = scenario
+        rng = np.random.default_rng(0) if rng is None else rng
+        self._end_s: float = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
+        self._grid_s = np.concatenate(
+            [
+                np.arange(0.0, 2 * _SECONDS_PER_DAY, 60.0),
+                np.arange(2 * _SECONDS_PER_DAY, self._end_s + 6 * 3600.0, 6 * 3600.0),
+            ]
+        )
+        self._distance_grid_km = self._tabulate(
+            distance_km, distance_km_s or default_distance_km_s, "distance"
+        )
+        self._sun_grid_au = self._tabulate(
+            sun_distance_au, sun_distance_au_s or default_sun_distance_au_s, "Sun distance"
+        )
+        self._key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+        self._hit_times_s = self._draw_hit_times(rng)
+        self._mag_events = self._draw_mag_events(rng)
+
+    # ----------------------------------------------------------------- set-up
+
+    def _tabulate(
+        self,
+        func: Callable[[datetime], float] | None,
+        default: Callable[[np.ndarray], np.ndarray],
+        what: str,
+    ) -> np.ndarray:
+        if func is None:
+            values = np.asarray(default(self._grid_s), dtype=np.float64)
+        else:
+            values = self._call_over_grid(func)
+        if values.shape != self._grid_s.shape:
+            raise ConfigError(
+                f"the {what} function returned {values.shape[0]} values for "
+                f"{self._grid_s.size} instants"
+            )
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ConfigError(f"the {what} function returned a non-positive or non-finite value")
+        return values
+
+    def _call_over_grid(self, func: Callable[[datetime], float]) -> np.ndarray:
+        """``func`` at every grid instant: one vectorised call if it takes arrays."""
+        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+        instants = launch + np.round(self._grid_s * 1e6).astype("timedelta64[us]")
+        try:
+            values = np.asarray(func(instants), dtype=np.float64)  # type: ignore[arg-type]
+        except (TypeError, ValueError, AttributeError):
+            values = np.empty(0)
+        if values.shape == self._grid_s.shape:
+            return values
+        return np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
+
+    @classmethod
+    def from_trajectory(
+        cls,
+        scenario: str = "historical",
+        rng: np.random.Generator | None = None,
+        trajectory: Trajectory | None = None,
+    ) -> FlightModel:
+        """A flight model with distances from the DE421 trajectory (:mod:`signals.path.geometry`).
+
+        Parameters
+        ----------
+        scenario, rng
+            As for :class:`FlightModel`.
+        trajectory : signals.path.geometry.Trajectory, optional
+            Default ``signals.path.geometry.get_trajectory()``. Tabulated in two vectorised
+            calls (about 2 s).
+        """
+        from signals.path.geometry import get_trajectory  # here: the ephemeris loads only if asked
+
+        traj = get_trajectory() if trajectory is None else trajectory
+        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+
+        def instants(t_s: np.ndarray) -> np.ndarray:
+            return launch + np.round(np.asarray(t_s) * 1e6).astype("timedelta64[us]")
+
+        return cls(
+            scenario,
+            rng,
+            distance_km_s=lambda t_s: traj.distance_from_earth_km(instants(t_s)),
+            sun_distance_au_s=lambda t_s: traj.sun_distance_au(instants(t_s)),
+        )
+
+    def _draw_hit_times(self, rng: np.random.Generator) -> np.ndarray:
+        """Micrometeoroid hit times (s after launch): inhomogeneous Poisson by inversion."""
+        grid_s = np.concatenate(
+            [
+                np.arange(0.0, 2 * _SECONDS_PER_DAY, 5.0),
+                np.arange(2 * _SECONDS_PER_DAY, self._end_s + 600.0, 600.0),
+            ]
+        )
+        rate = self.meteoroid_rate_per_s(grid_s)
+        cumulative = np.concatenate(
+            [[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(grid_s))]
+        )
+        n_hits = rng.poisson(cumulative[-1])
+        levels = np.sort(rng.uniform(0.0, cumulative[-1], n_hits))
+        return np.interp(levels, cumulative, grid_s)
+
+    def _draw_mag_events(self, rng: np.random.Generator) -> np.ndarray:
+        """Interplanetary disturbance events: rows of (centre s, peak nT, sigma s)."""
+        mean_gap_s = 4 * _SECONDS_PER_DAY
+        n = rng.poisson(self._end_s / mean_gap_s)
+        centres = np.sort(rng.uniform(0.0, self._end_s, n))
+        peaks = rng.uniform(6.0, 9.0, n)
+        sigmas = rng.uniform(3600.0, 3 * 3600.0, n)
+        return np.stack([centres, peaks, sigmas], axis=1)
+
+    # ------------------------------------------------------------- helpers
+
+    def _check_times(self, t_s: np.ndarray) -> None:
+        if t_s.size and (np.min(t_s) < 0 or np.max(t_s) > self._end_s):
+            raise FlightTimeError(
+                f"time outside the modelled flight ({LAUNCH_UTC.isoformat()} to "
+                f"{MODEL_END_UTC.isoformat()}): {np.min(t_s):.0f}–{np.max(t_s):.0f} s "
+                "after launch"
+            )
+
+    def _uniform(self, stream: int, index: np.ndarray) -> np.ndarray:
+        """Uniform values in (0, 1), a fixed function of (key, stream, index)."""
+        idx = np.atleast_1d(np.asarray(index, dtype=np.int64)).astype(np.uint64)
+        offset = np.uint64((stream * 0x632BE59BD9B4E019) % 2**64)
+        h = _mix64(_mix64(idx + offset) ^ self._key)
+        return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+    def _normal(self, stream: int, index: np.ndarray) -> np.ndarray:
+        return special.ndtri(self._uniform(stream, index))
+
+    def _noise_per_s(self, stream: int, t_s: np.ndarray, sigma: float) -> np.ndarray:
+        return sigma * self._normal(stream, np.floor(t_s))
+
+    def _smooth(self, stream: int, t_s: np.ndarray, knot_s: float) -> np.ndarray:
+        """Unit-variance-at-knots Gaussian process, linearly interpolated between knots."""
+        k = np.floor(t_s / knot_s)
+        frac = t_s / knot_s - k
+        return (1.0 - frac) * self._normal(stream, k) + frac * self._normal(stream, k + 1)
+
+    # ------------------------------------------------------------- geometry
+
+    def distance_km_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Distance from Earth's centre (km) at ``t_s`` seconds after launch."""
+        return np.interp(np.asarray(t_s, dtype=np.float64), self._grid_s, self._distance_grid_km)
+
+    def altitude_km_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Height above Earth's mean radius (km) at ``t_s`` seconds after launch."""
+        return self.distance_km_s(t_s) - EARTH_RADIUS_KM
+
+    def sun_distance_au_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Distance from the Sun (AU) at ``t_s`` seconds after launch."""
+        return np.interp(np.asarray(t_s, dtype=np.float64), self._grid_s, self._sun_grid_au)
+
+    def meteoroid_rate_per_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Expected micrometeoroid hit rate (1/s) at ``t_s`` seconds after launch."""
+        altitude_km = self.altitude_km_s(t_s)
+        in_zone = np.zeros(altitude_km.shape, dtype=bool)
+        for low_km, high_km in METEOROID_ZONES_ALTITUDE_KM:
+            in_zone |= (altitude_km >= low_km) & (altitude_km <= high_km)
+        return np.where(in_zone, METEOROID_ZONE_RATE_PER_S, METEOROID_BACKGROUND_RATE_PER_S)
+
+    # ------------------------------------------------------------- attitude
+
+    def attitude_mode_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Attitude mode code (ICD §4 word 16) at ``t_s`` seconds after launch."""
+        t = np.asarray(t_s, dtype=np.float64)
+        mode = np.full(t.shape, AttitudeMode.SUN_STAR, dtype=np.int64)
+        mode[t < SUN_ACQUISITION_DELAY_S] = AttitudeMode.UNCONTROLLED
+        if self.scenario == "historical":
+            gyro_s = seconds_since_launch(GYRO_START_UTC)
+            spin_s = seconds_since_launch(SPIN_START_UTC)
+            mode[(t >= gyro_s) & (t < spin_s)] = AttitudeMode.GYRO
+            mode[t >= spin_s] = AttitudeMode.SPIN_SUN_AXIS
+        return mode
+
+    def dish_pointed_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Whether the dish can be pointed at Earth (Sun–star orientation held)."""
+        return self.attitude_mode_s(t_s) == AttitudeMode.SUN_STAR
+
+    def attitude_mode_at(self, t_utc: datetime) -> int:
+        """Attitude mode code (ICD §4 word 16) at ``t_utc``."""
+        t_s = np.array([seconds_since_launch(t_utc)])
+        self._check_times(t_s)
+        return int(self.attitude_mode_s(t_s)[0])
+
+    def dish_pointed_at(self, t_utc: datetime) -> bool:
+        """Whether the 1.7 m dish can be pointed at Earth at ``t_utc``."""
+        return self.attitude_mode_at(t_utc) == AttitudeMode.SUN_STAR
+
+    # ------------------------------------------------------------- channels
+
+    def _pressures_mpa(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p0_mpa = 15.0
+        if self.scenario == "nominal":
+            p_a = p0_mpa - 0.010 * t / _SECONDS_PER_DAY
+            p_b = p0_mpa - 0.008 * t / _SECONDS_PER_DAY
+        else:
+            gyro_s = seconds_since_launch(GYRO_START_UTC)
+            spin_s = seconds_since_launch(SPIN_START_UTC)
+            leak_s = np.clip(t, LEAK_START_DELAY_S, gyro_s) - LEAK_START_DELAY_S
+            spin_fraction = np.clip((t - gyro_s) / (spin_s - gyro_s), 0.0, 1.0)
+            p_a = p0_mpa * np.exp(-leak_s / (2 * _SECONDS_PER_DAY)) * (1.0 - spin_fraction)
+            p_b = p0_mpa * np.exp(-leak_s / (3 * _SECONDS_PER_DAY)) * (1.0 - spin_fraction)
+        noisy_a = p_a + self._noise_per_s(_STREAM_P_A, t, 0.02) * (p_a > 0)
+        noisy_b = p_b + self._noise_per_s(_STREAM_P_B, t, 0.02) * (p_b > 0)
+        return np.maximum(noisy_a, 0.0), np.maximum(noisy_b, 0.0)
+
+    def _field_nt(self, t: np.ndarray, distance_km: np.ndarray) -> tuple[np.ndarray, ...]:
+        magnitude = 3.5 + 0.4 * np.tanh(self._smooth(_STREAM_MAG_SLOW, t, 3600.0))
+        ev = self._mag_events
+        if ev.size:
+            shape = np.exp(-0.5 * ((t[:, None] - ev[None, :, 0]) / ev[None, :, 2]) ** 2)
+            magnitude = np.maximum(magnitude, np.max(ev[None, :, 1] * shape, axis=1))
+        radii = distance_km / EARTH_RADIUS_KM
+        dipole = np.where(radii < 10.0, 31_000.0 / radii**3, 0.0)
+        magnitude = np.hypot(magnitude, dipole)
+        # Direction: slow rotation (one turn in ~5 days) with a wandering tilt.
+        azimuth = 2 * np.pi * t / (5 * _SECONDS_PER_DAY) + 0.6 * self._smooth(
+            _STREAM_MAG_DIR_A, t, 6 * 3600.0
+        )
+        elevation = 0.5 * np.tanh(self._smooth(_STREAM_MAG_DIR_B, t, 6 * 3600.0))
+        components = (
+            magnitude * np.cos(elevation) * np.cos(azimuth)
+            + self._noise_per_s(_STREAM_MAG_X, t, 0.05),
+            magnitude * np.cos(elevation) * np.sin(azimuth)
+            + self._noise_per_s(_STREAM_MAG_Y, t, 0.05),
+            magnitude * np.sin(elevation) + self._noise_per_s(_STREAM_MAG_Z, t, 0.05),
+        )
+        return tuple(np.clip(c, -MAG_RANGE_NT, MAG_RANGE_NT) for c in components)
+
+    def radiation_rates_cps(self, t_s: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Expected (gas-discharge, scintillation) counting rates (counts/s)."""
+        shell = self.distance_km_s(t_s) / EARTH_RADIUS_KM
+        inner = np.exp(-0.5 * ((shell - 1.6) / 0.2) ** 2)
+        outer = np.exp(-0.5 * ((shell - 4.0) / 0.8) ** 2)
+        return 2.5 + 1500.0 * inner + 3000.0 * outer, 15.0 + 3000.0 * inner + 9000.0 * outer
+
+    def channels_s(self, t_s: npt.ArrayLike) -> dict[str, np.ndarray]:
+        """Every ICD §4 channel at many instants (vectorised form of :meth:`channels_at`).
+
+        Parameters
+        ----------
+        t_s : array_like
+            Seconds after launch, within the modelled flight.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One array per channel, by its ICD §4 name, in engineering units.
+        """
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        self._check_times(t)
+        sun_au = self.sun_distance_au_s(t)
+        distance_km = self.distance_km_s(t)
+        mode = self.attitude_mode_s(t)
+        flux = 1.0 / sun_au**2
+        sunlit = mode != AttitudeMode.UNCONTROLLED
+        solar_a = np.maximum(
+            np.where(sunlit, 5.5 * flux, 0.0) + self._noise_per_s(_STREAM_SOLAR_A, t, 0.03), 0.0
+        )
+        battery_a = solar_a - 2.2 + self._noise_per_s(_STREAM_BATTERY_A, t, 0.05)
+        battery_v = np.clip(27.0 + 0.25 * battery_a, 24.0, 29.0) + self._noise_per_s(
+            _STREAM_BATTERY_V, t, 0.05
+        )
+        p_a, p_b = self._pressures_mpa(t)
+        mag_x, mag_y, mag_z = self._field_nt(t, distance_km)
+        gas_rate, scint_rate = self.radiation_rates_cps(t)
+        gas = stats.poisson.ppf(self._uniform(_STREAM_GAS, np.floor(t)), gas_rate)
+        scint = stats.poisson.ppf(self._uniform(_STREAM_SCINT, np.floor(t)), scint_rate)
+        dish = mode == AttitudeMode.SUN_STAR
+        tx_state = (1 << TxStateBit.TX_1_6M) | (dish.astype(np.int64) << TxStateBit.DISH_POINTED)
+        return {
+            "onboard_time_min": np.floor(t / 60.0).astype(np.int64),
+            "n2_pressure_a_mpa": p_a,
+            "n2_pressure_b_mpa": p_b,
+            "battery_v": battery_v,
+            "battery_a": battery_a,
+            "solar_array_a": solar_a,
+            "temp_orbital_c": 20.0 + 6.0 * (flux - 1.0) + self._noise_per_s(_STREAM_T_ORB, t, 0.3),
+            "temp_experiment_c": 288.0 * sun_au**-0.25
+            - 273.15
+            + self._noise_per_s(_STREAM_T_EXP, t, 0.5),
+            "temp_radiator_c": 283.0 * sun_au**-0.5
+            - 273.15
+            + self._noise_per_s(_STREAM_T_RAD, t, 0.5),
+            "attitude_mode": mode,
+            "command_count": np.zeros(t.shape, dtype=np.int64),
+            "last_command": np.zeros(t.shape, dtype=np.int64),
+            "tx_state": tx_state,
+            "mag_x_nt": mag_x,
+            "mag_y_nt": mag_y,
+            "mag_z_nt": mag_z,
+            "micrometeoroid_hits": np.searchsorted(self._hit_times_s, t, side="right").astype(
+                np.int64
+            ),
+            "gas_discharge_cps": gas.astype(np.int64),
+            "scintillation_cps": scint.astype(np.int64),
+        }
+
+    def channels_series(self, times_utc: Sequence[datetime]) -> dict[str, np.ndarray]:
+        """Every ICD §4 channel at each of ``times_utc`` (see :meth:`channels_s`)."""
+        return self.channels_s(np.array([seconds_since_launch(t) for t in times_utc]))
+
+    def channels_at(self, t_utc: datetime) -> dict[str, float | int]:
+        """Every ICD §4 channel at ``t_utc``, by its §4 name, in engineering units.
+
+        Parameters
+        ----------
+        t_utc : datetime
+            A time-zone-aware instant between launch and :data:`MODEL_END_UTC`.
+
+        Returns
+        -------
+        dict of str to float or int
+            Integer channels (time, modes, counts) as ``int``, the rest as ``float``.
+
+        Raises
+        ------
+        FlightTimeError
+            ``t_utc`` is naive or outside the modelled flight.
+        """
+        series = self.channels_s(np.array([seconds_since_launch(t_utc)]))
+        return {
+            name: (int(v[0]) if np.issubdtype(v.dtype, np.integer) else float(v[0]))
+            for name, v in series.items()
+        }
+
+    def meteoroid_hit_times_s(self) -> np.ndarray:
+        """All micrometeoroid hit times (s after launch) drawn for this flight."""
+        return self._hit_times_s.copy()

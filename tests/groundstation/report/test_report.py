@@ -1,0 +1,612 @@
+"""Session and mission reports: the waterfall against physics, and self-contained pages.
+
+The waterfall checks are physical: a tone's peak sits at the tone's frequency, Parseval
+gives back the tone's power, and complex white noise of variance σ² reads N0 = σ²/fs.
+The page checks read the written HTML: nothing external, every figure a PNG that decodes,
+the key figures of the session in the text, and no crash when parts are missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from groundstation.io.recording import open_recording, write_recording
+from groundstation.report.pages import (
+    Waterfall,
+    attitude_name,
+    compute_waterfall,
+    session_verdict,
+    waterfall_from_recording,
+    write_mission_report,
+    write_session_report,
+)
+from signals.formats.tlm import CHANNEL_NAMES, CHANNELS, FrameType
+from signals.path.link_budget import link_budget
+
+START = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
+PNG_SRC = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _noise(n: int, sigma2: float, rng: np.random.Generator) -> np.ndarray:
+    scale = math.sqrt(sigma2 / 2)
+    return (scale * (rng.standard_normal(n) + 1j * rng.standard_normal(n))).astype(np.complex64)
+
+
+def _chunks(x: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Cut ``x`` at random places (chunk lengths from 1 sample to 3 segments)."""
+    cuts = np.cumsum(rng.integers(1, 3000, size=x.size // 100 + 2))
+    return np.split(x, cuts[cuts < x.size])
+
+
+# ------------------------------------------------------------------------------ waterfall
+
+
+@pytest.mark.parametrize("f_tone_hz", [1000.0, -2317.3, 3990.0])
+def test_tone_peaks_at_its_frequency_with_its_power(f_tone_hz: float) -> None:
+    fs_hz, n_fft, amplitude = 8000.0, 1024, 0.5
+    rng = np.random.default_rng(7)
+    t_s = np.arange(1 << 17) / fs_hz
+    x = amplitude * np.exp(2j * np.pi * (f_tone_hz * t_s + rng.uniform()))
+    x = (x + _noise(x.size, 1e-4, rng)).astype(np.complex64)
+    wf = compute_waterfall([x], fs_hz, n_fft=n_fft, max_rows=16)
+    df_hz = fs_hz / n_fft
+    assert wf.power_db.shape == (16, n_fft)
+    assert wf.power_db.dtype == np.float32
+    assert np.all(np.diff(wf.freqs_hz) > 0)
+    peaks_hz = wf.freqs_hz[np.argmax(wf.power_db, axis=1)]
+    assert np.all(np.abs(peaks_hz - f_tone_hz) <= df_hz / 2 + 1e-9)
+    # Parseval: the PSD integrated over the Hann main lobe gives back A².
+    k = int(np.argmax(wf.power_db[0]))
+    lobe = np.arange(k - 4, k + 5) % n_fft
+    power = np.sum(10 ** (wf.power_db[:, lobe] / 10), axis=1) * df_hz
+    np.testing.assert_allclose(power, amplitude**2, rtol=0.01)
+
+
+def test_white_noise_reads_n0() -> None:
+    # σ² = N0·fs (ICD §2): every bin of the PSD reads N0. With 256 segments per row and
+    # 1024 bins, the mean over a row averages ~2.6e5 exponential draws (std ≈ 0.2 %).
+    fs_hz, sigma2 = 180_000.0, 0.04
+    rng = np.random.default_rng(11)
+    x = _noise(1 << 18, sigma2, rng)
+    wf = compute_waterfall([x], fs_hz, n_fft=1024, max_rows=1)
+    n0_db = 10 * math.log10(sigma2 / fs_hz)
+    mean_db = 10 * math.log10(np.mean(10 ** (wf.power_db / 10)))
+    assert abs(mean_db - n0_db) < 0.05
+    assert wf.segments_per_row == 256
+
+
+@pytest.mark.parametrize("n_samples_known", [True, False])
+def test_chunked_and_one_shot_agree(n_samples_known: bool) -> None:
+    fs_hz, n_fft = 8000.0, 256
+    rng = np.random.default_rng(3)
+    x = _noise(100_003, 1.0, rng)
+    x[:5000] += 0.3 * np.exp(2j * np.pi * 700.0 * np.arange(5000) / fs_hz).astype(np.complex64)
+    n = x.size if n_samples_known else None
+    one = compute_waterfall([x], fs_hz, n_fft=n_fft, max_rows=7, n_samples=n)
+    many = compute_waterfall(_chunks(x, rng), fs_hz, n_fft=n_fft, max_rows=7, n_samples=n)
+    assert one.power_db.shape == many.power_db.shape
+    assert one.segments_per_row == many.segments_per_row
+    np.testing.assert_allclose(many.power_db, one.power_db, rtol=0, atol=1e-3)
+    np.testing.assert_array_equal(many.times_s, one.times_s)
+
+
+@pytest.mark.parametrize(("n_segments", "max_rows"), [(1, 400), (10, 3), (100, 7), (390, 400)])
+def test_rows_bounded_and_times_cover_the_recording(n_segments: int, max_rows: int) -> None:
+    fs_hz, n_fft = 1000.0, 64
+    x = _noise(n_segments * n_fft + 17, 1.0, np.random.default_rng(n_segments))
+    for n_samples in (x.size, None):
+        wf = compute_waterfall([x], fs_hz, n_fft=n_fft, max_rows=max_rows, n_samples=n_samples)
+        assert 1 <= wf.n_rows <= max_rows
+        assert wf.segments_per_row * wf.n_rows >= n_segments
+        assert wf.segments_per_row * (wf.n_rows - 1) < n_segments
+        assert np.all(np.diff(wf.times_s) > 0)
+        assert 0 < wf.times_s[0] and wf.times_s[-1] < n_segments * n_fft / fs_hz
+        assert np.all(np.isfinite(wf.power_db))
+
+
+def test_each_row_is_the_average_of_its_segments() -> None:
+    # A burst in segment 5 only: with 4 segments per row it lifts row 1 by 1/4 of its power.
+    fs_hz, n_fft = 1000.0, 128
+    x = np.zeros(16 * n_fft, dtype=np.complex64)
+    x[5 * n_fft : 6 * n_fft] = 1.0
+    wf = compute_waterfall([x], fs_hz, n_fft=n_fft, max_rows=4)
+    assert wf.segments_per_row == 4
+    total = np.sum(10 ** (wf.power_db / 10), axis=1) * fs_hz / n_fft
+    np.testing.assert_allclose(total[1], 0.25, rtol=1e-5)
+    assert np.all(total[[0, 2, 3]] < 1e-20)
+
+
+def test_nonfinite_samples_do_not_poison_the_waterfall() -> None:
+    x = _noise(64 * 50, 1.0, np.random.default_rng(5))
+    x[100] = np.nan
+    x[2000] = np.inf
+    wf = compute_waterfall([x], 1000.0, n_fft=64, max_rows=10)
+    assert np.all(np.isfinite(wf.power_db))
+
+
+def test_input_shorter_than_one_segment_gives_one_row() -> None:
+    wf = compute_waterfall([np.ones(10, dtype=np.complex64)], 1000.0, n_fft=64)
+    assert wf.power_db.shape == (1, 64)
+    assert wf.freqs_hz[np.argmax(wf.power_db[0])] == 0.0
+    empty = compute_waterfall([], 1000.0, n_fft=64)
+    assert empty.power_db.shape == (0, 64)
+
+
+@pytest.mark.parametrize("kwargs", [{"n_fft": 1}, {"max_rows": 0}])
+def test_bad_parameters_are_refused(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        compute_waterfall([np.zeros(8, np.complex64)], 1000.0, **kwargs)
+    with pytest.raises(ValueError, match="fs_hz"):
+        compute_waterfall([np.zeros(8, np.complex64)], 0.0)
+
+
+def test_waterfall_from_recording_matches_the_samples(tmp_path: Path) -> None:
+    fs_hz = 8000.0
+    x = _noise(50_000, 0.01, np.random.default_rng(9))
+    x += (0.2 * np.exp(2j * np.pi * -1500.0 * np.arange(x.size) / fs_hz)).astype(np.complex64)
+    meta = write_recording(
+        tmp_path / "rec",
+        [x[:20_000], x[20_000:]],
+        fs_hz=fs_hz,
+        band="32cm-tlm",
+        start_utc=START,
+        center_frequency_hz=922.76e6,
+    )
+    recording = open_recording(meta)
+    from_file = waterfall_from_recording(recording, n_fft=512, max_rows=20, chunk_samples=7777)
+    direct = compute_waterfall([x], fs_hz, n_fft=512, max_rows=20, n_samples=x.size)
+    np.testing.assert_allclose(from_file.power_db, direct.power_db, atol=1e-3)
+    assert abs(from_file.freqs_hz[np.argmax(from_file.power_db[0])] + 1500.0) <= fs_hz / 1024
+
+
+# ------------------------------------------------------------------------------ session
+
+
+def _band(band_id: str, range_km: float, rate: float | None, dish: bool, **decoded) -> dict:
+    b = link_budget(band_id, range_km, bit_rate_bps=rate, dish_pointed=dish)
+    out = {
+        "usable": bool(b.usable),
+        "reason": b.reason,
+        "transmitted": b.usable,
+        "cn0_dbhz": b.cn0_dbhz,
+        "margin_db": b.margin_db,
+        "bit_rate_bps": b.bit_rate_bps,
+        "ebn0_db": b.ebn0_db,
+        "esn0_db": b.esn0_db,
+        "lock_time_s": None,
+        "frames_decoded": 0,
+        "frames_lost": 0,
+        "lines_decoded": 0,
+        "lines_lost": 0,
+    }
+    out.update(decoded)
+    return out
+
+
+def _telemetry_rows(n_frames: int) -> list[dict[str, str]]:
+    rows = []
+    for i in range(n_frames):
+        kind = FrameType(i % 2)
+        row = {
+            "time_utc": (START + timedelta(seconds=20 + 4 * i)).isoformat()[:19] + "Z",
+            "frame_type": str(int(kind)),
+            "frame_counter": str(i % 128),
+            "parity_ok": "false" if i == 3 else "true",
+        }
+        row |= {name: "" for name in CHANNEL_NAMES}
+        for k, ch in enumerate(CHANNELS[kind]):
+            row[ch.name] = f"{1.5 * k + 0.1 * i:.2f}"
+        if kind == FrameType.ENGINEERING:
+            row |= {"attitude_mode": "0", "tx_state": "31", "last_command": "3"}
+        rows.append(row)
+    return rows
+
+
+def _image_png(path: Path, rng: np.random.Generator) -> Path:
+    Image.fromarray(rng.integers(0, 256, (48, 64), dtype=np.uint8), mode="L").save(path)
+    return path
+
+
+def _waterfall(fs_hz: float, f_hz: float, rng: np.random.Generator) -> Waterfall:
+    x = _noise(1 << 16, 1.0, rng)
+    x += (0.5 * np.exp(2j * np.pi * f_hz * np.arange(x.size) / fs_hz)).astype(np.complex64)
+    return compute_waterfall([x], fs_hz, n_fft=1024, max_rows=400)
+
+
+def _session(range_km: float = 3_456_789.0) -> dict:
+    rate = 64.0
+    bands = {
+        "1.6m-tlm": _band("1.6m-tlm", range_km, rate, True, transmitted=True),
+        "32cm-tlm": _band(
+            "32cm-tlm",
+            range_km,
+            rate,
+            True,
+            frames_decoded=11,
+            frames_lost=1,
+            lock_time_s=2.4,
+            measured={"cn0_dbhz": 68.9, "carrier_offset_hz": 112.5},
+        ),
+        "8cm-carrier": _band(
+            "8cm-carrier", range_km, None, True, measured={"frequency_offset_hz": -3.25}
+        ),
+        "5cm-ppm": _band("5cm-ppm", range_km, None, True, lines_decoded=46, lines_lost=2),
+    }
+    up = link_budget("1.6m-cmd", range_km, bit_rate_bps=10.0)
+    return {
+        "session": 3,
+        "kind": "automatic",
+        "scenario": "historical",
+        "start_utc": "1962-11-04T09:12:30.000000Z",
+        "range_km": range_km,
+        "range_rate_km_s": 3.8123,
+        "light_time_s": range_km / 299_792.458,
+        "elevation_deg": 52.3,
+        "sun_distance_au": 0.987,
+        "days_since_launch": 2.706,
+        "attitude_mode": 0,
+        "dish_pointed": True,
+        "bit_rate_bps": rate,
+        "contact": True,
+        "commands": [
+            {
+                "opcode": "START_SESSION",
+                "argument": 1,
+                "description": "start session, 10 s",
+                "sent_utc": "1962-11-04T09:12:30.000000Z",
+                "received_utc": "1962-11-04T09:12:42.500000Z",
+                "accepted": True,
+                "acknowledged": True,
+            },
+            {
+                "opcode": "SET_BIT_RATE",
+                "argument": 6,
+                "description": "bit rate 64 bit/s",
+                "sent_utc": "1962-11-04T09:12:42.000000Z",
+                "received_utc": None,
+                "accepted": False,
+                "acknowledged": None,
+            },
+        ],
+        "bands": bands,
+        "uplink": {
+            "band": "1.6m-cmd",
+            "cn0_dbhz": up.cn0_dbhz,
+            "ebn0_db": up.ebn0_db,
+            "margin_db": up.margin_db,
+            "usable": bool(up.usable),
+        },
+        "range_rate_check": {
+            "measured_range_rate_km_s": 3.812345,
+            "geometry_range_rate_km_s": 3.812300,
+            "error_m_s": 0.045,
+            "mode": "two-way",
+        },
+        "images": [
+            {
+                "id": 1,
+                "lines": 48,
+                "pixels": 64,
+                "lines_received": 46,
+                "lines_missing": [7, 30],
+                "snr_db": 17.25,
+                "mode": 0,
+                "png": "images/image_0001.png",
+                "mask_png": "images/image_0001_mask.png",
+            }
+        ],
+        "spacecraft_log": ["09:12:43 command 0x01 start session accepted"],
+        "elapsed_s": 12.5,
+    }
+
+
+def _pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in PNG_SRC.findall(text)]
+
+
+class _TagBalance(HTMLParser):
+    """Records elements closed out of order or never closed."""
+
+    VOID = frozenset({"meta", "img", "br"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.errors.append(f"</{tag}> at {self.getpos()} inside {self.open[-3:]}")
+
+
+def _assert_self_contained(text: str) -> None:
+    assert text.startswith("<!DOCTYPE html>")
+    balance = _TagBalance()
+    balance.feed(text)
+    assert balance.errors == [] and balance.open == []
+    assert 'src="http' not in text and 'href="http' not in text
+    assert "<script" not in text and "<link" not in text
+    n_img = text.count("<img")
+    pngs = _pngs(text)
+    assert len(pngs) == n_img
+    for png in pngs:
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.format == "PNG"
+            image.load()
+
+
+def test_session_report_tells_the_session(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    session = _session()
+    (tmp_path / "images").mkdir()
+    image = _image_png(tmp_path / "images" / "image_0001.png", rng)
+    mask = np.full((48, 64), 255, dtype=np.uint8)
+    mask[[7, 30]] = 0
+    mask_file = tmp_path / "images" / "image_0001_mask.png"
+    Image.fromarray(mask, mode="L").save(mask_file)
+    waterfalls = {
+        "32cm-tlm": _waterfall(8000.0, 1024.0, rng),
+        "5cm-ppm": _waterfall(180_000.0, 20_000.0, rng),
+    }
+    out = write_session_report(
+        tmp_path / "report.html",
+        session,
+        waterfalls=waterfalls,
+        telemetry_rows=_telemetry_rows(12),
+        image_files=[image],
+        session_log=["09:12:43 command 0x01 start session accepted", "a <tag> & more"],
+    )
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    assert not list(tmp_path.glob(".report.html.*"))
+    for figure in (
+        "3.457 million km",
+        "+3.812 km/s",
+        "2.71 d",
+        "52.3 °",
+        "Sun–star oriented",
+        "session 3",
+        "historical",
+        "1962-11-04 09:12:30",
+        "46 lines received",
+        "missing lines 7, 30",
+        "SNR 17.2",
+        "+0.045 m/s",
+        "a &lt;tag&gt; &amp; more",
+        "0x02 set bit rate",
+        "2 commands sent, 1 acted on by the spacecraft, 1 acknowledged",
+        "11 / 1",
+        "46 / 2",
+    ):
+        assert figure in text, figure
+    for band_id in ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm", "1.6m-cmd"):
+        assert band_id in text
+    light_s = session["light_time_s"]
+    assert f"{light_s:.2f} s" in text
+    margin = session["bands"]["32cm-tlm"]["margin_db"]
+    assert f"{margin:+.1f}" in text
+    verdict = session_verdict(session)
+    assert verdict.startswith("Contact: 11 telemetry frames (1 lost) decoded on 32cm-tlm")
+    assert verdict in text.replace("&#x27;", "'")
+    # margin chart, 2 waterfalls, telemetry grid, the image and the decoder's mask
+    pngs = _pngs(text)
+    assert len(pngs) == 6
+    assert image.read_bytes() in pngs  # embedded as is
+    assert mask_file.read_bytes() in pngs
+    assert len(text.encode()) < 3_000_000
+
+
+def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
+    session = {
+        "session": None,
+        "range_km": math.nan,
+        "attitude_mode": None,
+        "bands": {
+            "1.6m-tlm": {"usable": None, "margin_db": None, "cn0_dbhz": math.nan},
+            "5cm-ppm": None,
+        },
+        "uplink": None,
+        "commands": None,
+        "range_rate_check": None,
+        "images": [{"id": 9}],
+    }
+    for s in (session, {}):
+        out = write_session_report(
+            tmp_path / "r.html", s, waterfalls={}, telemetry_rows=[], image_files=[], session_log=[]
+        )
+        text = out.read_text(encoding="utf-8")
+        _assert_self_contained(text)
+        assert "No contact" in text
+        assert "No telemetry frame was decoded" in text
+    # telemetry rows without times or values, an unreadable image, an empty waterfall
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png")
+    rows = [{"time_utc": "", "frame_type": "0", "parity_ok": "false", "battery_v": ""}]
+    empty = compute_waterfall([], 1000.0, n_fft=64)
+    out = write_session_report(
+        tmp_path / "r2.html",
+        _session(),
+        waterfalls={"1.6m-tlm": empty},
+        telemetry_rows=rows,
+        image_files=[bad],
+        session_log=[],
+    )
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    assert "not a readable PNG" in text
+    # without the decoder's mask, a strip marks each line: the two missing ones in red
+    strip = Image.open(io.BytesIO(_pngs(text)[-1])).convert("RGB")
+    assert strip.size[1] == 48
+    red = [y for y in range(48) if strip.getpixel((0, y))[0] > 150 > strip.getpixel((0, y))[1]]
+    assert red == [7, 30]
+
+
+def test_session_report_takes_numpy_scalars(tmp_path: Path) -> None:
+    session = _session()
+    session["range_km"] = np.float64(session["range_km"])
+    session["attitude_mode"] = np.int64(2)
+    session["bands"]["32cm-tlm"]["usable"] = np.bool_(True)
+    session["bands"]["32cm-tlm"]["measured"]["cn0_dbhz"] = np.float32(68.94)
+    session["range_rate_check"]["error_m_s"] = np.float64(np.nan)
+    out = write_session_report(
+        tmp_path / "r.html",
+        session,
+        waterfalls={},
+        telemetry_rows=[],
+        image_files=[],
+        session_log=[],
+    )
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    for figure in ("3.457 million km", "2 — spin about the Sun axis", "cn0 (dB-Hz) 68.94"):
+        assert figure in text, figure
+    assert not re.search(r"\b(True|False|nan|NaN|inf)\b", text)
+
+
+def test_verdicts_say_why() -> None:
+    far = 115e6
+    no_close = {
+        "range_km": far,
+        "contact": False,
+        "bands": {
+            "1.6m-tlm": _band("1.6m-tlm", far, 1.0, False),
+            "32cm-tlm": _band("32cm-tlm", far, 1.0, False),
+        },
+    }
+    verdict = session_verdict(no_close)
+    assert verdict.startswith("No contact at 115.00 million km: no telemetry link closes")
+    assert "below threshold by" in verdict and "dish not pointed at Earth" in verdict
+    lost = {
+        "range_km": 1e6,
+        "bands": {
+            "1.6m-tlm": _band(
+                "1.6m-tlm", 1e6, 1.0, False, transmitted=True, error="no sync word found"
+            )
+        },
+    }
+    verdict = session_verdict(lost)
+    assert "closes" in verdict and "no sync word found" in verdict
+    assert attitude_name(2) == "spin about the Sun axis"
+    assert attitude_name(9) == "raw 9"
+
+
+# ------------------------------------------------------------------------------ mission
+
+
+def _mission(n: int) -> dict:
+    sessions = []
+    day = datetime(1962, 11, 2, 10, tzinfo=UTC)
+    for i in range(n):
+        range_km = 0.4e6 + i * 2.2e6
+        dish = i < 3
+        bands = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
+        budgets = {
+            b: link_budget(
+                b, range_km, bit_rate_bps=1.0 if b.endswith("-tlm") else None, dish_pointed=dish
+            )
+            for b in bands
+        }
+        contact = budgets["1.6m-tlm"].usable or budgets["32cm-tlm"].usable
+        sessions.append(
+            {
+                "session": i + 1,
+                "kind": "automatic",
+                "start_utc": day.isoformat()[:19] + "Z",
+                "range_km": range_km,
+                "light_time_s": range_km / 299_792.458,
+                "elevation_deg": 40.0,
+                "attitude_mode": 0 if dish else 2,
+                "dish_pointed": dish,
+                "bit_rate_bps": 1,
+                "contact": contact,
+                "margin_db": {b: v.margin_db for b, v in budgets.items()},
+                "usable": {b: v.usable for b, v in budgets.items()},
+                "frames": 2 if contact else 0,
+                "frames_by_band": {},
+                "commands_acknowledged": 3,
+                "commands_sent": 3,
+                "elapsed_s": 1.0,
+            }
+        )
+        day += timedelta(days=5)
+    contacts = [e for e in sessions if e["contact"]]
+    last = contacts[-1] if contacts else None
+    return {
+        "scenario": "historical",
+        "sessions_total": n,
+        "contacts": len(contacts),
+        "last_contact": last and {k: last[k] for k in ("session", "start_utc", "range_km")},
+        "first_loss": None,
+        "workers": 2,
+        "sessions": sessions,
+    }
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 60])
+def test_mission_report(tmp_path: Path, n: int) -> None:
+    mission = _mission(n)
+    out = write_mission_report(tmp_path / "mission.html", mission)
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    assert f"{mission['contacts']} of {n} sessions made contact" in text
+    if n == 0:
+        assert "No session was replayed" in text
+        return
+    assert len(_pngs(text)) == 2  # margins and range
+    assert text.count("<tr class=") == n
+    for band_id in ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm"):
+        assert band_id in text
+    last = mission["last_contact"]
+    assert f"{last['range_km'] / 1e6:.2f} million km" in text
+    if n == 60:
+        # the 1.6 m link at 1 bit/s closes near 106.76 million km and fails by ~115
+        assert 0 < mission["contacts"] < n
+        assert "no contact" in text
+
+
+def test_images_named_by_the_decoder_are_found_below_the_report(tmp_path: Path) -> None:
+    # A decoder writes {"file": "images/image_1.png", "mask_file": ...} relative to its own
+    # output folder; the report finds both below its own folder.
+    folder = tmp_path / "bands" / "5cm-ppm" / "images"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    image = _image_png(folder / "image_1.png", rng)
+    mask = _image_png(folder / "image_1_mask.png", rng)
+    session = _session()
+    session["images"] = [
+        {
+            "id": 1,
+            "lines": 48,
+            "pixels": 64,
+            "lines_received": 48,
+            "lines_missing": [],
+            "file": "images/image_1.png",
+            "mask_file": "images/image_1_mask.png",
+        }
+    ]
+    out = write_session_report(
+        tmp_path / "report.html",
+        session,
+        waterfalls={},
+        telemetry_rows=[],
+        image_files=[],
+        session_log=[],
+    )
+    pngs = _pngs(out.read_text(encoding="utf-8"))
+    assert pngs[-2:] == [image.read_bytes(), mask.read_bytes()]

@@ -1,0 +1,82 @@
+"""The mission replay: the documented schedule, verdicts that follow the link budget."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from groundstation.errors import SessionError
+from groundstation.session.mission import (
+    LAST_DOCUMENTED_CONTACT,
+    mission_schedule,
+    parse_numbers,
+    replay,
+)
+
+
+def test_schedule_has_the_documented_61_sessions_to_21_march_1963():
+    sessions = mission_schedule(LAST_DOCUMENTED_CONTACT)
+    assert len(sessions) == 61
+    kinds = Counter(s.kind for s in sessions)
+    assert kinds == {"automatic": 41, "ground-commanded": 20}
+    days = [s.day_utc for s in sessions]
+    assert days == sorted(days)
+    assert sessions[-1].day_utc == datetime(1963, 3, 21, tzinfo=UTC)
+    automatic = [s.day_utc for s in sessions if s.kind == "automatic"]
+    gaps = {(b - a).days for a, b in itertools.pairwise(automatic)}
+    assert gaps == {1, 2, 5}  # every 2 days, the switch on 13 Dec, then every 5 days
+    later = mission_schedule()
+    assert later[-1].day_utc <= datetime(1963, 6, 19, tzinfo=UTC)
+    assert all(s.kind == "attempt" for s in later[61:-1])
+    assert later[-1].kind == "flyby" and later[-1].day_utc == datetime(1963, 6, 19, tzinfo=UTC)
+
+
+def test_parse_numbers():
+    assert parse_numbers("1, 3,5-7") == [1, 3, 5, 6, 7]
+    with pytest.raises(SessionError):
+        parse_numbers("one")
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    with pytest.raises(SessionError, match="cannot reach the dask scheduler"):
+        replay(outdir=tmp_path, scheduler="tcp://127.0.0.1:9", only=[1], show_progress=False)
+
+
+def test_replay_verdicts_follow_the_margin(tmp_path):
+    """Early, middle and late sessions on two local workers: contact until the budget runs out."""
+    mission = replay(
+        "historical",
+        outdir=tmp_path,
+        workers=2,
+        only=[2, 30, 58, 61, 64, 70],
+        show_progress=False,
+    )
+    saved = json.loads((tmp_path / "mission.json").read_text())
+    assert saved["sessions_total"] == 6
+    assert (tmp_path / "mission.html").exists()
+    entries = mission["sessions"]
+    for entry in entries:
+        for key in ("session", "start_utc", "range_km", "contact", "margin_db", "frames"):
+            assert key in entry
+
+    def best_margin(entry):
+        return max(
+            entry["margin_db"][b]
+            for b in ("1.6m-tlm", "32cm-tlm")
+            if entry["usable"][b] or b == "1.6m-tlm"
+        )
+
+    for a in entries:
+        for b in entries:
+            if best_margin(a) >= best_margin(b) and b["contact"]:
+                assert a["contact"], (a["session"], b["session"])
+    by_number = {e["session"]: e for e in entries}
+    assert by_number[2]["contact"] and by_number[61]["contact"]
+    assert not by_number[70]["contact"]
+    assert by_number[70]["margin_db"]["1.6m-tlm"] < 0
+    last = mission["last_contact"]
+    assert last["start_utc"].startswith("1963-03")

@@ -1,0 +1,278 @@
+"""The flight state model against the documented mission (ICD §1) and its own definitions."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from signals.errors import ConfigError
+from signals.spacecraft.flight import (
+    CHANNEL_MODELS,
+    CHANNEL_NAMES,
+    EARTH_RADIUS_KM,
+    LAUNCH_UTC,
+    METEOROID_BACKGROUND_RATE_PER_S,
+    METEOROID_ZONE_RATE_PER_S,
+    AttitudeMode,
+    FlightModel,
+    FlightTimeError,
+    default_distance_km,
+    seconds_since_launch,
+)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def flight() -> FlightModel:
+    return FlightModel("historical", rng=np.random.default_rng(1962))
+
+
+@pytest.fixture(scope="module")
+def trajectory_flight() -> FlightModel:
+    """The same model with distances from the DE421 trajectory of signals.path.geometry."""
+    return FlightModel.from_trajectory("historical", rng=np.random.default_rng(1962))
+
+
+def _poisson_interval(mean: float, p: float = 1e-4) -> tuple[float, float]:
+    return stats.poisson.ppf(p / 2, mean), stats.poisson.isf(p / 2, mean)
+
+
+def test_launch_instant() -> None:
+    assert LAUNCH_UTC == utc(1962, 11, 1, 16, 14, 16)
+
+
+def test_every_icd_channel_present_and_documented(flight: FlightModel) -> None:
+    channels = flight.channels_at(utc(1962, 11, 20))
+    assert tuple(channels) == CHANNEL_NAMES
+    assert set(CHANNEL_MODELS) == set(CHANNEL_NAMES)
+    assert len(CHANNEL_NAMES) == 19
+
+
+def test_unknown_scenario_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown flight scenario 'martian'"):
+        FlightModel("martian")
+
+
+def test_times_outside_the_flight_are_refused(flight: FlightModel) -> None:
+    with pytest.raises(FlightTimeError, match="outside the modelled flight"):
+        flight.channels_at(utc(1962, 10, 1))
+    with pytest.raises(FlightTimeError, match="no time zone"):
+        flight.channels_at(datetime(1962, 11, 20))
+
+
+def test_nitrogen_leak_empties_both_bottles_by_7_november(flight: FlightModel) -> None:
+    on_2_nov = flight.channels_at(utc(1962, 11, 2, 12))
+    assert on_2_nov["n2_pressure_a_mpa"] > 5.0
+    assert on_2_nov["n2_pressure_b_mpa"] > 5.0
+    for day in (utc(1962, 11, 7), utc(1962, 11, 7, 6), utc(1962, 12, 1), utc(1963, 3, 1)):
+        channels = flight.channels_at(day)
+        assert channels["n2_pressure_a_mpa"] == 0.0
+        assert channels["n2_pressure_b_mpa"] == 0.0
+    days = np.arange(0.5, 5.0, 0.5) * 86400.0
+    series = flight.channels_s(days)
+    assert np.all(np.diff(series["n2_pressure_a_mpa"]) < 0)
+    assert np.all(np.diff(series["n2_pressure_b_mpa"]) < 0)
+
+
+def test_attitude_modes_follow_the_documented_sequence(flight: FlightModel) -> None:
+    assert flight.attitude_mode_at(utc(1962, 11, 3)) == AttitudeMode.SUN_STAR
+    assert flight.attitude_mode_at(utc(1962, 11, 6, 12)) == AttitudeMode.GYRO
+    assert flight.attitude_mode_at(utc(1962, 11, 8)) == AttitudeMode.SPIN_SUN_AXIS
+    assert flight.attitude_mode_at(utc(1963, 3, 20)) == AttitudeMode.SPIN_SUN_AXIS
+    assert flight.dish_pointed_at(utc(1962, 11, 3))
+    assert not flight.dish_pointed_at(utc(1962, 11, 10))
+    assert flight.channels_at(utc(1962, 11, 3))["tx_state"] == 0b1_0001
+    assert flight.channels_at(utc(1962, 11, 10))["tx_state"] == 0b0_0001
+
+
+def test_nominal_scenario_keeps_gas_orientation_and_dish() -> None:
+    nominal = FlightModel("nominal", rng=np.random.default_rng(3))
+    for day in (utc(1962, 11, 10), utc(1963, 3, 20)):
+        assert nominal.attitude_mode_at(day) == AttitudeMode.SUN_STAR
+        assert nominal.dish_pointed_at(day)
+        channels = nominal.channels_at(day)
+        assert channels["n2_pressure_a_mpa"] > 10.0
+        assert channels["n2_pressure_b_mpa"] > 10.0
+
+
+def test_default_distance_matches_the_last_contact() -> None:
+    assert default_distance_km(utc(1963, 3, 21)) == pytest.approx(106.76e6, rel=1e-6)
+    # Escape in the first hours: beyond the Moon's distance within two days.
+    assert default_distance_km(LAUNCH_UTC + timedelta(days=2)) > 384_400.0
+
+
+def test_trajectory_distances_are_used(trajectory_flight: FlightModel) -> None:
+    from signals.path.geometry import get_trajectory
+
+    t = utc(1963, 3, 21)
+    expected_km = get_trajectory().distance_from_earth_km(t)
+    got_km = trajectory_flight.distance_km_s([seconds_since_launch(t)])[0]
+    assert got_km == pytest.approx(expected_km, rel=1e-4)
+    assert 1.0 < trajectory_flight.sun_distance_au_s([seconds_since_launch(t)])[0] < 1.7
+
+
+def _zone_duration_s(flight: FlightModel, low_km: float, high_km: float) -> tuple[float, float]:
+    grid_s = np.arange(0.0, 200 * 86400.0, 1.0 if high_km < 1e6 else 60.0)
+    if high_km < 1e6:
+        grid_s = grid_s[: 86400 * 2]
+    altitude = flight.altitude_km_s(grid_s)
+    inside = grid_s[(altitude >= low_km) & (altitude <= high_km)]
+    return inside[0], inside[-1]
+
+
+@pytest.mark.parametrize("model", ["flight", "trajectory_flight"])
+@pytest.mark.parametrize(("low_km", "high_km"), [(6_000.0, 40_000.0), (20e6, 40e6)])
+def test_micrometeoroid_rate_in_the_documented_zones(
+    model: str, low_km: float, high_km: float, request: pytest.FixtureRequest
+) -> None:
+    """About one hit per two minutes: the count is that of a Poisson process at 1/120 s."""
+    flight = request.getfixturevalue(model)
+    start_s, end_s = _zone_duration_s(flight, low_km, high_km)
+    hits = flight.channels_s(np.array([start_s, end_s]))["micrometeoroid_hits"]
+    count = int(hits[1] - hits[0])
+    expected = METEOROID_ZONE_RATE_PER_S * (end_s - start_s)
+    low, high = _poisson_interval(expected)
+    assert low <= count <= high
+    assert 90.0 < (end_s - start_s) / count < 160.0  # seconds per hit: "about two minutes"
+
+
+def test_micrometeoroid_rate_is_low_between_the_zones(flight: FlightModel) -> None:
+    grid_s = np.arange(0.0, 200 * 86400.0, 60.0)
+    altitude_km = flight.altitude_km_s(grid_s)
+    start_s = grid_s[np.argmax(altitude_km > 60_000.0)]
+    end_s = grid_s[np.argmax(altitude_km > 19e6)]
+    hits = flight.channels_s(np.array([start_s, end_s]))["micrometeoroid_hits"]
+    count = int(hits[1] - hits[0])
+    low, high = _poisson_interval(METEOROID_BACKGROUND_RATE_PER_S * (end_s - start_s))
+    assert low <= count <= high
+    assert count / (end_s - start_s) < METEOROID_ZONE_RATE_PER_S / 100
+
+
+def test_hit_count_is_cumulative_and_consistent_across_calls(flight: FlightModel) -> None:
+    times = [utc(1962, 12, 25, h) for h in range(0, 24, 3)]
+    first = [flight.channels_at(t)["micrometeoroid_hits"] for t in times]
+    again = [flight.channels_at(t)["micrometeoroid_hits"] for t in reversed(times)][::-1]
+    assert first == again
+    assert np.all(np.diff(first) >= 0)
+    assert first[-1] > first[0]
+
+
+def test_replaceable_distance_function_drives_the_hit_rate() -> None:
+    in_stream = FlightModel(rng=np.random.default_rng(5), distance_km=lambda t: 30e6)
+    t0, t1 = 10 * 86400.0, 11 * 86400.0
+    hits = in_stream.channels_s(np.array([t0, t1]))["micrometeoroid_hits"]
+    low, high = _poisson_interval(86400.0 * METEOROID_ZONE_RATE_PER_S)
+    assert low <= hits[1] - hits[0] <= high
+
+
+def test_interplanetary_field_3_to_4_nt_with_peaks_6_to_9(flight: FlightModel) -> None:
+    t_s = np.arange(20 * 86400.0, 140 * 86400.0, 300.0)
+    ch = flight.channels_s(t_s)
+    magnitude = np.sqrt(ch["mag_x_nt"] ** 2 + ch["mag_y_nt"] ** 2 + ch["mag_z_nt"] ** 2)
+    assert 3.0 <= np.median(magnitude) <= 4.0
+    assert np.mean((magnitude >= 2.9) & (magnitude <= 4.1)) > 0.8
+    assert 6.0 <= np.max(magnitude) <= 9.3
+    # Several distinct peaks above 6 nT, each no higher than ~9 nT.
+    above = magnitude > 6.0
+    n_peaks = np.count_nonzero(above[1:] & ~above[:-1])
+    assert n_peaks >= 5
+    # The direction rotates: each component changes sign over the interval.
+    for axis in ("mag_x_nt", "mag_y_nt"):
+        assert np.min(ch[axis]) < -2.0 < 2.0 < np.max(ch[axis])
+
+
+def _time_at_shell_s(flight: FlightModel, earth_radii: float) -> float:
+    grid_s = np.arange(0.0, 86400.0, 1.0)
+    shell = flight.distance_km_s(grid_s) / EARTH_RADIUS_KM
+    return float(grid_s[np.argmax(shell >= earth_radii)])
+
+
+def test_radiation_belts_stand_out_from_the_cosmic_background(flight: FlightModel) -> None:
+    far_s = np.arange(30 * 86400.0, 30 * 86400.0 + 4000.0, 1.0)
+    background = flight.channels_s(far_s)
+    for channel, rate_cps in (("gas_discharge_cps", 2.5), ("scintillation_cps", 15.0)):
+        counts = background[channel]
+        # Poisson counts: mean within 4 standard errors of the rate, variance ≈ mean.
+        assert abs(np.mean(counts) - rate_cps) < 4 * np.sqrt(rate_cps / counts.size)
+        assert np.var(counts) == pytest.approx(rate_cps, rel=0.15)
+    for shell in (1.6, 4.0):
+        t_s = _time_at_shell_s(flight, shell) + np.arange(5.0)
+        in_belt = flight.channels_s(t_s)
+        assert np.min(in_belt["gas_discharge_cps"]) > 100 * 2.5
+        assert np.min(in_belt["scintillation_cps"]) > 100 * 15.0
+    slot = flight.radiation_rates_cps([_time_at_shell_s(flight, 2.6)])[0][0]
+    inner = flight.radiation_rates_cps([_time_at_shell_s(flight, 1.6)])[0][0]
+    outer = flight.radiation_rates_cps([_time_at_shell_s(flight, 4.0)])[0][0]
+    assert slot < 0.5 * min(inner, outer)  # two belts, not one
+
+
+def test_power_follows_the_sun_distance(flight: FlightModel) -> None:
+    t_s = np.arange(10 * 86400.0, 200 * 86400.0, 86400.0)
+    ch = flight.channels_s(t_s)
+    sun_au = flight.sun_distance_au_s(t_s)
+    assert sun_au[-1] > 1.4 * sun_au[0]
+    # solar-array current ∝ flux ∝ 1/r²: the fitted exponent is −2.
+    slope = np.polyfit(np.log(sun_au), np.log(ch["solar_array_a"]), 1)[0]
+    assert slope == pytest.approx(-2.0, abs=0.05)
+    assert np.mean(ch["battery_a"][:10]) > 0  # charging near 1 AU
+    assert np.mean(ch["battery_a"][:10]) > np.mean(ch["battery_a"][-10:]) + 1.0
+    assert np.polyfit(sun_au, ch["battery_v"], 1)[0] < 0
+    assert np.polyfit(sun_au, ch["temp_radiator_c"], 1)[0] < 0
+    assert np.polyfit(sun_au, ch["temp_experiment_c"], 1)[0] < 0
+
+
+def test_channels_fit_the_telemetry_ranges(flight: FlightModel) -> None:
+    t_s = np.concatenate([np.arange(0.0, 86400.0, 30.0), np.arange(86400.0, 250 * 86400.0, 7e3)])
+    ch = flight.channels_s(t_s)
+    limits = {
+        "n2_pressure_a_mpa": (0.0, 127 * 0.125),
+        "n2_pressure_b_mpa": (0.0, 127 * 0.125),
+        "battery_v": (20.0, 32.7),
+        "battery_a": (-16.0, 15.75),
+        "solar_array_a": (0.0, 12.7),
+        "temp_orbital_c": (-40.0, 87.0),
+        "temp_experiment_c": (-40.0, 87.0),
+        "temp_radiator_c": (-100.0, 90.5),
+        "mag_x_nt": (-40.96, 40.96),
+        "gas_discharge_cps": (0, 16383),
+        "scintillation_cps": (0, 16383),
+    }
+    for name, (low, high) in limits.items():
+        assert low <= np.min(ch[name]) and np.max(ch[name]) <= high, name
+
+
+def test_seeded_models_are_reproducible() -> None:
+    t_s = np.arange(0.0, 60 * 86400.0, 3600.0)
+    a = FlightModel(rng=np.random.default_rng(7)).channels_s(t_s)
+    b = FlightModel(rng=np.random.default_rng(7)).channels_s(t_s)
+    c = FlightModel(rng=np.random.default_rng(8)).channels_s(t_s)
+    for name in CHANNEL_NAMES:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert not np.array_equal(a["micrometeoroid_hits"], c["micrometeoroid_hits"])
+    assert not np.array_equal(a["battery_v"], c["battery_v"])
+
+
+def test_scalar_and_vector_forms_agree(flight: FlightModel) -> None:
+    t = utc(1963, 1, 10, 5, 6, 7)
+    scalar = flight.channels_at(t)
+    vector = flight.channels_s([seconds_since_launch(t)])
+    for name in CHANNEL_NAMES:
+        assert scalar[name] == vector[name][0]
+
+
+def test_array_capable_distance_function_is_called_once() -> None:
+    calls: list[int] = []
+
+    def distance_km(t: object) -> object:
+        instants = np.asarray(t)
+        calls.append(instants.size)
+        seconds = (instants - np.datetime64("1962-11-01T16:14:16")) / np.timedelta64(1, "s")
+        return 7000.0 + 10.0 * seconds
+
+    model = FlightModel(rng=np.random.default_rng(2), distance_km=distance_km)
+    assert len(calls) == 1 and calls[0] > 1000
+    assert model.distance_km_s([3600.0])[0] == pytest.approx(7000.0 + 36_000.0)
