@@ -52,11 +52,10 @@ from signals.formats.uplink import Command
 from signals.path.channel import through_channel
 from signals.path.geometry import get_trajectory
 from signals.path.link_budget import LinkBudget, link_budget
-from signals.spacecraft.flight import LAUNCH_UTC, FlightModel
+from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 
 log = logging.getLogger(__name__)
 
-SCENARIOS: Final = ("historical", "nominal")
 TELEMETRY_RATES_BPS: Final = (128, 64, 32, 16, 8, 4, 2, 1)
 DOWNLINK_BANDS: Final = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
 TX_BITS: Final = {"1.6m-tlm": 1, "32cm-tlm": 2, "8cm-carrier": 4, "5cm-ppm": 8}
@@ -263,7 +262,7 @@ def plan_session(
     profile = profile or SessionProfile.named("contact")
     trajectory = get_trajectory()
     elevation = check_visible(start_utc)
-    flight = FlightModel(scenario, np.random.default_rng(rng_seed))
+    flight = FlightModel(scenario, np.random.default_rng(rng_seed), trajectory)
     dish = bool(flight.dish_pointed_at(start_utc))
     range_km = float(trajectory.range_km(start_utc))
     rate, main_band = choose_bit_rate(range_km, dish)
@@ -677,7 +676,7 @@ def run_session(
     )
     rng = np.random.default_rng(seed)
     trajectory = get_trajectory()
-    flight = FlightModel.from_trajectory(scenario, np.random.default_rng(seed), trajectory)
+    flight = FlightModel(scenario, np.random.default_rng(seed), trajectory)
     spacecraft = Spacecraft(flight)
     n_stages = 4 + 2 * len(DOWNLINK_BANDS)
     stages = _Stages(n_stages, show_progress)

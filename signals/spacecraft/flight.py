@@ -40,12 +40,9 @@ gas_discharge_cps    Poisson counts in 1 s: 2.5 cps cosmic rays + inner belt (L 
 scintillation_cps    Poisson counts in 1 s: 15 cps + inner belt 3,000 cps + outer belt 9,000 cps
 ==================== ==========================================================================
 
-Distances: ``distance_km(t)`` is the distance from Earth's centre; until a trajectory is
-supplied it is :func:`default_distance_km` (a radial escape hyperbola from a 200 km
-parking orbit at launch + 1 h, plus a quadratic heliocentric divergence calibrated to the
-documented 106.76 million km on 1963-03-21). The Sun distance ``sun_distance_au(t)``
-defaults to :func:`default_sun_distance_au`, a Kepler ellipse from perihelion at Earth's
-distance at launch (0.9925 AU) to aphelion 1.605 AU. Both are replaceable callables.
+Distances: the distance from Earth's centre and from the Sun come from the mission
+trajectory, :func:`signals.path.geometry.get_trajectory` (the one trajectory every command
+uses), tabulated once per trajectory and interpolated.
 
 Randomness: all random values come from the generator passed in. At construction the
 model draws the micrometeoroid hit times, the magnetic disturbance events and a 64-bit
@@ -55,8 +52,8 @@ key; the measurement noise at time t is a fixed function of that key and t, so
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -77,9 +74,6 @@ LAUNCH_UTC: Final[datetime] = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
 LAST_CONTACT_UTC: Final[datetime] = datetime(1963, 3, 21, tzinfo=UTC)
 """Last radio contact, at 106,760,000 km."""
 
-LAST_CONTACT_DISTANCE_KM: Final[float] = 106.76e6
-"""Documented distance from Earth at the last contact."""
-
 MARS_FLYBY_UTC: Final[datetime] = datetime(1963, 6, 19, tzinfo=UTC)
 """Documented Mars flyby date."""
 
@@ -87,21 +81,11 @@ MODEL_END_UTC: Final[datetime] = datetime(1963, 8, 1, tzinfo=UTC)
 """The state model covers launch up to this instant."""
 
 EARTH_RADIUS_KM: Final[float] = 6371.0
-EARTH_MU_KM3_PER_S2: Final[float] = 398600.4418
-PARKING_ALTITUDE_KM: Final[float] = 200.0
-DEPARTURE_DELAY_S: Final[float] = 3600.0
-"""Time from launch to the escape burn out of the parking orbit (emulator definition)."""
-V_INFINITY_KM_PER_S: Final[float] = 3.0
-"""Hyperbolic excess speed of the departure (emulator definition)."""
-
 SUN_ACQUISITION_DELAY_S: Final[float] = 2 * 3600.0
 """Time from launch to the first Sun–star orientation (emulator definition)."""
 GYRO_START_UTC: Final[datetime] = datetime(1962, 11, 6, tzinfo=UTC)
 SPIN_START_UTC: Final[datetime] = datetime(1962, 11, 7, tzinfo=UTC)
 LEAK_START_DELAY_S: Final[float] = 6 * 3600.0
-
-ORBIT_PERIHELION_AU: Final[float] = 0.9925
-ORBIT_APHELION_AU: Final[float] = 1.605
 
 METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
     (6_000.0, 40_000.0),
@@ -144,8 +128,6 @@ CHANNEL_MODELS: Final[dict[str, str]] = {
 }
 
 _SECONDS_PER_DAY: Final[float] = 86400.0
-_AU_KM: Final[float] = 149_597_870.7
-_SECONDS_PER_YEAR: Final[float] = 365.25636 * _SECONDS_PER_DAY
 
 # Noise streams of the counter-based generator (one per noisy quantity).
 _STREAM_BATTERY_V: Final[int] = 1
@@ -193,77 +175,44 @@ def utc_after_launch(t_s: float) -> datetime:
     return LAUNCH_UTC + timedelta(seconds=float(t_s))
 
 
-def _radial_hyperbola_table() -> tuple[np.ndarray, np.ndarray]:
-    """Time (s after the escape burn) and radius (km) along a radial escape hyperbola."""
-    a_km = EARTH_MU_KM3_PER_S2 / V_INFINITY_KM_PER_S**2
-    r0_km = EARTH_RADIUS_KM + PARKING_ALTITUDE_KM
-    h0 = math.acosh(1.0 + r0_km / a_km)
-    h = np.concatenate([np.linspace(h0, 1.0, 4000), np.linspace(1.0, 30.0, 20000)[1:]])
-    n_rad_per_s = math.sqrt(EARTH_MU_KM3_PER_S2 / a_km**3)
-    t_s = (np.sinh(h) - h - (math.sinh(h0) - h0)) / n_rad_per_s
-    r_km = a_km * (np.cosh(h) - 1.0)
-    return t_s, r_km
-
-
-_HYP_T_S, _HYP_R_KM = _radial_hyperbola_table()
-
-
-def _hyperbola_km(t_after_burn_s: np.ndarray) -> np.ndarray:
-    return np.interp(t_after_burn_s, _HYP_T_S, _HYP_R_KM)
-
-
-_T_LAST_CONTACT_S: Final[float] = (LAST_CONTACT_UTC - LAUNCH_UTC).total_seconds()
-_DIVERGENCE_KM_PER_S2: Final[float] = float(
-    (LAST_CONTACT_DISTANCE_KM - _hyperbola_km(np.array([_T_LAST_CONTACT_S - DEPARTURE_DELAY_S]))[0])
-    / (_T_LAST_CONTACT_S - DEPARTURE_DELAY_S) ** 2
-)
-
-
-def default_distance_km_s(t_s: npt.ArrayLike) -> np.ndarray:
-    """Distance from Earth's centre (km) at ``t_s`` seconds after launch (vectorised).
-
-    A 200 km parking orbit until launch + 1 h, then a radial escape hyperbola
-    (v∞ = 3 km/s) plus a quadratic divergence term fitted so that the distance is
-    106.76 million km on 1963-03-21.
-    """
-    t = np.asarray(t_s, dtype=np.float64)
-    since_burn_s = np.maximum(t - DEPARTURE_DELAY_S, 0.0)
-    return _hyperbola_km(since_burn_s) + _DIVERGENCE_KM_PER_S2 * since_burn_s**2
-
-
-def default_distance_km(t_utc: datetime) -> float:
-    """Distance from Earth's centre in km at ``t_utc`` (see :func:`default_distance_km_s`)."""
-    return float(default_distance_km_s(np.array([seconds_since_launch(t_utc)]))[0])
-
-
-def default_sun_distance_au_s(t_s: npt.ArrayLike) -> np.ndarray:
-    """Sun distance (AU) at ``t_s`` seconds after launch on the transfer ellipse (vectorised).
-
-    Perihelion at launch at 0.9925 AU (Earth's distance on 1 Nov), aphelion 1.605 AU.
-    """
-    t = np.asarray(t_s, dtype=np.float64)
-    a_au = 0.5 * (ORBIT_PERIHELION_AU + ORBIT_APHELION_AU)
-    e = (ORBIT_APHELION_AU - ORBIT_PERIHELION_AU) / (ORBIT_APHELION_AU + ORBIT_PERIHELION_AU)
-    mean_anomaly = 2.0 * np.pi * np.maximum(t, 0.0) / (_SECONDS_PER_YEAR * a_au**1.5)
-    ecc_anomaly = mean_anomaly.copy()
-    for _ in range(8):  # Newton on Kepler's equation; converges well within 8 steps for e < 0.3
-        ecc_anomaly -= (ecc_anomaly - e * np.sin(ecc_anomaly) - mean_anomaly) / (
-            1.0 - e * np.cos(ecc_anomaly)
-        )
-    return a_au * (1.0 - e * np.cos(ecc_anomaly))
-
-
-def default_sun_distance_au(t_utc: datetime) -> float:
-    """Sun distance in AU at ``t_utc`` (see :func:`default_sun_distance_au_s`)."""
-    return float(default_sun_distance_au_s(np.array([seconds_since_launch(t_utc)]))[0])
-
-
 def _mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser over a uint64 array (wrapping arithmetic)."""
     z = x + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+def _grid_s() -> np.ndarray:
+    """Instants (s after launch) at which the distances are tabulated: every 60 s for the
+    first two days, then every 6 h to the end of the model (about 1,000 instants)."""
+    end_s = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
+    return np.concatenate(
+        [
+            np.arange(0.0, 2 * _SECONDS_PER_DAY, 60.0),
+            np.arange(2 * _SECONDS_PER_DAY, end_s + 6 * 3600.0, 6 * 3600.0),
+        ]
+    )
+
+
+@functools.cache
+def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid s, distance from Earth's centre km, Sun distance AU) along ``trajectory``.
+
+    Computed once per trajectory (two vectorised calls, about 0.3 s) and shared by every
+    model built on it; the arrays are read-only.
+    """
+    grid_s = _grid_s()
+    launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+    instants = launch + np.round(grid_s * 1e6).astype("timedelta64[us]")
+    distance_km = np.asarray(trajectory.distance_from_earth_km(instants), dtype=np.float64)
+    sun_au = np.asarray(trajectory.sun_distance_au(instants), dtype=np.float64)
+    for what, values in (("distance from Earth", distance_km), ("Sun distance", sun_au)):
+        if values.shape != grid_s.shape or not np.all(np.isfinite(values) & (values > 0)):
+            raise ConfigError(f"the trajectory gave a non-positive or non-finite {what}")
+    for array in (grid_s, distance_km, sun_au):
+        array.setflags(write=False)
+    return grid_s, distance_km, sun_au
 
 
 class FlightModel:
@@ -276,19 +225,9 @@ class FlightModel:
         ``"nominal"`` (as planned: no leak, Sun–star orientation kept, dish pointed).
     rng : numpy.random.Generator, optional
         Source of every random value. Defaults to ``np.random.default_rng(0)``.
-    distance_km : callable, optional
-        ``distance_km(t_utc) -> km`` from Earth's centre. Default
-        :func:`default_distance_km`. It is tabulated once at construction (every 60 s for
-        the first two days, then every 6 h: about 4,000 instants) and interpolated. It is
-        first called once with a ``datetime64[us]`` array of all the instants; if that
-        fails or gives no array of the same length, once per instant with a datetime.
-    sun_distance_au : callable, optional
-        ``sun_distance_au(t_utc) -> AU``. Default :func:`default_sun_distance_au`;
-        tabulated like ``distance_km``.
-    distance_km_s, sun_distance_au_s : callable, optional
-        Vectorised alternatives: functions of an array of seconds after launch returning
-        an array (used when the per-instant callables are not given). See
-        :meth:`from_trajectory`.
+    trajectory : signals.path.geometry.Trajectory, optional
+        Where the distances from Earth and from the Sun come from. Default
+        :func:`signals.path.geometry.get_trajectory` (the mission trajectory).
 
     Raises
     ------
@@ -300,99 +239,23 @@ class FlightModel:
         self,
         scenario: str = "historical",
         rng: np.random.Generator | None = None,
-        distance_km: Callable[[datetime], float] | None = None,
-        sun_distance_au: Callable[[datetime], float] | None = None,
-        *,
-        distance_km_s: Callable[[np.ndarray], np.ndarray] | None = None,
-        sun_distance_au_s: Callable[[np.ndarray], np.ndarray] | None = None,
+        trajectory: Trajectory | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ConfigError(
                 f"unknown flight scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}"
             )
+        from signals.path.geometry import get_trajectory  # here: the ephemeris loads when used
+
         self.scenario: str = scenario
         rng = np.random.default_rng(0) if rng is None else rng
         self._end_s: float = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
-        self._grid_s = np.concatenate(
-            [
-                np.arange(0.0, 2 * _SECONDS_PER_DAY, 60.0),
-                np.arange(2 * _SECONDS_PER_DAY, self._end_s + 6 * 3600.0, 6 * 3600.0),
-            ]
-        )
-        self._distance_grid_km = self._tabulate(
-            distance_km, distance_km_s or default_distance_km_s, "distance"
-        )
-        self._sun_grid_au = self._tabulate(
-            sun_distance_au, sun_distance_au_s or default_sun_distance_au_s, "Sun distance"
+        self._grid_s, self._distance_grid_km, self._sun_grid_au = _tabulated_distances(
+            get_trajectory() if trajectory is None else trajectory
         )
         self._key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
         self._hit_times_s = self._draw_hit_times(rng)
         self._mag_events = self._draw_mag_events(rng)
-
-    # ----------------------------------------------------------------- set-up
-
-    def _tabulate(
-        self,
-        func: Callable[[datetime], float] | None,
-        default: Callable[[np.ndarray], np.ndarray],
-        what: str,
-    ) -> np.ndarray:
-        if func is None:
-            values = np.asarray(default(self._grid_s), dtype=np.float64)
-        else:
-            values = self._call_over_grid(func)
-        if values.shape != self._grid_s.shape:
-            raise ConfigError(
-                f"the {what} function returned {values.shape[0]} values for "
-                f"{self._grid_s.size} instants"
-            )
-        if not np.all(np.isfinite(values)) or np.any(values <= 0):
-            raise ConfigError(f"the {what} function returned a non-positive or non-finite value")
-        return values
-
-    def _call_over_grid(self, func: Callable[[datetime], float]) -> np.ndarray:
-        """``func`` at every grid instant: one vectorised call if it takes arrays."""
-        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
-        instants = launch + np.round(self._grid_s * 1e6).astype("timedelta64[us]")
-        try:
-            values = np.asarray(func(instants), dtype=np.float64)  # type: ignore[arg-type]
-        except (TypeError, ValueError, AttributeError):
-            values = np.empty(0)
-        if values.shape == self._grid_s.shape:
-            return values
-        return np.array([func(utc_after_launch(t)) for t in self._grid_s], dtype=np.float64)
-
-    @classmethod
-    def from_trajectory(
-        cls,
-        scenario: str = "historical",
-        rng: np.random.Generator | None = None,
-        trajectory: Trajectory | None = None,
-    ) -> FlightModel:
-        """A flight model with distances from the DE421 trajectory (:mod:`signals.path.geometry`).
-
-        Parameters
-        ----------
-        scenario, rng
-            As for :class:`FlightModel`.
-        trajectory : signals.path.geometry.Trajectory, optional
-            Default ``signals.path.geometry.get_trajectory()``. Tabulated in two vectorised
-            calls (about 2 s).
-        """
-        from signals.path.geometry import get_trajectory  # here: the ephemeris loads only if asked
-
-        traj = get_trajectory() if trajectory is None else trajectory
-        launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
-
-        def instants(t_s: np.ndarray) -> np.ndarray:
-            return launch + np.round(np.asarray(t_s) * 1e6).astype("timedelta64[us]")
-
-        return cls(
-            scenario,
-            rng,
-            distance_km_s=lambda t_s: traj.distance_from_earth_km(instants(t_s)),
-            sun_distance_au_s=lambda t_s: traj.sun_distance_au(instants(t_s)),
-        )
 
     def _draw_hit_times(self, rng: np.random.Generator) -> np.ndarray:
         """Micrometeoroid hit times (s after launch): inhomogeneous Poisson by inversion."""

@@ -32,6 +32,7 @@ from signals.formats.tlm import (
 )
 from signals.formats.tlm_frames import frame_from_channels
 from signals.modulators.tlm import TelemetryTransmission
+from signals.spacecraft.flight import SCENARIOS
 
 #: Band ids accepted by ``--band`` (short and full).
 BAND_ALIASES: Final = {
@@ -122,6 +123,12 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
         "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="historical",
+        help="historical: the real flight; nominal: as planned (no leak)",
+    )
 
 
 def synth_tlm(
@@ -141,6 +148,7 @@ def synth_tlm(
     invert: bool = False,
     fs_hz: float = 8000.0,
     seed: int = 0,
+    scenario: str = "historical",
 ) -> Path:
     """Write a telemetry recording ``base`` and ``base.truth.json``; return the meta path.
 
@@ -173,6 +181,8 @@ def synth_tlm(
         Sample rate (Hz).
     seed : int
         Seed of the one random generator (flight model and noise).
+    scenario : str
+        Flight scenario of the frames' channels: ``historical`` or ``nominal``.
 
     Raises
     ------
@@ -200,7 +210,7 @@ def synth_tlm(
         )
     # every frame that starts at least one bit before the end (the last may be cut off)
     n_frames = math.ceil((duration_s - carrier_s) / frame_s - 1.0 / FRAME_BITS)
-    flight = FlightModel("historical", rng=rng)
+    flight = FlightModel(scenario, rng=rng)
     first_bit_utc = start_utc + timedelta(seconds=carrier_s)
     first_counter = int((first_bit_utc - LAUNCH_UTC).total_seconds() // frame_s)
     frames = []
@@ -247,6 +257,7 @@ def synth_tlm(
         "band": band_id,
         "start_utc": start_utc,
         "seed": seed,
+        "scenario": scenario,
         "ebn0_db": ebn0_db,
         "cn0_dbhz": cn0_dbhz,
         "tuned_frequency_hz": tuned_hz,
@@ -274,4 +285,5 @@ def run_synth(args: argparse.Namespace) -> Path:
         invert=args.invert,
         fs_hz=args.fs_hz,
         seed=args.seed,
+        scenario=args.scenario,
     )
