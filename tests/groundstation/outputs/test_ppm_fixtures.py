@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from groundstation.io.recording import open_recording
-from groundstation.outputs.ppm import decode_ppm_to_dir, grey_to_8bit
+from groundstation.outputs.ppm import decode_ppm_to_dir
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "ppm"
 NAMES = sorted(p.name.removesuffix(".sigmf-meta") for p in FIXTURES.glob("*.sigmf-meta"))
@@ -40,6 +40,9 @@ def test_fixture_decodes_to_its_truth(name, tmp_path):
         assert entry["lines_received"] == len(received)
         png = np.asarray(Image.open(tmp_path / entry["png"]))
         grey = np.array(sent["grey"])
-        assert np.array_equal(png[received], grey_to_8bit(grey[received]))
+        # ICD §3: 8-bit value = round(g·255/63) (g·255/63 is never half-way between integers)
+        expected = np.floor(grey[received] * 255 / 63 + 0.5).astype(np.uint8)
+        assert png.dtype == np.uint8
+        assert np.array_equal(png[received], expected)
         others = np.setdiff1d(np.arange(sent["lines"]), received)
         assert np.all(png[others] == 0)
