@@ -10,7 +10,7 @@ Writes, all atomically, into ``OUTDIR``:
 - ``telemetry.jsonl``: the same, one JSON object per line;
 - ``NAME.sigmf-meta``: the recording's metadata with one annotation per frame;
 - ``summary.json``: counts and link estimates;
-- ``telemetry.png``: the main channels against time.
+- ``telemetry.png``: the telemetry panels against time (the reports' panels).
 
 The writers take lists of :class:`~groundstation.receivers.tlm.DecodedFrame` so other
 callers (the session runner) can reuse them.
@@ -30,27 +30,16 @@ import numpy as np
 from groundstation.errors import NoSignalError
 from groundstation.io.files import save_figure, to_json, write_json, write_text
 from groundstation.io.recording import Recording, format_utc, write_annotated_metadata
+from groundstation.outputs.figures import TelemetrySeries, telemetry_figure
 from groundstation.progress import progress
 from groundstation.receivers.tlm import DecodedFrame, TelemetryDecodeResult, decode_tlm_recording
-from signals.formats.tlm import CHANNEL_BY_NAME, CHANNEL_NAMES, FRAME_WORDS, AttitudeMode
+from signals.formats.tlm import CHANNEL_NAMES, FRAME_WORDS
 
 #: Leading CSV/JSONL columns, before the raw words and the channels.
 FRAME_COLUMNS: Final = ("sample_start", "time_utc", "frame_counter", "frame_type", "parity_ok")
 WORD_COLUMNS: Final = tuple(f"w{i:02d}" for i in range(FRAME_WORDS))
 #: Every column of ``telemetry.csv`` in order.
 CSV_COLUMNS: Final = FRAME_COLUMNS + WORD_COLUMNS + CHANNEL_NAMES
-
-#: Plot panels: (title, channels, unit).
-PLOT_PANELS: Final = (
-    ("N2 pressure", ("n2_pressure_a_mpa", "n2_pressure_b_mpa"), "MPa"),
-    ("Battery voltage", ("battery_v",), "V"),
-    ("Battery and solar-array currents", ("battery_a", "solar_array_a"), "A"),
-    ("Temperatures", ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c"), "°C"),
-    ("Attitude mode", ("attitude_mode",), ""),
-    ("Magnetometer", ("mag_x_nt", "mag_y_nt", "mag_z_nt"), "nT"),
-    ("Micrometeoroid hits (cumulative)", ("micrometeoroid_hits",), "hits"),
-    ("Radiation", ("gas_discharge_cps", "scintillation_cps"), "counts/s"),
-)
 
 
 def _value(v: Any) -> float | int | None:
@@ -109,58 +98,18 @@ def write_telemetry_jsonl(path: Path | str, frames: Sequence[DecodedFrame]) -> P
     return write_text(path, "".join(line + "\n" for line in lines))
 
 
-def _label(name: str) -> str:
-    ch = CHANNEL_BY_NAME[name]
-    return f"{name} ({ch.unit})" if ch.unit else name
-
-
 def write_telemetry_plot(
     path: Path | str, frames: Sequence[DecodedFrame], *, title: str = "Mars 1 telemetry"
 ) -> Path:
-    """Plot the main channels of the parity-ok frames against UTC; write a PNG atomically.
+    """Plot the telemetry panels of the frames against time; write a PNG atomically.
 
-    Frames that fail parity are left out (their values cannot be trusted); if none
-    passes, all frames are drawn and the title says so.
+    The panels are the reports' (:func:`groundstation.outputs.figures.telemetry_figure`):
+    only frames that pass parity are plotted, each failed one is a tick at its time.
     """
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-    from matplotlib.figure import Figure
-
-    good = [f for f in frames if f.parity_ok]
-    note = ""
-    if not good:
-        good, note = list(frames), " (no frame passed parity: values unchecked)"
-    fig = Figure(figsize=(11, 2.1 * ((len(PLOT_PANELS) + 1) // 2) + 0.8), layout="constrained")
-    axes = fig.subplots((len(PLOT_PANELS) + 1) // 2, 2, sharex=True).ravel()
-    for ax, (panel, names, unit) in zip(axes, PLOT_PANELS, strict=False):
-        for name in names:
-            pts = [(f.time_utc, f.channels[name]) for f in good if name in f.channels]
-            if not pts:
-                continue
-            times = [t for t, _ in pts]
-            values = [float(v) for _, v in pts]
-            if name == "attitude_mode":
-                ax.step(times, values, label=_label(name), where="post")
-            else:
-                ax.plot(times, values, marker=".", markersize=4, label=_label(name))
-        ax.set_title(panel, fontsize=9)
-        ax.set_ylabel(unit or "code", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(True, alpha=0.3)
-        if names == ("attitude_mode",):
-            ax.set_yticks([m.value for m in AttitudeMode])
-            ax.set_yticklabels([m.name.lower().replace("_", " ") for m in AttitudeMode])
-            ax.set_ylim(-0.5, len(AttitudeMode) - 0.5)
-        if ax.lines:
-            ax.legend(fontsize=7, loc="best")
-    for ax in axes[len(PLOT_PANELS) :]:
-        ax.set_visible(False)
-    locator = AutoDateLocator()
-    for ax in axes[-2:]:
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-        ax.set_xlabel("UTC", fontsize=8)
-    fig.suptitle(f"{title}: {len(good)} frames{note}", fontsize=11)
-    return save_figure(path, fig, dpi=100)
+    series = TelemetrySeries.from_frames(
+        [f.time_utc for f in frames], [f.channels for f in frames], [f.parity_ok for f in frames]
+    )
+    return save_figure(path, telemetry_figure(series, title=title), dpi=100)
 
 
 def frame_annotations(

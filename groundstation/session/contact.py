@@ -758,7 +758,7 @@ def run_session(
         if outdir is not None:
             stages.step("writing the session folder")
             if write_report:
-                from groundstation.report.pages import waterfall_from_recording
+                from groundstation.outputs.spectrum import waterfall_from_recording
 
                 for band_id, recording in recordings.items():
                     rows = 120 if band_id.endswith("-tlm") else 400

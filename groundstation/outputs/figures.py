@@ -1,0 +1,534 @@
+"""Every matplotlib figure of the ground station's outputs, drawn from plain data.
+
+The session and mission reports (:mod:`groundstation.report`) and the per-recording
+decoders (``telemetry.png`` of ``groundstation decode``) draw their plots here, so that a
+telemetry panel is defined once (:data:`TELEMETRY_PANELS`) and looks the same wherever it
+appears. Functions take arrays and small records, never a session dictionary, and return
+a :class:`matplotlib.figure.Figure` (Agg, no global backend switch); :func:`figure_png`
+turns one into the compact PNG the reports embed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+from PIL import Image
+
+from groundstation.outputs.spectrum import Waterfall
+from signals.formats.tlm import CHANNEL_BY_NAME, AttitudeMode
+
+GOOD_COLOUR: Final = "#2e8b47"
+BAD_COLOUR: Final = "#c0392b"
+MUTED_COLOUR: Final = "#7a8191"
+
+
+def figure_png(fig: Figure) -> bytes:
+    """The figure as an 8-bit palette PNG (a third of the RGBA size; plots use few colours)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, facecolor="white")
+    buffer.seek(0)
+    with Image.open(buffer) as rgba:
+        palette = rgba.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _no_data(ax: Axes, text: str = "no data") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=MUTED_COLOUR)
+    ax.set_yticks([])
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+# ------------------------------------------------------------------------------ link margins
+
+
+@dataclass(frozen=True)
+class MarginBar:
+    """One band's bar in the link-margin chart.
+
+    Attributes
+    ----------
+    band_id : str
+        ICD §1 band id.
+    margin_db : float or None
+        Margin above the ICD §7 threshold (dB); None when unknown.
+    usable : bool
+        Whether the link is usable (margin and, for dish bands, pointing).
+    reason : str
+        Why it is or is not usable (shown when the margin alone does not tell).
+    """
+
+    band_id: str
+    margin_db: float | None
+    usable: bool
+    reason: str = ""
+
+
+def margin_figure(bars: Sequence[MarginBar]) -> Figure:
+    """Horizontal bars of the link margin per band (green usable, red unusable)."""
+    fig = Figure(figsize=(9.0, 0.55 * len(bars) + 1.3), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(bars))[::-1]
+    values = [b.margin_db if b.margin_db is not None else 0.0 for b in bars]
+    ax.barh(y, values, color=[GOOD_COLOUR if b.usable else BAD_COLOUR for b in bars], height=0.6)
+    ax.axvline(0.0, color="#1d2330", linewidth=1.0)
+    labels = []
+    for b in bars:
+        # Say why when the margin itself does not (e.g. the dish is not pointed).
+        why = not b.usable and b.reason and not b.reason.startswith(("margin", "below"))
+        labels.append(f"{b.band_id}\n({b.reason})" if why else b.band_id)
+    ax.set_yticks(y, labels, fontsize=9)
+    span = max([abs(v) for v in values] + [1.0])
+    for yi, b in zip(y, bars, strict=True):
+        m = b.margin_db
+        text = "n/a" if m is None else f"{m:+.1f} dB" + ("" if b.usable else " (unusable)")
+        x = 0.0 if m is None else m
+        ax.text(
+            x + (0.01 if x >= 0 else -0.01) * span,
+            yi,
+            f" {text} ",
+            va="center",
+            ha="left" if x >= 0 else "right",
+            fontsize=9,
+        )
+    lo, hi = min([*values, 0.0]), max([*values, 0.0])
+    ax.set_xlim(lo - 0.25 * span if lo < 0 else -0.05 * span, hi + 0.3 * span)
+    ax.set_xlabel("link margin (dB)")
+    ax.set_title("Link margin per band (green: usable, red: unusable)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+# ------------------------------------------------------------------------------ waterfall
+
+
+def waterfall_figure(wf: Waterfall, title: str) -> Figure | None:
+    """The waterfall as an image (time down, frequency across); None when it holds no
+    finite power."""
+    power = np.asarray(wf.power_db, dtype=np.float32)
+    finite = power[np.isfinite(power)] if power.ndim == 2 else power[:0]
+    if finite.size == 0:
+        return None
+    vmin = float(np.percentile(finite, 5.0))
+    vmax = float(finite.max())
+    if vmax - vmin < 3.0:
+        vmin = vmax - 3.0
+    freqs_khz = np.asarray(wf.freqs_hz, dtype=float) / 1e3
+    times = np.asarray(wf.times_s, dtype=float)
+    df = (freqs_khz[1] - freqs_khz[0]) if freqs_khz.size > 1 else 1.0
+    if times.size > 1:
+        dt = (times[-1] - times[0]) / (times.size - 1)
+        t0, t1 = times[0] - dt / 2, times[-1] + dt / 2
+    else:
+        t0, t1 = 0.0, max(2 * float(times[0]) if times.size else 1.0, 1e-6)
+    fig = Figure(figsize=(9.0, 3.9), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(
+        np.nan_to_num(power, nan=vmin, posinf=vmax, neginf=vmin),
+        aspect="auto",
+        origin="upper",
+        cmap="viridis",
+        vmin=vmin,
+        vmax=vmax,
+        extent=(freqs_khz[0] - df / 2, freqs_khz[-1] + df / 2, t1, t0),
+        interpolation="nearest",
+    )
+    ax.set_xlabel("frequency from the tuned carrier (kHz)")
+    ax.set_ylabel("time in recording (s)")
+    ax.set_title(title)
+    bar = fig.colorbar(image, ax=ax, pad=0.015)
+    bar.set_label("PSD (dB re 1/Hz)")
+    return fig
+
+
+# ------------------------------------------------------------------------------ telemetry
+
+
+@dataclass(frozen=True)
+class TelemetryPanel:
+    """One panel of the telemetry plot.
+
+    Attributes
+    ----------
+    title : str
+        Panel title (the unit of its first channel is appended).
+    channels : tuple of str
+        ICD §4 channel names drawn together (same unit).
+    min_span : float
+        Smallest y span shown, in the channels' unit, so that one quantisation step of a
+        steady channel does not fill the panel.
+    floor : float or None
+        Physical lower bound of the quantity (a pressure or a count cannot go below 0):
+        the axis never starts below it.
+    from_floor : bool
+        The axis always starts at ``floor``, so that a fall reads as the fraction it is
+        (the nitrogen pressure of a leaking bottle).
+    integer : bool
+        Integer ticks (counters).
+    """
+
+    title: str
+    channels: tuple[str, ...]
+    min_span: float
+    floor: float | None = None
+    from_floor: bool = False
+    integer: bool = False
+
+
+#: The telemetry panels, in reading order (three per row).
+TELEMETRY_PANELS: Final[tuple[TelemetryPanel, ...]] = (
+    TelemetryPanel("Battery voltage", ("battery_v",), 1.0),
+    TelemetryPanel("Currents", ("battery_a", "solar_array_a"), 1.0),
+    TelemetryPanel(
+        "N₂ bottle pressure",
+        ("n2_pressure_a_mpa", "n2_pressure_b_mpa"),
+        2.0,
+        floor=0.0,
+        from_floor=True,
+    ),
+    TelemetryPanel(
+        "Temperatures", ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c"), 10.0
+    ),
+    TelemetryPanel("Magnetic field", ("mag_x_nt", "mag_y_nt", "mag_z_nt"), 2.0),
+    TelemetryPanel("Micrometeoroid hits", ("micrometeoroid_hits",), 4.0, 0.0, integer=True),
+    TelemetryPanel(
+        "Radiation counters", ("gas_discharge_cps", "scintillation_cps"), 10.0, 0.0, integer=True
+    ),
+    TelemetryPanel("Attitude mode", ("attitude_mode",), 0.0),
+    TelemetryPanel("Commands received", ("command_count",), 4.0, 0.0, integer=True),
+)
+
+#: Short tick labels of the attitude-mode panel (ICD §4).
+_ATTITUDE_TICKS: Final = {
+    AttitudeMode.SUN_STAR: "Sun–star",
+    AttitudeMode.GYRO: "gyro",
+    AttitudeMode.SPIN_SUN_AXIS: "spin",
+    AttitudeMode.UNCONTROLLED: "uncontr.",
+}
+_UNIT_SUFFIXES: Final = {"min", "mpa", "v", "a", "c", "nt", "cps"}
+
+
+def channel_short_name(channel: str) -> str:
+    """A channel name without its unit suffix: ``temp_orbital_c`` → ``temp orbital``."""
+    stem, _, suffix = channel.rpartition("_")
+    if stem and suffix in _UNIT_SUFFIXES:
+        channel = stem
+    return channel.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class TelemetrySeries:
+    """Decoded telemetry frames as arrays, one entry per frame in time order.
+
+    Attributes
+    ----------
+    times_s : np.ndarray
+        Time of each frame (s after ``t0_utc``; frame numbers when ``t0_utc`` is None).
+    t0_utc : datetime or None
+        UTC of ``times_s == 0``.
+    parity_ok : np.ndarray
+        Whether each frame passed its parity checks (bool).
+    channels : dict of str to np.ndarray
+        Engineering values per ICD §4 channel (NaN where a frame does not carry it).
+    """
+
+    times_s: np.ndarray
+    t0_utc: datetime | None
+    parity_ok: np.ndarray
+    channels: dict[str, np.ndarray]
+
+    @classmethod
+    def from_frames(
+        cls,
+        times_utc: Sequence[datetime | None],
+        values: Sequence[Mapping[str, float | int | None]],
+        parity_ok: Sequence[bool],
+    ) -> TelemetrySeries:
+        """Arrays from per-frame times, channel values and parity flags.
+
+        When any time is missing, frames are placed by their number instead. A parity
+        flag counts only as a bool: anything else is a failed frame.
+        """
+        known = [t for t in times_utc if t is not None]
+        if len(known) == len(times_utc) and known:
+            t0 = min(known)
+            times_s = np.array([(t - t0).total_seconds() for t in known], dtype=float)
+        else:
+            t0, times_s = None, np.arange(len(times_utc), dtype=float)
+        names = list(dict.fromkeys(name for frame in values for name in frame))
+        channels = {
+            name: np.array([_finite(frame.get(name)) for frame in values], dtype=float)
+            for name in names
+        }
+        ok = np.array([isinstance(p, bool | np.bool_) and bool(p) for p in parity_ok], dtype=bool)
+        return cls(times_s, t0, ok, channels)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return int(self.times_s.size)
+
+    @property
+    def time_label(self) -> str:
+        """The x-axis label."""
+        return "frame number" if self.t0_utc is None else f"s after {self.t0_utc:%H:%M:%S} UTC"
+
+
+def _finite(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return math.nan
+    return float(value)
+
+
+def _y_limits(values: np.ndarray, panel: TelemetryPanel) -> tuple[float, float] | None:
+    """The y range: the data widened to ``min_span``, never below the physical floor."""
+    lo, hi = float(values.min()), float(values.max())
+    if panel.from_floor and panel.floor is not None:
+        return panel.floor, max(hi + 0.08 * (hi - panel.floor), panel.floor + panel.min_span)
+    if hi - lo >= panel.min_span:
+        return None
+    mid = 0.5 * (lo + hi)
+    lo, hi = mid - 0.5 * panel.min_span, mid + 0.5 * panel.min_span
+    if panel.floor is not None and lo < panel.floor:
+        lo, hi = panel.floor, panel.floor + panel.min_span
+    return lo, hi
+
+
+def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> None:
+    ok = series.parity_ok
+    shown: list[np.ndarray] = []
+    for channel in panel.channels:
+        values = series.channels.get(channel)
+        if values is None:
+            continue
+        good = np.isfinite(values) & ok
+        if not good.any():
+            continue
+        shown.append(values[good])
+        draw = ax.step if channel == "attitude_mode" else ax.plot
+        kwargs = {"where": "post"} if channel == "attitude_mode" else {"marker": "o"}
+        draw(
+            series.times_s[good],
+            values[good],
+            markersize=3,
+            linewidth=1.0,
+            label=channel_short_name(channel),
+            **kwargs,
+        )
+    unit = CHANNEL_BY_NAME[panel.channels[0]].unit
+    ax.set_title(f"{panel.title} ({unit})" if unit else panel.title, fontsize=10)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    # Frames that failed parity: a red tick along the bottom at their time, no value.
+    bad_times = series.times_s[~ok]
+    if bad_times.size:
+        ax.plot(
+            bad_times,
+            np.full(bad_times.size, 0.04),
+            transform=ax.get_xaxis_transform(),
+            linestyle="none",
+            marker="|",
+            markersize=8,
+            color=BAD_COLOUR,
+        )
+    if not shown:
+        has_values = any(
+            np.isfinite(series.channels.get(c, np.array([]))).any() for c in panel.channels
+        )
+        _no_data(ax, "no frame passed parity" if has_values else "no data")
+        return
+    if panel.channels == ("attitude_mode",):
+        ax.set_yticks(list(_ATTITUDE_TICKS), list(_ATTITUDE_TICKS.values()))
+        ax.set_ylim(-0.5, len(_ATTITUDE_TICKS) - 0.5)
+        return
+    data = np.concatenate(shown)
+    limits = _y_limits(data, panel)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    elif panel.floor is not None and ax.get_ylim()[0] < panel.floor <= data.min():
+        ax.set_ylim(bottom=panel.floor)
+    ax.ticklabel_format(axis="y", useOffset=False)
+    if panel.integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(panel.channels) > 1:
+        ax.legend(fontsize=7, loc="best", frameon=False)
+
+
+def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
+    """The :data:`TELEMETRY_PANELS` of decoded frames against time.
+
+    Only frames that passed parity are plotted (a failed frame's values cannot be
+    trusted); each failed frame is a red tick along the bottom of every panel at its time,
+    and the title counts them.
+
+    Parameters
+    ----------
+    series : TelemetrySeries
+        The decoded frames.
+    title : str
+        Figure title; the frame counts are appended.
+    """
+    fig = Figure(figsize=(9.0, 7.8), layout="constrained")
+    axes = fig.subplots(3, 3, sharex=True)
+    for ax, panel in zip(axes.ravel(), TELEMETRY_PANELS, strict=True):
+        _draw_panel(ax, panel, series)
+    for ax in axes[-1]:
+        ax.set_xlabel(series.time_label, fontsize=8)
+    n_ok = int(series.parity_ok.sum())
+    n_bad = series.n_frames - n_ok
+    counts = f"{n_ok} of {series.n_frames} frames passed parity"
+    if n_bad:
+        counts += f"; red ticks: the {n_bad} that failed (values not plotted)"
+    fig.suptitle(f"{title}: {counts}" if title else counts, fontsize=10)
+    return fig
+
+
+# ------------------------------------------------------------------------------ mission
+
+
+@dataclass(frozen=True)
+class MissionPoint:
+    """One session of a mission replay, for the mission plots.
+
+    Attributes
+    ----------
+    start_utc : datetime
+        Session start.
+    range_km : float or None
+        Distance from Earth (km).
+    contact : bool
+        Whether the session made contact.
+    bit_rate_bps : float or None
+        Telemetry bit rate chosen (bit/s).
+    margin_db : dict of str to float
+        Link margin per band (dB); a band missing or NaN is not drawn.
+    usable : dict of str to bool
+        Whether each band was usable.
+    """
+
+    start_utc: datetime
+    range_km: float | None
+    contact: bool
+    bit_rate_bps: float | None
+    margin_db: dict[str, float]
+    usable: dict[str, bool]
+
+
+def _contact_rug(ax: Axes, points: Sequence[MissionPoint]) -> None:
+    """Marks along the bottom: a green bar for a session with contact, a red cross without."""
+    rug = ax.get_xaxis_transform()
+    for contact, marker, colour, size, label in (
+        (True, "|", GOOD_COLOUR, 9, "contact"),
+        (False, "x", BAD_COLOUR, 5, "no contact"),
+    ):
+        dates = [p.start_utc for p in points if p.contact is contact]
+        if dates:
+            ax.plot(
+                dates,
+                [0.03] * len(dates),
+                transform=rug,
+                linestyle="none",
+                marker=marker,
+                color=colour,
+                markersize=size,
+                label=label,
+            )
+
+
+def mission_margin_figure(points: Sequence[MissionPoint], bands: Sequence[str]) -> Figure:
+    """Link margin of each band over the flight, and the bit rate chosen per session."""
+    x = [p.start_utc for p in points]
+    fig = Figure(figsize=(9.0, 5.6), layout="constrained")
+    ax, ax_rate = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    all_values = []
+    for band_id in bands:
+        values = np.array([p.margin_db.get(band_id, math.nan) for p in points], dtype=float)
+        usable = np.array([p.usable.get(band_id, True) for p in points], dtype=bool)
+        if not np.isfinite(values).any():
+            continue
+        all_values.append(values[np.isfinite(values)])
+        line = ax.plot(x, values, linestyle=":", linewidth=1.0, alpha=0.6)
+        ax.plot(
+            x,
+            np.where(usable, values, math.nan),
+            color=line[0].get_color(),
+            marker="o",
+            markersize=3,
+            linewidth=1.6,
+            label=band_id,
+        )
+    ax.axhline(0.0, color="#1d2330", linewidth=1.0)
+    _contact_rug(ax, points)
+    if all_values:
+        data = np.concatenate(all_values)
+        lo, hi = min(0.0, float(data.min())), max(0.0, float(data.max()))
+        ax.set_ylim(lo - 0.12 * (hi - lo + 1.0), hi + 0.05 * (hi - lo + 1.0))
+    ax.set_ylabel("link margin (dB)")
+    ax.set_title("Link margin of each band over the flight")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper right", ncols=3)
+    rates = np.array(
+        [p.bit_rate_bps if p.bit_rate_bps and p.bit_rate_bps > 0 else math.nan for p in points]
+    )
+    if np.isfinite(rates).any():
+        ax_rate.plot(
+            x, rates, drawstyle="steps-post", color="#596173", marker="o", markersize=3, lw=1.2
+        )
+        ax_rate.set_yscale("log", base=2)
+        ax_rate.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        _no_data(ax_rate, "no bit rate")
+    ax_rate.set_ylabel("bit/s")
+    ax_rate.set_title("Telemetry bit rate chosen for each session", fontsize=10)
+    ax_rate.grid(alpha=0.3)
+    _date_axis(ax_rate)
+    return fig
+
+
+def mission_range_figure(points: Sequence[MissionPoint]) -> Figure | None:
+    """Distance from Earth at each session, marked by verdict; None without any range."""
+    points = [p for p in points if p.range_km is not None]
+    if not points:
+        return None
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([p.start_utc for p in points], [p.range_km / 1e6 for p in points], color="#8a93a6")
+    for contact, marker, colour, size, label in (
+        (True, "o", GOOD_COLOUR, 5, "contact"),
+        (False, "x", BAD_COLOUR, 6, "no contact"),
+    ):
+        chosen = [p for p in points if p.contact is contact]
+        if chosen:
+            ax.plot(
+                [p.start_utc for p in chosen],
+                [p.range_km / 1e6 for p in chosen],
+                linestyle="none",
+                marker=marker,
+                color=colour,
+                markersize=size,
+                label=label,
+            )
+    ax.set_ylim(bottom=0.0)
+    ax.set_ylabel("range (million km)")
+    ax.set_title("Distance from Earth at each session")
+    _date_axis(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
