@@ -1,19 +1,26 @@
-"""Where Mars 1 is: Earth, Mars and the probe's transfer orbit (ICD §1).
+"""Where Mars 1 is: one trajectory, integrated from the injection burn (ICD §1).
 
-Earth and Mars come from the JPL DE421 ephemeris shipped by ``skyfield-data`` (read
-offline). The probe flies a two-body heliocentric conic from Earth at launch
-(1962-11-01 16:14:16 UTC) to a point beside Mars at the flyby (1963-06-19), found by
-solving Lambert's problem with a universal-variable solver written here. For the first
-days a geocentric hyperbolic departure from a 200 km parking orbit is blended into the
-heliocentric arc so that the distance from Earth is continuous and physical from launch.
-``docs/geometry.md`` describes the model and checks it against the mission record.
+The Sun, Venus, the Earth, the Moon, Mars, Jupiter and Saturn come from the JPL DE421
+ephemeris shipped by ``skyfield-data`` (read offline). The probe starts on its parking
+orbit at launch (1962-11-01 16:14:16 UTC): a circular 200 km orbit inclined 64.9° whose
+plane holds Baikonur at the launch epoch. After a coast the Blok L burn (impulsive) adds a
+velocity along the track and across it; from then on the probe's barycentric motion under
+the gravity of those seven bodies is integrated numerically (scipy ``solve_ivp``, DOP853)
+through the Mars encounter to the end of 1963. Nothing about the flyby is typed in: the
+closest approach is where the integrated path comes nearest to Mars.
+
+The three burn parameters (coast time, along-track and cross-track velocity) are fitted
+offline by ``tools/fit_trajectory.py`` to the documented flyby (19 June 1963 at
+193,000–197,000 km) and stored in ``signals/data/trajectory.toml``; at run time the flight
+is integrated once per process from them (:func:`get_trajectory`).
+``docs/geometry.md`` gives the model, the fit and its residuals.
 
 All positions are in the ICRF (skyfield's frame), kilometres; velocities km/s.
 
 >>> from datetime import datetime, UTC
 >>> traj = get_trajectory()
->>> round(traj.range_km(datetime(1963, 3, 21, tzinfo=UTC)) / 1e6)
-105
+>>> round(traj.range_km(datetime(1963, 3, 21, 12, tzinfo=UTC)) / 1e6)
+106
 """
 
 from __future__ import annotations
@@ -21,12 +28,16 @@ from __future__ import annotations
 import atexit
 import functools
 import math
+import tomllib
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 from typing import Final
 
 import numpy as np
+from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 from skyfield.api import Loader, wgs84
 from skyfield.functions import mxv
@@ -38,32 +49,51 @@ from signals.errors import ConfigError
 
 #: Speed of light (km/s).
 C_KM_S: Final = C_M_S / 1e3
-#: Gravitational parameters (km^3/s^2): Sun, Earth (DE421 values), Mars.
-GM_SUN_KM3_S2: Final = 1.32712440018e11
-GM_EARTH_KM3_S2: Final = 398_600.4418
+#: Gravitational parameters of DE421 (km^3/s^2). Mars, Jupiter and Saturn: their systems.
+GM_SUN_KM3_S2: Final = 1.32712440040944e11
+GM_VENUS_KM3_S2: Final = 324_858.592
+GM_EARTH_KM3_S2: Final = 398_600.436233
+GM_MOON_KM3_S2: Final = 4_902.800076
+GM_MARS_KM3_S2: Final = 42_828.375214
+GM_JUPITER_KM3_S2: Final = 126_712_764.8
+GM_SATURN_KM3_S2: Final = 37_940_585.2
 #: Astronomical unit (km).
 AU_KM: Final = 149_597_870.700
-#: Equatorial radius of the Earth (km) and the parking-orbit altitude of the departure (km).
+#: Equatorial radius of the Earth (km).
 EARTH_RADIUS_KM: Final = 6378.137
-PARKING_ALTITUDE_KM: Final = 200.0
 
-#: Launch (Molniya 8K78, Baikonur), ICD §1. The departure burn is placed at this epoch.
+#: Launch (Molniya 8K78, Baikonur), ICD §1.
 LAUNCH_UTC: Final = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
-#: Epoch at which the transfer arc reaches its aim point beside Mars (1963-06-19).
-FLYBY_AIM_UTC: Final = datetime(1963, 6, 19, 12, 0, 0, tzinfo=UTC)
-#: Miss distance aimed at (km): the middle of the documented 193,000-197,000 km.
-FLYBY_AIM_DISTANCE_KM: Final = 195_000.0
-#: The geocentric departure hyperbola is blended into the heliocentric arc between these
-#: times after launch (s): it is the probe's path before, the heliocentric arc after.
-BLEND_START_S: Final = 1.0 * 86_400.0
-BLEND_END_S: Final = 8.0 * 86_400.0
+#: The integrated flight ends here; later times raise :class:`GeometryError`.
+TRAJECTORY_END_UTC: Final = datetime(1964, 1, 1, tzinfo=UTC)
 
 #: Span of the DE421 ephemeris (UTC).
 DE421_START_UTC: Final = datetime(1899, 7, 29, tzinfo=UTC)
 DE421_END_UTC: Final = datetime(2053, 10, 9, tzinfo=UTC)
 
+#: Integration tolerances (relative; absolute in km and km/s) of the flight.
+RTOL: Final = 1e-12
+ATOL_KM: Final = 1e-6
+ATOL_KM_S: Final = 1e-12
+
+#: Bodies whose gravity acts on the probe: (DE421 name, GM in km^3/s^2).
+BODIES: Final[tuple[tuple[str, float], ...]] = (
+    ("sun", GM_SUN_KM3_S2),
+    ("venus", GM_VENUS_KM3_S2),
+    ("earth", GM_EARTH_KM3_S2),
+    ("moon", GM_MOON_KM3_S2),
+    ("mars", GM_MARS_KM3_S2),
+    ("jupiter barycenter", GM_JUPITER_KM3_S2),
+    ("saturn barycenter", GM_SATURN_KM3_S2),
+)
+_EARTH: Final = 2
+_MARS: Final = 4
+#: Node spacing of the tabulated body positions (s); cubic Hermite between nodes.
+TABLE_STEP_S: Final = 3 * 3600.0
+
 _UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TWO_PI: Final = 2.0 * math.pi
+_LAUNCH_UNIX_S: Final = (LAUNCH_UTC - _UNIX_EPOCH).total_seconds()
 
 
 class GeometryError(ConfigError):
@@ -307,8 +337,307 @@ def _datetime_from_unix(seconds: float) -> datetime:
 
 
 # ---------------------------------------------------------------------------------------
-# The trajectory
+# The injection, the ephemeris and the integrated flight
 # ---------------------------------------------------------------------------------------
+
+#: The fitted injection (``tools/fit_trajectory.py`` writes it).
+TRAJECTORY_FILE: Final = "trajectory.toml"
+
+_INJECTION_KEYS: Final = {
+    "parking_orbit": (
+        "site_latitude_deg",
+        "site_longitude_deg",
+        "altitude_km",
+        "inclination_deg",
+    ),
+    "burn": ("coast_s", "dv_along_km_s", "dv_cross_km_s"),
+}
+
+
+@dataclass(frozen=True)
+class Injection:
+    """The parking orbit and the Blok L burn that sent the probe towards Mars.
+
+    Attributes
+    ----------
+    site_latitude_deg, site_longitude_deg : float
+        Launch site (deg N, deg E). The parking orbit's plane holds the site at launch,
+        on a northbound (ascending) pass.
+    altitude_km : float
+        Altitude of the circular parking orbit above the equatorial radius (km).
+    inclination_deg : float
+        Inclination of the parking orbit to the equator (deg).
+    coast_s : float
+        Time from launch to the burn (s); the probe coasts on the parking orbit until then.
+    dv_along_km_s, dv_cross_km_s : float
+        The impulsive burn (km/s): along the orbital velocity and along the orbit normal.
+    """
+
+    site_latitude_deg: float
+    site_longitude_deg: float
+    altitude_km: float
+    inclination_deg: float
+    coast_s: float
+    dv_along_km_s: float
+    dv_cross_km_s: float
+
+    @property
+    def burn_utc(self) -> datetime:
+        """Epoch of the burn (UTC)."""
+        return LAUNCH_UTC + timedelta(seconds=self.coast_s)
+
+
+def parse_injection(text: str, where: str = TRAJECTORY_FILE) -> Injection:
+    """Read an :class:`Injection` from TOML text; a bad file raises :class:`ConfigError`."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    values: dict[str, float] = {}
+    for section, keys in _INJECTION_KEYS.items():
+        table = doc.get(section)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: missing section [{section}]")
+        for key in keys:
+            value = table.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}: [{section}] key {key!r} must be a number")
+            values[key] = float(value)
+    if values["altitude_km"] <= 0 or values["coast_s"] < 0:
+        raise ConfigError(f"{where}: altitude_km must be positive and coast_s not negative")
+    if not abs(values["site_latitude_deg"]) <= values["inclination_deg"] <= 180.0:
+        raise ConfigError(f"{where}: inclination_deg must reach the site's latitude")
+    return Injection(
+        site_latitude_deg=values["site_latitude_deg"],
+        site_longitude_deg=values["site_longitude_deg"],
+        altitude_km=values["altitude_km"],
+        inclination_deg=values["inclination_deg"],
+        coast_s=values["coast_s"],
+        dv_along_km_s=values["dv_along_km_s"],
+        dv_cross_km_s=values["dv_cross_km_s"],
+    )
+
+
+def load_injection(path: Path | None = None) -> Injection:
+    """The fitted injection from ``signals/data/trajectory.toml`` (or ``path``)."""
+    if path is None:
+        text = resources.files("signals").joinpath("data", TRAJECTORY_FILE).read_text("utf-8")
+        return parse_injection(text)
+    return parse_injection(Path(path).read_text("utf-8"), str(path))
+
+
+class Ephemeris:
+    """DE421 and skyfield's built-in timescale, read offline from ``skyfield-data``."""
+
+    def __init__(self) -> None:
+        from skyfield_data import get_skyfield_data_path
+
+        with warnings.catch_warnings():
+            # skyfield-data warns that its Earth-orientation file is old; the timescale
+            # here is built in (builtin=True) and does not read that file.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            data_path = get_skyfield_data_path()
+        loader = Loader(data_path, expire=False, verbose=False)
+        self.ts = loader.timescale(builtin=True)
+        self.eph = loader("de421.bsp")
+        atexit.register(self.eph.close)
+        self.bodies = [self.eph[name] for name, _ in BODIES]
+        self.gm_km3_s2 = np.array([gm for _, gm in BODIES])
+
+    def time(self, unix_s: np.ndarray):
+        """A skyfield Time for POSIX seconds (UTC)."""
+        t = self.ts.utc(1970, 1, 1, 0, 0, np.asarray(unix_s, dtype=float))
+        # The short IAU 2000B nutation series (1 mas) instead of the full 2000A: ten times
+        # faster for the station's orientation, far finer than anything a radio link sees.
+        t._nutation_angles_radians = iau2000b_radians(t)
+        return t
+
+    def barycentric(self, index: int, t) -> tuple[np.ndarray, np.ndarray]:
+        """Position (km) and velocity (km/s) of ``BODIES[index]``, shape (n, 3)."""
+        pos = self.bodies[index].at(t)
+        return pos.position.km.T, pos.velocity.km_per_s.T
+
+
+@functools.cache
+def ephemeris() -> Ephemeris:
+    """The DE421 ephemeris, loaded once per process."""
+    return Ephemeris()
+
+
+class BodyTable:
+    """Barycentric positions of :data:`BODIES`, cubic Hermite between DE421 nodes.
+
+    The integrator asks for the bodies tens of thousands of times; a table of positions and
+    velocities every :data:`TABLE_STEP_S` seconds, evaluated in one vectorised skyfield
+    call, answers in microseconds. Interpolation error: below 1 m for the Moon, less for
+    the planets.
+    """
+
+    def __init__(self, eph: Ephemeris, start_s: float, end_s: float) -> None:
+        h = TABLE_STEP_S
+        n = math.ceil((end_s - start_s) / h) + 1
+        self.start_s = start_s
+        t_s = start_s + h * np.arange(n)
+        t = eph.time(_LAUNCH_UNIX_S + t_s)
+        pos, vel = zip(*(eph.barycentric(i, t) for i in range(len(BODIES))), strict=True)
+        p = np.concatenate(pos, axis=1)
+        v = np.concatenate(vel, axis=1)
+        self.coef = np.stack(
+            [
+                p[:-1],
+                h * v[:-1],
+                3.0 * (p[1:] - p[:-1]) - h * (2.0 * v[:-1] + v[1:]),
+                2.0 * (p[:-1] - p[1:]) + h * (v[:-1] + v[1:]),
+            ],
+            axis=1,
+        )
+
+    def positions(self, t_s: np.ndarray) -> np.ndarray:
+        """Positions (km) at seconds after launch, shape t_s.shape + (n_bodies, 3)."""
+        x = (np.asarray(t_s, dtype=float) - self.start_s) / TABLE_STEP_S
+        k = np.clip(x.astype(int), 0, self.coef.shape[0] - 1)
+        s = (x - k)[..., None]
+        c = self.coef[k]
+        p = c[..., 0, :] + s * (c[..., 1, :] + s * (c[..., 2, :] + s * c[..., 3, :]))
+        return p.reshape(*x.shape, len(BODIES), 3)
+
+    def acceleration_function(self, gm_km3_s2: np.ndarray):
+        """``f(t_s, y)`` for ``solve_ivp``: y = barycentric position (km) and velocity."""
+        coef = self.coef
+        start_s = self.start_s
+        last = coef.shape[0] - 1
+        n_bodies = len(BODIES)
+
+        def rhs(t_s: float, y: np.ndarray) -> np.ndarray:
+            x = (t_s - start_s) / TABLE_STEP_S
+            k = min(max(int(x), 0), last)
+            s = x - k
+            c = coef[k]
+            pos = (c[0] + s * (c[1] + s * (c[2] + s * c[3]))).reshape(n_bodies, 3)
+            d = pos - y[:3]
+            r2 = np.einsum("ij,ij->i", d, d)
+            out = np.empty(6)
+            out[:3] = y[3:]
+            out[3:] = (gm_km3_s2 / (r2 * np.sqrt(r2))) @ d
+            return out
+
+        return rhs
+
+
+@functools.cache
+def body_table() -> BodyTable:
+    """The body table from launch to :data:`TRAJECTORY_END_UTC`, built once per process."""
+    end_s = (TRAJECTORY_END_UTC - LAUNCH_UTC).total_seconds()
+    return BodyTable(ephemeris(), -TABLE_STEP_S, end_s + TABLE_STEP_S)
+
+
+def parking_orbit_state(injection: Injection, eph: Ephemeris) -> tuple[np.ndarray, np.ndarray]:
+    """Geocentric position (km) and velocity (km/s) on the parking orbit at launch.
+
+    The orbit is circular and its plane holds the launch site at the launch epoch, on the
+    northbound pass; the probe is put above the site at that instant (the ascent itself is
+    not modelled). ICRF axes (the GCRS).
+    """
+    site = wgs84.latlon(injection.site_latitude_deg, injection.site_longitude_deg)
+    p_site = site.at(eph.time([_LAUNCH_UNIX_S])).position.km[:, 0]
+    lat = math.asin(p_site[2] / float(np.linalg.norm(p_site)))
+    ra = math.atan2(p_site[1], p_site[0])
+    inc = math.radians(injection.inclination_deg)
+    u_site = math.asin(math.sin(lat) / math.sin(inc))
+    node = ra - math.atan2(math.cos(inc) * math.sin(u_site), math.cos(u_site))
+    p_hat = np.array([math.cos(node), math.sin(node), 0.0])
+    q_hat = np.array(
+        [-math.cos(inc) * math.sin(node), math.cos(inc) * math.cos(node), math.sin(inc)]
+    )
+    a_km = EARTH_RADIUS_KM + injection.altitude_km
+    v_circ = math.sqrt(GM_EARTH_KM3_S2 / a_km)
+    r0 = a_km * (math.cos(u_site) * p_hat + math.sin(u_site) * q_hat)
+    v0 = v_circ * (-math.sin(u_site) * p_hat + math.cos(u_site) * q_hat)
+    return r0, v0
+
+
+class Flight:
+    """The probe's barycentric state from launch to ``end_s`` (dense DOP853 output).
+
+    Two integrated arcs: the parking orbit from launch to the burn, and the flight from
+    the burn on. Times are seconds after launch.
+    """
+
+    def __init__(self, injection: Injection, end_s: float) -> None:
+        eph = ephemeris()
+        table = body_table()
+        rhs = table.acceleration_function(eph.gm_km3_s2)
+        t_launch = eph.time([_LAUNCH_UNIX_S])
+        e_p, e_v = eph.barycentric(_EARTH, t_launch)
+        r0, v0 = parking_orbit_state(injection, eph)
+        y0 = np.concatenate([r0 + e_p[0], v0 + e_v[0]])
+        atol = np.array([ATOL_KM] * 3 + [ATOL_KM_S] * 3)
+        self.injection = injection
+        self.burn_s = injection.coast_s
+        self.end_s = end_s
+        if not 0.0 <= self.burn_s < end_s:
+            raise GeometryError("the burn must come after launch and before the end")
+        kwargs = {"method": "DOP853", "rtol": RTOL, "atol": atol, "dense_output": True}
+        if self.burn_s > 0:
+            coast = solve_ivp(rhs, (0.0, self.burn_s), y0, **kwargs)
+            if not coast.success:
+                raise GeometryError(f"parking-orbit integration failed: {coast.message}")
+            self._coast = coast.sol
+            y_burn = coast.y[:, -1].copy()
+        else:
+            self._coast = None
+            y_burn = y0
+        t_burn = eph.time([_LAUNCH_UNIX_S + self.burn_s])
+        e_p, e_v = eph.barycentric(_EARTH, t_burn)
+        r, v = y_burn[:3] - e_p[0], y_burn[3:] - e_v[0]
+        radial = r / np.linalg.norm(r)
+        cross = np.cross(r, v)
+        cross /= np.linalg.norm(cross)
+        along = np.cross(cross, radial)
+        y_burn[3:] += injection.dv_along_km_s * along + injection.dv_cross_km_s * cross
+        self.injection_state_km = np.concatenate([r, y_burn[3:] - e_v[0]])
+        cruise = solve_ivp(rhs, (self.burn_s, end_s), y_burn, **kwargs)
+        if not cruise.success:
+            raise GeometryError(f"flight integration failed: {cruise.message}")
+        self._cruise = cruise.sol
+        self.n_steps = cruise.t.size - 1
+
+    def state(self, t_s: np.ndarray) -> np.ndarray:
+        """Barycentric position (km) and velocity (km/s), shape (n, 6), at seconds after launch."""
+        t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
+        out = np.empty((t_s.size, 6))
+        before = t_s < self.burn_s
+        if np.any(before):
+            out[before] = self._coast(t_s[before]).T
+        if np.any(~before):
+            out[~before] = self._cruise(t_s[~before]).T
+        return out
+
+
+def closest_approach(flight: Flight, around_utc: datetime) -> tuple[datetime, float]:
+    """Closest approach to Mars' centre within ±10 days of ``around_utc``: (UTC, km).
+
+    Mars from DE421 (skyfield); the minimum on an hourly grid is refined by Brent's method.
+    """
+    eph = ephemeris()
+    centre_s = (around_utc - LAUNCH_UTC).total_seconds()
+    grid_s = centre_s + np.arange(-240.0, 240.0 + 1, 1.0) * 3600.0
+    grid_s = grid_s[(grid_s > flight.burn_s) & (grid_s < flight.end_s)]
+
+    def distance_km(t_s: np.ndarray) -> np.ndarray:
+        m_p, _ = eph.barycentric(_MARS, eph.time(_LAUNCH_UNIX_S + np.atleast_1d(t_s)))
+        return np.linalg.norm(flight.state(t_s)[:, :3] - m_p, axis=1)
+
+    d = distance_km(grid_s)
+    k = int(np.argmin(d))
+    lo, hi = grid_s[max(k - 1, 0)], grid_s[min(k + 1, grid_s.size - 1)]
+    res = minimize_scalar(
+        lambda x: float(distance_km(np.array([x]))[0]),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 0.1},
+    )
+    return LAUNCH_UTC + timedelta(seconds=float(res.x)), float(res.fun)
 
 
 @dataclass(frozen=True)
@@ -347,91 +676,34 @@ class ProbeState:
 class Trajectory:
     """Earth, Mars, the station and the probe from launch to beyond the Mars flyby.
 
-    Build it once with :func:`get_trajectory` (cached). Every method takes a tz-aware UTC
+    Build it once with :func:`get_trajectory` (cached): that integrates the flight from the
+    fitted :class:`Injection` (about a second). Every method takes a tz-aware UTC
     ``datetime`` (a naive one is taken as UTC), a ``numpy.datetime64``, or an array of
     either, and returns a float for a scalar time and an array otherwise. Times before
-    launch or outside DE421 raise :class:`GeometryError`.
+    launch or after :data:`TRAJECTORY_END_UTC` raise :class:`GeometryError`.
 
     Range, range rate, light time and Doppler are measured from the station (Yevpatoria,
     :data:`STATION`), geometrically (no light-time iteration, no aberration).
     """
 
-    def __init__(self) -> None:
-        from skyfield_data import get_skyfield_data_path
-
-        with warnings.catch_warnings():
-            # skyfield-data warns that its Earth-orientation file is old; the timescale
-            # here is built in (builtin=True) and does not read that file.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            data_path = get_skyfield_data_path()
-        loader = Loader(data_path, expire=False, verbose=False)
-        self._ts = loader.timescale(builtin=True)
-        self._eph = loader("de421.bsp")
-        atexit.register(self._eph.close)
-        self._sun = self._eph["sun"]
-        self._earth = self._eph["earth"]
-        self._mars = self._eph["mars"]
+    def __init__(self, injection: Injection | None = None) -> None:
+        self._ephemeris = ephemeris()
+        eph = self._ephemeris.eph
+        self._sun = eph["sun"]
+        self._earth = eph["earth"]
+        self._mars = eph["mars"]
         st = station()
         self._station = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.elevation_m)
-        self._t0_unix = (LAUNCH_UTC - _UNIX_EPOCH).total_seconds()
-        self._tof_s = (FLYBY_AIM_UTC - LAUNCH_UTC).total_seconds()
-
-        t_launch = self._time([self._t0_unix])
-        t_arrive = self._time([self._t0_unix + self._tof_s])
-        r_e, v_e = self._helio(self._earth, t_launch)
-        r_m, v_m = self._helio(self._mars, t_arrive)
-        r_e, v_e, r_m, v_m = r_e[0], v_e[0], r_m[0], v_m[0]
-
-        # Aim beside Mars: the offset is perpendicular to the arrival velocity relative to
-        # Mars and lies in the plane of that velocity and the Sun-Mars line, on the side
-        # away from the Sun (the probe passes Mars on its night side).
-        aim = np.zeros(3)
-        for _ in range(20):
-            v1, v2 = solve_lambert(r_e, r_m + aim, self._tof_s, GM_SUN_KM3_S2)
-            v_rel = v2 - v_m
-            u = v_rel / np.linalg.norm(v_rel)
-            out = r_m / np.linalg.norm(r_m)
-            perp = out - (out @ u) * u
-            new_aim = FLYBY_AIM_DISTANCE_KM * perp / np.linalg.norm(perp)
-            moved_km = float(np.linalg.norm(new_aim - aim))
-            aim = new_aim
-            if moved_km < 1e-4:
-                break
-        v1, _ = solve_lambert(r_e, r_m + aim, self._tof_s, GM_SUN_KM3_S2)
-        self._r1_helio = r_e
-        self._v1_helio = v1
-        self._v_inf_km_s = v1 - v_e
-        self._setup_departure()
+        self._t0_unix = _LAUNCH_UNIX_S
+        self._end_unix = (TRAJECTORY_END_UTC - _UNIX_EPOCH).total_seconds()
+        self.injection = load_injection() if injection is None else injection
+        self._flight = Flight(self.injection, self._end_unix - self._t0_unix)
         self._flyby: tuple[datetime, float] | None = None
-
-    # -- departure hyperbola ---------------------------------------------------------------
-
-    def _setup_departure(self) -> None:
-        v_inf_vec = self._v_inf_km_s
-        v_inf = float(np.linalg.norm(v_inf_vec))
-        u = v_inf_vec / v_inf
-        # Orbit plane of least inclination containing the asymptote (eastward departure).
-        z = np.array([0.0, 0.0, 1.0])
-        h = z - (z @ u) * u
-        h /= np.linalg.norm(h)
-        w = np.cross(h, u)
-        r_p = EARTH_RADIUS_KM + PARKING_ALTITUDE_KM
-        ecc = 1.0 + r_p * v_inf**2 / GM_EARTH_KM3_S2
-        theta_inf = math.acos(-1.0 / ecc)
-        p_hat = math.cos(theta_inf) * u - math.sin(theta_inf) * w
-        q_hat = math.cos(theta_inf) * w + math.sin(theta_inf) * u
-        v_p = math.sqrt(v_inf**2 + 2.0 * GM_EARTH_KM3_S2 / r_p)
-        self._hyp_r0 = r_p * p_hat
-        self._hyp_v0 = v_p * q_hat
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _time(self, unix_s: np.ndarray):
-        t = self._ts.utc(1970, 1, 1, 0, 0, np.asarray(unix_s, dtype=float))
-        # The short IAU 2000B nutation series (1 mas) instead of the full 2000A: ten times
-        # faster for the station's orientation, far finer than anything a radio link sees.
-        t._nutation_angles_radians = iau2000b_radians(t)
-        return t
+        return self._ephemeris.time(unix_s)
 
     def _helio(self, body, t) -> tuple[np.ndarray, np.ndarray]:
         sun = self._sun.at(t)
@@ -457,26 +729,18 @@ class Trajectory:
                 f"time {_datetime_from_unix(bad):%Y-%m-%d %H:%M:%S} UTC is before the launch "
                 f"({LAUNCH_UTC:%Y-%m-%d %H:%M:%S} UTC)"
             )
+        if np.any(unix_s > self._end_unix):
+            bad = unix_s[unix_s > self._end_unix][0]
+            raise GeometryError(
+                f"time {_datetime_from_unix(bad):%Y-%m-%d %H:%M:%S} UTC is after the end of "
+                f"the integrated flight ({TRAJECTORY_END_UTC:%Y-%m-%d} UTC)"
+            )
 
     def _geocentric(self, unix_s: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
         """Probe position (km) and velocity (km/s) relative to the Earth's centre."""
-        dt = unix_s - self._t0_unix
-        r_h, v_h = propagate_kepler(self._r1_helio, self._v1_helio, dt, GM_SUN_KM3_S2)
-        r_e, v_e = self._helio(self._earth, t)
-        p_arc, v_arc = r_h - r_e, v_h - v_e
-        early = dt < BLEND_END_S
-        if not np.any(early):
-            return p_arc, v_arc
-        p_hyp, v_hyp = propagate_kepler(self._hyp_r0, self._hyp_v0, dt[early], GM_EARTH_KM3_S2)
-        span = BLEND_END_S - BLEND_START_S
-        x = np.clip((dt[early] - BLEND_START_S) / span, 0.0, 1.0)
-        # Weight of the hyperbola: 1 before the blend, 0 after, raised-cosine in between.
-        wgt = 0.5 * (1.0 + np.cos(math.pi * x))
-        dwgt = np.where((x > 0) & (x < 1), -0.5 * math.pi * np.sin(math.pi * x) / span, 0.0)
-        pa, va = p_arc[early], v_arc[early]
-        p_arc[early] = wgt[:, None] * p_hyp + (1 - wgt[:, None]) * pa
-        v_arc[early] = wgt[:, None] * v_hyp + (1 - wgt[:, None]) * va + dwgt[:, None] * (p_hyp - pa)
-        return p_arc, v_arc
+        y = self._flight.state(unix_s - self._t0_unix)
+        earth = self._earth.at(t)
+        return y[:, :3] - earth.position.km.T, y[:, 3:] - earth.velocity.km_per_s.T
 
     def _station_gcrs(self, t) -> tuple[np.ndarray, np.ndarray]:
         pos = self._station.at(t)
@@ -650,20 +914,15 @@ class Trajectory:
         return windows
 
     def flyby(self) -> tuple[datetime, float]:
-        """Closest approach to Mars in the model: (UTC time, distance from Mars' centre, km)."""
+        """Closest approach to Mars in the integrated flight: (UTC time, km from Mars' centre)."""
         if self._flyby is None:
-            centre = (FLYBY_AIM_UTC - _UNIX_EPOCH).total_seconds()
-            grid = centre + np.linspace(-3, 3, 145) * 86_400.0
-            d = self._compute(_unix_to_dt64(grid))[0].mars_distance_km
-            k = int(np.argmin(d))
-
-            def dist(x: float) -> float:
-                return float(self._compute(_unix_to_dt64(np.array([x])))[0].mars_distance_km[0])
-
-            lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
-            res = minimize_scalar(dist, bounds=(lo, hi), method="bounded", options={"xatol": 0.1})
-            self._flyby = (_datetime_from_unix(res.x), float(res.fun))
+            self._flyby = closest_approach(self._flight, datetime(1963, 6, 19, 12, tzinfo=UTC))
         return self._flyby
+
+    @property
+    def flight(self) -> Flight:
+        """The integrated flight (barycentric states, seconds after launch)."""
+        return self._flight
 
 
 def _unix_to_dt64(unix_s: np.ndarray) -> np.ndarray:

@@ -1,0 +1,224 @@
+"""Fit the Blok L burn of Mars 1 to the documented flyby; write signals/data/trajectory.toml.
+
+Usage (from the repository root, about a minute)::
+
+    python tools/fit_trajectory.py [--check]
+
+The free parameters are the three of the burn (:class:`signals.path.geometry.Injection`):
+the coast on the parking orbit (s), the velocity added along the track and across it
+(km/s). The parking orbit is fixed: circular at 200 km, inclined 64.9°, its plane through
+Baikonur at the launch epoch.
+
+The fit, in two nested loops:
+
+1. Start from Lambert's problem (Earth at the burn to a point beside Mars on 19 June 1963
+   12:00 UTC), turned into a departure hyperbola from the parking orbit: its periapsis on
+   the orbit gives the coast, its speed the along-track velocity.
+2. Inner loop: Newton's method (finite-difference Jacobian) on the three burn parameters so
+   that the integrated probe is at the aim point relative to Mars at the aim epoch.
+3. Outer loop: the integrated closest approach (Mars' gravity bends the path, so it is
+   not the aim) is compared with the record, 195,000 km (the middle of 193,000–197,000 km)
+   at 1963-06-19 12:00 UTC (the middle of the day); the aim distance is scaled and the aim
+   epoch shifted by the differences until both agree to 1 km and 1 min.
+
+The aim lies perpendicular to the Mars-relative arrival velocity, in the plane of that
+velocity and the Sun–Mars line, on the side away from the Sun (the night side). The
+distance on 21 March 1963 is not fitted: it is printed as a check against the record
+(106.76 million km).
+
+``--check`` integrates the stored parameters and prints the residuals without writing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from signals.path import geometry as geo
+
+TARGET_KM = 195_000.0
+TARGET_UTC = datetime(1963, 6, 19, 12, tzinfo=UTC)
+LAST_CONTACT_UTC = datetime(1963, 3, 21, 12, tzinfo=UTC)
+LAST_CONTACT_KM = 106.76e6
+OUT = Path(__file__).resolve().parents[1] / "signals" / "data" / geo.TRAJECTORY_FILE
+
+PARKING = {
+    "site_latitude_deg": 45.920,
+    "site_longitude_deg": 63.342,
+    "altitude_km": 200.0,
+    "inclination_deg": 64.9,
+}
+
+
+def _seconds(t: datetime) -> float:
+    return (t - geo.LAUNCH_UTC).total_seconds()
+
+
+def _helio(index: int, t_s: float) -> tuple[np.ndarray, np.ndarray]:
+    eph = geo.ephemeris()
+    t = eph.time([geo._LAUNCH_UNIX_S + t_s])
+    p, v = eph.barycentric(index, t)
+    s_p, s_v = eph.barycentric(0, t)
+    return p[0] - s_p[0], v[0] - s_v[0]
+
+
+def injection(x: np.ndarray) -> geo.Injection:
+    return geo.Injection(
+        **PARKING, coast_s=float(x[0]), dv_along_km_s=float(x[1]), dv_cross_km_s=float(x[2])
+    )
+
+
+def aim_vector(aim_utc: datetime, distance_km: float, burn_s: float) -> np.ndarray:
+    """The aim point relative to Mars (km) from a Lambert arc, night side (see module)."""
+    r_e, _ = _helio(geo._EARTH, burn_s)
+    r_m, v_m = _helio(geo._MARS, _seconds(aim_utc))
+    tof = _seconds(aim_utc) - burn_s
+    aim = np.zeros(3)
+    for _ in range(20):
+        _, v2 = geo.solve_lambert(r_e, r_m + aim, tof, geo.GM_SUN_KM3_S2)
+        u = (v2 - v_m) / np.linalg.norm(v2 - v_m)
+        out = r_m / np.linalg.norm(r_m)
+        perp = out - (out @ u) * u
+        aim = distance_km * perp / np.linalg.norm(perp)
+    return aim
+
+
+def first_guess(aim_utc: datetime) -> np.ndarray:
+    """Coast and burn from a Lambert arc and a departure hyperbola (see module)."""
+    eph = geo.ephemeris()
+    probe = injection(np.array([0.0, 0.0, 0.0]))
+    r0, v0 = geo.parking_orbit_state(probe, eph)
+    h = np.cross(r0, v0)
+    h /= np.linalg.norm(h)
+    burn_s = 3600.0
+    r_e, v_e = _helio(geo._EARTH, burn_s)
+    r_m, _ = _helio(geo._MARS, _seconds(aim_utc))
+    v1, _ = geo.solve_lambert(r_e, r_m, _seconds(aim_utc) - burn_s, geo.GM_SUN_KM3_S2)
+    v_inf = v1 - v_e
+    u = v_inf - (v_inf @ h) * h
+    u /= np.linalg.norm(u)
+    vinf = float(np.linalg.norm(v_inf))
+    r_p = geo.EARTH_RADIUS_KM + PARKING["altitude_km"]
+    ecc = 1.0 + r_p * vinf**2 / geo.GM_EARTH_KM3_S2
+    theta = math.acos(-1.0 / ecc)
+    p_hat = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
+    r_hat = r0 / np.linalg.norm(r0)
+    angle = math.atan2(np.cross(r_hat, p_hat) @ h, r_hat @ p_hat) % (2 * math.pi)
+    n = math.sqrt(geo.GM_EARTH_KM3_S2 / r_p**3)
+    v_c = math.sqrt(geo.GM_EARTH_KM3_S2 / r_p)
+    v_p = math.sqrt(vinf**2 + 2 * geo.GM_EARTH_KM3_S2 / r_p)
+    return np.array([angle / n, v_p - v_c, 0.0])
+
+
+def offset_at(x: np.ndarray, aim_utc: datetime) -> np.ndarray:
+    """Probe minus Mars (km) at ``aim_utc`` for burn parameters ``x``."""
+    t_s = _seconds(aim_utc)
+    flight = geo.Flight(injection(x), t_s + 60.0)
+    eph = geo.ephemeris()
+    m_p, _ = eph.barycentric(geo._MARS, eph.time([geo._LAUNCH_UNIX_S + t_s]))
+    return flight.state(np.array([t_s]))[0, :3] - m_p[0]
+
+
+def hit(x: np.ndarray, aim_utc: datetime, aim: np.ndarray) -> np.ndarray:
+    """Newton's method: burn parameters that put the probe at ``aim`` beside Mars."""
+    steps = np.array([0.5, 1e-7, 1e-7])
+    for _ in range(12):
+        f0 = offset_at(x, aim_utc) - aim
+        print(f"    miss {np.linalg.norm(f0):14.3f} km  x = {x}")
+        if np.linalg.norm(f0) < 1.0:
+            return x
+        jac = np.empty((3, 3))
+        for j in range(3):
+            dx = np.zeros(3)
+            dx[j] = steps[j]
+            jac[:, j] = (offset_at(x + dx, aim_utc) - aim - f0) / steps[j]
+        delta = np.linalg.solve(jac, -f0)
+        # Damped: at most 10 minutes of coast and 50 m/s per step.
+        scale = min(1.0, 600.0 / max(abs(delta[0]), 1e-9), 0.05 / max(abs(delta[1:]).max(), 1e-12))
+        x = x + scale * delta
+    raise SystemExit("the burn fit did not converge")
+
+
+def report(inj: geo.Injection) -> dict[str, object]:
+    traj = geo.Trajectory(inj)
+    when, dist = traj.flyby()
+    rng = traj.range_km(LAST_CONTACT_UTC)
+    st = traj.flight.injection_state_km
+    r = float(np.linalg.norm(st[:3]))
+    v = float(np.linalg.norm(st[3:]))
+    c3 = v**2 - 2 * geo.GM_EARTH_KM3_S2 / r
+    out = {
+        "closest_approach_utc": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "closest_approach_km": round(dist, 1),
+        "range_1963_03_21_12h_km": round(rng, 0),
+        "range_1963_03_21_12h_residual_percent": round(100 * (rng / LAST_CONTACT_KM - 1), 3),
+        "injection_speed_km_s": round(v, 6),
+        "c3_km2_s2": round(c3, 4),
+    }
+    for key, value in out.items():
+        print(f"  {key} = {value}")
+    return out
+
+
+def write(inj: geo.Injection, fit: dict[str, object]) -> None:
+    lines = [
+        "# Mars 1 injection: the parking orbit and the Blok L burn (signals/path/geometry.py).",
+        "# Written by tools/fit_trajectory.py; [fit] is what the integration gives (a record",
+        "# of the fit, not read by the code).",
+        "",
+        "[parking_orbit]",
+        *(f"{k} = {v!r}" for k, v in PARKING.items()),
+        "",
+        "[burn]",
+        f"coast_s = {inj.coast_s!r}",
+        f"dv_along_km_s = {inj.dv_along_km_s!r}",
+        f"dv_cross_km_s = {inj.dv_cross_km_s!r}",
+        "",
+        "[fit]",
+        f'target_closest_approach_utc = "{TARGET_UTC:%Y-%m-%dT%H:%M:%SZ}"',
+        f"target_closest_approach_km = {TARGET_KM!r}",
+        *(f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v!r}" for k, v in fit.items()),
+        "",
+    ]
+    OUT.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report the stored fit only")
+    args = parser.parse_args()
+    if args.check:
+        report(geo.load_injection())
+        return 0
+    aim_utc = TARGET_UTC
+    aim_km = TARGET_KM
+    x = first_guess(aim_utc)
+    print(f"first guess: coast {x[0]:.1f} s, along {x[1]:.5f} km/s")
+    for outer in range(8):
+        aim = aim_vector(aim_utc, aim_km, x[0])
+        x = hit(x, aim_utc, aim)
+        flight = geo.Flight(injection(x), _seconds(TARGET_UTC + timedelta(days=12)))
+        when, dist = geo.closest_approach(flight, TARGET_UTC)
+        dt_s = (TARGET_UTC - when).total_seconds()
+        print(f"  outer {outer}: closest {dist:.1f} km at {when:%Y-%m-%d %H:%M:%S} UTC")
+        if abs(dist - TARGET_KM) < 1.0 and abs(dt_s) < 60.0:
+            break
+        aim_km *= TARGET_KM / dist
+        aim_utc += timedelta(seconds=dt_s)
+    else:
+        raise SystemExit("the outer fit did not converge")
+    inj = injection(x)
+    write(inj, report(inj))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
