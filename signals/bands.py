@@ -1,8 +1,10 @@
-"""The band plan of ICD §1 and the link-budget defaults of ICD §7, described by data.
+"""The band plan of ICD §1, the link-budget defaults of ICD §7 and the session's station
+set-up and impairments, described by data.
 
 The numbers live in ``signals/data/mars1.toml`` with the unit in every key. This module
 loads and validates that file once; an invalid file raises :class:`ConfigError` naming
-the band and the key.
+the band or table and the key. :func:`band` and :func:`station` read the band plan,
+:func:`session` the station's recording set-up, :func:`impairments` the impairments.
 
 >>> band("32cm-tlm").carrier_hz
 922760000.0
@@ -14,10 +16,10 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from signals.errors import ConfigError
 
@@ -205,3 +207,145 @@ def band_from_frequency(frequency_hz: float) -> Band | None:
     if abs(best.carrier_hz - frequency_hz) <= 0.01 * best.carrier_hz:
         return best
     return None
+
+
+# ---------------------------------------------------------------- session and impairments
+
+
+@dataclass(frozen=True)
+class SessionSetup:
+    """The station's recording set-up for an emulated session (``[session]``)."""
+
+    min_elevation_deg: float
+    uplink_fs_hz: float
+    telemetry_fs_hz: float
+    carrier_fs_hz: float
+    ppm_fs_hz: float
+    end_command_delay_s: float
+    carrier_cn0_cap_dbhz: float
+
+
+@dataclass(frozen=True)
+class UplinkImpairments:
+    """``[impairments.uplink]``: residual Doppler at the command receiver (uniform ±Hz)."""
+
+    residual_max_hz: float
+
+
+@dataclass(frozen=True)
+class TelemetryImpairments:
+    """``[impairments.telemetry]``: oscillator (uniform ±ppm of the carrier), Doppler
+    prediction residual and its rate (normal σ), phase noise, bit clock (uniform ±ppm)."""
+
+    oscillator_max_ppm: float
+    doppler_residual_sigma_hz: float
+    doppler_rate_sigma_hz_per_s: float
+    phase_noise_rad_per_sqrt_s: float
+    clock_max_ppm: float
+    tail_s: float
+
+
+@dataclass(frozen=True)
+class PpmImpairments:
+    """``[impairments.ppm]``: chip clock and its drift, oscillator (uniform ±), carrier rate
+    (normal σ), silences around and between the images."""
+
+    clock_max_ppm: float
+    clock_drift_max_ppm_per_hour: float
+    oscillator_max_ppm: float
+    carrier_rate_sigma_hz_per_s: float
+    lead_s: float
+    tail_s: float
+    gap_periods: float
+
+
+@dataclass(frozen=True)
+class CarrierImpairments:
+    """``[impairments.carrier]``: range-rate prediction error and Doppler-rate error
+    (normal σ), oscillator phase noise."""
+
+    range_rate_prediction_sigma_m_s: float
+    rate_residual_sigma_hz_per_s: float
+    phase_noise_rad_per_sqrt_s: float
+
+
+@dataclass(frozen=True)
+class Impairments:
+    """Every impairment of an emulated session, by link."""
+
+    uplink: UplinkImpairments
+    telemetry: TelemetryImpairments
+    ppm: PpmImpairments
+    carrier: CarrierImpairments
+
+
+_T = TypeVar("_T")
+
+
+def _parse_table(cls: type[_T], table: Any, where: str) -> _T:
+    """A dataclass of non-negative numbers from the TOML table ``where``; every key named."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} is missing from the data file")
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(table) - set(names))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}")
+    values = {}
+    for name in names:
+        if name not in table:
+            raise ConfigError(f"{where}: missing key {name!r}")
+        value = table[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ConfigError(f"{where}: key {name!r} must be a number ≥ 0, got {value!r}")
+        values[name] = float(value)
+    return cls(**values)
+
+
+def parse_session_tables(text: str) -> tuple[SessionSetup, Impairments]:
+    """Parse and validate the ``[session]`` and ``[impairments.*]`` tables of a data file.
+
+    Raises
+    ------
+    ConfigError
+        The text is not TOML, or a table or key is missing, unknown, or not a number ≥ 0.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"data file is not valid TOML: {exc}") from None
+    setup = _parse_table(SessionSetup, doc.get("session"), "[session]")
+    tables = doc.get("impairments")
+    if not isinstance(tables, dict):
+        raise ConfigError("[impairments] is missing from the data file")
+    parts = {
+        name: _parse_table(cls, tables.get(name), f"[impairments.{name}]")
+        for name, cls in _IMPAIRMENT_TABLES.items()
+    }
+    unknown = sorted(set(tables) - set(parts))
+    if unknown:
+        raise ConfigError(f"[impairments]: unknown table(s) {unknown}")
+    return setup, Impairments(**parts)
+
+
+_IMPAIRMENT_TABLES: Final[dict[str, type]] = {
+    "uplink": UplinkImpairments,
+    "telemetry": TelemetryImpairments,
+    "ppm": PpmImpairments,
+    "carrier": CarrierImpairments,
+}
+
+
+@functools.cache
+def _load_session_tables() -> tuple[SessionSetup, Impairments]:
+    text = resources.files("signals").joinpath("data/mars1.toml").read_text("utf-8")
+    return parse_session_tables(text)
+
+
+def session() -> SessionSetup:
+    """The station's recording set-up for an emulated session (``[session]``)."""
+    return _load_session_tables()[0]
+
+
+def impairments() -> Impairments:
+    """The impairments of an emulated session (``[impairments.*]``)."""
+    return _load_session_tables()[1]

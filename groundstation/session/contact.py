@@ -29,7 +29,6 @@ import contextlib
 import csv
 import io
 import logging
-import math
 import shutil
 import tempfile
 import time
@@ -44,14 +43,15 @@ from groundstation.errors import GroundStationError, SessionError
 from groundstation.io.files import write_json, write_text
 from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
 from groundstation.progress import progress
-from signals.bands import band as band_info
-from signals.constants import C_M_S
+from groundstation.session.downlinks import write_downlink
+from signals.bands import impairments
+from signals.bands import session as session_setup
 from signals.errors import ConfigError
-from signals.formats.ppm import CHIP_S
 from signals.formats.uplink import Command
 from signals.path.channel import through_channel
 from signals.path.geometry import get_trajectory
 from signals.path.link_budget import LinkBudget, link_budget
+from signals.spacecraft.downlinks import SessionLink, session_downlink
 from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 
 log = logging.getLogger(__name__)
@@ -59,17 +59,9 @@ log = logging.getLogger(__name__)
 TELEMETRY_RATES_BPS: Final = (128, 64, 32, 16, 8, 4, 2, 1)
 DOWNLINK_BANDS: Final = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
 TX_BITS: Final = {"1.6m-tlm": 1, "32cm-tlm": 2, "8cm-carrier": 4, "5cm-ppm": 8}
-MIN_ELEVATION_DEG: Final = 5.0
 
 #: Default session: the third session of the flight, all transmitters on the dish.
 DEFAULT_SESSION_UTC: Final = datetime(1962, 11, 4, tzinfo=UTC)
-
-#: Uplink sampling (metre-band FSK at ±250 Hz, 10 bit/s).
-UPLINK_FS_HZ: Final = 4000.0
-#: Telemetry and carrier recordings are made at the ICD's reference rate.
-TLM_FS_HZ: Final = 8000.0
-CARRIER_FS_HZ: Final = 8000.0
-PPM_FS_HZ: Final = 180_000.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +179,9 @@ def find_session_time(day_utc: datetime) -> datetime:
     trajectory = get_trajectory()
     begin = max(day_utc - timedelta(hours=12), LAUNCH_UTC + timedelta(minutes=1))
     end = day_utc + timedelta(days=1.5)
-    windows = trajectory.visibility_windows(begin, end, min_elevation_deg=MIN_ELEVATION_DEG)
+    windows = trajectory.visibility_windows(
+        begin, end, min_elevation_deg=session_setup().min_elevation_deg
+    )
     for rise, set_ in windows:
         grid = [rise + (set_ - rise) * k / 96 for k in range(97)]
         elevations = np.asarray(trajectory.elevation_deg(grid))
@@ -204,10 +198,11 @@ def check_visible(t_utc: datetime) -> float:
     """Elevation (deg) at ``t_utc``; :class:`SessionError` when below the horizon."""
     trajectory = get_trajectory()
     elevation = float(trajectory.elevation_deg(t_utc))
-    if elevation < MIN_ELEVATION_DEG:
+    min_elevation_deg = session_setup().min_elevation_deg
+    if elevation < min_elevation_deg:
         try:
             windows = trajectory.visibility_windows(
-                t_utc, t_utc + timedelta(days=1.5), min_elevation_deg=MIN_ELEVATION_DEG
+                t_utc, t_utc + timedelta(days=1.5), min_elevation_deg=min_elevation_deg
             )
         except ConfigError:
             windows = []
@@ -310,6 +305,19 @@ def plan_session(
     )
 
 
+def session_link(plan: SessionPlan, profile: SessionProfile) -> SessionLink:
+    """What the spacecraft's downlinks need to know of the planned link."""
+    return SessionLink(
+        light_time_s=plan.light_time_s,
+        two_way=plan.two_way,
+        cn0_dbhz={b: budget.cn0_dbhz for b, budget in plan.budgets.items()},
+        max_frames=profile.frames,
+        max_telemetry_s=profile.max_tlm_s,
+        carrier_duration_s=profile.carrier_band_s,
+        image_size=profile.image_size,
+    )
+
+
 # ------------------------------------------------------------------------------ running
 
 
@@ -398,216 +406,20 @@ def _uplink(
     """The command uplink as the spacecraft's receiver gets it: FSK through the channel."""
     from signals.modulators.uplink import command_start_times_s, modulate_commands
 
-    clean = modulate_commands(commands, UPLINK_FS_HZ)
+    fs_hz = session_setup().uplink_fs_hz
+    clean = modulate_commands(commands, fs_hz)
     budget = plan.budgets["1.6m-cmd"]
-    residual_hz = float(rng.uniform(-40.0, 40.0))
-    rotation = np.exp(2j * np.pi * residual_hz * np.arange(clean.size) / UPLINK_FS_HZ)
+    max_hz = impairments().uplink.residual_max_hz
+    residual_hz = float(rng.uniform(-max_hz, max_hz))
+    rotation = np.exp(2j * np.pi * residual_hz * np.arange(clean.size) / fs_hz)
     n0 = 10.0 ** (-budget.cn0_dbhz / 10.0)  # unit amplitude: N0 = A² / (C/N0), before losses
     received = np.concatenate(list(through_channel(
         lambda first, count: clean[first : first + count] * rotation[first : first + count],
-        clean.size, UPLINK_FS_HZ, rng, n0=n0,
+        clean.size, fs_hz, rng, n0=n0,
     )))  # fmt: skip
     starts = command_start_times_s(len(commands))
     sent = [sent_utc + timedelta(seconds=float(s)) for s in starts]
     return received, residual_hz, sent
-
-
-def _write(
-    recording_dir: Path,
-    band_id: str,
-    chunks,
-    *,
-    fs_hz: float,
-    start_utc: datetime,
-    center_hz: float,
-    bit_rate_bps: float | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    from groundstation.io.recording import write_recording
-
-    return write_recording(
-        recording_dir / band_id,
-        chunks,
-        fs_hz=fs_hz,
-        band=band_id,
-        start_utc=start_utc,
-        center_frequency_hz=center_hz,
-        bit_rate_bps=bit_rate_bps,
-        extra_global=extra,
-        description=f"Mars 1 emulated downlink, band {band_id}",
-    )
-
-
-def _telemetry_downlink(
-    tx,
-    plan: SessionPlan,
-    spacecraft,
-    profile: SessionProfile,
-    rng: np.random.Generator,
-    recording_dir: Path,
-) -> tuple[Path, int]:
-    """Generate one telemetry downlink; return its recording and the frames sent."""
-    from signals.formats.tlm import FRAME_BITS
-    from signals.formats.tlm_frames import frame_from_channels
-    from signals.modulators.tlm import TelemetryTransmission
-
-    rate = float(tx.bit_rate_bps)
-    frame_s = FRAME_BITS / rate
-    room = max(profile.max_tlm_s - tx.carrier_s, frame_s)
-    n_frames = max(1, min(profile.frames, int(room // frame_s)))
-    first_counter = int((tx.start_utc - LAUNCH_UTC).total_seconds() // frame_s)
-    frames = []
-    for k in range(n_frames):
-        t_frame = tx.start_utc + timedelta(seconds=tx.carrier_s + k * frame_s)
-        counter = first_counter + k
-        frames.append(
-            frame_from_channels(counter % 128, counter % 2, spacecraft.channels_at(t_frame))
-        )
-    budget = plan.budgets[tx.band_id]
-    carrier_hz = band_info(tx.band_id).carrier_hz
-    oscillator_hz = float(rng.uniform(-0.5, 0.5)) * 1e-6 * carrier_hz
-    signal = TelemetryTransmission(
-        frames,
-        fs_hz=TLM_FS_HZ,
-        bit_rate_bps=rate,
-        rng=rng,
-        carrier_s=tx.carrier_s,
-        tail_s=2.0,
-        cn0_dbhz=budget.cn0_dbhz,
-        carrier_offset_hz=oscillator_hz + float(rng.normal(0.0, 5.0)),
-        carrier_rate_hz_per_s=float(rng.normal(0.0, 0.02)),
-        carrier_phase_rad=float(rng.uniform(0, 2 * np.pi)),
-        phase_noise_rad_per_sqrt_s=0.02,
-        clock_offset=float(rng.uniform(-30e-6, 30e-6)),
-        invert=bool(rng.integers(2)),
-    )
-    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
-    trajectory = get_trajectory()
-    meta = _write(
-        recording_dir,
-        tx.band_id,
-        signal.chunks(1 << 18),
-        fs_hz=TLM_FS_HZ,
-        start_utc=received_utc,
-        center_hz=carrier_hz + float(trajectory.doppler_hz(tx.band_id, received_utc)),
-        bit_rate_bps=rate,
-    )
-    return meta, n_frames
-
-
-#: Near Mars the camera sees the planet; images are taken at closest approach.
-NEAR_MARS_KM: Final = 5e6
-FLYBY_IMAGE_SIZE: Final = (96, 128)
-
-
-def _near_mars(t_utc: datetime) -> bool:
-    return float(get_trajectory().mars_distance_km(t_utc)) < NEAR_MARS_KM
-
-
-def _image_for(plan: SessionPlan, size: tuple[int, int], rng: np.random.Generator):
-    """What the camera returns: Mars as seen from the probe at closest approach when the
-    session is near the planet, else the stored test chart."""
-    from signals.sources.images import bars, mars
-
-    lines, pixels = size
-    if _near_mars(plan.start_utc):
-        trajectory = get_trajectory()
-        closest_utc, _ = trajectory.flyby()
-        phase_deg = float(trajectory.mars_phase_angle_deg(closest_utc))
-        return mars(lines, pixels, rng, phase_angle_deg=phase_deg)
-    return bars(lines, pixels)
-
-
-def _ppm_downlink(
-    tx, plan: SessionPlan, profile: SessionProfile, rng: np.random.Generator, recording_dir: Path
-) -> tuple[Path, list[dict[str, Any]]]:
-    """Generate the 5 cm image downlink; return its recording and what was sent."""
-    from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
-
-    items: list[Any] = []
-    sent = []
-    for request in tx.images:
-        size = FLYBY_IMAGE_SIZE if _near_mars(plan.start_utc) else profile.image_size
-        image = _image_for(plan, size, rng)
-        items += [ImageTransmission(image, request.image_id % 4096, request.mode), SilentGap(20)]
-        sent.append(
-            {
-                "id": request.image_id % 4096,
-                "lines": image.shape[0],
-                "pixels": image.shape[1],
-                "mode": request.mode,
-            }
-        )
-    budget = plan.budgets["5cm-ppm"]
-    tau_db = 10.0 * math.log10(CHIP_S)
-    carrier_hz = band_info("5cm-ppm").carrier_hz
-    channel = PpmChannel(
-        clock_ppm=float(rng.uniform(-50.0, 50.0)),
-        drift_ppm_per_hour=float(rng.uniform(-0.5, 0.5)),
-        doppler_v_over_c=plan.range_rate_km_s * 1e3 / C_M_S,
-        carrier_offset_hz=float(rng.uniform(-1.0, 1.0)) * 1e-6 * carrier_hz,
-        carrier_rate_hz_per_s=float(rng.normal(0.0, 0.05)),
-        esn0_db=budget.cn0_dbhz + tau_db,
-    )
-    signal = PpmSignal(items, fs_hz=PPM_FS_HZ, channel=channel, lead_s=0.2, tail_s=0.2)
-    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
-    trajectory = get_trajectory()
-    meta = _write(
-        recording_dir,
-        "5cm-ppm",
-        signal.chunks(rng),
-        fs_hz=PPM_FS_HZ,
-        start_utc=received_utc,
-        center_hz=carrier_hz + float(trajectory.doppler_hz("5cm-ppm", received_utc)),
-    )
-    return meta, sent
-
-
-def _carrier_downlink(
-    tx, plan: SessionPlan, profile: SessionProfile, rng: np.random.Generator, recording_dir: Path
-) -> tuple[Path, dict[str, Any]]:
-    """Generate the 8 cm coherent carrier (two-way); return its recording and its truth.
-
-    The station tunes to the Doppler its orbit prediction gives; the prediction is wrong by
-    a few metres per second, which is what the station then measures.
-    """
-    from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
-
-    received_utc = tx.start_utc + timedelta(seconds=plan.light_time_s)
-    true_rate_km_s = plan.range_rate_km_s
-    predicted_rate_km_s = true_rate_km_s + float(rng.normal(0.0, 0.005))
-    mode = CoherentMode.TWO_WAY if plan.two_way else CoherentMode.ONE_WAY
-    truth = downlink_frequencies(true_rate_km_s, mode)
-    predicted = downlink_frequencies(predicted_rate_km_s, mode)
-    residual_hz = truth.received_8cm_hz - predicted.received_8cm_hz
-    signal = CarrierSignal(
-        fs_hz=CARRIER_FS_HZ,
-        duration_s=profile.carrier_band_s,
-        offset_hz=residual_hz,
-        rate_hz_per_s=float(rng.normal(0.0, 0.05)),
-        cn0_dbhz=min(plan.budgets["8cm-carrier"].cn0_dbhz, 75.0),
-        phase_noise_rad_per_sqrt_s=0.01,
-        initial_phase_rad=float(rng.uniform(0, 2 * np.pi)),
-    )
-    meta = _write(
-        recording_dir,
-        "8cm-carrier",
-        signal.chunks(rng),
-        fs_hz=CARRIER_FS_HZ,
-        start_utc=received_utc,
-        center_hz=predicted.received_8cm_hz,
-        extra={
-            "mars1:coherent_mode": "two-way" if plan.two_way else "one-way",
-            "mars1:uplink_frequency": truth.uplink_hz,
-        }
-        if plan.two_way
-        else {"mars1:coherent_mode": "one-way"},
-    )
-    return meta, {
-        "true_range_rate_km_s": true_rate_km_s,
-        "predicted_range_rate_km_s": predicted_rate_km_s,
-        "mode": "two-way" if plan.two_way else "one-way",
-    }
 
 
 def _decode(meta: Path, outdir: Path) -> tuple[dict[str, Any], str | None]:
@@ -634,18 +446,18 @@ def _range_rate_check(
 
     if "frequency_hz" not in summary:
         return None
-    two_way = truth["mode"] == "two-way"
+    two_way = truth["coherent_mode"] == "two-way"
     measured_km_s = range_rate_from_doppler(
         summary["frequency_hz"],
         "8cm-carrier",
         two_way=two_way,
         uplink_hz=recording.metadata["global"].get("mars1:uplink_frequency"),
     )
-    error_m_s = (measured_km_s - truth["true_range_rate_km_s"]) * 1e3
+    error_m_s = (measured_km_s - truth["range_rate_start_km_s"]) * 1e3
     return {
-        "mode": truth["mode"],
+        "mode": truth["coherent_mode"],
         "measured_range_rate_km_s": measured_km_s,
-        "geometry_range_rate_km_s": truth["true_range_rate_km_s"],
+        "geometry_range_rate_km_s": truth["range_rate_start_km_s"],
         "predicted_range_rate_km_s": truth["predicted_range_rate_km_s"],
         "error_m_s": error_m_s,
         "carrier_offset_hz": summary.get("frequency_offset_hz"),
@@ -693,17 +505,17 @@ def run_session(
         stages.step(f"uplink: {len(plan.commands)} commands at {plan.range_km / 1e6:.2f} Mkm")
         uplink, residual_hz, sent_utc = _uplink(plan, rng, plan.commands, plan.start_utc)
         arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
-        received = spacecraft.receive_uplink(uplink, UPLINK_FS_HZ, arrival)
+        received = spacecraft.receive_uplink(uplink, session_setup().uplink_fs_hz, arrival)
         tx_plan = spacecraft.transmission_plan()
         bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
         recordings: dict[str, Recording] = {}
-        sent_images: list[dict[str, Any]] = []
         carrier_truth: dict[str, Any] | None = None
         transmissions = {t.band_id: t for t in tx_plan.transmissions}
         if not profile.both_tlm_bands and {"1.6m-tlm", "32cm-tlm"} <= set(transmissions):
             transmissions.pop("1.6m-tlm" if plan.main_band == "32cm-tlm" else "32cm-tlm")
         if profile.carrier_band_s <= 0:
             transmissions.pop("8cm-carrier", None)
+        link = session_link(plan, profile)
         for band_id in DOWNLINK_BANDS:
             tx = transmissions.get(band_id)
             if tx is None:
@@ -712,15 +524,14 @@ def run_session(
             stages.step(f"{band_id}: generating the downlink")
             outcome = bands[band_id]
             outcome.transmitted = True
+            downlink = session_downlink(tx, link, spacecraft.channels_at, rng)
+            meta = write_downlink(recording_dir / band_id, downlink)
             if band_id.endswith("-tlm"):
-                meta, outcome.frames_expected = _telemetry_downlink(
-                    tx, plan, spacecraft, profile, rng, recording_dir
-                )
+                outcome.frames_expected = downlink.frames_sent
             elif band_id == "5cm-ppm":
-                meta, sent_images = _ppm_downlink(tx, plan, profile, rng, recording_dir)
-                outcome.lines_expected = sum(i["lines"] for i in sent_images)
+                outcome.lines_expected = sum(i["lines"] for i in downlink.truth["images"])
             else:
-                meta, carrier_truth = _carrier_downlink(tx, plan, profile, rng, recording_dir)
+                carrier_truth = downlink.truth
             recordings[band_id] = open_recording(meta)
             if record:
                 outcome.recording = str(meta.relative_to(work))
@@ -783,9 +594,9 @@ def _end_uplink(
         (r.start_utc + timedelta(seconds=r.duration_s) for r in recordings.values()),
         default=plan.start_utc,
     )
-    sent = last_rx + timedelta(seconds=5)
+    sent = last_rx + timedelta(seconds=session_setup().end_command_delay_s)
     uplink, _, _ = _uplink(plan, rng, (Command.end_session(),), sent)
-    return uplink, UPLINK_FS_HZ, sent + timedelta(seconds=plan.light_time_s)
+    return uplink, session_setup().uplink_fs_hz, sent + timedelta(seconds=plan.light_time_s)
 
 
 def _score(outcome: BandOutcome, summary: dict[str, Any], recording: Recording) -> None:

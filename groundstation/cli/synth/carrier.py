@@ -4,13 +4,15 @@ The station tunes to the nominal 8 cm carrier plus the Doppler predicted from th
 trajectory (``captures[0] core:frequency``). What is left in the recording is the
 residual: in one-way mode the on-board oscillator's offset (and any prediction error), in
 two-way mode only the prediction error, plus the drift of the true Doppler over the
-recording (its rate). The truth goes to ``NAME.truth.json`` beside the recording.
+recording (its rate). The recording is the spacecraft's downlink generator
+(:func:`signals.spacecraft.downlinks.carrier_downlink`), the one ``contact`` uses. The
+truth goes to ``NAME.truth.json`` beside the recording.
 """
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -18,13 +20,10 @@ import numpy as np
 
 from groundstation.cli.synth import truth_path, utc_argument
 from groundstation.io.files import write_json
-from groundstation.io.recording import write_recording
-from groundstation.outputs.carrier import MODE_KEY, UPLINK_KEY
-from signals.bands import band
+from groundstation.session.downlinks import write_downlink
 from signals.errors import ConfigError
-from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
+from signals.spacecraft.downlinks import CarrierOptions, carrier_downlink
 
-BAND_ID: Final = "8cm-carrier"
 #: Default epoch of a synthetic recording (a December 1962 session).
 DEFAULT_AT_UTC: Final = datetime(1962, 12, 13, 9, 0, 0, tzinfo=UTC)
 #: Default one-way oscillator offsets are drawn within this (ppm): ±0.5 ppm keeps the
@@ -113,9 +112,6 @@ def synth_carrier(
     ConfigError
         A time outside the flight, or a residual beyond the limits of ICD §6.
     """
-    from signals.path.geometry import get_trajectory
-
-    mode = CoherentMode.TWO_WAY if two_way else CoherentMode.ONE_WAY
     if two_way:
         if oscillator_offset_ppm not in (None, 0.0):
             raise ConfigError("--osc-ppm applies to one-way mode only")
@@ -124,59 +120,21 @@ def synth_carrier(
         osc_ppm = float(rng.uniform(-DEFAULT_OSCILLATOR_SPAN_PPM, DEFAULT_OSCILLATOR_SPAN_PPM))
     else:
         osc_ppm = float(oscillator_offset_ppm)
-    traj = get_trajectory()
-    t_end = at_utc + timedelta(seconds=duration_s)
-    t_mid = at_utc + timedelta(seconds=0.5 * duration_s)
-    rdot = traj.range_rate_km_s(np.array([at_utc, t_mid, t_end], dtype=object))
-    true_rx = [
-        downlink_frequencies(r, mode, oscillator_offset_ppm=osc_ppm).received_hz(BAND_ID)
-        for r in rdot
-    ]
-    predicted = downlink_frequencies(rdot[0] + prediction_error_m_s * 1e-3, mode)
-    tuned_hz = predicted.received_hz(BAND_ID)
-    offset0 = true_rx[0] - tuned_hz
-    rate = (true_rx[2] - true_rx[0]) / duration_s
-    signal = CarrierSignal(
-        fs_hz=fs_hz,
+    options = CarrierOptions(
+        start_utc=at_utc,
         duration_s=duration_s,
-        offset_hz=offset0,
-        rate_hz_per_s=rate,
+        fs_hz=fs_hz,
+        two_way=two_way,
         cn0_dbhz=cn0_dbhz,
+        oscillator_offset_ppm=osc_ppm,
+        prediction_error_m_s=prediction_error_m_s,
         phase_noise_rad_per_sqrt_s=phase_noise_rad_per_sqrt_s,
         initial_phase_rad=float(rng.uniform(0.0, 2.0 * np.pi)),
-        band_id=BAND_ID,
     )
-    extra = {MODE_KEY: "two-way" if two_way else "one-way"}
-    if two_way:
-        extra[UPLINK_KEY] = predicted.uplink_hz
-    meta_path = write_recording(
-        base,
-        signal.chunks(rng),
-        fs_hz=fs_hz,
-        band=BAND_ID,
-        start_utc=at_utc,
-        center_frequency_hz=tuned_hz,
-        extra_global=extra,
-        description=f"Mars 1 8 cm carrier, {extra[MODE_KEY]}, synthetic",
-    )
-    truth = {
-        **signal.truth(),
-        "band": BAND_ID,
-        "coherent_mode": extra[MODE_KEY],
-        "start_utc": at_utc,
-        "mid_utc": t_mid,
-        "oscillator_offset_ppm": osc_ppm,
-        "prediction_error_m_s": prediction_error_m_s,
-        "tuned_frequency_hz": tuned_hz,
-        "nominal_frequency_hz": band(BAND_ID).carrier_hz,
-        "received_frequency_start_hz": true_rx[0],
-        "received_frequency_mid_hz": true_rx[1],
-        "range_rate_start_km_s": float(rdot[0]),
-        "range_rate_mid_km_s": float(rdot[1]),
-        "range_km_mid": float(traj.range_km(t_mid)),
-    }
-    write_json(truth_path(base), truth)
-    return Path(meta_path)
+    downlink = carrier_downlink(options, rng)
+    meta_path = write_downlink(base, downlink)
+    write_json(truth_path(base), downlink.truth)
+    return meta_path
 
 
 def run_synth(args: argparse.Namespace) -> Path:

@@ -1,8 +1,11 @@
 """``groundstation synth ppm``: a 5 cm PPM image recording (ICD §2-§3).
 
-The station is tuned to the band's nominal carrier; the recording holds the residual
-offset and rate asked for. The truth (images sent, lines faded, channel, where each
-transmission starts) goes to ``NAME.truth.json`` beside the recording.
+The recording is the spacecraft's downlink generator
+(:func:`signals.spacecraft.downlinks.ppm_downlink`), the one ``contact`` uses. The station
+is tuned to the band's nominal carrier plus the Doppler predicted from the trajectory; the
+recording holds the residual offset and rate asked for. The truth (images sent, lines
+faded, channel, where each transmission starts) goes to ``NAME.truth.json`` beside the
+recording.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ import numpy as np
 
 from groundstation.cli.synth import truth_path, utc_argument
 from groundstation.io.files import write_json
-from groundstation.io.recording import RecordingWriter, base_path
-from groundstation.progress import progress
-from signals.bands import band
+from groundstation.io.recording import base_path
+from groundstation.session.downlinks import write_downlink
 from signals.errors import ConfigError
-from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+from signals.modulators.ppm import ImageTransmission, PpmChannel, SilentGap
 from signals.sources.images import IMAGE_SOURCES, make_image
+from signals.spacecraft.downlinks import PpmOptions, ppm_downlink
 
-BAND_ID: Final = "5cm-ppm"
 #: Default epoch of a synthetic recording (a session of 5 November 1962, dish pointed).
 DEFAULT_START_UTC: Final = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
 
@@ -116,8 +118,8 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_signal(args: argparse.Namespace, rng: np.random.Generator) -> PpmSignal:
-    """The :class:`PpmSignal` that the options of ``synth ppm`` describe."""
+def build_options(args: argparse.Namespace, rng: np.random.Generator) -> PpmOptions:
+    """The :class:`PpmOptions` that the options of ``synth ppm`` describe."""
     if args.repeat < 1:
         raise ConfigError(f"--repeat must be at least 1, got {args.repeat}")
     if args.gap_periods < 0:
@@ -135,34 +137,22 @@ def build_signal(args: argparse.Namespace, rng: np.random.Generator) -> PpmSigna
         carrier_rate_hz_per_s=args.carrier_rate_hz_per_s,
         esn0_db=None if args.noiseless else args.esn0_db,
     )
-    return PpmSignal(
-        items, fs_hz=args.fs_hz, channel=channel, lead_s=args.lead_s, tail_s=args.tail_s
+    return PpmOptions(
+        start_utc=args.start,
+        items=tuple(items),
+        channel=channel,
+        fs_hz=args.fs_hz,
+        lead_s=args.lead_s,
+        tail_s=args.tail_s,
     )
 
 
 def run_synth(args: argparse.Namespace) -> Path:
     """Write ``NAME.sigmf-meta``/``.sigmf-data`` and ``NAME.truth.json``; return the meta path."""
     rng = np.random.default_rng(args.seed)
-    signal = build_signal(args, rng)
+    downlink = ppm_downlink(build_options(args, rng), rng)
     base = base_path(args.output)
-    nominal_hz = band(BAND_ID).carrier_hz
-    with (
-        RecordingWriter(
-            base,
-            fs_hz=signal.fs_hz,
-            band=BAND_ID,
-            start_utc=args.start,
-            center_frequency_hz=nominal_hz,
-            description=f"synthetic 5 cm PPM: {args.source} {args.lines}x{args.pixels}",
-        ) as writer,
-        progress(signal.n_samples, "PPM synth", enabled=getattr(args, "progress", True)) as bar,
-    ):
-        for chunk in signal.chunks(rng):
-            writer.write(chunk)
-            bar.update(chunk.size)
-    truth = signal.truth()
-    truth["seed"] = args.seed
-    truth["source"] = args.source
-    truth["start_utc"] = args.start
+    meta_path = write_downlink(base, downlink, show_progress=getattr(args, "progress", True))
+    truth = {**downlink.truth, "seed": args.seed, "source": args.source}
     write_json(truth_path(base), truth)
-    return writer.meta_path
+    return meta_path

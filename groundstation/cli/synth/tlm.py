@@ -1,17 +1,20 @@
 """``groundstation synth tlm``: a 32 cm or 1.6 m telemetry recording (ICD §4).
 
-The frames carry the flight's state (:class:`signals.spacecraft.flight.FlightModel`) at the time of
-each frame; the station tunes to the nominal carrier plus the Doppler predicted from the
-trajectory, so the recording holds only the residual offset and rate asked for. The
-truth (every frame, its first-bit sample, the link parameters) goes to
-``NAME.truth.json`` beside the recording.
+The recording is the spacecraft's downlink generator
+(:func:`signals.spacecraft.downlinks.telemetry_downlink`), the one ``contact`` uses: the
+frames carry the flight's state (:class:`signals.spacecraft.flight.FlightModel`, distances
+from the mission trajectory) at the instant each frame left the spacecraft, one light time
+before it reaches the station; the station tunes to the nominal
+carrier plus the Doppler predicted from the trajectory, so the recording holds only the
+residual offset and rate asked for. The truth (every frame, its first-bit sample, the
+link parameters) goes to ``NAME.truth.json`` beside the recording.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -19,19 +22,9 @@ import numpy as np
 
 from groundstation.cli.synth import truth_path, utc_argument
 from groundstation.io.files import write_json
-from groundstation.io.recording import write_recording
-from signals.bands import band
-from signals.errors import ConfigError
-from signals.formats.tlm import (
-    BIT_RATES_BPS,
-    COUNTER_MODULUS,
-    DEFAULT_CARRIER_S,
-    FRAME_BITS,
-    MAX_CARRIER_OFFSET_HZ,
-    FrameType,
-)
-from signals.formats.tlm_frames import frame_from_channels
-from signals.modulators.tlm import TelemetryTransmission
+from groundstation.session.downlinks import write_downlink
+from signals.formats.tlm import BIT_RATES_BPS, DEFAULT_CARRIER_S
+from signals.spacecraft.downlinks import TelemetryOptions, telemetry_downlink
 from signals.spacecraft.flight import SCENARIOS
 
 #: Band ids accepted by ``--band`` (short and full).
@@ -190,47 +183,19 @@ def synth_tlm(
         Bad parameters (band, rate, sample rate, durations, offset beyond ±2 kHz).
     """
     from signals.path.geometry import get_trajectory
-    from signals.spacecraft.flight import LAUNCH_UTC, FlightModel
+    from signals.spacecraft.flight import FlightModel
 
-    if band_id not in ("32cm-tlm", "1.6m-tlm"):
-        raise ConfigError(f"band {band_id} is not a telemetry band")
     if ebn0_db is None and cn0_dbhz is None:
         ebn0_db = 12.0
     rng = np.random.default_rng(seed)
-    frame_s = FRAME_BITS / bit_rate_bps * (1.0 + clock_offset)
-    if duration_s is None:
-        duration_s = carrier_s + 10 * frame_s
-    if duration_s <= carrier_s:
-        raise ConfigError(f"duration {duration_s:g} s leaves no time after the carrier")
-    end_offset = carrier_offset_hz + carrier_rate_hz_per_s * duration_s
-    if max(abs(carrier_offset_hz), abs(end_offset)) > MAX_CARRIER_OFFSET_HZ:
-        raise ConfigError(
-            f"residual carrier reaches {end_offset:+.0f} Hz; "
-            f"ICD §4 allows ±{MAX_CARRIER_OFFSET_HZ:.0f} Hz"
-        )
-    # every frame that starts at least one bit before the end (the last may be cut off)
-    n_frames = math.ceil((duration_s - carrier_s) / frame_s - 1.0 / FRAME_BITS)
     flight = FlightModel(scenario, rng=rng)
-    first_bit_utc = start_utc + timedelta(seconds=carrier_s)
-    first_counter = int((first_bit_utc - LAUNCH_UTC).total_seconds() // frame_s)
-    frames = []
-    for k in range(n_frames):
-        counter = first_counter + k
-        t_frame = first_bit_utc + timedelta(seconds=k * frame_s)
-        frames.append(
-            frame_from_channels(
-                counter % COUNTER_MODULUS,
-                FrameType(counter % 2),
-                flight.channels_at(t_frame),
-            )
-        )
-    tx = TelemetryTransmission(
-        frames,
-        fs_hz=fs_hz,
+    options = TelemetryOptions(
+        start_utc=start_utc,
+        band_id=band_id,
         bit_rate_bps=bit_rate_bps,
-        rng=rng,
-        carrier_s=carrier_s,
+        light_time_s=float(get_trajectory().light_time_s(start_utc)),
         duration_s=duration_s,
+        carrier_s=carrier_s,
         ebn0_db=ebn0_db,
         cn0_dbhz=cn0_dbhz,
         carrier_offset_hz=carrier_offset_hz,
@@ -239,32 +204,12 @@ def synth_tlm(
         phase_noise_rad_per_sqrt_s=phase_noise_rad_per_sqrt_s,
         clock_offset=clock_offset,
         invert=invert,
-    )
-    nominal_hz = band(band_id).carrier_hz
-    tuned_hz = nominal_hz + float(get_trajectory().doppler_hz(band_id, start_utc))
-    meta_path = write_recording(
-        base,
-        tx.chunks(1 << 18),
         fs_hz=fs_hz,
-        band=band_id,
-        start_utc=start_utc,
-        center_frequency_hz=tuned_hz,
-        bit_rate_bps=float(bit_rate_bps),
-        description=f"Mars 1 {band_id} telemetry, {bit_rate_bps} bit/s, synthetic",
     )
-    truth = {
-        **tx.truth(),
-        "band": band_id,
-        "start_utc": start_utc,
-        "seed": seed,
-        "scenario": scenario,
-        "ebn0_db": ebn0_db,
-        "cn0_dbhz": cn0_dbhz,
-        "tuned_frequency_hz": tuned_hz,
-        "nominal_frequency_hz": nominal_hz,
-    }
-    write_json(truth_path(base), truth)
-    return Path(meta_path)
+    downlink = telemetry_downlink(options, flight.channels_at, rng)
+    meta_path = write_downlink(base, downlink)
+    write_json(truth_path(base), {**downlink.truth, "seed": seed, "scenario": scenario})
+    return meta_path
 
 
 def run_synth(args: argparse.Namespace) -> Path:

@@ -177,8 +177,9 @@ def test_bit_rate_is_detected_when_the_metadata_lacks_it(tmp_path: Path) -> None
 
 
 def test_decoded_channels_follow_the_flight_model(recording: Path) -> None:
-    """synth tlm fills each frame from FlightModel.channels_at at the frame's time: the
-    decoded engineering values equal the model's within half a count (clipped to range)."""
+    """synth tlm fills each frame from FlightModel.channels_at at the time the frame left
+    the spacecraft (one light time before it arrives): the decoded engineering values equal
+    the model's within half a count (clipped to range)."""
     from datetime import timedelta
 
     from signals.formats.tlm import CHANNEL_BY_NAME, ChannelKind
@@ -190,7 +191,8 @@ def test_decoded_channels_follow_the_flight_model(recording: Path) -> None:
     start = open_recording(recording).start_utc
     frame_s = 256 / 64 * (1 + truth["clock_offset"])
     for k, frame in enumerate(result.frames):
-        model = flight.channels_at(start + timedelta(seconds=3.0 + k * frame_s))
+        sent_s = 3.0 - truth["light_time_s"] + k * frame_s
+        model = flight.channels_at(start + timedelta(seconds=sent_s))
         for name, value in frame.channels.items():
             ch = CHANNEL_BY_NAME[name]
             if ch.kind is ChannelKind.LINEAR:

@@ -1,0 +1,625 @@
+"""What the spacecraft transmits on each downlink band, as the station receives it.
+
+One generator for every command that makes a downlink (``groundstation synth ppm|tlm|carrier``,
+``contact``, ``mission``): a band's options in, a :class:`Downlink` out. A downlink knows
+its sample rate, the UTC of its first sample at the station, the station's tuning (nominal
+carrier plus the Doppler the station predicts), and the truth of what was sent (frames,
+images, carrier plan); :meth:`Downlink.chunks` then generates the samples through the path
+and the channel chunk by chunk, as the modulators do, so that a recording (or a live
+transmitter) never holds the whole signal.
+
+Two ways in:
+
+- one band from its options: :func:`telemetry_downlink`, :func:`carrier_downlink`,
+  :func:`ppm_downlink` (the ``synth`` commands);
+- one band of a session: :func:`session_downlink` turns what the spacecraft's
+  :class:`~signals.spacecraft.craft.BandTransmission` plans and what the station knows of
+  the link (:class:`SessionLink`) into those options, drawing the session's impairments
+  (``[impairments.*]`` of ``signals/data/mars1.toml``) from the session's generator.
+
+Telemetry frames carry the channels of the flight at the instant each frame leaves the
+spacecraft: one light time before it reaches the station, with the bit clock's error
+included, so that ``synth tlm`` and ``contact`` at the same instant carry the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+
+from signals.bands import Impairments, band, impairments, session
+from signals.constants import C_M_S
+from signals.errors import ConfigError
+from signals.formats.ppm import CHIP_S
+from signals.formats.tlm import (
+    COUNTER_MODULUS,
+    DEFAULT_CARRIER_S,
+    FRAME_BITS,
+    MAX_CARRIER_OFFSET_HZ,
+    FrameType,
+)
+from signals.formats.tlm_frames import frame_from_channels
+from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
+from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+from signals.modulators.tlm import TelemetryTransmission
+from signals.spacecraft.craft import TELEMETRY_BANDS, BandTransmission
+from signals.spacecraft.flight import LAUNCH_UTC
+
+#: Channels of the flight at an instant (``FlightModel.channels_at``, ``Spacecraft.channels_at``).
+ChannelSource = Callable[[datetime], Mapping[str, float | int]]
+
+CARRIER_BAND: Final[str] = "8cm-carrier"
+PPM_BAND: Final[str] = "5cm-ppm"
+TELEMETRY_CHUNK_SAMPLES: Final[int] = 1 << 18
+DEFAULT_TELEMETRY_FRAMES: Final[int] = 10
+"""Frames of a telemetry downlink given neither a frame count nor a duration."""
+
+NEAR_MARS_KM: Final[float] = 5e6
+"""Within this distance of Mars the camera sees the planet."""
+FLYBY_IMAGE_SIZE: Final[tuple[int, int]] = (96, 128)
+"""Lines and pixels of an image taken near Mars."""
+
+
+@dataclass(frozen=True)
+class Downlink:
+    """One band's transmission as the station receives it.
+
+    Attributes
+    ----------
+    band_id : str
+        ICD §1 band id.
+    fs_hz : float
+        Complex sample rate (Hz).
+    start_utc : datetime
+        UTC of sample 0 at the station.
+    tuned_hz : float
+        The station's tuning: nominal carrier plus predicted Doppler (Hz).
+    n_samples : int
+        Length (samples).
+    description : str
+        One line for the recording's metadata.
+    truth : dict
+        What was sent, JSON-ready (the modulator's truth plus the band and tuning).
+    bit_rate_bps : float or None
+        Telemetry bit rate (telemetry bands only).
+    coherent_mode : str or None
+        ``one-way`` or ``two-way`` (8 cm carrier only).
+    uplink_hz : float or None
+        The station's uplink frequency in two-way mode (Hz).
+    frames_sent : int
+        Telemetry frames sent (telemetry bands only).
+    """
+
+    band_id: str
+    fs_hz: float
+    start_utc: datetime
+    tuned_hz: float
+    n_samples: int
+    description: str
+    truth: dict[str, Any]
+    generate: Callable[[], Iterator[np.ndarray]] = field(repr=False, compare=False)
+    bit_rate_bps: float | None = None
+    coherent_mode: str | None = None
+    uplink_hz: float | None = None
+    frames_sent: int = 0
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The samples as complex64 chunks, generated as they are asked for.
+
+        The noise comes from the generator the downlink was made with: iterate once.
+        """
+        return self.generate()
+
+
+def _tuned_hz(band_id: str, start_utc: datetime) -> float:
+    """Nominal carrier plus the Doppler the station predicts at ``start_utc`` (Hz)."""
+    from signals.path.geometry import get_trajectory
+
+    return band(band_id).carrier_hz + float(get_trajectory().doppler_hz(band_id, start_utc))
+
+
+def _downlink(
+    band_id: str,
+    start_utc: datetime,
+    fs_hz: float,
+    tuned_hz: float,
+    n_samples: int,
+    description: str,
+    truth: dict[str, Any],
+    generate: Callable[[], Iterator[np.ndarray]],
+    **more: Any,
+) -> Downlink:
+    """A :class:`Downlink` whose truth also names the band, the start and the tuning."""
+    return Downlink(
+        band_id=band_id,
+        fs_hz=fs_hz,
+        start_utc=start_utc,
+        tuned_hz=tuned_hz,
+        n_samples=n_samples,
+        description=description,
+        truth={
+            **truth,
+            "band": band_id,
+            "start_utc": start_utc,
+            "tuned_frequency_hz": tuned_hz,
+            "nominal_frequency_hz": band(band_id).carrier_hz,
+        },
+        generate=generate,
+        **more,
+    )
+
+
+# ------------------------------------------------------------------------------ telemetry
+
+
+@dataclass(frozen=True)
+class TelemetryOptions:
+    """One telemetry downlink (ICD §4).
+
+    Attributes
+    ----------
+    start_utc : datetime
+        UTC of sample 0 at the station.
+    band_id : str
+        ``32cm-tlm`` or ``1.6m-tlm``.
+    bit_rate_bps : float
+        Bit rate (bit/s), one of ICD §4.
+    light_time_s : float
+        One-way light time (s): frames are sampled this much before they arrive.
+    n_frames : int, optional
+        Frames to send; default every frame that starts at least one bit before the end
+        of ``duration_s`` (the last may be cut off).
+    duration_s : float, optional
+        Recording length (s); default the carrier, the frames and ``tail_s``; with neither
+        this nor ``n_frames``, the carrier plus 10 whole frames.
+    carrier_s, tail_s : float
+        Unmodulated carrier before the first and after the last frame (s).
+    ebn0_db, cn0_dbhz : float, optional
+        Noise level; neither gives a noiseless signal.
+    carrier_offset_hz, carrier_rate_hz_per_s, carrier_phase_rad : float
+        Residual carrier offset (Hz) and rate (Hz/s) at sample 0, its phase (rad).
+    phase_noise_rad_per_sqrt_s : float
+        Oscillator phase noise (rad/√s).
+    clock_offset : float
+        On-board clock error ε (intervals × (1 + ε)).
+    invert : bool
+        Every bit inverted.
+    fs_hz : float
+        Sample rate (Hz).
+    """
+
+    start_utc: datetime
+    band_id: str = "32cm-tlm"
+    bit_rate_bps: float = 64.0
+    light_time_s: float = 0.0
+    n_frames: int | None = None
+    duration_s: float | None = None
+    carrier_s: float = DEFAULT_CARRIER_S
+    tail_s: float = 0.0
+    ebn0_db: float | None = None
+    cn0_dbhz: float | None = None
+    carrier_offset_hz: float = 0.0
+    carrier_rate_hz_per_s: float = 0.0
+    carrier_phase_rad: float = 0.0
+    phase_noise_rad_per_sqrt_s: float = 0.0
+    clock_offset: float = 0.0
+    invert: bool = False
+    fs_hz: float = 8000.0
+
+
+def telemetry_downlink(
+    options: TelemetryOptions, channels_at: ChannelSource, rng: np.random.Generator
+) -> Downlink:
+    """The telemetry downlink ``options`` describe, its frames filled by ``channels_at``.
+
+    Parameters
+    ----------
+    options : TelemetryOptions
+        The band, rate, timing and channel.
+    channels_at : callable
+        The flight's ICD §4 channels at a UTC instant.
+    rng : numpy.random.Generator
+        Noise and phase noise of the samples.
+
+    Raises
+    ------
+    ConfigError
+        Not a telemetry band, bad durations, or a residual offset beyond ±2 kHz.
+    """
+    o = options
+    if o.band_id not in TELEMETRY_BANDS:
+        raise ConfigError(f"band {o.band_id} is not a telemetry band")
+    frame_s = FRAME_BITS / o.bit_rate_bps * (1.0 + o.clock_offset)
+    duration_s = o.duration_s
+    n_frames = o.n_frames
+    if duration_s is None and n_frames is None:
+        duration_s = o.carrier_s + DEFAULT_TELEMETRY_FRAMES * frame_s
+    if duration_s is not None:
+        if duration_s <= o.carrier_s:
+            raise ConfigError(f"duration {duration_s:g} s leaves no time after the carrier")
+        if n_frames is None:  # every frame that starts at least one bit before the end
+            n_frames = math.ceil((duration_s - o.carrier_s) / frame_s - 1.0 / FRAME_BITS)
+    assert n_frames is not None
+    end_s = duration_s if duration_s is not None else o.carrier_s + n_frames * frame_s + o.tail_s
+    end_offset_hz = o.carrier_offset_hz + o.carrier_rate_hz_per_s * end_s
+    if max(abs(o.carrier_offset_hz), abs(end_offset_hz)) > MAX_CARRIER_OFFSET_HZ:
+        raise ConfigError(
+            f"residual carrier reaches {end_offset_hz:+.0f} Hz; "
+            f"ICD §4 allows ±{MAX_CARRIER_OFFSET_HZ:.0f} Hz"
+        )
+    # The counter counts nominal frame periods since launch (the same on both bands); the
+    # frames themselves leave at the pace of the on-board clock.
+    first_bit_utc = o.start_utc + timedelta(seconds=o.carrier_s - o.light_time_s)
+    nominal_frame_s = FRAME_BITS / o.bit_rate_bps
+    first_counter = int((first_bit_utc - LAUNCH_UTC).total_seconds() // nominal_frame_s)
+    frames = []
+    for k in range(n_frames):
+        counter = first_counter + k
+        frames.append(
+            frame_from_channels(
+                counter % COUNTER_MODULUS,
+                FrameType(counter % 2),
+                channels_at(first_bit_utc + timedelta(seconds=k * frame_s)),
+            )
+        )
+    transmission = TelemetryTransmission(
+        frames,
+        fs_hz=o.fs_hz,
+        bit_rate_bps=o.bit_rate_bps,
+        rng=rng,
+        carrier_s=o.carrier_s,
+        duration_s=duration_s,
+        tail_s=o.tail_s,
+        ebn0_db=o.ebn0_db,
+        cn0_dbhz=o.cn0_dbhz,
+        carrier_offset_hz=o.carrier_offset_hz,
+        carrier_rate_hz_per_s=o.carrier_rate_hz_per_s,
+        carrier_phase_rad=o.carrier_phase_rad,
+        phase_noise_rad_per_sqrt_s=o.phase_noise_rad_per_sqrt_s,
+        clock_offset=o.clock_offset,
+        invert=o.invert,
+    )
+    return _downlink(
+        o.band_id,
+        o.start_utc,
+        o.fs_hz,
+        _tuned_hz(o.band_id, o.start_utc),
+        transmission.n_samples,
+        f"Mars 1 {o.band_id} telemetry, {o.bit_rate_bps:g} bit/s, emulated",
+        {
+            **transmission.truth(),
+            "light_time_s": o.light_time_s,
+            "ebn0_db": o.ebn0_db,
+            "cn0_dbhz": o.cn0_dbhz,
+        },
+        lambda: transmission.chunks(TELEMETRY_CHUNK_SAMPLES),
+        bit_rate_bps=o.bit_rate_bps,
+        frames_sent=n_frames,
+    )
+
+
+# ------------------------------------------------------------------------------ carrier
+
+
+@dataclass(frozen=True)
+class CarrierOptions:
+    """One 8 cm carrier downlink (ICD §6).
+
+    Attributes
+    ----------
+    start_utc : datetime
+        UTC of sample 0 at the station.
+    duration_s, fs_hz : float
+        Length (s) and sample rate (Hz).
+    two_way : bool
+        Coherent two-way mode (else one-way on the on-board oscillator).
+    cn0_dbhz : float or None
+        Carrier C/N0 (dB-Hz); None for no noise.
+    oscillator_offset_ppm : float
+        One-way oscillator offset (ppm); must be 0 in two-way mode.
+    prediction_error_m_s : float
+        Error of the station's range-rate prediction (m/s): it tunes to ṙ + error.
+    residual_rate_hz_per_s : float, optional
+        None: the station holds its tuning and the residual drifts with the true Doppler.
+        A value: the station follows its predicted Doppler and this is the error of the
+        predicted rate (Hz/s).
+    phase_noise_rad_per_sqrt_s, initial_phase_rad : float
+        Oscillator phase noise (rad/√s) and the phase at sample 0 (rad).
+    """
+
+    start_utc: datetime
+    duration_s: float = 10.0
+    fs_hz: float = 8000.0
+    two_way: bool = False
+    cn0_dbhz: float | None = 40.0
+    oscillator_offset_ppm: float = 0.0
+    prediction_error_m_s: float = 0.0
+    residual_rate_hz_per_s: float | None = None
+    phase_noise_rad_per_sqrt_s: float = 0.0
+    initial_phase_rad: float = 0.0
+
+
+def carrier_downlink(options: CarrierOptions, rng: np.random.Generator) -> Downlink:
+    """The 8 cm carrier downlink ``options`` describe, from the trajectory's range rate.
+
+    Raises
+    ------
+    ConfigError
+        An oscillator offset in two-way mode, a time outside the flight, or a residual
+        beyond the limits of ICD §6.
+    """
+    from signals.path.geometry import get_trajectory
+
+    o = options
+    if o.two_way and o.oscillator_offset_ppm != 0.0:
+        raise ConfigError("an oscillator offset applies to one-way mode only")
+    mode = CoherentMode.TWO_WAY if o.two_way else CoherentMode.ONE_WAY
+    trajectory = get_trajectory()
+    mid_utc = o.start_utc + timedelta(seconds=0.5 * o.duration_s)
+    end_utc = o.start_utc + timedelta(seconds=o.duration_s)
+    rdot_km_s = trajectory.range_rate_km_s(np.array([o.start_utc, mid_utc, end_utc], dtype=object))
+    received_hz = [
+        downlink_frequencies(r, mode, oscillator_offset_ppm=o.oscillator_offset_ppm).received_hz(
+            CARRIER_BAND
+        )
+        for r in rdot_km_s
+    ]
+    predicted_km_s = float(rdot_km_s[0]) + o.prediction_error_m_s * 1e-3
+    predicted = downlink_frequencies(predicted_km_s, mode)
+    tuned_hz = predicted.received_hz(CARRIER_BAND)
+    rate_hz_per_s = (
+        (received_hz[2] - received_hz[0]) / o.duration_s
+        if o.residual_rate_hz_per_s is None
+        else o.residual_rate_hz_per_s
+    )
+    signal = CarrierSignal(
+        fs_hz=o.fs_hz,
+        duration_s=o.duration_s,
+        offset_hz=received_hz[0] - tuned_hz,
+        rate_hz_per_s=rate_hz_per_s,
+        cn0_dbhz=o.cn0_dbhz,
+        phase_noise_rad_per_sqrt_s=o.phase_noise_rad_per_sqrt_s,
+        initial_phase_rad=o.initial_phase_rad,
+        band_id=CARRIER_BAND,
+    )
+    coherent_mode = "two-way" if o.two_way else "one-way"
+    return _downlink(
+        CARRIER_BAND,
+        o.start_utc,
+        o.fs_hz,
+        tuned_hz,
+        signal.n_samples,
+        f"Mars 1 8 cm carrier, {coherent_mode}, emulated",
+        {
+            **signal.truth(),
+            "coherent_mode": coherent_mode,
+            "mid_utc": mid_utc,
+            "oscillator_offset_ppm": o.oscillator_offset_ppm,
+            "prediction_error_m_s": o.prediction_error_m_s,
+            "received_frequency_start_hz": received_hz[0],
+            "received_frequency_mid_hz": received_hz[1],
+            "range_rate_start_km_s": float(rdot_km_s[0]),
+            "range_rate_mid_km_s": float(rdot_km_s[1]),
+            "predicted_range_rate_km_s": predicted_km_s,
+            "range_km_mid": float(trajectory.range_km(mid_utc)),
+        },
+        lambda: signal.chunks(rng),
+        coherent_mode=coherent_mode,
+        uplink_hz=predicted.uplink_hz if o.two_way else None,
+    )
+
+
+# ------------------------------------------------------------------------------ images
+
+
+@dataclass(frozen=True)
+class PpmOptions:
+    """One 5 cm image downlink (ICD §2–§3).
+
+    Attributes
+    ----------
+    start_utc : datetime
+        UTC of sample 0 at the station.
+    items : tuple of ImageTransmission or SilentGap
+        The images and gaps, in order.
+    channel : PpmChannel
+        Clock, Doppler, carrier and noise impairments.
+    fs_hz : float
+        Sample rate (Hz).
+    lead_s, tail_s : float
+        Silence before and after the images (s).
+    """
+
+    start_utc: datetime
+    items: tuple[ImageTransmission | SilentGap, ...]
+    channel: PpmChannel = field(default_factory=PpmChannel)
+    fs_hz: float = 180_000.0
+    lead_s: float = 0.25
+    tail_s: float = 0.25
+
+
+def ppm_downlink(options: PpmOptions, rng: np.random.Generator) -> Downlink:
+    """The 5 cm image downlink ``options`` describe (pulse phases and noise from ``rng``)."""
+    o = options
+    signal = PpmSignal(o.items, fs_hz=o.fs_hz, channel=o.channel, lead_s=o.lead_s, tail_s=o.tail_s)
+    sizes = ", ".join(
+        f"{i.header.lines}x{i.header.pixels}" for i in o.items if isinstance(i, ImageTransmission)
+    )
+    return _downlink(
+        PPM_BAND,
+        o.start_utc,
+        o.fs_hz,
+        _tuned_hz(PPM_BAND, o.start_utc),
+        signal.n_samples,
+        f"Mars 1 5 cm PPM images ({sizes}), emulated",
+        signal.truth(),
+        lambda: signal.chunks(rng),
+    )
+
+
+def near_mars(t_utc: datetime) -> bool:
+    """Whether the camera sees Mars at ``t_utc`` (within :data:`NEAR_MARS_KM`)."""
+    from signals.path.geometry import get_trajectory
+
+    return float(get_trajectory().mars_distance_km(t_utc)) < NEAR_MARS_KM
+
+
+def camera_image(t_utc: datetime, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """What the camera returns at ``t_utc``: Mars as seen at closest approach when near the
+    planet (in :data:`FLYBY_IMAGE_SIZE`), else the stored test chart in ``size``."""
+    from signals.path.geometry import get_trajectory
+    from signals.sources.images import bars, mars
+
+    if near_mars(t_utc):
+        trajectory = get_trajectory()
+        closest_utc, _ = trajectory.flyby()
+        phase_deg = float(trajectory.mars_phase_angle_deg(closest_utc))
+        return mars(*FLYBY_IMAGE_SIZE, rng, phase_angle_deg=phase_deg)
+    return bars(*size)
+
+
+# ------------------------------------------------------------------------------ sessions
+
+
+@dataclass(frozen=True)
+class SessionLink:
+    """What the station's plan knows of one session's link.
+
+    Attributes
+    ----------
+    light_time_s : float
+        One-way light time (s).
+    two_way : bool
+        The station transmits the 39 cm uplink: the 8 cm carrier is coherent.
+    cn0_dbhz : mapping of str to float
+        Received C/N0 of each downlink band from the link budget (dB-Hz).
+    max_frames : int
+        Telemetry frames at most per band.
+    max_telemetry_s : float
+        Length of a telemetry downlink at most, carrier included (s).
+    carrier_duration_s : float
+        Length of the 8 cm carrier downlink (s).
+    image_size : tuple of int, optional
+        Lines and pixels of a test-chart image.
+    """
+
+    light_time_s: float
+    two_way: bool
+    cn0_dbhz: Mapping[str, float]
+    max_frames: int
+    max_telemetry_s: float
+    carrier_duration_s: float
+    image_size: tuple[int, int] | None
+
+
+def session_downlink(
+    tx: BandTransmission,
+    link: SessionLink,
+    channels_at: ChannelSource,
+    rng: np.random.Generator,
+    *,
+    impaired: Impairments | None = None,
+) -> Downlink:
+    """One band of a session: what the spacecraft plans to send, through the session's link.
+
+    The impairments (oscillator, clock, Doppler prediction residuals, phase noise) are
+    drawn from ``rng`` within the limits of ``impaired`` (default
+    :func:`signals.bands.impairments`); the sample rates are the station's
+    (:func:`signals.bands.session`).
+
+    Parameters
+    ----------
+    tx : BandTransmission
+        The spacecraft's plan for the band (start, carrier, rate, images).
+    link : SessionLink
+        The session's link as the station planned it.
+    channels_at : callable
+        The spacecraft's ICD §4 channels at a UTC instant (telemetry).
+    rng : numpy.random.Generator
+        The session's generator: impairments, image, pulse phases and noise.
+    impaired : Impairments, optional
+        Limits of the drawn impairments.
+    """
+    imp = impairments() if impaired is None else impaired
+    setup = session()
+    received_utc = tx.start_utc + timedelta(seconds=link.light_time_s)
+    carrier_hz = band(tx.band_id).carrier_hz
+    cn0_dbhz = link.cn0_dbhz[tx.band_id]
+    if tx.band_id in TELEMETRY_BANDS:
+        t = imp.telemetry
+        rate = float(tx.bit_rate_bps or 1.0)
+        room_s = max(link.max_telemetry_s - tx.carrier_s, FRAME_BITS / rate)
+        max_ppm = t.oscillator_max_ppm
+        oscillator_hz = float(rng.uniform(-max_ppm, max_ppm)) * 1e-6 * carrier_hz
+        options = TelemetryOptions(
+            start_utc=received_utc,
+            band_id=tx.band_id,
+            bit_rate_bps=rate,
+            light_time_s=link.light_time_s,
+            n_frames=max(1, min(link.max_frames, int(room_s // (FRAME_BITS / rate)))),
+            carrier_s=tx.carrier_s,
+            tail_s=t.tail_s,
+            cn0_dbhz=cn0_dbhz,
+            carrier_offset_hz=oscillator_hz + float(rng.normal(0.0, t.doppler_residual_sigma_hz)),
+            carrier_rate_hz_per_s=float(rng.normal(0.0, t.doppler_rate_sigma_hz_per_s)),
+            carrier_phase_rad=float(rng.uniform(0, 2 * np.pi)),
+            phase_noise_rad_per_sqrt_s=t.phase_noise_rad_per_sqrt_s,
+            clock_offset=float(rng.uniform(-t.clock_max_ppm / 1e6, t.clock_max_ppm / 1e6)),
+            invert=bool(rng.integers(2)),
+            fs_hz=setup.telemetry_fs_hz,
+        )
+        return telemetry_downlink(options, channels_at, rng)
+    if tx.band_id == PPM_BAND:
+        p = imp.ppm
+        items: list[ImageTransmission | SilentGap] = []
+        for request in tx.images:
+            size = link.image_size or FLYBY_IMAGE_SIZE
+            image = camera_image(tx.start_utc, size, rng)
+            items += [
+                ImageTransmission(image, request.image_id % 4096, request.mode),
+                SilentGap(int(p.gap_periods)),
+            ]
+        from signals.path.geometry import get_trajectory
+
+        range_rate_km_s = float(get_trajectory().range_rate_km_s(received_utc))
+        channel = PpmChannel(
+            clock_ppm=float(rng.uniform(-p.clock_max_ppm, p.clock_max_ppm)),
+            drift_ppm_per_hour=float(
+                rng.uniform(-p.clock_drift_max_ppm_per_hour, p.clock_drift_max_ppm_per_hour)
+            ),
+            doppler_v_over_c=range_rate_km_s * 1e3 / C_M_S,
+            carrier_offset_hz=float(rng.uniform(-p.oscillator_max_ppm, p.oscillator_max_ppm))
+            * 1e-6
+            * carrier_hz,
+            carrier_rate_hz_per_s=float(rng.normal(0.0, p.carrier_rate_sigma_hz_per_s)),
+            esn0_db=cn0_dbhz + 10.0 * math.log10(CHIP_S),
+        )
+        options = PpmOptions(
+            start_utc=received_utc,
+            items=tuple(items),
+            channel=channel,
+            fs_hz=setup.ppm_fs_hz,
+            lead_s=p.lead_s,
+            tail_s=p.tail_s,
+        )
+        return ppm_downlink(options, rng)
+    if tx.band_id == CARRIER_BAND:
+        c = imp.carrier
+        options = CarrierOptions(
+            start_utc=received_utc,
+            duration_s=link.carrier_duration_s,
+            fs_hz=setup.carrier_fs_hz,
+            two_way=link.two_way,
+            cn0_dbhz=min(cn0_dbhz, setup.carrier_cn0_cap_dbhz),
+            prediction_error_m_s=float(rng.normal(0.0, c.range_rate_prediction_sigma_m_s)),
+            residual_rate_hz_per_s=float(rng.normal(0.0, c.rate_residual_sigma_hz_per_s)),
+            phase_noise_rad_per_sqrt_s=c.phase_noise_rad_per_sqrt_s,
+            initial_phase_rad=float(rng.uniform(0, 2 * np.pi)),
+        )
+        return carrier_downlink(options, rng)
+    raise ConfigError(f"band {tx.band_id} is not a downlink band")

@@ -1,0 +1,103 @@
+"""The downlink generator: streamed chunks, truth, and the session's impairments as data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from signals.bands import impairments, parse_session_tables, session
+from signals.errors import ConfigError
+from signals.formats.tlm import FRAME_BITS
+from signals.path.geometry import get_trajectory
+from signals.spacecraft.craft import BandTransmission
+from signals.spacecraft.downlinks import (
+    CarrierOptions,
+    SessionLink,
+    TelemetryOptions,
+    carrier_downlink,
+    session_downlink,
+    telemetry_downlink,
+)
+from signals.spacecraft.flight import FlightModel
+
+START = datetime(1962, 11, 4, 2, 17, tzinfo=UTC)
+
+
+def _data_text() -> str:
+    return resources.files("signals").joinpath("data/mars1.toml").read_text("utf-8")
+
+
+def test_impairments_and_station_setup_are_read_from_the_data_file():
+    setup, imp = parse_session_tables(_data_text())
+    assert setup == session() and imp == impairments()
+    assert setup.telemetry_fs_hz == 8000.0 and setup.min_elevation_deg == 5.0
+    assert imp.telemetry.clock_max_ppm == 30.0
+    assert imp.carrier.range_rate_prediction_sigma_m_s == 5.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("clock_max_ppm = 30.0", "clock_max_ppm = -1.0", "telemetry].*'clock_max_ppm'"),
+        ("clock_max_ppm = 30.0", "clock_max_ppm = 'fast'", "telemetry].*'clock_max_ppm'"),
+        ("clock_max_ppm = 30.0", "clock_ppm = 30.0", r"telemetry\]: unknown key"),
+        ("ppm_fs_hz = 180000.0", "", r"\[session\]: missing key 'ppm_fs_hz'"),
+        ("[impairments.carrier]", "[impairments.lasers]", r"\[impairments.carrier\] is missing"),
+    ],
+)
+def test_a_bad_key_is_named(old, new, message):
+    text = _data_text()
+    assert old in text
+    with pytest.raises(ConfigError, match=message):
+        parse_session_tables(text.replace(old, new, 1))
+
+
+def test_telemetry_downlink_streams_chunks_and_tells_what_it_sent():
+    flight = FlightModel("historical", np.random.default_rng(3))
+    options = TelemetryOptions(start_utc=START, bit_rate_bps=8, n_frames=3, ebn0_db=10.0)
+    downlink = telemetry_downlink(options, flight.channels_at, np.random.default_rng(4))
+    chunks = list(downlink.chunks())
+    assert len(chunks) > 1 and all(c.dtype == np.complex64 for c in chunks)
+    assert sum(c.size for c in chunks) == downlink.n_samples
+    assert downlink.frames_sent == 3 and len(downlink.truth["frames"]) == 3
+    frame_s = FRAME_BITS / 8
+    assert downlink.n_samples == pytest.approx((options.carrier_s + 3 * frame_s) * 8000, abs=1)
+    nominal_hz = downlink.truth["nominal_frequency_hz"]
+    range_rate_m_s = get_trajectory().range_rate_km_s(START) * 1e3
+    doppler_hz = -range_rate_m_s / 299_792_458.0 * nominal_hz
+    assert downlink.tuned_hz - nominal_hz == pytest.approx(doppler_hz, rel=1e-3)
+
+
+def test_carrier_downlink_residual_is_the_prediction_error():
+    """Two-way: the residual is the Doppler of the range-rate prediction's error."""
+    options = CarrierOptions(start_utc=START, two_way=True, prediction_error_m_s=10.0)
+    downlink = carrier_downlink(options, np.random.default_rng(1))
+    truth = downlink.truth
+    offset_hz = truth["received_frequency_start_hz"] - truth["tuned_frequency_hz"]
+    wavelength_m = 299_792_458.0 / truth["nominal_frequency_hz"]
+    assert offset_hz == pytest.approx(2 * 10.0 / wavelength_m, rel=1e-3)
+    assert downlink.coherent_mode == "two-way" and downlink.uplink_hz is not None
+
+
+def test_session_downlink_draws_within_the_impairment_limits():
+    flight = FlightModel("historical", np.random.default_rng(3))
+    link = SessionLink(
+        light_time_s=2.9,
+        two_way=True,
+        cn0_dbhz={"32cm-tlm": 60.0},
+        max_frames=2,
+        max_telemetry_s=100.0,
+        carrier_duration_s=10.0,
+        image_size=None,
+    )
+    tx = BandTransmission("32cm-tlm", START, 10.0, 128.0)
+    limits = impairments().telemetry
+    for seed in range(5):
+        downlink = session_downlink(tx, link, flight.channels_at, np.random.default_rng(seed))
+        assert downlink.fs_hz == session().telemetry_fs_hz
+        assert abs(downlink.truth["clock_offset"]) <= limits.clock_max_ppm * 1e-6
+        assert downlink.truth["phase_noise_rad_per_sqrt_s"] == limits.phase_noise_rad_per_sqrt_s
+        assert downlink.frames_sent == 2
