@@ -1,0 +1,113 @@
+"""The session report of a real short contact, opened in headless Chromium.
+
+What a reader hits: the page loads with every image decoded, nothing is wider than the
+window at 800 px (a projector) or 1280 px (a laptop), no table hides part of itself behind
+a scroll bar, and the browser logs no error. Driven through selenium with Debian's
+``chromium`` and ``chromedriver``; skipped, saying so, only where they are not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from groundstation.session.contact import SessionProfile, find_session_time, run_session
+from groundstation.session.mission import session_day
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+WIDTHS_PX = (800, 1280)
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Chromium and ChromeDriver on PATH (Debian: apt install chromium chromium-driver)",
+)
+
+#: A short contact: every band, one small picture, a few frames (about 10 s to run).
+SHORT = SessionProfile(
+    "short",
+    carrier_s=10.0,
+    frames=4,
+    max_tlm_s=120.0,
+    carrier_band_s=10.0,
+    image_size=(48, 64),
+    both_tlm_bands=False,
+)
+
+#: Per element: how far it reaches past the window or the page's column, or how much wider
+#: its content is than its box (px); 0 everywhere is the goal.
+_OVERFLOW_JS = """
+const out = [];
+const root = document.documentElement;
+out.push(["page", root.scrollWidth - root.clientWidth]);
+const main = document.querySelector("main");
+const right = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
+document.querySelectorAll(".table-wrap, table, pre, figure, img").forEach((el, i) => {
+  const what = el.tagName.toLowerCase() + "#" + i + " " + el.textContent.slice(0, 40);
+  out.push([what + " (content)", el.scrollWidth - el.clientWidth]);
+  out.push([what + " (past the column)", Math.ceil(el.getBoundingClientRect().right - right)]);
+});
+return out;
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("contact")
+    start = find_session_time(session_day(2).day_utc)
+    run_session(start, "historical", outdir, number=2, profile=SHORT, show_progress=False)
+    return outdir / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_session_report_fits_and_loads_cleanly(report: Path, browser, width_px: int) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width_px, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+    browser.get(report.as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    assert browser.execute_script("return window.innerWidth") == width_px
+    assert "Mars 1" in browser.title
+    headings = [h.text for h in browser.find_elements("css selector", "h2")]
+    for section in ("Link budget", "Commands", "Downlink spectra", "Telemetry", "Spacecraft log"):
+        assert section in headings
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);"
+    )
+    assert len(images) >= 5  # margin chart, waterfalls, telemetry, the picture and its mask
+    broken = [alt for alt, complete, natural_width in images if not complete or natural_width == 0]
+    assert broken == []
+    overflowing = [(what, px) for what, px in browser.execute_script(_OVERFLOW_JS) if px > 0]
+    assert overflowing == [], f"wider than the window at {width_px} px"
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
