@@ -2,6 +2,10 @@
 
 import sys
 
-from groundstation.cli import main
+from groundstation.cli import interrupts
+
+interrupts.install()  # before anything heavy is imported: an early Ctrl-C is one line too
+
+from groundstation.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -39,3 +39,7 @@ class NoSignalError(DecodeError):
 
 class SessionError(GroundStationError):
     """A contact session or mission replay cannot be planned or run."""
+
+
+class OutputError(GroundStationError):
+    """An output folder cannot be written: it holds other files, or another run writes it."""

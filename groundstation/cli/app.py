@@ -2,10 +2,11 @@
 
 Every failure a user can cause (bad input, unknown band, missing file) ends in one line on
 standard error and a non-zero exit status; nothing here prints a traceback unless asked to
-with ``-vv``.
+with ``-vv``. Text from a recording's metadata is escaped before it reaches the terminal.
 
-Exit status: 0 success (warnings may have been printed), 1 internal error, 2 an error
-explained on standard error (nothing decoded, bad input), 130 interrupted.
+Exit status: 0 decoded (warnings may have been printed), 2 bad input or usage, 3 the run
+found no signal (what was measured is still written), 1 internal error only, 130 / 143 / 129
+interrupted by SIGINT / SIGTERM / SIGHUP (temporary files removed, finished outputs kept).
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from groundstation.errors import GroundStationError
+from groundstation.cli import interrupts
+from groundstation.errors import GroundStationError, NoSignalError
 from signals import __version__
 from signals.errors import SignalsError
 
@@ -26,6 +31,7 @@ log = logging.getLogger("groundstation")
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_ERROR = 2
+EXIT_NO_SIGNAL = 3
 EXIT_INTERRUPTED = 130
 
 #: ``synth`` kinds and the module that provides their options and runner.
@@ -66,6 +72,56 @@ def _setup_logging(verbosity: int) -> None:
     logging.getLogger("distributed").setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences, newlines) shown as escapes."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _error_line(message: str) -> None:
+    print(f"groundstation: error: {printable(message)}", file=sys.stderr)
+
+
+class UsageError(GroundStationError):
+    """The command line itself is wrong (an unknown option, a missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+#: Ranges of the numeric options, by the unit their name ends in (units are in every name).
+_OPTION_RANGES: dict[str, tuple[float, float]] = {
+    "_hz": (-1e12, 1e12),
+    "_db": (-100.0, 100.0),
+    "_dbhz": (-100.0, 150.0),
+    "_s": (0.0, 3600.0),
+    "_ppm": (-1e4, 1e4),
+}
+
+
+def _check_options(args: argparse.Namespace) -> str | None:
+    """The first numeric option that is not finite or out of its unit's range, as a message."""
+    for dest, value in vars(args).items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        option = "--" + dest.replace("_", "-")
+        if not math.isfinite(value):
+            return f"{option} {value} is not a finite number"
+        if dest == "seed" and value < 0:
+            return f"--seed {value} must be 0 or more"
+        for suffix, (low, high) in _OPTION_RANGES.items():
+            if dest.endswith(suffix) and not low <= value <= high:
+                return f"{option} {value:g} is outside {low:g} to {high:g}"
+        if dest.endswith("fs_hz") and value <= 0:
+            return f"{option} {value:g} must be positive"
+    return None
+
+
 def _load(module_name: str):
     return importlib.import_module(module_name)
 
@@ -99,10 +155,23 @@ def decode_recording(
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from groundstation.io.recording import base_path
+    """Decode into a staging folder and swap it in whole; no signal: exit 3, summary kept."""
+    from groundstation.io.files import staged_folder, write_json
+    from groundstation.io.recording import DATA_SUFFIX, META_SUFFIX, base_path
 
-    outdir = args.output or Path(base_path(args.recording).name + "_decoded")
-    summary = decode_recording(args.recording, outdir)
+    base = base_path(args.recording)
+    outdir = args.output or Path(base.name + "_decoded")
+    inputs = [base.with_name(base.name + META_SUFFIX), base.with_name(base.name + DATA_SUFFIX)]
+    no_signal: NoSignalError | None = None
+    with staged_folder(outdir, own_files=["summary.json"], inputs=inputs) as staging:
+        try:
+            summary = decode_recording(args.recording, staging)
+        except NoSignalError as exc:
+            no_signal = exc
+            summary = {"recording": base.name, "found": False, "reason": str(exc)}
+            write_json(staging / "summary.json", summary)
+    if no_signal is not None:
+        raise no_signal
     print(describe_summary(summary, outdir))
     return EXIT_OK
 
@@ -154,7 +223,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (subcommands whose modules are missing are left out)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="groundstation",
         description="Mars 1 (1962) ground-station emulator and telemetry decoder.",
     )
@@ -215,40 +284,63 @@ def _add_optional(parser: argparse.ArgumentParser, module_name: str, function_na
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
-    if getattr(args, "unavailable", None):
-        print(
-            f"groundstation: error: {args.command} is not available in this build", file=sys.stderr
-        )
-        return EXIT_ERROR
+    """Run the command line; return the exit status.
+
+    SIGINT, SIGTERM and SIGHUP are handled for the whole run, start-up included (see
+    :mod:`groundstation.cli.interrupts`); the previous handlers are put back on return.
+    """
+    previous = interrupts.install()
+    verbose = 0
     try:
-        return args.func(args)
+        interrupts.arm()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        verbose = args.verbose
+        _setup_logging(args.verbose)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        if getattr(args, "unavailable", None):
+            _error_line(f"{args.command} is not available in this build")
+            return EXIT_ERROR
+        problem = _check_options(args)
+        if problem:
+            _error_line(problem)
+            return EXIT_ERROR
+        with warnings.catch_warnings():
+            if verbose < 2:  # numeric warnings are detail: the outcome is in the last line
+                warnings.simplefilter("ignore", RuntimeWarning)
+            return args.func(args)
+    except NoSignalError as exc:
+        _error_line(str(exc))
+        return EXIT_NO_SIGNAL
     except (GroundStationError, SignalsError) as exc:
-        print(f"groundstation: error: {exc}", file=sys.stderr)
+        _error_line(str(exc))
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("groundstation: interrupted; files already written are complete", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except OSError as exc:
+    except KeyboardInterrupt as exc:
+        status = interrupts.interrupted(exc)
         print(
-            f"groundstation: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            "groundstation: interrupted; temporary files removed, finished outputs kept",
             file=sys.stderr,
         )
+        return status
+    except OSError as exc:
+        _error_line(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_ERROR
+    except (MemoryError, RecursionError) as exc:
+        _error_line(f"not enough memory for this input ({type(exc).__name__})")
         return EXIT_ERROR
     except Exception as exc:
-        if args.verbose >= 2:
+        if verbose >= 2:
             raise
         print(
-            f"groundstation: internal error: {type(exc).__name__}: {exc} (-vv for details)",
+            f"groundstation: internal error: {type(exc).__name__}: "
+            f"{printable(str(exc))} (-vv for details)",
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        interrupts.restore(previous)
 
 
 if __name__ == "__main__":

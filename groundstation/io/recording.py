@@ -62,6 +62,36 @@ MIN_SAMPLE_RATE_HZ: Final[dict[str, float]] = {
     "39cm-up": 8_000.0,
 }
 
+#: Highest sample rate each band's decoder accepts. The receivers size buffers by samples
+#: per chip or per bit, so the rate is bounded here, before any of them runs: a rate in
+#: the metadata never sizes an allocation beyond what these limits allow.
+MAX_SAMPLE_RATE_HZ: Final[dict[str, float]] = {
+    "5cm-ppm": 10e6,
+    "32cm-tlm": 1e6,
+    "1.6m-tlm": 1e6,
+    "8cm-carrier": 1e6,
+    "1.6m-cmd": 1e6,
+    "39cm-up": 1e6,
+}
+
+#: Shortest recording each band's decoder reads (s): one PPM period (ICD §3); for the
+#: continuous bands, 0.1 s (the carrier search needs a few hundred samples).
+MIN_DURATION_S: Final[dict[str, float]] = {
+    "5cm-ppm": 1 / 90,
+    "32cm-tlm": 0.1,
+    "1.6m-tlm": 0.1,
+    "8cm-carrier": 0.1,
+    "1.6m-cmd": 0.1,
+    "39cm-up": 0.1,
+}
+
+#: Largest metadata file read (bytes): JSON expands several times in memory.
+MAX_METADATA_BYTES: Final = 16 * 2**20
+
+#: Capture times a reader accepts: the space age to the end of this century (UTC).
+EARLIEST_UTC: Final = datetime(1957, 1, 1, tzinfo=UTC)
+LATEST_UTC: Final = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 def base_path(path: Path | str) -> Path:
     """Return ``NAME`` for ``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``."""
@@ -159,12 +189,28 @@ class Recording:
         return self.n_samples / self.fs_hz
 
     def require_min_sample_rate(self) -> None:
-        """Raise :class:`RecordingError` if the rate is below what the band's decoder needs."""
+        """Raise :class:`RecordingError` if the rate or length is outside the decoder's range.
+
+        The rate must lie in ``[MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ]`` of the band and
+        the recording must last at least ``MIN_DURATION_S``; the message gives the limit.
+        """
         minimum = MIN_SAMPLE_RATE_HZ[self.band]
         if self.fs_hz < minimum:
             raise RecordingError(
                 f"{self.meta_path.name}: sample rate {self.fs_hz:g} Hz is below the "
                 f"{minimum:g} Hz that band {self.band} needs"
+            )
+        maximum = MAX_SAMPLE_RATE_HZ[self.band]
+        if self.fs_hz > maximum:
+            raise RecordingError(
+                f"{self.meta_path.name}: sample rate {self.fs_hz:g} Hz is above the "
+                f"{maximum:g} Hz that the band {self.band} decoder accepts"
+            )
+        shortest_s = MIN_DURATION_S[self.band]
+        if self.duration_s < shortest_s:
+            raise RecordingError(
+                f"{self.meta_path.name}: {self.n_samples} samples ({self.duration_s:.3g} s) "
+                f"are too short for band {self.band}: at least {shortest_s:.3g} s needed"
             )
 
     def read(self, start: int, count: int) -> np.ndarray:
@@ -250,9 +296,24 @@ def _capture_datetime(capture: dict) -> datetime:
     if not isinstance(text, str):
         raise MetadataError("captures[0] lacks core:datetime (UTC of the first sample)")
     try:
-        return parse_utc(text)
-    except ValueError:
-        raise MetadataError(f"captures[0] core:datetime {text!r} is not an ISO 8601 time") from None
+        t = parse_utc(text)
+    except (ValueError, OverflowError):
+        raise MetadataError(
+            f"captures[0] core:datetime {_shorten(text)!r} is not an ISO 8601 time"
+        ) from None
+    if not EARLIEST_UTC <= t < LATEST_UTC:
+        raise MetadataError(
+            f"captures[0] core:datetime {_shorten(text)!r} is outside "
+            f"{EARLIEST_UTC.year}-{LATEST_UTC.year - 1}"
+        )
+    return t
+
+
+def _shorten(value: Any, limit: int = 60) -> Any:
+    """A user-supplied value cut to ``limit`` characters for a one-line message."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 3] + "..."
+    return value
 
 
 def _count_samples(data_path: Path, sample_bytes: int) -> int:
@@ -260,6 +321,8 @@ def _count_samples(data_path: Path, sample_bytes: int) -> int:
         size = data_path.stat().st_size
     except FileNotFoundError:
         raise DataFileError(f"data file {data_path} is missing") from None
+    if not data_path.is_file():
+        raise DataFileError(f"data file {data_path.name} is not a regular file")
     if size == 0:
         raise DataFileError(f"data file {data_path.name} is empty")
     n, remainder = divmod(size, sample_bytes)
@@ -284,18 +347,35 @@ def _check_metadata(metadata: Any, meta_path: Path) -> None:
     datatype = glob.get("core:datatype")
     if datatype is None:
         raise MetadataError(f"{where}: metadata lacks global core:datatype")
-    if datatype not in DATATYPES:
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise DatatypeError(
-            f"{where}: datatype {datatype!r} is not supported (use one of {', '.join(DATATYPES)})"
+            f"{where}: datatype {_shorten(datatype)!r} is not supported "
+            f"(use one of {', '.join(DATATYPES)})"
         )
     rate = glob.get("core:sample_rate")
     if rate is None:
         raise MetadataError(f"{where}: metadata lacks global core:sample_rate")
     if _number(rate) is None or rate <= 0:
-        raise MetadataError(f"{where}: core:sample_rate {rate!r} is not a positive number")
+        raise MetadataError(
+            f"{where}: core:sample_rate {_shorten(rate)!r} is not a positive number"
+        )
     channels = glob.get("core:num_channels", 1)
-    if channels != 1:
-        raise MetadataError(f"{where}: {channels} channels; only single-channel recordings decode")
+    if isinstance(channels, bool) or channels != 1:
+        raise MetadataError(
+            f"{where}: core:num_channels {_shorten(channels)!r}; "
+            "only single-channel recordings decode"
+        )
+    if glob.get("core:metadata_only"):
+        raise MetadataError(f"{where}: core:metadata_only: the recording has no samples")
+    if len(captures) > 1:
+        raise MetadataError(
+            f"{where}: {len(captures)} captures; only recordings with one capture decode"
+        )
+    start = captures[0].get("core:sample_start", 0)
+    if isinstance(start, bool) or start != 0:
+        raise MetadataError(
+            f"{where}: captures[0] core:sample_start is {_shorten(start)!r}; ICD §2 requires 0"
+        )
     for key in ("core:header_bytes",):
         if captures[0].get(key):
             raise MetadataError(f"{where}: captures with {key} are not supported")
@@ -326,6 +406,12 @@ def open_recording(path: Path | str) -> Recording:
     data_path = base.with_name(base.name + DATA_SUFFIX)
     if not meta_path.is_file():
         raise MetadataError(f"no metadata file {meta_path}")
+    size = meta_path.stat().st_size
+    if size > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"{meta_path.name}: metadata of {size} bytes is larger than the "
+            f"{MAX_METADATA_BYTES} bytes read"
+        )
     try:
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -335,12 +421,50 @@ def open_recording(path: Path | str) -> Recording:
             f"{meta_path.name}: metadata is not valid JSON "
             f"(line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise MetadataError(f"{meta_path.name}: metadata is nested too deeply") from None
     _check_metadata(metadata, meta_path)
     dataset = metadata["global"].get("core:dataset")
-    if isinstance(dataset, str) and dataset:
-        data_path = meta_path.parent / dataset
+    if dataset is not None:
+        data_path = dataset_path(meta_path, dataset)
     sigmf_file = _as_sigmf(metadata, meta_path)
     return Recording(meta_path, data_path, metadata, sigmf_file)
+
+
+def dataset_path(meta_path: Path, dataset: Any) -> Path:
+    """The data file that ``core:dataset`` names, which must lie in the metadata's folder.
+
+    ICD §2: ``core:dataset`` names a file in the metadata's own folder. A path with a
+    folder part (``..``, ``sub/x``), an absolute path, or a link that resolves outside the
+    folder is refused, and the message says nothing about the file it points at.
+
+    Raises
+    ------
+    MetadataError
+        ``dataset`` is not a plain file name in the metadata's folder.
+    """
+    where = meta_path.name
+    if not isinstance(dataset, str) or not dataset.strip():
+        raise MetadataError(f"{where}: core:dataset must be a file name")
+    if (
+        "/" in dataset
+        or "\\" in dataset
+        or "\0" in dataset
+        or dataset in (".", "..")
+        or Path(dataset).is_absolute()
+    ):
+        raise MetadataError(
+            f"{where}: core:dataset {_shorten(dataset)!r} is not a file name in the "
+            "metadata's folder (ICD §2)"
+        )
+    folder = meta_path.parent.resolve()
+    data_path = meta_path.parent / dataset
+    if data_path.resolve().parent != folder:
+        raise MetadataError(
+            f"{where}: core:dataset {_shorten(dataset)!r} links outside the metadata's "
+            "folder (ICD §2)"
+        )
+    return data_path
 
 
 def _as_sigmf(metadata: dict, meta_path: Path) -> SigMFFile:
@@ -547,25 +671,49 @@ def write_recording(base_path_: Path | str, chunks: Iterable[np.ndarray], **kwar
     return writer.meta_path
 
 
+#: ``core:generator`` of every annotation this decoder writes: a re-decode replaces them.
+ANNOTATION_GENERATOR: Final = "mars1-groundstation"
+
+
 def write_annotated_metadata(
     recording: Recording, out_meta_path: Path | str, annotations: Iterable[dict[str, Any]]
 ) -> Path:
     """Write a copy of ``recording``'s metadata with the decoder's annotations added.
 
     Each annotation is a dict with ``core:sample_start``, ``core:sample_count``,
-    ``core:label`` and any ``mars1:`` keys (ICD §2). The copy names the original data file
-    in ``core:dataset`` so that it still leads to the samples. Written atomically.
+    ``core:label`` and any ``mars1:`` keys (ICD §2); the copy marks each with
+    ``core:generator`` = :data:`ANNOTATION_GENERATOR` and drops the annotations an earlier
+    decode wrote, so decoding a decoded copy never repeats them. ICD §2 lets
+    ``core:dataset`` name only a file in the metadata's own folder: the copy names the data
+    file when it is written beside it, and otherwise carries no ``core:dataset`` (put it
+    beside ``NAME.sigmf-data`` to read the samples with it). Written atomically; the
+    recording's own metadata is never overwritten.
+
+    Raises
+    ------
+    RecordingError
+        ``out_meta_path`` is the recording's own metadata file.
     """
+    out_meta_path = Path(out_meta_path)
+    if out_meta_path.resolve() == recording.meta_path.resolve():
+        raise RecordingError(
+            f"{recording.meta_path.name}: the annotated copy would overwrite the recording's "
+            "own metadata; choose another output folder"
+        )
     metadata = copy.deepcopy(recording.metadata)
     glob = metadata["global"]
     extensions = glob.setdefault("core:extensions", [])
     if not any(isinstance(e, dict) and e.get("name") == "mars1" for e in extensions):
         extensions.append(dict(MARS1_EXTENSION))
-    out_meta_path = Path(out_meta_path)
-    glob["core:dataset"] = os.path.relpath(
-        recording.data_path.resolve(), out_meta_path.resolve().parent
-    )
-    existing = [a for a in metadata.get("annotations", []) if isinstance(a, dict)]
+    glob.pop("core:dataset", None)
+    if recording.data_path.resolve().parent == out_meta_path.resolve().parent:
+        if recording.data_path.name != out_meta_path.name.removesuffix(META_SUFFIX) + DATA_SUFFIX:
+            glob["core:dataset"] = recording.data_path.name
+    existing = [
+        a
+        for a in metadata.get("annotations", [])
+        if isinstance(a, dict) and a.get("core:generator") != ANNOTATION_GENERATOR
+    ]
     merged = existing + [_clean_annotation(a) for a in annotations]
     metadata["annotations"] = sorted(merged, key=lambda a: a.get("core:sample_start", 0))
     _as_sigmf(metadata, out_meta_path)
@@ -583,6 +731,7 @@ def _clean_annotation(annotation: dict[str, Any]) -> dict[str, Any]:
             value = value.item()
         out[key] = value
     out["core:sample_start"] = int(out["core:sample_start"])
+    out["core:generator"] = ANNOTATION_GENERATOR
     if "core:sample_count" in out:
         out["core:sample_count"] = int(out["core:sample_count"])
     return out

@@ -26,8 +26,10 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stderr
+def assert_one_line_error(
+    result: subprocess.CompletedProcess, fragment: str, status: int = 2
+) -> None:
+    assert result.returncode == status, result.stderr
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, result.stderr
@@ -127,13 +129,15 @@ def test_uplink_recordings_are_not_downlinks(tmp_path):
 @pytest.mark.parametrize(
     ("band", "fs_hz"), [("5cm-ppm", 180e3), ("32cm-tlm", 8e3), ("8cm-carrier", 8e3)]
 )
-def test_noise_only_decodes_nothing_and_writes_nothing(tmp_path, band, fs_hz):
+def test_noise_only_exits_3_and_writes_only_what_was_measured(tmp_path, band, fs_hz):
     meta = _noise_recording(tmp_path, band=band, fs_hz=fs_hz, n=int(fs_hz * 3))
     out = tmp_path / "out"
     result = run_cli("decode", str(meta), "-o", str(out))
-    assert_one_line_error(result, "no ")
-    leftovers = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
-    assert leftovers == []
+    assert_one_line_error(result, "no ", status=3)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["found"] is False and summary["reason"].startswith("no ")
+    assert sorted(p.name for p in out.iterdir()) == [".mars1-results", "summary.json"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging
 
 
 def test_nan_filled_recording_is_not_a_crash(tmp_path):
@@ -144,7 +148,7 @@ def test_nan_filled_recording_is_not_a_crash(tmp_path):
     x[3::11] = np.inf
     x.tofile(data)
     result = run_cli("decode", str(meta), "-o", str(tmp_path / "out"))
-    assert result.returncode == 2
+    assert result.returncode == 3  # noise with NaN/Inf: no signal, not a crash
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if "error" in line]) == 1
 

@@ -99,7 +99,7 @@ def test_open_accepts_any_name_of_the_pair(tmp_path):
         assert open_recording(name).n_samples == 100
 
 
-def test_annotated_copy_validates_and_leads_to_the_data(tmp_path):
+def test_annotated_copy_validates_and_reads_beside_the_data(tmp_path):
     rec = open_recording(_write(tmp_path, _samples(3000)))
     out = tmp_path / "out" / "rec.sigmf-meta"
     annotations = [
@@ -115,8 +115,11 @@ def test_annotated_copy_validates_and_leads_to_the_data(tmp_path):
     copy = json.loads(out.read_text())
     assert [a["core:label"] for a in copy["annotations"]] == ["ppm-line 0", "ppm-line 1"]
     assert copy["annotations"][0]["mars1:snr_db"] == pytest.approx(14.5)
+    # ICD §2: core:dataset names a file in the metadata's own folder, so a copy in another
+    # folder names none; beside the data it reads the samples.
+    assert "core:dataset" not in copy["global"]
+    (tmp_path / "out" / "rec.sigmf-data").symlink_to(rec.data_path)
     again = open_recording(out)
-    assert again.data_path.resolve() == rec.data_path.resolve()
     assert again.n_samples == 3000
 
 
@@ -292,3 +295,109 @@ def test_parse_utc_forms():
     assert parse_utc("1962-11-01T16:14:16Z") == datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
     assert parse_utc("1962-11-01 16:14:16") == datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
     assert parse_utc("1962-11-01T19:14:16+03:00").hour == 16
+
+
+# ---------------------------------------------------------------- hostile metadata
+
+
+def _edit_meta(meta: Path, edit) -> Path:
+    doc = json.loads(meta.read_text())
+    edit(doc)
+    meta.write_text(json.dumps(doc))
+    return meta
+
+
+@pytest.mark.parametrize("dataset", ["../secret.sigmf-data", "/etc/passwd", "sub/x", ".."])
+def test_dataset_outside_the_folder_is_refused_without_disclosing_it(tmp_path, dataset):
+    (tmp_path / "secret.sigmf-data").write_bytes(b"\x01" * 1294)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x").write_bytes(b"\x00" * 80)
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    meta = _edit_meta(
+        _write(folder, _samples(1000)), lambda d: d["global"].update({"core:dataset": dataset})
+    )
+    with pytest.raises(MetadataError, match="ICD §2") as info:
+        open_recording(meta)
+    assert "1294" not in str(info.value)
+
+
+def test_dataset_link_leaving_the_folder_is_refused(tmp_path):
+    (tmp_path / "outside.bin").write_bytes(b"\x00" * 800)
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    (folder / "link.sigmf-data").symlink_to(tmp_path / "outside.bin")
+    meta = _edit_meta(
+        _write(folder, _samples(1000)),
+        lambda d: d["global"].update({"core:dataset": "link.sigmf-data"}),
+    )
+    with pytest.raises(MetadataError, match="links outside"):
+        open_recording(meta)
+
+
+def test_dataset_in_the_folder_is_read(tmp_path):
+    meta = _write(tmp_path, _samples(1000))
+    (tmp_path / "rec.sigmf-data").rename(tmp_path / "other.bin")
+    _edit_meta(meta, lambda d: d["global"].update({"core:dataset": "other.bin"}))
+    assert open_recording(meta).n_samples == 1000
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d["global"].update({"core:datatype": ["cf32_le"]}), "not supported"),
+        (lambda d: d["global"].update({"core:num_channels": "\x1b[2J\n2"}), "num_channels"),
+        (lambda d: d["global"].update({"core:metadata_only": True}), "metadata_only"),
+        (lambda d: d["captures"].append(dict(d["captures"][0])), "2 captures"),
+        (lambda d: d["captures"][0].update({"core:sample_start": 5}), "sample_start"),
+        (lambda d: d["captures"][0].update({"core:datetime": "0001-01-01T00:00:00Z"}), "outside"),
+        (lambda d: d["captures"][0].update({"core:datetime": "9999-12-31T23:59:59Z"}), "outside"),
+        (lambda d: d["captures"][0].update({"core:datetime": "0001-01-01T00:00:00+01:00"}), "ISO"),
+    ],
+)
+def test_hostile_metadata_is_one_clear_error(tmp_path, edit, match):
+    meta = _edit_meta(_write(tmp_path, _samples(1000)), edit)
+    with pytest.raises(RecordingError, match=match) as info:
+        open_recording(meta)
+    assert "\n" not in str(info.value) and "\x1b" not in str(info.value)
+
+
+def test_deeply_nested_and_huge_metadata_are_refused(tmp_path):
+    meta = _write(tmp_path, _samples(1000))
+    meta.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(MetadataError, match="nested too deeply"):
+        open_recording(meta)
+    with open(meta, "wb") as f:
+        f.truncate(17 * 2**20)
+    with pytest.raises(MetadataError, match="larger than"):
+        open_recording(meta)
+
+
+@pytest.mark.parametrize(
+    ("band", "fs_hz", "n", "match"),
+    [
+        ("5cm-ppm", 1e12, 10_000, "above the 1e\\+07 Hz"),
+        ("32cm-tlm", 1e9, 10_000, "above the 1e\\+06 Hz"),
+        ("32cm-tlm", 8e3, 10, "too short"),
+        ("8cm-carrier", 8e3, 100, "too short"),
+    ],
+)
+def test_rates_and_lengths_outside_the_receiver_are_refused(tmp_path, band, fs_hz, n, match):
+    centre = {"5cm-ppm": 5.86e9, "32cm-tlm": 922.76e6, "8cm-carrier": 3691.04e6}[band]
+    meta = _write(tmp_path, _samples(n), band=band, center_frequency_hz=centre, fs_hz=8e3)
+    _edit_meta(meta, lambda d: d["global"].update({"core:sample_rate": fs_hz}))
+    with pytest.raises(RecordingError, match=match):
+        open_recording(meta).require_min_sample_rate()
+
+
+def test_reannotating_a_decoded_copy_never_repeats_annotations(tmp_path):
+    rec = open_recording(_write(tmp_path, _samples(3000)))
+    line = {"core:sample_start": 100, "core:sample_count": 10, "core:label": "ppm-line 0"}
+    first = write_annotated_metadata(rec, tmp_path / "a" / "rec.sigmf-meta", [line])
+    (tmp_path / "a" / "rec.sigmf-data").symlink_to(rec.data_path)
+    again = write_annotated_metadata(
+        open_recording(first), tmp_path / "b" / "rec.sigmf-meta", [line]
+    )
+    assert len(json.loads(again.read_text())["annotations"]) == 1
+    with pytest.raises(RecordingError, match="overwrite"):
+        write_annotated_metadata(rec, rec.meta_path, [line])

@@ -1,0 +1,79 @@
+"""Interrupts: SIGINT, SIGTERM and SIGHUP end a run cleanly, at any moment from start-up on.
+
+:func:`install` is the first thing the command line does, before it imports anything
+heavy. Until :func:`arm` is called (inside the command line's error handling), a signal is
+only noted; from then on it raises :class:`Interrupted`, a ``KeyboardInterrupt``, so every
+``finally`` and every ``except BaseException`` that removes a temporary file or folder
+runs. A second signal while that clean-up runs is ignored, so the clean-up finishes.
+Exit status: 128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+#: The signals that interrupt a run.
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was interrupted by a signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal number, as a shell reports a process ended by it."""
+        return 128 + self.signum
+
+
+_state: dict[str, int | bool | None] = {"armed": False, "pending": None, "raised": False}
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _state["raised"]:
+        return  # already unwinding: let the clean-up finish
+    if not _state["armed"]:
+        _state["pending"] = _state["pending"] or signum
+        return
+    _state["raised"] = True
+    raise Interrupted(signum)
+
+
+def install() -> dict[int, object]:
+    """Route the interrupt signals to :class:`Interrupted`; return the previous handlers.
+
+    Does nothing (and returns ``{}``) outside the main thread, where Python cannot set
+    signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    if signal.getsignal(signal.SIGINT) is not _handler:  # else keep a signal noted earlier
+        _state.update(pending=None)
+    _state.update(armed=False, raised=False)
+    return {signum: signal.signal(signum, _handler) for signum in INTERRUPT_SIGNALS}
+
+
+def restore(previous: dict[int, object]) -> None:
+    """Put back the handlers :func:`install` replaced."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def arm() -> None:
+    """From now on a signal raises :class:`Interrupted`; raise one noted before, if any."""
+    _state["armed"] = True
+    pending = _state["pending"]
+    if pending is not None:
+        _state.update(pending=None, raised=True)
+        raise Interrupted(int(pending))
+
+
+def interrupted(exc: BaseException) -> int:
+    """Exit status for an interrupt (``KeyboardInterrupt`` without a signal: 130)."""
+    _state["raised"] = True
+    return exc.exit_status if isinstance(exc, Interrupted) else 128 + signal.SIGINT

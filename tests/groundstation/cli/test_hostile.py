@@ -1,0 +1,173 @@
+"""Hostile and unlucky use of the command line: one line, the right exit status, no debris.
+
+Each test here is a case that once ended in a traceback, an "internal error", a hang, a
+written input or a mixed result folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groundstation.cli.app import main
+from groundstation.io.files import folder_lock
+from groundstation.io.recording import write_recording
+from signals.formats import ppm as ppm_format  # noqa: F401  (the format the fixture uses)
+
+FIXTURE = Path(__file__).parents[3] / "fixtures" / "ppm"
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "groundstation", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _recording(folder: Path, n: int = 40_000, name: str = "rec") -> Path:
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    return write_recording(
+        folder / name,
+        [x],
+        fs_hz=180e3,
+        band="5cm-ppm",
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=5.86e9,
+    )
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.name.endswith((".part", ".lock")) or ".staging-" in p.name or ".old-" in p.name
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["decode"],
+        ["synth", "ppm", "-o", "x", "--seed", "-1"],
+        ["synth", "ppm", "-o", "x", "--fs-hz", "nan"],
+        ["synth", "ppm", "-o", "x", "--esn0-db", "1e9"],
+        ["synth", "ppm", "-o", "x", "--lead-s", "1e12"],
+        ["synth", "tlm", "-o", "x", "--duration", "inf"],
+        ["contact", "--seed", "-1"],
+        ["mission", "--workers", "1", "--seed", "-5"],
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    _one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_text_is_escaped_on_the_terminal(tmp_path, capsys):
+    meta = _recording(tmp_path)
+    doc = json.loads(meta.read_text())
+    doc["global"]["core:num_channels"] = "\x1b]0;owned\x07\x1b[2J\nsecond line"
+    meta.write_text(json.dumps(doc))
+    assert main(["decode", str(meta), "-o", str(tmp_path / "out")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
+
+
+def test_decoding_into_the_recordings_folder_never_writes_the_input(tmp_path, capsys):
+    meta = _recording(tmp_path)
+    before = meta.read_bytes()
+    assert main(["decode", str(meta), "-o", str(tmp_path)]) == 2
+    assert "inputs are never written" in _one_line(capsys.readouterr().err)
+    assert meta.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path, capsys):
+    meta = _recording(tmp_path / "in")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "thesis.tex").write_text("precious")
+    assert main(["decode", str(meta), "-o", str(tmp_path / "home")]) == 2
+    assert "holds other files" in _one_line(capsys.readouterr().err)
+    assert (tmp_path / "home" / "thesis.tex").read_text() == "precious"
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys):
+    meta = _recording(tmp_path / "in")
+    out = tmp_path / "out"
+    with folder_lock(out.absolute()):
+        assert main(["decode", str(meta), "-o", str(out)]) == 2
+    assert "another run is writing" in _one_line(capsys.readouterr().err)
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_new_result_set_replaces_the_old_one_whole(tmp_path):
+    fixtures = sorted(FIXTURE.glob("*.sigmf-meta"))
+    assert fixtures
+    out = tmp_path / "out"
+    assert main(["decode", str(fixtures[0]), "-o", str(out)]) == 0
+    (out / "images" / "image_999.png").write_bytes(b"stale")
+    assert main(["decode", str(fixtures[0]), "-o", str(out)]) == 0
+    assert not (out / "images" / "image_999.png").exists()
+    annotated = json.loads(next(out.glob("*.sigmf-meta")).read_text())
+    starts = [a["core:sample_start"] for a in annotated["annotations"]]
+    assert len(starts) == len(set(starts))  # never the annotations twice
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_an_interrupted_synth_leaves_nothing_behind(tmp_path, signum):
+    proc = _cli(
+        "synth",
+        "ppm",
+        "--lines",
+        "400",
+        "--pixels",
+        "400",
+        "-o",
+        str(tmp_path / "big"),
+        cwd=tmp_path,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("synth finished before the signal")
+    assert proc.returncode == 128 + signum, err
+    assert "interrupted" in _one_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_during_start_up_is_one_line(tmp_path):
+    for delay_s in (0.3, 0.6, 0.9):  # after the interpreter's own start, within ours
+        proc = _cli("contact", "-o", str(tmp_path / "c"), cwd=tmp_path)
+        time.sleep(delay_s)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "interrupted" in _one_line(err)
+        assert not (tmp_path / "c").exists()
+        assert _leftovers(tmp_path) == []
