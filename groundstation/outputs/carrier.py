@@ -36,6 +36,7 @@ from groundstation.receivers.carrier import (
 )
 from signals.bands import band
 from signals.constants import C_M_S
+from signals.dsp import block_power_spectra
 from signals.modulators.carrier import COHERENT_BANDS, TURNAROUND_RATIO
 
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
@@ -51,8 +52,7 @@ def _plot_spectrum(
     n = x.size
     t = np.arange(n) / fs_hz + t0_s
     seg = 1 << max(5, min(14, int(math.log2(max(n // 8, 32)))))
-    k = n // seg
-    p = np.abs(np.fft.fftshift(np.fft.fft(x[: k * seg].reshape(k, seg), axis=1), axes=1)) ** 2
+    p = block_power_spectra(x, seg)
     p_avg = p.mean(axis=0) / (seg * fs_hz)
     f = np.fft.fftshift(np.fft.fftfreq(seg, 1.0 / fs_hz))
     # De-chirped zoom around the carrier: the full record, frequency at mid-record removed.

@@ -19,6 +19,7 @@ import scipy.fft
 from scipy.signal import windows
 
 from groundstation.io.recording import Recording
+from signals.dsp import nonfinite_to_zero
 
 #: Segments transformed together (bounds the working memory of one FFT batch).
 _FFT_BATCH_SEGMENTS: Final = 256
@@ -111,9 +112,7 @@ class _WaterfallAccumulator:
     def _segments(self, block: np.ndarray) -> None:
         with np.errstate(invalid="ignore", over="ignore"):
             windowed = block.astype(np.complex64, copy=False) * self.window
-        finite = np.isfinite(windowed)
-        if not finite.all():
-            windowed[~finite] = 0.0
+        nonfinite_to_zero(windowed, in_place=True)
         spectrum = scipy.fft.fft(windowed, axis=-1)
         power = spectrum.real**2 + spectrum.imag**2
         first = self.n_segments

@@ -31,10 +31,11 @@ from scipy import fft as sp_fft
 from scipy.optimize import minimize
 
 from groundstation.errors import DecodeError, NoSignalError
-from groundstation.io.recording import Recording, nonfinite_to_zero
+from groundstation.io.recording import Recording
 from groundstation.progress import progress
 from signals.bands import band
 from signals.constants import C_M_S
+from signals.dsp import noise_floor, nonfinite_to_zero, parabolic_offset
 from signals.modulators.carrier import COHERENT_BANDS, MAX_OSCILLATOR_PPM, TURNAROUND_RATIO
 
 #: Block length of the coarse frequency track (s).
@@ -116,8 +117,7 @@ def _peak_interp(power: np.ndarray, k: np.ndarray) -> np.ndarray:
     a = np.take_along_axis(lp, ((k - 1) % n)[..., None], -1)[..., 0]
     b = np.take_along_axis(lp, k[..., None], -1)[..., 0]
     c = np.take_along_axis(lp, ((k + 1) % n)[..., None], -1)[..., 0]
-    den = a - 2.0 * b + c
-    return np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
+    return parabolic_offset(a, b, c)
 
 
 def _signed_bins(k: np.ndarray | float, n: int) -> np.ndarray:
@@ -203,7 +203,7 @@ def estimate_carrier(
     if x.size < MIN_SAMPLES:
         raise DecodeError(f"too few samples for a carrier estimate: {x.size} < {MIN_SAMPLES}")
     x = x.astype(np.complex64, copy=True)
-    nonfinite_to_zero(x)
+    nonfinite_to_zero(x, in_place=True)
     n = x.size
     duration_s = n / fs_hz
     t = np.arange(n, dtype=np.float64) / fs_hz
@@ -220,7 +220,7 @@ def estimate_carrier(
         if best is None or snr > best[0]:
             best = (snr, rate, k, power)
     snr, rate0, k, power = best
-    noise_bin = np.median(power) / math.log(2.0)  # median of an exponential = mean·ln 2
+    noise_bin = noise_floor(power)
     detection = power[k] / noise_bin
     threshold = math.log(nfft / FALSE_ALARM_PROBABILITY)
     if not detection > threshold:
@@ -377,7 +377,7 @@ def reduce_recording(
     bad = 0
     with progress(stop, f"carrier {recording.name}", enabled=show_progress) as bar:
         for first, chunk in recording.chunks(d * (1 << 16), 0, stop):
-            bad += nonfinite_to_zero(chunk)
+            bad += nonfinite_to_zero(chunk, in_place=True)[1]
             out[first // d : (first + chunk.size) // d] = chunk.reshape(-1, d).mean(axis=1)
             bar.update(chunk.size)
     return out, recording.fs_hz / d, d, bad

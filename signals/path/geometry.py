@@ -45,6 +45,7 @@ from skyfield.nutationlib import iau2000b_radians
 
 from signals.bands import band, station
 from signals.constants import C_M_S
+from signals.dsp import true_runs
 from signals.errors import ConfigError
 
 #: Speed of light (km/s).
@@ -900,17 +901,10 @@ class Trajectory:
             return brentq(g, a, b, xtol=0.5)
 
         windows: list[tuple[datetime, datetime]] = []
-        rise = t0 if above[0] else None
-        changes = np.flatnonzero(above[1:] != above[:-1])
-        for i in changes:
-            x = crossing(grid[i], grid[i + 1])
-            if above[i + 1]:
-                rise = x
-            elif rise is not None:
-                windows.append((_datetime_from_unix(rise), _datetime_from_unix(x)))
-                rise = None
-        if rise is not None:
-            windows.append((_datetime_from_unix(rise), _datetime_from_unix(t1)))
+        for start, stop in true_runs(above):
+            rise = t0 if start == 0 else crossing(grid[start - 1], grid[start])
+            set_ = t1 if stop == above.size else crossing(grid[stop - 1], grid[stop])
+            windows.append((_datetime_from_unix(rise), _datetime_from_unix(set_)))
         return windows
 
     def flyby(self) -> tuple[datetime, float]:

@@ -38,9 +38,10 @@ from typing import Final
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import signal, stats
+from scipy import signal
 
 from signals.bands import band
+from signals.dsp import noise_floor, nonfinite_to_zero, parabolic_offset, true_runs
 from signals.errors import SignalsError
 from signals.formats.tlm import TxStateBit
 from signals.formats.uplink import (
@@ -203,12 +204,6 @@ def _moving_sum(x: np.ndarray, length: int) -> np.ndarray:
     return c[1:] - lagged
 
 
-def _runs(mask: np.ndarray) -> np.ndarray:
-    """(start, stop) index pairs of the True runs of ``mask`` (stop exclusive)."""
-    edges = np.diff(mask.astype(np.int8), prepend=0, append=0)
-    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
-
-
 class CommandReceiver:
     """The spacecraft's non-coherent FSK command receiver (ICD §5).
 
@@ -248,16 +243,12 @@ class CommandReceiver:
         i = int(np.argmax(metric))
         offset_hz = float(deltas[i])
         if 0 < i < deltas.size - 1:
-            a, b, c = metric[i - 1], metric[i], metric[i + 1]
-            denominator = a - 2 * b + c
-            if denominator < 0:
-                offset_hz += step_hz * 0.5 * (a - c) / denominator
+            offset_hz += step_hz * parabolic_offset(metric[i - 1], metric[i], metric[i + 1])
         away = np.abs(freqs) < 0.8 * fs_hz / 2
         for tone_hz in TONE_HZ:
             away &= np.abs(freqs - tone_hz - offset_hz) > 60.0
         n_segments = max(1, 2 * x.size // nperseg - 1)
-        dof = 2 * n_segments
-        noise_density = float(np.median(psd[away]) * dof / stats.chi2.median(dof))
+        noise_density = noise_floor(psd[away], n_averaged=n_segments)
         return offset_hz, noise_density
 
     # ------------------------------------------------------------ demodulator
@@ -297,7 +288,7 @@ class CommandReceiver:
         bit_len = round(samples_per_bit)
         if x.size < 2 * bit_len:
             return []
-        x = np.where(np.isfinite(x), x, 0.0)
+        x, _ = nonfinite_to_zero(x)
         offset_hz, noise_density = self._estimate_offset(x, work_fs_hz)
         report.offset_hz = offset_hz
         report.noise_density = noise_density
@@ -316,7 +307,7 @@ class CommandReceiver:
         smooth = _moving_sum(total, window) / window
         smooth = np.concatenate([smooth[shift:], np.full(shift, smooth[-1])])
         # Hysteresis: runs above the low threshold that reach the high one somewhere.
-        runs = _runs(smooth > DETECTION_LOW)
+        runs = true_runs(smooth > DETECTION_LOW)
         if runs.size == 0:
             return []
         high = np.concatenate([[0], np.cumsum(smooth > DETECTION_HIGH)])
@@ -370,9 +361,7 @@ class CommandReceiver:
         folded = np.bincount(bins, weights=np.abs(diff[idx]), minlength=n_bins)
         folded /= np.maximum(np.bincount(bins, minlength=n_bins), 1)
         k = int(np.argmax(folded))
-        a, b, c = folded[(k - 1) % n_bins], folded[k], folded[(k + 1) % n_bins]
-        denominator = a - 2 * b + c
-        refine = 0.5 * (a - c) / denominator if denominator < 0 else 0.0
+        refine = parabolic_offset(folded[(k - 1) % n_bins], folded[k], folded[(k + 1) % n_bins])
         timing = ((k + 0.5 + refine) / n_bins) * samples_per_bit  # samples after `first`
         span = last - 1 + samples_per_bit / 2 - (first + bit_len - 1) - timing
         n_bits = int(span // samples_per_bit) + 1
