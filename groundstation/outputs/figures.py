@@ -329,6 +329,8 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
             markersize=3,
             linewidth=1.0,
             label=channel_short_name(channel),
+            # a value on an axis that starts at its physical floor stays whole
+            clip_on=panel.floor is None,
             **kwargs,
         )
     unit = CHANNEL_BY_NAME[panel.channels[0]].unit

@@ -342,8 +342,15 @@ class Commands:
 
 
 def session_commands(session: Mapping[str, Any]) -> Commands:
-    """The commands table and its one-line summary."""
+    """The commands table and its one-line summary.
+
+    Every command sent is listed, the end-of-session command (``end_command``, sent once
+    the downlinks are in) last, so that the table counts what the spacecraft's log counts.
+    """
     commands = [c for c in (session.get("commands") or []) if isinstance(c, Mapping)]
+    end = session.get("end_command")
+    if isinstance(end, Mapping):
+        commands.append(end)
     if not commands:
         return Commands("", None)
     acknowledged = sum(bool(c.get("acknowledged")) for c in commands)
@@ -358,6 +365,11 @@ def session_commands(session: Mapping[str, Any]) -> Commands:
         f"{n} command{'s' if n != 1 else ''} sent{acted_text}, "
         f"{acknowledged} acknowledged in telemetry."
     )
+    if isinstance(end, Mapping):
+        summary += (
+            f" The last, {_opcode(end)}, went once the downlinks were in: no telemetry "
+            "follows it to acknowledge it."
+        )
     return Commands(summary, build_table(COMMAND_COLUMNS, commands))
 
 
@@ -491,14 +503,20 @@ def session_telemetry(rows: Sequence[Mapping[str, Any]]) -> Telemetry | None:
     ok = [parity_ok(r.get("parity_ok")) for r in rows]
     kinds = [frame_kind(r) for r in rows]
     n_bad = ok.count(False)
+    n_ok = len(rows) - n_bad
     summary = (
-        f"{len(rows)} frames decoded ({kinds.count('engineering')} engineering, "
-        f"{kinds.count('science')} science), {n_bad} with parity errors."
+        f"{len(rows)} frames received ({kinds.count('engineering')} engineering, "
+        f"{kinds.count('science')} science): {n_ok} passed parity and count as decoded"
+        + (f", {n_bad} failed." if n_bad else ".")
     )
-    if n_bad:
+    if n_bad and n_ok:
         summary += (
-            " The plot shows only the frames that passed parity; a red tick along the "
-            "bottom marks the time of each frame that failed."
+            " The values of a frame that failed parity cannot be trusted: the plot leaves "
+            "them out and marks the time of each such frame with a red tick along the bottom."
+        )
+    elif n_bad:
+        summary += (
+            " The values of a frame that failed parity cannot be trusted, so none is plotted."
         )
     last = []
     for kind in ("engineering", "science"):

@@ -197,7 +197,7 @@ def write_session_report(
             "telemetry channels over the session",
             "Decoded telemetry (ICD §4), engineering values of the frames that passed parity.",
         )
-        if telemetry
+        if telemetry and telemetry.series.parity_ok.any()
         else None,
         pictures=[
             {

@@ -335,6 +335,8 @@ class SessionResult:
     images: list[dict[str, Any]]
     elapsed_s: float
     waterfalls: dict[str, Any] = field(default_factory=dict)
+    #: The end-of-session command, sent after the downlinks (a row like ``commands``).
+    end_command: dict[str, Any] | None = None
 
     @property
     def contact(self) -> bool:
@@ -363,6 +365,7 @@ class SessionResult:
             "bit_rate_bps": p.bit_rate_bps,
             "contact": self.contact,
             "commands": self.commands,
+            "end_command": self.end_command,
             "bands": {b: o.to_json() for b, o in self.bands.items()},
             "uplink": self.bands_uplink_json(),
             "range_rate_check": self.range_rate_check,
@@ -552,7 +555,10 @@ def run_session(
         commands = _command_table(plan.commands, sent_utc, received, telemetry_rows)
         images = _collect_images(bands_dir / "5cm-ppm", work / "images", bands["5cm-ppm"])
         stages.step("spacecraft: end of session")
-        spacecraft.receive_uplink(*_end_uplink(plan, rng, recordings))
+        end_samples, end_fs_hz, end_t0_utc, end_sent = _end_uplink(plan, rng, recordings)
+        end_received = spacecraft.receive_uplink(end_samples, end_fs_hz, end_t0_utc)
+        # No telemetry follows the end of the session: whether it was seen stays None.
+        end_command = _command_table((Command.end_session(),), end_sent, end_received, [])[0]
         waterfalls: dict[str, Any] = {}
         result = SessionResult(
             plan=plan,
@@ -565,6 +571,7 @@ def run_session(
             images=images,
             elapsed_s=0.0,
             waterfalls=waterfalls,
+            end_command=end_command,
         )
         if outdir is not None:
             stages.step("writing the session folder")
@@ -588,15 +595,17 @@ def run_session(
 
 def _end_uplink(
     plan: SessionPlan, rng: np.random.Generator, recordings: dict[str, Recording]
-) -> tuple[np.ndarray, float, datetime]:
-    """The end-of-session command, sent once the downlinks are in."""
+) -> tuple[np.ndarray, float, datetime, list[datetime]]:
+    """The end-of-session command, sent once the downlinks are in: the uplink at the
+    spacecraft, its sample rate (Hz), the UTC of its first sample there, and when it left."""
     last_rx = max(
         (r.start_utc + timedelta(seconds=r.duration_s) for r in recordings.values()),
         default=plan.start_utc,
     )
     sent = last_rx + timedelta(seconds=session_setup().end_command_delay_s)
-    uplink, _, _ = _uplink(plan, rng, (Command.end_session(),), sent)
-    return uplink, session_setup().uplink_fs_hz, sent + timedelta(seconds=plan.light_time_s)
+    uplink, _, sent_utc = _uplink(plan, rng, (Command.end_session(),), sent)
+    arrival = sent + timedelta(seconds=plan.light_time_s)
+    return uplink, session_setup().uplink_fs_hz, arrival, sent_utc
 
 
 def _score(outcome: BandOutcome, summary: dict[str, Any], recording: Recording) -> None:

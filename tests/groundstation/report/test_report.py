@@ -275,6 +275,55 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
     assert image.read_bytes() in pngs  # embedded as is
     assert mask_file.read_bytes() in pngs
     assert len(text.encode()) < 3_000_000
+    # readable names, not the summary's keys
+    words = PNG_SRC.sub("", text)
+    for key in ("cn0", "ebn0", "carrier_offset", "frequency_offset"):
+        assert key not in words, key
+
+
+def test_frames_that_all_failed_parity_are_counted_and_not_plotted(tmp_path: Path) -> None:
+    session = _session()
+    session["bands"]["32cm-tlm"] |= {"frames_decoded": 0, "frames_lost": 2}
+    rows = _telemetry_rows(2)
+    for row in rows:
+        row["parity_ok"] = "false"
+    out = write_session_report(
+        tmp_path / "r.html",
+        session,
+        waterfalls={},
+        telemetry_rows=rows,
+        image_files=[],
+        session_log=[],
+    )
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    assert "0 / 2" in text
+    assert "2 frames received (1 engineering, 1 science): 0 passed parity" in text
+    assert "so none is plotted" in text
+    assert "telemetry channels over the session" not in text  # no plot
+
+
+def test_the_command_table_counts_the_end_of_session_command(tmp_path: Path) -> None:
+    # The spacecraft's log counts every command it accepts, the end of the session too.
+    session = _session()
+    session["end_command"] = {
+        "opcode": "END_SESSION",
+        "argument": 0,
+        "description": "END_SESSION 0",
+        "sent_utc": "1962-11-04T09:14:30.000000Z",
+        "received_utc": "1962-11-04T09:14:42.500000Z",
+        "accepted": True,
+        "acknowledged": None,
+    }
+    out = write_session_report(
+        tmp_path / "r.html", session, waterfalls={}, telemetry_rows=[], image_files=[],
+        session_log=[],
+    )  # fmt: skip
+    text = out.read_text(encoding="utf-8")
+    assert "3 commands sent, 2 acted on by the spacecraft, 1 acknowledged" in text
+    assert "The last, 0x06 end session, went once the downlinks were in" in text
+    table = text[text.index("<h2>Commands</h2>") : text.index("<h2>Coherent")]
+    assert table.count("<tr>") == 1 + 3  # the header and one row per command
 
 
 def test_session_report_survives_missing_parts(tmp_path: Path) -> None:

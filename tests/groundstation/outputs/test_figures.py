@@ -1,0 +1,61 @@
+"""Figures from plain data: the telemetry panels start where the physics does, and a frame
+that failed parity never lends its values to a plot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from groundstation.outputs.figures import TELEMETRY_PANELS, TelemetrySeries, telemetry_figure
+
+T0 = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
+
+
+def _series(pressures_mpa: list[float], parity: list[bool]) -> TelemetrySeries:
+    times = [T0 + timedelta(seconds=4 * i) for i in range(len(pressures_mpa))]
+    values = [
+        {"n2_pressure_a_mpa": p, "n2_pressure_b_mpa": p, "battery_v": 27.8, "command_count": 3}
+        for p in pressures_mpa
+    ]
+    return TelemetrySeries.from_frames(times, values, parity)
+
+
+def _axes(fig, title: str):
+    return next(ax for ax in fig.axes if ax.get_title().startswith(title))
+
+
+def test_an_empty_bottle_reads_zero_on_an_axis_that_starts_at_zero() -> None:
+    fig = telemetry_figure(_series([0.0, 0.0, 0.0], [True, True, True]))
+    lo, hi = _axes(fig, "N₂ bottle pressure").get_ylim()
+    assert lo == 0.0 and hi >= 2.0
+    # a full bottle too: the axis starts at 0 MPa, so a fall reads as the fraction it is
+    lo, hi = _axes(telemetry_figure(_series([7.25, 7.0], [True, True])), "N₂").get_ylim()
+    assert lo == 0.0 and hi > 7.25
+    # a counter holding still is never shown below zero
+    lo, _ = _axes(fig, "Commands received").get_ylim()
+    assert lo >= 0.0
+
+
+def test_frames_that_failed_parity_are_not_plotted() -> None:
+    # the failed frame carries a wild value: it must not appear on any line
+    series = _series([7.0, 99.0, 7.0], [True, False, True])
+    fig = telemetry_figure(series, title="t")
+    ax = _axes(fig, "N₂ bottle pressure")
+    plotted = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in ax.lines])
+    assert 99.0 not in plotted
+    assert ax.get_ylim()[1] < 99.0
+    assert "2 of 3 frames passed parity" in fig.get_suptitle()
+    assert "1 that failed" in fig.get_suptitle()
+
+
+def test_parity_counts_only_as_a_bool() -> None:
+    series = _series([7.0, 7.0, 7.0], [True, "true", np.bool_(True)])  # type: ignore[list-item]
+    assert series.parity_ok.tolist() == [True, False, True]
+
+
+def test_every_panel_names_channels_of_the_icd() -> None:
+    from signals.formats.tlm import CHANNEL_BY_NAME
+
+    for panel in TELEMETRY_PANELS:
+        assert all(c in CHANNEL_BY_NAME for c in panel.channels), panel.title
