@@ -73,8 +73,8 @@ def test_phase_noise_is_a_random_walk_of_the_stated_density():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"offset_hz": 2500.0}, "exceeds"),
-        ({"offset_hz": 1990.0, "rate_hz_per_s": 15.0}, "exceeds"),
+        ({"offset_hz": 4500.0}, "exceeds"),
+        ({"offset_hz": 3990.0, "rate_hz_per_s": 15.0}, "exceeds"),
         ({"rate_hz_per_s": 25.0}, "rate"),
         ({"fs_hz": 4000.0}, "sample rate"),
         ({"duration_s": 0.0}, "duration"),
