@@ -17,14 +17,17 @@ import logging
 import math
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from groundstation.cli import interrupts
 from groundstation.errors import GroundStationError, NoSignalError
 from signals import __version__
 from signals.errors import SignalsError
+
+if TYPE_CHECKING:  # the command line starts light: numpy loads with the first decode
+    from groundstation.results import BandResult
 
 log = logging.getLogger("groundstation")
 
@@ -39,15 +42,6 @@ SYNTH_MODULES = {
     "ppm": ("groundstation.cli.synth.ppm", "5 cm PPM image recording (ICD §3)"),
     "tlm": ("groundstation.cli.synth.tlm", "32 cm / 1.6 m telemetry recording (ICD §4)"),
     "carrier": ("groundstation.cli.synth.carrier", "8 cm coherent carrier recording (ICD §6)"),
-}
-
-#: Which decoder handles each band: (module, function).
-DECODERS = {
-    "5cm-ppm": ("groundstation.outputs.ppm", "decode_ppm_to_dir"),
-    "32cm-tlm": ("groundstation.outputs.tlm", "decode_tlm_to_dir"),
-    "1.6m-tlm": ("groundstation.outputs.tlm", "decode_tlm_to_dir"),
-    "8cm-carrier": ("groundstation.outputs.carrier", "decode_carrier_to_dir"),
-    "39cm-up": ("groundstation.outputs.carrier", "decode_carrier_to_dir"),
 }
 
 
@@ -136,28 +130,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def decode_recording(
-    meta_path: Path | str, outdir: Path | str, *, show_progress: bool = True
-) -> dict:
-    """Decode one recording into ``outdir`` with the decoder of its band; return the summary."""
-    from groundstation.io.recording import open_recording
-
-    recording = open_recording(meta_path)
-    recording.require_min_sample_rate()
-    if recording.band not in DECODERS:
-        raise GroundStationError(
-            f"{recording.meta_path.name}: band {recording.band} is an uplink; "
-            "this station decodes downlinks only"
-        )
-    module_name, function_name = DECODERS[recording.band]
-    decoder: Callable[..., dict] = getattr(_load(module_name), function_name)
-    return decoder(recording, Path(outdir), show_progress=show_progress)
-
-
 def _cmd_decode(args: argparse.Namespace) -> int:
     """Decode into a staging folder and swap it in whole; no signal: exit 3, summary kept."""
+    from groundstation.decode import decode_recording
     from groundstation.io.files import staged_folder, write_json
     from groundstation.io.recording import DATA_SUFFIX, META_SUFFIX, base_path
+    from groundstation.outputs.records import no_signal_record
 
     base = base_path(args.recording)
     outdir = args.output or Path(base.name + "_decoded")
@@ -165,36 +143,37 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     no_signal: NoSignalError | None = None
     with staged_folder(outdir, own_files=["summary.json"], inputs=inputs) as staging:
         try:
-            summary = decode_recording(args.recording, staging)
+            result = decode_recording(args.recording, staging)
         except NoSignalError as exc:
             no_signal = exc
-            summary = {"recording": base.name, "found": False, "reason": str(exc)}
-            write_json(staging / "summary.json", summary)
+            write_json(staging / "summary.json", no_signal_record(base.name, str(exc)))
     if no_signal is not None:
         raise no_signal
-    print(describe_summary(summary, outdir))
+    print(describe_summary(result, outdir))
     return EXIT_OK
 
 
-def describe_summary(summary: dict, outdir: Path | str) -> str:
+def describe_summary(result: BandResult, outdir: Path | str) -> str:
     """One or a few lines telling the user what was decoded and where it is."""
+    from groundstation.results import CarrierBandResult, PpmBandResult, TelemetryBandResult
+
     lines = []
-    for image in summary.get("images", []):
-        missing = len(image.get("lines_missing", []))
+    if isinstance(result, PpmBandResult):
+        for image, name in zip(result.images, result.image_names, strict=True):
+            lines.append(
+                f"image {image.image_id}: {image.lines}×{image.pixels} px, "
+                f"{image.lines_received} lines received, {len(image.lines_missing)} missing, "
+                f"SNR {round(image.snr_db, 2):.1f} dB -> images/{name}.png"
+            )
+    elif isinstance(result, TelemetryBandResult):
         lines.append(
-            f"image {image['id']}: {image['lines']}×{image['pixels']} px, "
-            f"{image['lines_received']} lines received, {missing} missing, "
-            f"SNR {image.get('snr_db', float('nan')):.1f} dB -> {image.get('png', '')}"
+            f"{len(result.frames)} telemetry frames ({result.decode.parity_failures} with "
+            f"parity errors), C/N0 {result.decode.cn0_dbhz:.1f} dB-Hz"
         )
-    if "frames" in summary:
+    elif isinstance(result, CarrierBandResult):
         lines.append(
-            f"{summary['frames']} telemetry frames ({summary.get('parity_failures', 0)} with "
-            f"parity errors), C/N0 {summary.get('cn0_dbhz', float('nan')):.1f} dB-Hz"
-        )
-    if "frequency_offset_hz" in summary:
-        lines.append(
-            f"carrier at {summary['frequency_offset_hz']:+.2f} Hz from the tuned frequency, "
-            f"C/N0 {summary.get('cn0_dbhz', float('nan')):.1f} dB-Hz"
+            f"carrier at {result.estimate.frequency_offset_hz:+.2f} Hz from the tuned "
+            f"frequency, C/N0 {result.estimate.cn0_dbhz:.1f} dB-Hz"
         )
     lines.append(f"output in {outdir}/")
     return "\n".join(lines)

@@ -34,7 +34,10 @@ from groundstation.errors import (
     RecordingError,
     UnknownBandError,
 )
+from groundstation.io import keys
 from groundstation.io.files import atomic_path, to_json
+from groundstation.io.keys import MARS1_EXTENSION
+from groundstation.results import RecordingInfo
 from signals import __version__
 from signals.bands import BAND_IDS, band_from_frequency, load_bands
 
@@ -42,7 +45,6 @@ log = logging.getLogger(__name__)
 
 META_SUFFIX: Final = ".sigmf-meta"
 DATA_SUFFIX: Final = ".sigmf-data"
-MARS1_EXTENSION: Final = {"name": "mars1", "version": "1.0.0", "optional": True}
 
 #: Datatypes a reader accepts (ICD §2), with their numpy storage type and scale to complex64.
 DATATYPES: Final[dict[str, tuple[np.dtype, float]]] = {
@@ -159,20 +161,20 @@ class Recording:
         self.data_path = data_path
         self.metadata = metadata
         self.sigmf = sigmf_file
-        glob = metadata["global"]
-        capture = metadata["captures"][0]
-        self.datatype: str = glob["core:datatype"]
-        self.fs_hz: float = float(glob["core:sample_rate"])
+        glob = metadata[keys.GLOBAL]
+        capture = metadata[keys.CAPTURES][0]
+        self.datatype: str = glob[keys.DATATYPE]
+        self.fs_hz: float = float(glob[keys.SAMPLE_RATE])
         self.band: str = _infer_band(glob, capture)
         bands, _ = load_bands()
-        nominal = _number(glob.get("mars1:nominal_frequency"))
+        nominal = _number(glob.get(keys.NOMINAL_FREQUENCY))
         self.nominal_frequency_hz: float = nominal or bands[self.band].carrier_hz
-        center = _number(capture.get("core:frequency"))
+        center = _number(capture.get(keys.FREQUENCY))
         self.center_frequency_hz: float = (
             center if center is not None else self.nominal_frequency_hz
         )
         self.start_utc: datetime = _capture_datetime(capture)
-        rate = glob.get("mars1:bit_rate")
+        rate = glob.get(keys.BIT_RATE)
         self.bit_rate_bps: float | None = _number(rate)
         self._storage, self._scale = DATATYPES[self.datatype]
         self._sample_bytes = _SAMPLE_BYTES[self.datatype]
@@ -187,6 +189,17 @@ class Recording:
     def duration_s(self) -> float:
         """Length of the recording (s)."""
         return self.n_samples / self.fs_hz
+
+    def info(self) -> RecordingInfo:
+        """What a band result records of this recording (name, band, rate, length, start)."""
+        return RecordingInfo(
+            name=self.name,
+            band=self.band,
+            fs_hz=self.fs_hz,
+            n_samples=self.n_samples,
+            start_utc=self.start_utc,
+            meta_name=self.meta_path.name,
+        )
 
     def require_min_sample_rate(self) -> None:
         """Raise :class:`RecordingError` if the rate or length is outside the decoder's range.
@@ -267,7 +280,7 @@ class Recording:
 
 
 def _infer_band(glob: dict, capture: dict) -> str:
-    declared = glob.get("mars1:band")
+    declared = glob.get(keys.BAND)
     if declared is not None:
         if declared not in BAND_IDS:
             raise UnknownBandError(
@@ -275,8 +288,8 @@ def _infer_band(glob: dict, capture: dict) -> str:
             )
         return declared
     for key, value in (
-        ("mars1:nominal_frequency", glob.get("mars1:nominal_frequency")),
-        ("core:frequency", capture.get("core:frequency")),
+        (keys.NOMINAL_FREQUENCY, glob.get(keys.NOMINAL_FREQUENCY)),
+        (keys.FREQUENCY, capture.get(keys.FREQUENCY)),
     ):
         frequency = _number(value)
         if frequency is not None:
@@ -292,7 +305,7 @@ def _infer_band(glob: dict, capture: dict) -> str:
 
 
 def _capture_datetime(capture: dict) -> datetime:
-    text = capture.get("core:datetime")
+    text = capture.get(keys.DATETIME)
     if not isinstance(text, str):
         raise MetadataError("captures[0] lacks core:datetime (UTC of the first sample)")
     try:
@@ -338,13 +351,13 @@ def _check_metadata(metadata: Any, meta_path: Path) -> None:
     where = meta_path.name
     if not isinstance(metadata, dict):
         raise MetadataError(f"{where}: metadata is not a JSON object")
-    glob = metadata.get("global")
+    glob = metadata.get(keys.GLOBAL)
     if not isinstance(glob, dict):
         raise MetadataError(f"{where}: metadata lacks the 'global' object")
-    captures = metadata.get("captures")
+    captures = metadata.get(keys.CAPTURES)
     if not isinstance(captures, list) or not captures or not isinstance(captures[0], dict):
         raise MetadataError(f"{where}: metadata lacks a 'captures' list with one capture")
-    datatype = glob.get("core:datatype")
+    datatype = glob.get(keys.DATATYPE)
     if datatype is None:
         raise MetadataError(f"{where}: metadata lacks global core:datatype")
     if not isinstance(datatype, str) or datatype not in DATATYPES:
@@ -352,34 +365,34 @@ def _check_metadata(metadata: Any, meta_path: Path) -> None:
             f"{where}: datatype {_shorten(datatype)!r} is not supported "
             f"(use one of {', '.join(DATATYPES)})"
         )
-    rate = glob.get("core:sample_rate")
+    rate = glob.get(keys.SAMPLE_RATE)
     if rate is None:
         raise MetadataError(f"{where}: metadata lacks global core:sample_rate")
     if _number(rate) is None or rate <= 0:
         raise MetadataError(
             f"{where}: core:sample_rate {_shorten(rate)!r} is not a positive number"
         )
-    channels = glob.get("core:num_channels", 1)
+    channels = glob.get(keys.NUM_CHANNELS, 1)
     if isinstance(channels, bool) or channels != 1:
         raise MetadataError(
             f"{where}: core:num_channels {_shorten(channels)!r}; "
             "only single-channel recordings decode"
         )
-    if glob.get("core:metadata_only"):
+    if glob.get(keys.METADATA_ONLY):
         raise MetadataError(f"{where}: core:metadata_only: the recording has no samples")
     if len(captures) > 1:
         raise MetadataError(
             f"{where}: {len(captures)} captures; only recordings with one capture decode"
         )
-    start = captures[0].get("core:sample_start", 0)
+    start = captures[0].get(keys.SAMPLE_START, 0)
     if isinstance(start, bool) or start != 0:
         raise MetadataError(
             f"{where}: captures[0] core:sample_start is {_shorten(start)!r}; ICD §2 requires 0"
         )
-    for key in ("core:header_bytes",):
+    for key in (keys.HEADER_BYTES,):
         if captures[0].get(key):
             raise MetadataError(f"{where}: captures with {key} are not supported")
-    if glob.get("core:trailing_bytes"):
+    if glob.get(keys.TRAILING_BYTES):
         raise MetadataError(f"{where}: recordings with core:trailing_bytes are not supported")
     try:
         _capture_datetime(captures[0])
@@ -424,7 +437,7 @@ def open_recording(path: Path | str) -> Recording:
     except RecursionError:
         raise MetadataError(f"{meta_path.name}: metadata is nested too deeply") from None
     _check_metadata(metadata, meta_path)
-    dataset = metadata["global"].get("core:dataset")
+    dataset = metadata[keys.GLOBAL].get(keys.DATASET)
     if dataset is not None:
         data_path = dataset_path(meta_path, dataset)
     sigmf_file = _as_sigmf(metadata, meta_path)
@@ -516,36 +529,36 @@ def build_metadata(
     if datatype not in DATATYPES:
         raise DatatypeError(f"datatype {datatype!r} is not supported")
     info: dict[str, Any] = {
-        "core:datatype": datatype,
-        "core:sample_rate": float(fs_hz),
-        "core:version": sigmf.__specification__,
-        "core:extensions": [dict(MARS1_EXTENSION)],
-        "core:recorder": f"mars1-groundstation {__version__}",
-        "mars1:band": band,
-        "mars1:nominal_frequency": bands[band].carrier_hz,
+        keys.DATATYPE: datatype,
+        keys.SAMPLE_RATE: float(fs_hz),
+        keys.VERSION: sigmf.__specification__,
+        keys.EXTENSIONS: [dict(MARS1_EXTENSION)],
+        keys.RECORDER: f"mars1-groundstation {__version__}",
+        keys.BAND: band,
+        keys.NOMINAL_FREQUENCY: bands[band].carrier_hz,
     }
     if description:
-        info["core:description"] = description
+        info[keys.DESCRIPTION] = description
     if bit_rate_bps is not None:
-        info["mars1:bit_rate"] = float(bit_rate_bps)
+        info[keys.BIT_RATE] = float(bit_rate_bps)
     if sha512:
-        info["core:sha512"] = sha512
+        info[keys.SHA512] = sha512
     for key, value in (extra_global or {}).items():
-        if not key.startswith("mars1:"):
+        if not key.startswith(keys.MARS1_PREFIX):
             raise ValueError(f"extra global key {key!r} must be in the mars1: namespace")
         info[key] = value
     meta = SigMFFile(global_info=info)
     meta.add_capture(
         0,
         {
-            "core:frequency": float(center_frequency_hz),
-            "core:datetime": format_utc(start_utc),
+            keys.FREQUENCY: float(center_frequency_hz),
+            keys.DATETIME: format_utc(start_utc),
         },
     )
-    for annotation in sorted(annotations, key=lambda a: a["core:sample_start"]):
+    for annotation in sorted(annotations, key=lambda a: a[keys.SAMPLE_START]):
         fields = dict(annotation)
-        start = int(fields.pop("core:sample_start"))
-        count = fields.pop("core:sample_count", None)
+        start = int(fields.pop(keys.SAMPLE_START))
+        count = fields.pop(keys.SAMPLE_COUNT, None)
         meta.add_annotation(start, None if count is None else int(count), metadata=fields)
     meta.validate()
     return meta
@@ -701,21 +714,21 @@ def write_annotated_metadata(
             "own metadata; choose another output folder"
         )
     metadata = copy.deepcopy(recording.metadata)
-    glob = metadata["global"]
-    extensions = glob.setdefault("core:extensions", [])
+    glob = metadata[keys.GLOBAL]
+    extensions = glob.setdefault(keys.EXTENSIONS, [])
     if not any(isinstance(e, dict) and e.get("name") == "mars1" for e in extensions):
         extensions.append(dict(MARS1_EXTENSION))
-    glob.pop("core:dataset", None)
+    glob.pop(keys.DATASET, None)
     if recording.data_path.resolve().parent == out_meta_path.resolve().parent:
         if recording.data_path.name != out_meta_path.name.removesuffix(META_SUFFIX) + DATA_SUFFIX:
-            glob["core:dataset"] = recording.data_path.name
+            glob[keys.DATASET] = recording.data_path.name
     existing = [
         a
-        for a in metadata.get("annotations", [])
-        if isinstance(a, dict) and a.get("core:generator") != ANNOTATION_GENERATOR
+        for a in metadata.get(keys.ANNOTATIONS, [])
+        if isinstance(a, dict) and a.get(keys.GENERATOR) != ANNOTATION_GENERATOR
     ]
     merged = existing + [_clean_annotation(a) for a in annotations]
-    metadata["annotations"] = sorted(merged, key=lambda a: a.get("core:sample_start", 0))
+    metadata[keys.ANNOTATIONS] = sorted(merged, key=lambda a: a.get(keys.SAMPLE_START, 0))
     _as_sigmf(metadata, out_meta_path)
     with atomic_path(out_meta_path) as tmp:
         tmp.write_text(to_json(metadata) + "\n", encoding="utf-8")
@@ -723,15 +736,15 @@ def write_annotated_metadata(
 
 
 def _clean_annotation(annotation: dict[str, Any]) -> dict[str, Any]:
-    if "core:sample_start" not in annotation:
+    if keys.SAMPLE_START not in annotation:
         raise ValueError("an annotation needs core:sample_start")
     out: dict[str, Any] = {}
     for key, value in annotation.items():
         if isinstance(value, np.generic):
             value = value.item()
         out[key] = value
-    out["core:sample_start"] = int(out["core:sample_start"])
-    out["core:generator"] = ANNOTATION_GENERATOR
-    if "core:sample_count" in out:
-        out["core:sample_count"] = int(out["core:sample_count"])
+    out[keys.SAMPLE_START] = int(out[keys.SAMPLE_START])
+    out[keys.GENERATOR] = ANNOTATION_GENERATOR
+    if keys.SAMPLE_COUNT in out:
+        out[keys.SAMPLE_COUNT] = int(out[keys.SAMPLE_COUNT])
     return out

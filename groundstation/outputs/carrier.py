@@ -22,26 +22,28 @@ from typing import Final
 import numpy as np
 
 from groundstation.errors import DecodeError
-from groundstation.io.files import save_figure, write_json
+from groundstation.io import keys
+from groundstation.io.files import save_figure
 from groundstation.io.recording import (
     Recording,
     open_recording,
     write_annotated_metadata,
 )
+from groundstation.outputs import records
 from groundstation.receivers.carrier import (
-    CarrierEstimate,
     measure_recording,
     one_way_range_rate_bounds,
     range_rate_from_doppler,
 )
+from groundstation.results import CarrierBandResult, CarrierEstimate
 from signals.bands import band
 from signals.constants import C_M_S
 from signals.dsp import block_power_spectra
 from signals.modulators.carrier import COHERENT_BANDS, TURNAROUND_RATIO
 
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
-MODE_KEY: Final = "mars1:coherent_mode"
-UPLINK_KEY: Final = "mars1:uplink_frequency"
+MODE_KEY: Final = keys.COHERENT_MODE
+UPLINK_KEY: Final = keys.UPLINK_FREQUENCY
 
 
 def _plot_spectrum(
@@ -83,7 +85,7 @@ def _plot_spectrum(
 
 def decode_carrier_to_dir(
     recording: Recording | Path | str, outdir: Path | str, *, show_progress: bool = True
-) -> dict:
+) -> CarrierBandResult:
     """Measure the carrier of a coherent-link recording and write the results to ``outdir``.
 
     Parameters
@@ -97,8 +99,8 @@ def decode_carrier_to_dir(
 
     Returns
     -------
-    dict
-        The summary also written to ``summary.json``.
+    CarrierBandResult
+        The measurement, also written to ``summary.json``.
 
     Raises
     ------
@@ -111,7 +113,7 @@ def decode_carrier_to_dir(
         recording = open_recording(recording)
     if recording.band not in (*COHERENT_BANDS, "39cm-up"):
         raise DecodeError(f"{recording.name}: band {recording.band} is not a carrier band")
-    glob = recording.metadata["global"]
+    glob = recording.metadata[keys.GLOBAL]
     mode = glob.get(MODE_KEY, "one-way")
     if mode not in ("one-way", "two-way"):
         raise DecodeError(f"{recording.name}: {MODE_KEY} must be one-way or two-way, not {mode!r}")
@@ -120,78 +122,57 @@ def decode_carrier_to_dir(
         raise DecodeError(f"{recording.name}: {UPLINK_KEY} must be a positive number (Hz)")
     b = band(recording.band)
     m = measure_recording(recording, show_progress=show_progress)
-    est, x, d = m.estimate, m.samples, m.decimation
-    reference_time_s = est.reference_time_s
-    cn0 = est.cn0_dbhz
-    reference_utc = recording.start_utc + timedelta(seconds=reference_time_s)
+    est = m.estimate
+    reference_utc = recording.start_utc + timedelta(seconds=est.reference_time_s)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     c_km_s = C_M_S * 1e-3
-    summary: dict = {
-        "recording": recording.name,
-        "band": recording.band,
-        "start_utc": recording.start_utc,
-        "fs_hz": recording.fs_hz,
-        "analysed_samples": est.n_samples,
-        "analysed_duration_s": est.n_samples / recording.fs_hz,
-        "nonfinite_samples": m.n_nonfinite,
-        "decimation": d,
-        "tuned_frequency_hz": recording.center_frequency_hz,
-        "reference_utc": reference_utc,
-        "reference_time_s": reference_time_s,
-        "frequency_offset_hz": est.frequency_offset_hz,
-        "frequency_hz": est.frequency_hz,
-        "frequency_std_hz": est.frequency_std_hz,
-        "offset_at_start_hz": est.offset_at_start_hz,
-        "rate_hz_per_s": est.rate_hz_per_s,
-        "rate_std_hz_per_s": est.rate_std_hz_per_s,
-        "cn0_dbhz": cn0,
-        "detection_snr_db": est.detection_snr_db,
-        "coherent_mode": mode,
-    }
+    ranges: dict[str, float] = {}
     if recording.band == "39cm-up":
         # Received on board: the station's transmitter is the reference.
-        summary["range_rate_km_s"] = c_km_s * (1.0 - est.frequency_hz / b.carrier_hz)
-        summary["range_rate_std_km_s"] = c_km_s * est.frequency_std_hz / b.carrier_hz
+        ranges["range_rate_km_s"] = c_km_s * (1.0 - est.frequency_hz / b.carrier_hz)
+        ranges["range_rate_std_km_s"] = c_km_s * est.frequency_std_hz / b.carrier_hz
     else:
-        summary["range_rate_one_way_km_s"] = range_rate_from_doppler(
+        ranges["range_rate_one_way_km_s"] = range_rate_from_doppler(
             est.frequency_hz, recording.band
         )
-        summary["range_rate_one_way_uncertainty_km_s"] = one_way_range_rate_bounds(
+        ranges["range_rate_one_way_uncertainty_km_s"] = one_way_range_rate_bounds(
             est.frequency_hz, recording.band
         )
         if mode == "two-way":
             f_ref = COHERENT_BANDS[recording.band] * float(TURNAROUND_RATIO) * float(uplink)
-            summary["uplink_frequency_hz"] = float(uplink)
-            summary["range_rate_two_way_km_s"] = range_rate_from_doppler(
+            ranges["uplink_frequency_hz"] = float(uplink)
+            ranges["range_rate_two_way_km_s"] = range_rate_from_doppler(
                 est.frequency_hz, recording.band, two_way=True, uplink_hz=float(uplink)
             )
-            summary["range_rate_two_way_std_km_s"] = 0.5 * c_km_s * est.frequency_std_hz / f_ref
-        summary["range_rate_km_s"] = summary.get(
-            "range_rate_two_way_km_s", summary["range_rate_one_way_km_s"]
+            ranges["range_rate_two_way_std_km_s"] = 0.5 * c_km_s * est.frequency_std_hz / f_ref
+        ranges["range_rate_km_s"] = ranges.get(
+            "range_rate_two_way_km_s", ranges["range_rate_one_way_km_s"]
         )
-    summary["predicted_range_rate_km_s"] = _predicted_range_rate(reference_utc)
+    result = CarrierBandResult(
+        recording=recording.info(),
+        estimate=est,
+        nonfinite_samples=m.n_nonfinite,
+        decimation=m.decimation,
+        reference_utc=reference_utc,
+        coherent_mode=mode,
+        predicted_range_rate_km_s=_predicted_range_rate(reference_utc),
+        spectrum_png="spectrum.png",
+        **ranges,
+    )
     _plot_spectrum(
-        outdir / "spectrum.png",
-        x,
+        outdir / result.spectrum_png,
+        m.samples,
         m.fs_hz,
         m.delay_s,
         est,
         f"{recording.name} ({recording.band}, {mode})",
     )
-    summary["spectrum_png"] = "spectrum.png"
-    annotation = {
-        "core:sample_start": 0,
-        "core:sample_count": est.n_samples,
-        "core:label": "carrier",
-        "mars1:frequency_offset_hz": est.frequency_offset_hz,
-        "mars1:rate_hz_per_s": est.rate_hz_per_s,
-    }
-    if math.isfinite(cn0):
-        annotation["mars1:cn0_dbhz"] = cn0
-    write_annotated_metadata(recording, outdir / recording.meta_path.name, [annotation])
-    write_json(outdir / "summary.json", summary)
-    return summary
+    write_annotated_metadata(
+        recording, outdir / recording.meta_path.name, [records.carrier_annotation(est)]
+    )
+    records.write_summary(outdir / "summary.json", result)
+    return result
 
 
 def _predicted_range_rate(t_utc) -> float | None:

@@ -13,17 +13,19 @@ A repeated image id gets ``_2``, ``_3``, ... after it (``image_7.png``, ``image_
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from groundstation.errors import NoSignalError
-from groundstation.io.files import write_json, write_png_gray
+from groundstation.io.files import write_png_gray
 from groundstation.io.recording import Recording, write_annotated_metadata
+from groundstation.outputs import records
 from groundstation.progress import progress
-from groundstation.receivers.ppm import DecodedImage, PpmDecodeResult, decode_ppm
+from groundstation.receivers.ppm import decode_ppm
+from groundstation.results import DecodedImage, PpmBandResult, PpmDecodeResult
 from signals.formats.ppm import GREY_MAX
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def grey_to_8bit(grey: np.ndarray) -> np.ndarray:
     return ((g * 255 * 2 + GREY_MAX) // (2 * GREY_MAX)).astype(np.uint8)
 
 
-def image_names(images: list[DecodedImage]) -> list[str]:
+def image_names(images: Sequence[DecodedImage]) -> list[str]:
     """File stem of each image: ``image_<id>``, then ``image_<id>_2``, ... for repeats."""
     seen: dict[int, int] = {}
     names = []
@@ -46,32 +48,10 @@ def image_names(images: list[DecodedImage]) -> list[str]:
     return names
 
 
-def _summary_entry(image: DecodedImage, name: str, fs_hz: float) -> dict[str, Any]:
-    return {
-        "id": image.image_id,
-        "lines": image.lines,
-        "pixels": image.pixels,
-        "mode": image.mode,
-        "lines_received": int(np.count_nonzero(image.received)),
-        "lines_missing": image.lines_missing,
-        "snr_db": round(image.snr_db, 2) if math.isfinite(image.snr_db) else None,
-        "png": f"images/{name}.png",
-        "mask_png": f"images/{name}_mask.png",
-        "sample_start": image.sample_start,
-        "sample_count": image.sample_count,
-        "start_s": image.sample_start / fs_hz,
-        "carrier_offset_hz": round(image.carrier_offset_hz, 1),
-        "clock_ppm": round(image.clock_ppm, 2),
-        "lines_corrected": image.corrected_lines,
-        "lines_nonfinite": image.nonfinite_lines,
-        "truncated": image.truncated,
-    }
-
-
 def decode_ppm_to_dir(
     recording: Recording, outdir: Path, *, show_progress: bool = True
-) -> dict[str, Any]:
-    """Decode every image of a ``5cm-ppm`` recording into ``outdir``; return the summary.
+) -> PpmBandResult:
+    """Decode every image of a ``5cm-ppm`` recording into ``outdir``; return what was decoded.
 
     Parameters
     ----------
@@ -103,7 +83,6 @@ def decode_ppm_to_dir(
     if not result.images:
         raise NoSignalError(f"no PPM image found in {recording.meta_path.name}")
     names = image_names(result.images)
-    entries = []
     annotations: list[dict[str, Any]] = []
     for image, name in zip(result.images, names, strict=True):
         write_png_gray(outdir / "images" / f"{name}.png", grey_to_8bit(image.grey))
@@ -112,18 +91,8 @@ def decode_ppm_to_dir(
             outdir / "images" / f"{name}_mask.png",
             np.ascontiguousarray(np.broadcast_to(mask, image.grey.shape)),
         )
-        entries.append(_summary_entry(image, name, recording.fs_hz))
-        annotations.extend(image.line_annotations)
-    summary = {
-        "recording": recording.name,
-        "band": recording.band,
-        "fs_hz": recording.fs_hz,
-        "n_samples": recording.n_samples,
-        "images": entries,
-        "skipped_samples": [list(r) for r in result.skipped],
-        "nonfinite_samples": result.nonfinite_samples,
-        "warnings": result.warnings,
-    }
+        annotations.extend(records.image_annotations(image))
+    band_result = PpmBandResult(recording.info(), result, tuple(names))
     write_annotated_metadata(recording, outdir / f"{recording.name}.sigmf-meta", annotations)
-    write_json(outdir / "summary.json", summary)
-    return summary
+    records.write_summary(outdir / "summary.json", band_result)
+    return band_result

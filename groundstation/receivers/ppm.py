@@ -45,7 +45,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
@@ -58,6 +58,7 @@ from groundstation.receivers.ppm_kernels import (
     period_decisions,
     window_energies,
 )
+from groundstation.results import DecodedImage, ImageHeader, ImageLine, PpmDecodeResult
 from signals.formats.ppm import (
     CHIP_RATE_HZ,
     FRAME_MARKER_CHIPS,
@@ -320,82 +321,6 @@ def genie_decisions(
         filt = PulseFilter(chip_samples, value * 100.0, fs_hz)
         out[sel] = np.argmax(slot_energies(x, period_starts[sel], chip_samples, filt), axis=1)
     return out
-
-
-# ------------------------------------------------------------------------ results
-
-
-@dataclass
-class DecodedImage:
-    """One received transmission of an image.
-
-    Attributes
-    ----------
-    image_id, lines, pixels, mode : int
-        From the header.
-    grey : ndarray of int16, shape (lines, pixels)
-        Grey levels 0..63; 0 on lines not received.
-    received : ndarray of bool, shape (lines,)
-        Lines received.
-    lines_missing : list of int
-        Lines the mode sends that were not received (a survey expects lines 0, k, 2k, ...).
-    snr_db : float
-        Es/N0 estimate over the image (dB), from the decided slot vs the others.
-    line_snr_db : ndarray, shape (lines,)
-        Es/N0 estimate per line (dB), NaN where not received.
-    sample_start, sample_count : int
-        Samples spanned, from the first frame marker to the end of the last line.
-    line_annotations : list of dict
-        One SigMF annotation per received line and per header copy (ICD §2).
-    carrier_offset_hz : float
-        Residual carrier estimated at the start (Hz).
-    clock_ppm : float
-        Period length relative to nominal at the start, ppm (clock and Doppler together).
-    corrected_lines : list of int
-        Lines whose received line number contradicted its neighbours and was corrected.
-    nonfinite_lines : list of int
-        Lines lost to non-finite samples.
-    """
-
-    image_id: int
-    lines: int
-    pixels: int
-    mode: int
-    grey: np.ndarray
-    received: np.ndarray
-    lines_missing: list[int]
-    snr_db: float
-    line_snr_db: np.ndarray
-    sample_start: int
-    sample_count: int
-    line_annotations: list[dict[str, Any]] = field(default_factory=list)
-    carrier_offset_hz: float = 0.0
-    clock_ppm: float = 0.0
-    corrected_lines: list[int] = field(default_factory=list)
-    nonfinite_lines: list[int] = field(default_factory=list)
-    truncated: bool = False
-
-
-@dataclass
-class PpmDecodeResult:
-    """What a decode found and what it skipped.
-
-    Attributes
-    ----------
-    images : list of DecodedImage
-        In order of transmission.
-    skipped : list of (int, int)
-        Sample ranges ``[start, stop)`` in no decoded image.
-    nonfinite_samples : int
-        NaN/Inf samples met in the samples examined.
-    warnings : list of str
-        One line each (truncation, lines lost to non-finite samples, ...).
-    """
-
-    images: list[DecodedImage]
-    skipped: list[tuple[int, int]]
-    nonfinite_samples: int
-    warnings: list[str]
 
 
 # ------------------------------------------------------------------------ timing model
@@ -1040,7 +965,7 @@ class PpmReceiver:
         grey = np.zeros((header.lines, header.pixels), np.int16)
         received = np.zeros(header.lines, bool)
         line_snr = np.full(header.lines, np.nan)
-        annotations: list[dict[str, Any]] = []
+        lines: list[ImageLine] = []
         nonfinite_lines: list[int] = []
         sigma_capture = state["filter"].capture
         peaks: list[np.ndarray] = []
@@ -1055,34 +980,30 @@ class PpmReceiver:
             snr = _esn0_db(res.peak, sigma_capture)
             line_snr[number] = snr
             peaks.append(res.peak)
-            annotations.append(
-                {
-                    "core:sample_start": max(math.floor(res.start), 0),
-                    "core:sample_count": max(math.ceil(res.stop - res.start), 1),
-                    "core:label": f"ppm-line {number}",
-                    "mars1:image_id": header.image_id,
-                    "mars1:line": number,
-                    "mars1:snr_db": _finite_or_none(snr),
-                    "mars1:line_number_corrected": number in corrected,
-                }
+            lines.append(
+                ImageLine(
+                    image_id=header.image_id,
+                    line=number,
+                    grey=grey[number].copy(),
+                    snr_db=snr,
+                    sample_start=max(math.floor(res.start), 0),
+                    sample_count=max(math.ceil(res.stop - res.start), 1),
+                    line_number_corrected=number in corrected,
+                )
             )
         expected = header.sent_lines
         missing = [int(n) for n in expected if not received[n]]
         snr_db = _esn0_db(np.concatenate(peaks), sigma_capture) if peaks else float("nan")
         start = math.floor(first_start)
         stop = math.ceil(grid.time(end_period))
-        annotations.insert(
-            0,
-            {
-                "core:sample_start": max(start, 0),
-                "core:sample_count": max(math.ceil(grid.time(PREAMBLE_PERIODS)) - start, 1),
-                "core:label": f"ppm-header {header.image_id}",
-                "mars1:image_id": header.image_id,
-                "mars1:lines": header.lines,
-                "mars1:pixels": header.pixels,
-                "mars1:mode": header.mode,
-                "mars1:header_copy": copy + 1 if copy >= 0 else 0,
-            },
+        received_header = ImageHeader(
+            image_id=header.image_id,
+            lines=header.lines,
+            pixels=header.pixels,
+            mode=header.mode,
+            header_copy=copy + 1 if copy >= 0 else 0,
+            sample_start=max(start, 0),
+            sample_count=max(math.ceil(grid.time(PREAMBLE_PERIODS)) - start, 1),
         )
         return DecodedImage(
             image_id=header.image_id,
@@ -1096,7 +1017,8 @@ class PpmReceiver:
             line_snr_db=line_snr,
             sample_start=max(start, 0),
             sample_count=max(min(stop, self.n_samples) - max(start, 0), 0),
-            line_annotations=annotations,
+            header=received_header,
+            received_lines=tuple(lines),
             carrier_offset_hz=float(state["filter"].freq_hz),
             clock_ppm=(grid.slope / self.period0 - 1.0) * 1e6,
             corrected_lines=sorted(set(corrected)),
@@ -1203,10 +1125,6 @@ def _esn0_db(peak_normalised: np.ndarray, capture: float) -> float:
     if excess <= 0:
         return float("nan")
     return 10.0 * math.log10(excess / capture)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 def decode_ppm(

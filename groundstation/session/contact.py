@@ -426,10 +426,11 @@ def _uplink(
 
 
 def _decode(meta: Path, outdir: Path) -> tuple[dict[str, Any], str | None]:
-    from groundstation.cli.app import decode_recording
+    from groundstation.decode import decode_recording
+    from groundstation.outputs.records import summary_record
 
     try:
-        return decode_recording(meta, outdir, show_progress=False), None
+        return summary_record(decode_recording(meta, outdir, show_progress=False)), None
     except GroundStationError as exc:
         return {}, str(exc)
 

@@ -60,15 +60,17 @@ def test_decode_to_dir_writes_images_masks_summary_and_annotations(tmp_path):
     ]
     meta = _write(tmp_path, items, PpmChannel(esn0_db=16, carrier_offset_hz=2500))
     out = tmp_path / "out"
-    summary = decode_ppm_to_dir(open_recording(meta), out, show_progress=False)
+    result = decode_ppm_to_dir(open_recording(meta), out, show_progress=False)
 
-    assert [e["id"] for e in summary["images"]] == [7, 300, 7]
-    first = summary["images"][0]
-    assert (first["lines"], first["pixels"], first["mode"]) == (24, 20, 0)
-    assert first["lines_received"] == 22 and first["lines_missing"] == [4, 5]
-    assert 13 < first["snr_db"] < 18
-    assert summary["images"][2]["lines_missing"] == []
-    assert summary["nonfinite_samples"] == 0 and summary["warnings"] == []
+    assert [i.image_id for i in result.images] == [7, 300, 7]
+    assert result.image_names == ("image_7", "image_300", "image_7_2")
+    first = result.images[0]
+    assert (first.lines, first.pixels, first.mode) == (24, 20, 0)
+    assert first.lines_received == 22 and first.lines_missing == [4, 5]
+    assert 13 < first.snr_db < 18
+    assert result.images[2].lines_missing == []
+    assert result.decode.nonfinite_samples == 0 and result.warnings == []
+    assert result.lines_received == 22 + 6 + 24
 
     png = np.asarray(Image.open(out / "images" / "image_7.png"))
     mask = np.asarray(Image.open(out / "images" / "image_7_mask.png"))
@@ -99,10 +101,12 @@ def test_truncated_recording_warns_in_the_summary(tmp_path, caplog):
     sig = PpmSignal([ImageTransmission(image, 1)], fs_hz=180e3, lead_s=0.03)
     cut = int(sig.period_start_samples(np.array([18 + 10 * 21 + 5]))[0])
     meta = _write(tmp_path, [ImageTransmission(image, 1)], PpmChannel(esn0_db=16), cut=cut)
-    summary = decode_ppm_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
-    assert summary["images"][0]["lines_missing"] == list(range(10, 20))
-    assert summary["images"][0]["truncated"]
-    assert any("ends inside image 1" in w for w in summary["warnings"])
+    result = decode_ppm_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
+    assert result.images[0].lines_missing == list(range(10, 20))
+    assert result.images[0].truncated
+    assert any("ends inside image 1" in w for w in result.warnings)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["images"][0]["truncated"] is True
     assert "ends inside image 1" in caplog.text
 
 
@@ -190,9 +194,9 @@ def test_synth_then_decode(tmp_path):
     assert truth["images"][0]["lines_missing"] == [3, 7, 8]
     recording = open_recording(meta)
     assert recording.band == "5cm-ppm" and recording.fs_hz == 100e3
-    summary = decode_ppm_to_dir(recording, tmp_path / "out", show_progress=False)
-    for entry, sent in zip(summary["images"], truth["images"], strict=True):
-        assert entry["id"] == 9 and entry["lines_missing"] == sent["lines_missing"]
+    result = decode_ppm_to_dir(recording, tmp_path / "out", show_progress=False)
+    for image, sent in zip(result.images, truth["images"], strict=True):
+        assert image.image_id == 9 and image.lines_missing == sent["lines_missing"]
     png = np.asarray(Image.open(tmp_path / "out" / "images" / "image_9_2.png"))
     grey = np.array(truth["images"][1]["grey"])
     rows = [n for n in range(16) if n not in (3, 7, 8)]
@@ -216,7 +220,7 @@ def test_other_datatypes_decode(tmp_path, datatype):
         center_frequency_hz=5.86e9,
         datatype=datatype,
     )
-    summary = decode_ppm_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
-    assert summary["images"][0]["id"] == 55 and summary["images"][0]["lines_missing"] == []
+    result = decode_ppm_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
+    assert result.images[0].image_id == 55 and result.images[0].lines_missing == []
     png = np.asarray(Image.open(tmp_path / "out" / "images" / "image_55.png"))
     assert np.array_equal(png, grey_to_8bit(image))

@@ -11,8 +11,10 @@ import pytest
 
 from groundstation.cli.app import main
 from groundstation.errors import NoSignalError
+from groundstation.io.files import to_json
 from groundstation.io.recording import open_recording, write_recording
-from groundstation.outputs.tlm import CSV_COLUMNS, decode_tlm_to_dir
+from groundstation.outputs.records import CSV_COLUMNS, summary_record
+from groundstation.outputs.tlm import decode_tlm_to_dir
 from groundstation.receivers.tlm import decode_tlm_recording, decode_tlm_samples
 from signals.formats.tlm import CHANNELS, FrameType
 from signals.modulators.tlm import TelemetryTransmission
@@ -46,19 +48,23 @@ def _truth(meta: Path) -> dict:
 def test_decode_to_dir_writes_every_output(recording: Path, tmp_path: Path) -> None:
     truth = _truth(recording)
     rec = open_recording(recording)
-    summary = decode_tlm_to_dir(rec, tmp_path / "out", show_progress=False)
+    result = decode_tlm_to_dir(rec, tmp_path / "out", show_progress=False)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["telemetry.csv", "telemetry.jsonl", "rec.sigmf-meta", "summary.json", "telemetry.png"]
     )
     sent = [f for f in truth["frames"] if f["complete"]]
-    assert summary["frames"] == len(sent) == 5
-    assert summary["parity_failures"] == 0
-    assert summary["band"] == "32cm-tlm" and summary["bit_rate_bps"] == 64
-    assert summary["carrier_offset_hz"] == pytest.approx(-420.0, abs=0.1)
-    assert summary["carrier_rate_hz_per_s"] == pytest.approx(0.8, abs=0.02)
+    decoded = result.decode
+    assert len(result.frames) == len(sent) == 5
+    assert decoded.parity_failures == 0 and result.frames_ok == 5
+    assert result.recording.band == "32cm-tlm" and decoded.bit_rate_bps == 64
+    assert decoded.carrier_offset_hz == pytest.approx(-420.0, abs=0.1)
+    assert decoded.carrier_rate_hz_per_s == pytest.approx(0.8, abs=0.02)
+    assert all(type(f.parity_ok) is bool for f in result.frames)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == json.loads(to_json(summary_record(result)))
+    assert summary["frames"] == 5 and summary["parity_failures"] == 0
     assert summary["first_frame_sample"] == sent[0]["sample_start"]
-    assert json.loads((out / "summary.json").read_text()) == summary
 
     with (out / "telemetry.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))

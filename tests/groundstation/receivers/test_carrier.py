@@ -14,6 +14,7 @@ from groundstation.cli.synth.carrier import synth_carrier
 from groundstation.errors import DecodeError, NoSignalError
 from groundstation.io.recording import open_recording, write_recording
 from groundstation.outputs.carrier import decode_carrier_to_dir
+from groundstation.outputs.records import summary_record
 from groundstation.receivers.carrier import (
     estimate_carrier,
     frequency_crlb_hz,
@@ -201,14 +202,16 @@ def test_two_way_range_rate_matches_geometry(tmp_path, cn0_dbhz):
         rng=np.random.default_rng(6),
         prediction_error_m_s=30.0,
     )
-    summary = decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
+    result = decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
+    summary = summary_record(result)
     truth = json.loads((tmp_path / "rec.truth.json").read_text())
     err_m_s = (summary["range_rate_two_way_km_s"] - truth["range_rate_mid_km_s"]) * 1e3
     # Noiseless: only float32 samples and the linear-drift model remain (well under 1 mm/s).
     # With noise: 4 sigma of sigma_v = (c/2) sigma_f / f, sigma_f the CRLB (~20 µm/s here).
     bound = 1e-3 if cn0_dbhz is None else 4e3 * summary["range_rate_two_way_std_km_s"] + 1e-4
     assert abs(err_m_s) < bound
-    assert summary["coherent_mode"] == "two-way"
+    assert summary["coherent_mode"] == "two-way" == result.coherent_mode
+    assert result.range_rate_km_s == result.range_rate_two_way_km_s
     assert summary["range_rate_km_s"] == summary["range_rate_two_way_km_s"]
     geometry = get_trajectory().range_rate_km_s(AT.replace(second=2))
     assert summary["predicted_range_rate_km_s"] == pytest.approx(geometry, abs=1e-9)
@@ -228,7 +231,8 @@ def test_one_way_error_is_the_oscillator_offset(tmp_path):
         rng=np.random.default_rng(8),
         oscillator_offset_ppm=ppm,
     )
-    summary = decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
+    result = decode_carrier_to_dir(meta, tmp_path / "out", show_progress=False)
+    summary = summary_record(result)
     truth = json.loads((tmp_path / "rec.truth.json").read_text())
     err_km_s = summary["range_rate_one_way_km_s"] - truth["range_rate_mid_km_s"]
     # f_rx = f (1 + e)(1 - v/c) read as f (1 - v'/c): v' - v = -c e (1 - v/c).
@@ -251,8 +255,10 @@ def test_decoder_reduces_a_fast_recording(tmp_path):
         start_utc=AT,
         center_frequency_hz=3.691e9,
     )
-    summary = decode_carrier_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
-    assert summary["decimation"] == 3
+    result = decode_carrier_to_dir(open_recording(meta), tmp_path / "out", show_progress=False)
+    summary = summary_record(result)
+    assert summary["decimation"] == 3 == result.decimation
+    assert result.estimate.n_samples == summary["analysed_samples"]
     t_ref = summary["reference_time_s"]
     assert summary["frequency_offset_hz"] == pytest.approx(
         1900.0 - 10.0 * t_ref, abs=4 * summary["frequency_std_hz"]
@@ -327,7 +333,8 @@ def test_uplink_recording_and_estimate_from_a_recording(tmp_path):
     rec = open_recording(meta)
     est = estimate_carrier(rec)
     assert est.frequency_hz == pytest.approx(tuned - 400.0, abs=4 * est.frequency_std_hz)
-    summary = decode_carrier_to_dir(rec, tmp_path / "out", show_progress=False)
+    result = decode_carrier_to_dir(rec, tmp_path / "out", show_progress=False)
+    summary = summary_record(result)
     assert summary["range_rate_km_s"] == pytest.approx(v_km_s, abs=1e-6)
     assert "range_rate_one_way_km_s" not in summary
 

@@ -87,9 +87,12 @@ def test_faded_lines_are_reported_missing_and_no_other():
     (decoded,) = result.images
     assert decoded.lines_missing == list(faded)
     _assert_exact(image, decoded, missing=faded)
-    labels = [a["core:label"] for a in decoded.line_annotations]
-    assert labels[0] == "ppm-header 12"
-    assert labels[1:] == [f"ppm-line {n}" for n in range(40) if n not in faded]
+    assert decoded.header is not None and decoded.header.image_id == 12
+    assert [line.line for line in decoded.received_lines] == [
+        n for n in range(40) if n not in faded
+    ]
+    for line in decoded.received_lines:
+        assert line.image_id == 12 and np.array_equal(line.grey, decoded.grey[line.line])
 
 
 @pytest.mark.parametrize("fs_hz", [200e3, 100e3, 90e3, 123_456.7])

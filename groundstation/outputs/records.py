@@ -1,0 +1,360 @@
+"""Every record the station writes, serialised in one place from the types of
+:mod:`groundstation.results`.
+
+- ``summary.json`` of each band: :func:`summary_record`;
+- ``telemetry.csv`` and ``telemetry.jsonl``: :func:`frame_record` gives one frame's columns
+  (:data:`CSV_COLUMNS`), :func:`telemetry_csv_text` and :func:`telemetry_jsonl_text` the files;
+- SigMF annotations (ICD §2): :func:`frame_annotations`, :func:`image_annotations`,
+  :func:`carrier_annotation`, with the keys of :mod:`groundstation.io.keys`.
+
+A new CSV column is one entry in :data:`FRAME_COLUMNS` (or :data:`CSV_COLUMNS`) and one line
+in :func:`frame_record`. The per-band output modules call these functions and write the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from groundstation.io import keys
+from groundstation.io.files import write_json, write_text
+from groundstation.io.recording import format_utc, parse_utc
+from groundstation.results import (
+    BandResult,
+    CarrierBandResult,
+    CarrierEstimate,
+    DecodedFrame,
+    DecodedImage,
+    PpmBandResult,
+    TelemetryBandResult,
+    TelemetryDecodeResult,
+)
+from signals.formats.tlm import CHANNEL_NAMES, FRAME_WORDS
+
+# ============================================================================ telemetry rows
+
+#: Leading CSV/JSONL columns, before the raw words and the channels.
+FRAME_COLUMNS: Final = ("sample_start", "time_utc", "frame_counter", "frame_type", "parity_ok")
+WORD_COLUMNS: Final = tuple(f"w{i:02d}" for i in range(FRAME_WORDS))
+#: Every column of ``telemetry.csv`` in order.
+CSV_COLUMNS: Final = FRAME_COLUMNS + WORD_COLUMNS + CHANNEL_NAMES
+
+
+def _value(v: Any) -> float | int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    return float(np.round(float(v), 9))
+
+
+def frame_record(frame: DecodedFrame) -> dict[str, Any]:
+    """One frame as a flat dict of the CSV/JSONL columns (JSON types; None = empty)."""
+    record: dict[str, Any] = {
+        "sample_start": int(frame.sample_start),
+        "time_utc": format_utc(frame.time_utc),
+        "frame_counter": int(frame.frame_counter),
+        "frame_type": int(frame.frame_type),
+        "parity_ok": bool(frame.parity_ok),
+    }
+    record.update({col: int(w) for col, w in zip(WORD_COLUMNS, frame.words, strict=True)})
+    record.update({name: _value(frame.channels.get(name)) for name in CHANNEL_NAMES})
+    return record
+
+
+def _csv_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def csv_row(record: Mapping[str, Any], columns: Sequence[str] = CSV_COLUMNS) -> list[str]:
+    """The cells of one CSV row: empty for None, ``true``/``false``, floats by ``repr``."""
+    return [_csv_cell(record.get(c)) for c in columns]
+
+
+def telemetry_csv_text(frames: Sequence[DecodedFrame]) -> str:
+    """The ``telemetry.csv`` text for ``frames``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for frame in frames:
+        writer.writerow(csv_row(frame_record(frame)))
+    return out.getvalue()
+
+
+def telemetry_jsonl_text(frames: Sequence[DecodedFrame]) -> str:
+    """The ``telemetry.jsonl`` text: one JSON object per frame and line."""
+    lines = [json.dumps(frame_record(f), allow_nan=False) for f in frames]
+    return "".join(line + "\n" for line in lines)
+
+
+def write_telemetry_csv(path: Path | str, frames: Sequence[DecodedFrame]) -> Path:
+    """Write ``telemetry.csv`` (one row per frame) atomically; return its path."""
+    return write_text(path, telemetry_csv_text(frames))
+
+
+def write_telemetry_jsonl(path: Path | str, frames: Sequence[DecodedFrame]) -> Path:
+    """Write ``telemetry.jsonl`` (one JSON object per frame and line) atomically."""
+    return write_text(path, telemetry_jsonl_text(frames))
+
+
+def frame_from_record(record: Mapping[str, Any]) -> DecodedFrame:
+    """The frame of one ``telemetry.jsonl`` object or ``telemetry.csv`` row (strings).
+
+    The inverse of :func:`frame_record` for what the record carries: position, time,
+    counter, type, ``parity_ok``, the words and the channels; the soft-decision figures
+    (quality, Eb/N0) are not in the record and keep their defaults.
+    """
+
+    def number(v: Any) -> float | int | None:
+        if v is None or v == "":
+            return None
+        if isinstance(v, str):
+            return float(v) if any(c in v for c in ".eEn") else int(v)
+        return v
+
+    parity = record["parity_ok"]
+    channels = {}
+    for name in CHANNEL_NAMES:
+        value = number(record.get(name))
+        if value is not None:
+            channels[name] = value
+    return DecodedFrame(
+        sample_start=int(record["sample_start"]),
+        time_utc=parse_utc(str(record["time_utc"])),
+        frame_counter=int(record["frame_counter"]),
+        frame_type=int(record["frame_type"]),
+        parity_ok=parity is True or parity == "true",
+        words=tuple(int(record[c]) for c in WORD_COLUMNS),
+        channels=channels,
+        inverted=False,
+        quality_db=math.nan,
+    )
+
+
+# ============================================================================ annotations
+
+
+def frame_annotations(result: TelemetryDecodeResult) -> list[dict[str, Any]]:
+    """SigMF annotations (ICD §2) for the frames and truncated frames of ``result``."""
+    out: list[dict[str, Any]] = []
+    for f in result.frames:
+        out.append(
+            {
+                keys.SAMPLE_START: int(f.sample_start),
+                keys.SAMPLE_COUNT: int(f.sample_count),
+                keys.LABEL: f"tlm-frame {f.frame_counter}",
+                keys.FRAME_COUNTER: int(f.frame_counter),
+                keys.FRAME_TYPE: int(f.frame_type),
+                keys.PARITY_OK: bool(f.parity_ok),
+                keys.INVERTED: bool(f.inverted),
+                keys.SNR_DB: round(float(f.ebn0_db), 2),
+                keys.QUALITY_DB: round(float(f.quality_db), 2),
+            }
+        )
+    bit_samples = result.fs_hz / result.bit_rate_bps
+    for t in result.truncated_frames:
+        out.append(
+            {
+                keys.SAMPLE_START: int(t.sample_start),
+                keys.SAMPLE_COUNT: max(1, round(t.bits_received * bit_samples)),
+                keys.LABEL: "tlm-frame truncated",
+                keys.TRUNCATED: True,
+                keys.BITS_RECEIVED: int(t.bits_received),
+            }
+        )
+    return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def image_annotations(image: DecodedImage) -> list[dict[str, Any]]:
+    """SigMF annotations (ICD §2) of one image: its header, then each line received."""
+    out: list[dict[str, Any]] = []
+    h = image.header
+    if h is not None:
+        out.append(
+            {
+                keys.SAMPLE_START: h.sample_start,
+                keys.SAMPLE_COUNT: h.sample_count,
+                keys.LABEL: f"ppm-header {h.image_id}",
+                keys.IMAGE_ID: h.image_id,
+                keys.LINES: h.lines,
+                keys.PIXELS: h.pixels,
+                keys.MODE: h.mode,
+                keys.HEADER_COPY: h.header_copy,
+            }
+        )
+    for line in image.received_lines:
+        out.append(
+            {
+                keys.SAMPLE_START: line.sample_start,
+                keys.SAMPLE_COUNT: line.sample_count,
+                keys.LABEL: f"ppm-line {line.line}",
+                keys.IMAGE_ID: line.image_id,
+                keys.LINE: line.line,
+                keys.SNR_DB: _finite_or_none(line.snr_db),
+                keys.LINE_NUMBER_CORRECTED: line.line_number_corrected,
+            }
+        )
+    return out
+
+
+def carrier_annotation(estimate: CarrierEstimate) -> dict[str, Any]:
+    """The SigMF annotation (ICD §2) of a measured carrier, over the samples analysed."""
+    annotation = {
+        keys.SAMPLE_START: 0,
+        keys.SAMPLE_COUNT: estimate.n_samples,
+        keys.LABEL: "carrier",
+        keys.FREQUENCY_OFFSET_HZ: estimate.frequency_offset_hz,
+        keys.RATE_HZ_PER_S: estimate.rate_hz_per_s,
+    }
+    if math.isfinite(estimate.cn0_dbhz):
+        annotation[keys.CN0_DBHZ] = estimate.cn0_dbhz
+    return annotation
+
+
+# ============================================================================ summary.json
+
+
+def image_record(image: DecodedImage, name: str, fs_hz: float) -> dict[str, Any]:
+    """One image's entry in the PPM ``summary.json`` (``name``: its file stem)."""
+    return {
+        "id": image.image_id,
+        "lines": image.lines,
+        "pixels": image.pixels,
+        "mode": image.mode,
+        "lines_received": image.lines_received,
+        "lines_missing": image.lines_missing,
+        "snr_db": round(image.snr_db, 2) if math.isfinite(image.snr_db) else None,
+        "png": f"images/{name}.png",
+        "mask_png": f"images/{name}_mask.png",
+        "sample_start": image.sample_start,
+        "sample_count": image.sample_count,
+        "start_s": image.sample_start / fs_hz,
+        "carrier_offset_hz": round(image.carrier_offset_hz, 1),
+        "clock_ppm": round(image.clock_ppm, 2),
+        "lines_corrected": image.corrected_lines,
+        "lines_nonfinite": image.nonfinite_lines,
+        "truncated": image.truncated,
+    }
+
+
+def _ppm_summary(result: PpmBandResult) -> dict[str, Any]:
+    rec = result.recording
+    return {
+        "recording": rec.name,
+        "band": rec.band,
+        "fs_hz": rec.fs_hz,
+        "n_samples": rec.n_samples,
+        "images": [
+            image_record(image, name, rec.fs_hz)
+            for image, name in zip(result.images, result.image_names, strict=True)
+        ],
+        "skipped_samples": [list(r) for r in result.decode.skipped],
+        "nonfinite_samples": result.decode.nonfinite_samples,
+        "warnings": result.decode.warnings,
+    }
+
+
+def _telemetry_summary(result: TelemetryBandResult) -> dict[str, Any]:
+    d = result.decode
+    first = d.frames[0] if d.frames else None
+    summary = {
+        "recording": result.recording.name,
+        "band": result.recording.band,
+        "bit_rate_bps": d.bit_rate_bps,
+        "fs_hz": d.fs_hz,
+        "n_samples": d.n_samples,
+        "frames": len(d.frames),
+        "parity_failures": d.parity_failures,
+        "truncated_frames": len(d.truncated_frames),
+        "first_frame_sample": first.sample_start if first else None,
+        "first_frame_utc": format_utc(first.time_utc) if first else None,
+        "cn0_dbhz": d.cn0_dbhz,
+        "ebn0_db": d.ebn0_db,
+        "carrier_offset_hz": d.carrier_offset_hz,
+        "carrier_rate_hz_per_s": d.carrier_rate_hz_per_s,
+        "clock_offset_ppm": d.clock_offset * 1e6,
+        "message": d.message,
+        "warnings": list(d.warnings),
+    }
+    if result.outputs:
+        summary["outputs"] = list(result.outputs)
+    return summary
+
+
+def _carrier_summary(result: CarrierBandResult) -> dict[str, Any]:
+    rec, est = result.recording, result.estimate
+    summary: dict[str, Any] = {
+        "recording": rec.name,
+        "band": rec.band,
+        "start_utc": rec.start_utc,
+        "fs_hz": rec.fs_hz,
+        "analysed_samples": est.n_samples,
+        "analysed_duration_s": est.n_samples / rec.fs_hz,
+        "nonfinite_samples": result.nonfinite_samples,
+        "decimation": result.decimation,
+        "tuned_frequency_hz": est.tuned_frequency_hz,
+        "reference_utc": result.reference_utc,
+        "reference_time_s": est.reference_time_s,
+        "frequency_offset_hz": est.frequency_offset_hz,
+        "frequency_hz": est.frequency_hz,
+        "frequency_std_hz": est.frequency_std_hz,
+        "offset_at_start_hz": est.offset_at_start_hz,
+        "rate_hz_per_s": est.rate_hz_per_s,
+        "rate_std_hz_per_s": est.rate_std_hz_per_s,
+        "cn0_dbhz": est.cn0_dbhz,
+        "detection_snr_db": est.detection_snr_db,
+        "coherent_mode": result.coherent_mode,
+    }
+    optional = (
+        ("range_rate_one_way_km_s", result.range_rate_one_way_km_s),
+        ("range_rate_one_way_uncertainty_km_s", result.range_rate_one_way_uncertainty_km_s),
+        ("uplink_frequency_hz", result.uplink_frequency_hz),
+        ("range_rate_two_way_km_s", result.range_rate_two_way_km_s),
+        ("range_rate_two_way_std_km_s", result.range_rate_two_way_std_km_s),
+        ("range_rate_km_s", result.range_rate_km_s),
+        ("range_rate_std_km_s", result.range_rate_std_km_s),
+    )
+    summary.update({k: v for k, v in optional if v is not None})
+    summary["predicted_range_rate_km_s"] = result.predicted_range_rate_km_s
+    summary["spectrum_png"] = result.spectrum_png
+    return summary
+
+
+def summary_record(result: BandResult) -> dict[str, Any]:
+    """The ``summary.json`` content of a band result (Python values; see :func:`write_summary`)."""
+    if isinstance(result, PpmBandResult):
+        return _ppm_summary(result)
+    if isinstance(result, TelemetryBandResult):
+        return _telemetry_summary(result)
+    if isinstance(result, CarrierBandResult):
+        return _carrier_summary(result)
+    raise TypeError(f"not a band result: {type(result).__name__}")
+
+
+def no_signal_record(recording: str, reason: str) -> dict[str, Any]:
+    """The ``summary.json`` of a decode that found no signal: what was looked at and why."""
+    return {"recording": recording, "found": False, "reason": reason}
+
+
+def write_summary(path: Path | str, result: BandResult) -> Path:
+    """Write ``summary.json`` for ``result`` atomically (non-finite numbers as ``null``)."""
+    return write_json(path, summary_record(result))
