@@ -337,7 +337,7 @@ def test_frame_on_a_segment_boundary_is_decoded_once(shift_samples: float) -> No
 def test_sync_look_alike_in_the_carrier_does_not_hide_the_next_frame() -> None:
     """Noise before the first frame can spell the sync word (≈ 4e-5 per bit with ≤ 1 error);
     its 'frame' overlaps the real first frame and is noise-like: the real one must win."""
-    from groundstation.receivers.tlm import _find_frames
+    from groundstation.receivers.tlm_framesync import find_frames
 
     rng = np.random.default_rng(0)
     frame_bits = np.concatenate([f.bits() for f in random_frames(3, rng)]) * 2.0 - 1.0
@@ -350,5 +350,5 @@ def test_sync_look_alike_in_the_carrier_does_not_hide_the_next_frame() -> None:
     signal = frame_bits + 0.3 * rng.standard_normal(frame_bits.size)
     signal[3] = -signal[3]  # one sync error in the real first frame too
     soft = np.concatenate([noise, signal])
-    frames, _ = _find_frames(soft, final=True)
+    frames, _ = find_frames(soft, final=True)
     assert [p for p, _, _ in frames] == [254, 510, 766]

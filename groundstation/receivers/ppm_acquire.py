@@ -1,0 +1,298 @@
+"""PPM acquisition (ICD §3): find a transmission's frame marker and lock onto it.
+
+The receiver does not know where a transmission starts, the transmitter's clock (±100 ppm,
+drifting, further scaled by Doppler) or the residual carrier (±30 kHz). A dense scan sums
+each chip of samples coherently for five carrier hypotheses 15 kHz apart and adds the chip
+energies at the four frame-marker chips. A candidate is verified and refined: carrier offset
+by a grid over the marker pulses, timing by a fine search, the other frame marker 9 periods
+away, a header that passes its check (either copy, both added, or a short list of runner-up
+levels), and the first line markers where that header puts them; those markers also fix the
+clock rate before any data.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+from typing import Final
+
+import numpy as np
+
+from groundstation.receivers.ppm_detect import (
+    MARKER_PAIR_MIN,
+    MARKER_THRESHOLD,
+    marker_search,
+    slot_energies,
+)
+from groundstation.receivers.ppm_kernels import energy_sums
+from groundstation.receivers.ppm_sources import SampleReader, finite_samples
+from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
+from groundstation.receivers.ppm_track import LineTracker
+from signals.formats.ppm import (
+    FRAME_MARKER_CHIPS,
+    HEADER_COPY_PERIODS,
+    HEADER_PERIODS,
+    LINE_MARKER_CHIPS,
+    N_LEVELS,
+    PREAMBLE_PERIODS,
+    PpmFormatError,
+    PpmHeader,
+    header_check,
+)
+
+#: Largest residual carrier offset searched (Hz), a little over the ICD's ±30 kHz.
+MAX_CARRIER_OFFSET_HZ: Final = 34_000.0
+#: Carrier hypotheses of the acquisition scan (Hz): 15 kHz apart, ≤ 0.2 dB loss between.
+ACQUISITION_OFFSETS_HZ: Final = (-30_000.0, -15_000.0, 0.0, 15_000.0, 30_000.0)
+#: Samples per acquisition block.
+ACQUISITION_BLOCK: Final = 1 << 15
+#: Frame-marker candidate thresholds, in units of the mean noise energy of one chip:
+#: the sum of the four chip energies (noise only: Gamma(4), P(> 18) ≈ 2e-5), each of them, and
+#: the three weakest together (> 6).
+ACQ_SUM_THRESHOLD: Final = 18.0
+ACQ_MIN_THRESHOLD: Final = 1.0
+
+
+class Acquirer:
+    """Find and verify transmission starts in a :class:`SampleReader`."""
+
+    def __init__(self, reader: SampleReader, tracker: LineTracker):
+        self.reader = reader
+        self.tracker = tracker
+        self._rot_cache: tuple[int, list[tuple[float, np.ndarray]]] = (0, [])
+
+    def rotators(self, length: int) -> list[tuple[float, np.ndarray]]:
+        """Carrier hypotheses of the scan and their de-rotation phasors (cached)."""
+        if self._rot_cache[0] != length:
+            n = np.arange(length)
+            self._rot_cache = (
+                length,
+                [
+                    (f, np.exp(-2j * np.pi * f / self.reader.fs_hz * n).astype(np.complex64))
+                    for f in ACQUISITION_OFFSETS_HZ
+                    if abs(f) < 0.5 * self.reader.fs_hz
+                ],
+            )
+        return self._rot_cache[1]
+
+    def scan_for_frame_marker(self, start: int) -> Iterator[tuple[int, float, float]]:
+        """Frame-marker candidates at or after ``start``, in order: (sample, carrier Hz, σ²).
+
+        Each block is scanned once; its candidates (one per cluster of neighbouring hits,
+        the best carrier hypothesis) are yielded in order of time.
+        """
+        chip = self.reader.chip0
+        k = max(1, round(chip))
+        offsets = np.round(np.array(FRAME_MARKER_CHIPS) * chip).astype(np.intp)
+        overlap = int(offsets[-1]) + k + 1
+        rotators = self.rotators(ACQUISITION_BLOCK + overlap)
+        pos = max(start, 0)
+        while pos + overlap < self.reader.n_samples:
+            self.reader.on_progress(pos)
+            x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
+            self.reader.count_nonfinite(x, pos)
+            x = finite_samples(x)
+            power = np.square(x.real) + np.square(x.imag)
+            real = min(x.size, self.reader.n_samples - pos)
+            sigma2 = float(np.median(power[:real])) / math.log(2.0)
+            if sigma2 <= 0.0:
+                sigma2 = float(np.mean(power)) or 1.0
+            m = min(x.size - overlap, real)
+            hits: list[tuple[int, float, float]] = []
+            for f, rot in rotators:
+                y = x * rot[: x.size]
+                chip_sum = y[: y.size - k + 1].copy()  # coherent sum over one chip
+                for lag in range(1, k):
+                    chip_sum += y[lag : y.size - k + 1 + lag]
+                e = np.square(chip_sum.real)
+                e += np.square(chip_sum.imag)
+                e *= np.float32(1.0 / (k * sigma2))
+                parts = [e[o : o + m] for o in offsets]
+                total = parts[0] + parts[1] + parts[2] + parts[3]
+                low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
+                at = np.flatnonzero((total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD))
+                if at.size:
+                    # All four pulses must be there: a strong data pulse (or two pulses of
+                    # the other marker) with noise is not a marker.
+                    four = np.stack([part[at] for part in parts], axis=-1)
+                    keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > MARKER_PAIR_MIN
+                    hits += [(int(i), float(total[i]), f) for i in at[keep]]
+            hits.sort()
+            i = 0
+            while i < len(hits):
+                j = i
+                while j + 1 < len(hits) and hits[j + 1][0] <= hits[i][0] + 2 * k:
+                    j += 1
+                at_best, _, f_best = max(hits[i : j + 1], key=lambda h: h[1])
+                yield pos + at_best, f_best, sigma2
+                i = j + 1
+            pos += m
+        self.reader.on_progress(self.reader.n_samples)
+
+    def acquire(self, candidate: int, f_guess: float, sigma2: float) -> ImageLock | None:
+        """Verify a frame-marker candidate; return the image lock or None."""
+        chip = self.reader.chip0
+        span = int(2 * HEADER_COPY_PERIODS * self.reader.period0)
+        base = candidate - span - 64
+        x, _ = self.reader.read(base, candidate + 2 * span + int(self.reader.period0) + 64)
+        x = finite_samples(x)
+        t = float(candidate - base)
+        # Carrier: grid over the marker pulses, at three timing offsets.
+        limit = min(MAX_CARRIER_OFFSET_HZ, 0.45 * self.reader.fs_hz)
+        freqs = np.arange(f_guess - 9000.0, f_guess + 9001.0, 1000.0)
+        freqs = freqs[np.abs(freqs) <= limit + 1000.0]
+        best = (-1.0, f_guess, t)
+        for f in freqs:
+            filt = self.reader.filter(chip, f)
+            t_f, score = marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.75, 0.25)
+            if score > best[0]:
+                best = (score, f, t_f)
+        _, f, t = best
+        filt = self.reader.filter(chip, f)
+        t1, s1 = marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.5, 1 / 16)
+        if s1 < ACQ_SUM_THRESHOLD:
+            return None
+        copy_span = HEADER_COPY_PERIODS * self.reader.period0
+        t2, s2 = marker_search(x, t1 + copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
+        t0, s0 = marker_search(x, t1 - copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
+        if s0 >= MARKER_THRESHOLD and s0 > s2:
+            marks = [(0, t0), (HEADER_COPY_PERIODS, t1)]
+        elif s2 >= MARKER_THRESHOLD:
+            marks = [(0, t1), (HEADER_COPY_PERIODS, t2)]
+        else:
+            marks = [(0, t1)]
+        candidates = [marks]
+        if len(marks) == 1:  # a lone marker may be either copy
+            candidates.append([(HEADER_COPY_PERIODS, t1)])
+        fallback = None
+        for option in candidates:
+            grid = PeriodGrid(option[0][0], option[0][1] + base, self.reader.period0)
+            for period, time in option[1:]:
+                grid.add(period, time + base, 4.0)
+            headers = self.read_header(grid, f, sigma2, option)
+            # A header is believed when the line markers it predicts are there.
+            for header, copy_index in headers:
+                locked = self.lines_where_expected(grid, header, f, sigma2)
+                if locked is not None:
+                    return ImageLock(header, copy_index, locked[0], locked[1], sigma2)
+            direct = [(h, c) for h, c in headers if c >= 0]
+            if direct and fallback is None:
+                fallback = ImageLock(direct[0][0], direct[0][1], grid, f, sigma2)
+        return fallback
+
+    def lines_where_expected(
+        self, grid: PeriodGrid, header: PpmHeader, f: float, sigma2: float
+    ) -> tuple[PeriodGrid, float] | None:
+        """Check ``header`` against the first four line markers and lock onto them.
+
+        The markers are searched one after the other, each found one refining the period
+        grid before the next (the search widens with the distance from the last fix). The
+        header is believed when at least two are found (one for a one-line image). Returns
+        the refined grid and a carrier estimate from all the marker pulses, or None.
+        """
+        grid = copy.deepcopy(grid)
+        n = min(header.sent_lines.size, 4)
+        state = TrackState(self.reader.filter(grid.chip_samples, f), sigma2)
+        slope_known = len(grid.points) >= 2
+        last = max(p for p, _, _ in grid.points)
+        marks = [(p, FRAME_MARKER_CHIPS) for p, _, _ in grid.points]
+        for j in range(n):
+            period = PREAMBLE_PERIODS + header.line_periods * j
+            if grid.time(period) + 64 * grid.chip_samples >= self.reader.n_samples:
+                break
+            # Slope uncertainty: ±200 ppm unknown, or about 0.01 chip per period from a fit.
+            per_period = 0.01 if slope_known else 0.1
+            span = min(1.0 + per_period * (period - last), 8.0)
+            t, score = self.tracker.line_marker(grid, period, state, span)
+            if score >= MARKER_THRESHOLD:
+                grid.add(period, t, 4.0)
+                marks.append((period, LINE_MARKER_CHIPS))
+                last, slope_known = period, len(grid.points) >= 2
+        found = sum(chips == LINE_MARKER_CHIPS for _, chips in marks)
+        if found < min(n, 2):
+            return None
+        return grid, self.refine_carrier(grid, marks, f, sigma2)
+
+    def refine_carrier(
+        self, grid: PeriodGrid, marks: list[tuple[int, tuple[int, ...]]], f: float, sigma2: float
+    ) -> float:
+        """Carrier offset maximising the marker pulses' energy: grid ±8 kHz, then a parabola."""
+        chip = grid.chip_samples
+        starts = np.concatenate(
+            [float(grid.time(p)) + np.asarray(chips) * chip for p, chips in marks]
+        )
+        lo = math.floor(starts.min()) - 8
+        x, base = self.reader.read(lo, math.ceil(starts.max() + 2 * chip) + 8)
+        freqs = f + np.arange(-8000.0, 8001.0, 500.0)
+        weight_sets = np.stack([self.reader.filter(chip, fq).weights for fq in freqs])
+        energy = energy_sums(x, starts - base, weight_sets)
+        if not np.isfinite(energy).all():  # a non-finite sample under a pulse: as zero
+            energy = energy_sums(finite_samples(x), starts - base, weight_sets)
+        i = int(np.argmax(energy))
+        best = float(freqs[i])
+        if 0 < i < freqs.size - 1:
+            a, b, c = energy[i - 1], energy[i], energy[i + 1]
+            if a - 2 * b + c < 0:
+                best += 0.5 * (a - c) / (a - 2 * b + c) * 500.0
+        return best
+
+    def read_header(
+        self, grid: PeriodGrid, f: float, sigma2: float, marks
+    ) -> list[tuple[PpmHeader, int]]:
+        """Header candidates from both copies on ``grid``, most trusted first.
+
+        Each is (header, copy): 0 or 1 for a copy read alone, -1 for the two copies added,
+        -2 for the added copies with one doubtful period taken as its runner-up.
+        """
+        periods = np.concatenate(
+            [
+                np.arange(1, 1 + HEADER_PERIODS),
+                HEADER_COPY_PERIODS + np.arange(1, 1 + HEADER_PERIODS),
+            ]
+        )
+        chip = grid.chip_samples
+        starts = grid.time(periods)
+        lo = math.floor(starts.min()) - 16
+        x, base = self.reader.read(lo, math.ceil(starts.max() + self.reader.period0) + 16)
+        x = finite_samples(x)
+        filt = self.reader.filter(chip, f)
+        e = slot_energies(x, starts - base, chip, filt)
+        e = e.reshape(2, HEADER_PERIODS, N_LEVELS)
+        present = [any(p == c * HEADER_COPY_PERIODS for p, _ in marks) for c in range(2)]
+        tries = [(c, np.argmax(e[c], axis=1)) for c in range(2) if present[c]]
+        # Both copies added non-coherently (about 2.5 dB better than either alone).
+        both = e[0] + e[1]
+        tries.append((-1, np.argmax(both, axis=1)))
+        found: list[tuple[PpmHeader, int]] = []
+        for copy_index, values in tries:
+            try:
+                header = PpmHeader.unpack(values)
+            except PpmFormatError:
+                continue
+            if all(header != h for h, _ in found):
+                found.append((header, copy_index))
+        if found:
+            return found
+        # List decoding: the three best levels of the four least certain periods, most
+        # likely combinations first; keep those that pass the check (the caller then asks
+        # the line markers).
+        order = np.argsort(both, axis=1)[:, ::-1][:, :3]
+        top = np.take_along_axis(both, order, axis=1)
+        doubt = np.argsort(-(top[:, 1] / np.maximum(top[:, 0], 1e-30)))[:4]
+        choices = np.stack(np.meshgrid(*([np.arange(3)] * doubt.size), indexing="ij"), -1)
+        choices = choices.reshape(-1, doubt.size)
+        loss = np.sum(top[doubt, 0][None, :] - top[doubt[None, :], choices], axis=1)
+        candidates = np.repeat(order[None, :, 0], choices.shape[0], axis=0)
+        candidates[:, doubt] = order[doubt[None, :], choices]
+        # Only combinations that pass the check (the first, all best levels, was tried).
+        passing = np.flatnonzero(header_check(candidates) == candidates[:, -1])
+        passing = passing[passing > 0]
+        for index in passing[np.argsort(loss[passing], kind="stable")]:
+            try:
+                found.append((PpmHeader.unpack(candidates[index]), -2))
+            except PpmFormatError:
+                continue
+            if len(found) >= 3:
+                break
+        return found

@@ -1,0 +1,283 @@
+"""PPM line decoding once a transmission is locked (ICD §3): tracking and decisions.
+
+Only the slot windows are touched. Each block of periods gives one timing measurement: marker
+pulses by a fine search, data pulses by an early-late discriminator on the decided slots
+(energies half a chip either side); the carrier offset is followed by a three-point fit in
+frequency. Lines are expected every ``5 + pixels`` periods; where a line marker is missing the
+tracker looks for it later on the grid (silent periods inside an image) or for the next frame
+marker, else reports the line lost. Blocks grow as tracking settles
+(:data:`BLOCK_SCHEDULE`); then the whole line is one block.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+
+from groundstation.receivers.ppm_detect import (
+    MARKER_PAIR_MIN,
+    MARKER_THRESHOLD,
+    NOISE_MAX_MEAN,
+    NOISE_MAX_STD,
+    PulseFilter,
+    marker_search,
+    slot_decisions,
+)
+from groundstation.receivers.ppm_image import LineResult, assemble_image
+from groundstation.receivers.ppm_kernels import energy_sums, marker_scores
+from groundstation.receivers.ppm_sources import SampleReader
+from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
+from groundstation.results import DecodedImage
+from signals.formats.ppm import (
+    FRAME_MARKER_CHIPS,
+    HEADER_COPY_PERIODS,
+    HEADER_PERIODS,
+    LINE_MARKER_CHIPS,
+    N_LEVELS,
+    PREAMBLE_PERIODS,
+    SLOT_CHIPS,
+    PpmHeader,
+    join12,
+)
+
+#: Blocks of periods decoded between timing updates: short while the clock rate is still
+#: uncertain, then longer.
+BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
+
+
+class LineTracker:
+    """Decode the lines of a locked transmission from a :class:`SampleReader`."""
+
+    def __init__(self, reader: SampleReader):
+        self.reader = reader
+
+    def decode_block(
+        self,
+        grid: PeriodGrid,
+        periods: np.ndarray,
+        state: TrackState,
+        learn: bool,
+        hint: bool,
+        buffer: tuple[np.ndarray, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+        """Decide a block of data periods; update timing and carrier when ``learn``.
+
+        ``hint`` says the block is known to hold signal (its line marker was found), so it
+        may teach the loops even when its own energy is too weak to say so. ``buffer`` is
+        (samples, first sample index) already read, used when it covers the block.
+        Returns (grey, peak energy normalised, present, nonfinite seen).
+        """
+        chip = grid.chip_samples
+        starts = grid.time(periods)
+        lo = math.floor(starts[0] - 2 * chip) - 2
+        hi = math.ceil(starts[-1] + SLOT_CHIPS[-1] * chip + 3 * chip) + 4
+        x, base = self.reader.read_within(buffer, lo, hi)
+        rel = starts - base
+        grey, peak, total, finite, late, early = slot_decisions(x, rel, chip, state.filter)
+        nonfinite = not bool(finite.all())
+        if nonfinite:
+            self.reader.count_nonfinite(np.asarray(x), base)
+        noise = (total - peak) / (N_LEVELS - 1)
+        good_noise = noise[finite] if nonfinite else noise
+        if good_noise.size:
+            state.sigma2 = 0.9 * state.sigma2 + 0.1 * float(good_noise.mean())
+        sigma2 = state.sigma2
+        peak_n = peak / sigma2
+        if nonfinite:
+            stat = float(peak_n[finite].mean()) if finite.any() else 0.0
+            n_ok = max(int(np.count_nonzero(finite)), 1)
+        else:
+            stat, n_ok = float(peak_n.mean()), peak_n.size
+        present = stat > NOISE_MAX_MEAN + 4.0 * NOISE_MAX_STD / math.sqrt(n_ok)
+        if learn and (present or hint):
+            use = finite & (peak_n > 4.0)
+            if np.count_nonzero(use) >= 2:
+                pos = rel[use] + SLOT_CHIPS[grey[use]] * chip
+                self.learn(x, pos, peak[use], late[use], early[use], grid, periods[use], state)
+        return grey, peak_n, present, nonfinite
+
+    def learn(
+        self,
+        x: np.ndarray,
+        positions: np.ndarray,
+        peak: np.ndarray,
+        late: np.ndarray,
+        early: np.ndarray,
+        grid: PeriodGrid,
+        periods: np.ndarray,
+        state: TrackState,
+    ) -> None:
+        """Early-late timing and three-point carrier updates from decided pulses.
+
+        ``late`` and ``early`` are the energies half a chip either side of the pulses."""
+        chip = grid.chip_samples
+        filt: PulseFilter = state.filter
+        sigma2 = state.sigma2
+        signal = float(np.sum(peak) - sigma2 * peak.size)
+        if signal <= 0:
+            return
+        # On the linear flanks of the triangular correlation: E(+½) − E(−½) = 2·δ·E(0).
+        delta = float(np.sum(late - early)) / (2.0 * signal) * chip
+        delta = min(max(delta, -0.5 * chip), 0.5 * chip)
+        p_mean = float(periods.mean())
+        grid.add(p_mean, float(grid.time(p_mean)) + delta, float(peak.size))
+        # Carrier: parabola through the summed energies at c − Δ, c, c + Δ, with c the
+        # current estimate rounded to 250 Hz (so that the three filters come from the cache).
+        step = 6000.0
+        f = filt.freq_hz
+        center = round(f / 250.0) * 250.0
+        a, b, c = energy_sums(x, positions + delta, self.reader.carrier_set(chip, center, step))
+        denom = a - 2 * b + c
+        f_new = f
+        if denom < 0:
+            vertex = center + min(max(0.5 * (a - c) / denom * step, -step), step)
+            f_new = f + min(1.0, peak.size / 64.0) * 0.5 * (vertex - f)
+        state.filter = self.reader.filter(grid.chip_samples, f_new)
+
+    def line_marker(
+        self,
+        grid: PeriodGrid,
+        period: int,
+        state: TrackState,
+        span_chips: float,
+        buffer: tuple[np.ndarray, int] | None = None,
+    ) -> tuple[float, float]:
+        """Search a line marker at the start of ``period``: (start samples, score)."""
+        chip = grid.chip_samples
+        t = float(grid.time(period))
+        margin = math.ceil((span_chips + 2) * chip) + 4
+        lo = math.floor(t) - margin
+        hi = math.ceil(t + LINE_MARKER_CHIPS[-1] * chip) + 2 * margin
+        x, base = self.reader.read_within(buffer, lo, hi)
+        t_found, score = marker_search(
+            x, t - base, LINE_MARKER_CHIPS, chip, state.filter, state.sigma2, span_chips
+        )
+        return t_found + base, score
+
+    def frame_marker_at(self, grid: PeriodGrid, period: int, state: TrackState) -> bool:
+        chip = grid.chip_samples
+        t = float(grid.time(period))
+        margin = math.ceil(4 * chip) + 4
+        x, base = self.reader.read(
+            math.floor(t) - margin,
+            math.ceil(t + FRAME_MARKER_CHIPS[-1] * chip) + 2 * margin,
+        )
+        _, score = marker_search(
+            x, t - base, FRAME_MARKER_CHIPS, chip, state.filter, state.sigma2, 1.0
+        )
+        return score >= MARKER_THRESHOLD
+
+    def decode_line(
+        self, grid: PeriodGrid, period: int, header: PpmHeader, state: TrackState, coast: int
+    ) -> tuple[LineResult, float]:
+        """Decode the line whose marker is expected at grid ``period``."""
+        span = min(1.0 + 0.02 * coast, 4.0)
+        margin = (span + 16) * grid.chip_samples + 16
+        lo = math.floor(grid.time(period) - margin)
+        buffer = self.reader.read(lo, math.ceil(grid.time(period + header.line_periods) + margin))
+        t_mark, score = self.line_marker(grid, period, state, span, buffer)
+        marker = score >= MARKER_THRESHOLD
+        if marker:
+            grid.add(period, t_mark, 4.0)
+        data = period + 1 + np.arange(header.line_periods - 1)
+        grey = np.zeros(data.size, np.int64)
+        peak = np.zeros(data.size)
+        nonfinite = False
+        i = 0
+        # Blocks grow as tracking settles; then the whole line is one block.
+        while i < data.size:
+            size = BLOCK_SCHEDULE[min(state.blocks, len(BLOCK_SCHEDULE) - 1)]
+            block = data[i : i + size]
+            g, pk, present, bad = self.decode_block(grid, block, state, True, marker, buffer)
+            grey[i : i + block.size], peak[i : i + block.size] = g, pk
+            nonfinite |= bad
+            if present or marker:
+                state.blocks += 1
+            i += block.size
+        # Present: the line's mean decided energy stands clear of the largest of 64 noise
+        # windows (4 standard deviations; 2 when the marker was found as well).
+        spread = NOISE_MAX_STD / math.sqrt(data.size)
+        stat = float(peak.mean())
+        present = stat > NOISE_MAX_MEAN + (2.0 if marker else 4.0) * spread
+        start = float(grid.time(period))
+        stop = float(grid.time(period + header.line_periods))
+        return LineResult(present, grey, peak, nonfinite, start, stop), score
+
+    def decode_image(self, lock: ImageLock) -> DecodedImage:
+        """Decode the transmission ``lock`` found: every line, then the image."""
+        header, copy, grid = lock.header, lock.copy_index, lock.grid
+        state = TrackState(self.reader.filter(grid.chip_samples, lock.freq_hz), lock.sigma2)
+        # Header pulses refine timing and carrier before the first line.
+        for first in (1, 1 + HEADER_COPY_PERIODS):
+            self.decode_block(grid, first + np.arange(HEADER_PERIODS), state, True, True)
+            state.blocks += 1
+        first_start = float(grid.time(0))
+        lp = header.line_periods
+        period = PREAMBLE_PERIODS
+        slots = header.sent_lines.size
+        found: list[tuple[int, int, LineResult]] = []  # (period, number read, result)
+        coast = absent = 0
+        slot = 0
+        truncated = False
+        end_period = period
+        while slot < slots:
+            t_line = float(grid.time(period))
+            last_window = (lp - 1) * grid.slope + (SLOT_CHIPS[-1] + 2) * grid.chip_samples
+            if t_line + last_window > self.reader.n_samples:
+                truncated = True  # the recording ends before this line's last pulse
+                break
+            self.reader.on_progress(int(t_line))
+            res, score = self.decode_line(grid, period, header, state, coast)
+            if score < MARKER_THRESHOLD:
+                if self.frame_marker_at(grid, period, state):
+                    break  # the next transmission starts here
+                # Silent periods inserted before this line? Its marker comes later.
+                shift = self.scan_line_marker(grid, period + 1, period + lp, state)
+                if shift is not None:
+                    # The slots passed over since the last line were silence, not lines.
+                    period, slot = shift, slot - absent
+                    coast = absent = 0
+                    continue
+            if res.present:
+                found.append((period, join12(res.grey[0], res.grey[1]), res))
+                end_period = period + lp
+                period += lp
+                slot += 1
+                coast = absent = 0
+                continue
+            period += lp
+            slot += 1
+            absent += 1
+            coast += lp
+        return assemble_image(
+            header,
+            copy,
+            grid,
+            first_start,
+            found,
+            end_period,
+            truncated,
+            state,
+            self.reader.n_samples,
+            self.reader.period0,
+        )
+
+    def scan_line_marker(
+        self, grid: PeriodGrid, p_lo: int, p_hi: int, state: TrackState
+    ) -> int | None:
+        """First period in [p_lo, p_hi) that starts with a line marker, or None."""
+        chip = grid.chip_samples
+        periods = np.arange(p_lo, p_hi)
+        starts = grid.time(periods)
+        lo = math.floor(starts[0] - 3 * chip) - 4
+        x, base = self.reader.read(lo, math.ceil(starts[-1] + 40 * chip) + 8)
+        deltas = np.arange(-1.0, 1.01, 0.25) * chip
+        chips = np.asarray(LINE_MARKER_CHIPS) * chip
+        pos = (starts - base)[:, None, None] + deltas[None, :, None] + chips[None, None, :]
+        weights, sigma2 = state.filter.weights, state.sigma2
+        scores = marker_scores(x, pos.reshape(-1, chips.size), weights, sigma2, MARKER_PAIR_MIN)
+        scores = scores.reshape(periods.size, deltas.size).max(axis=1)
+        hits = np.flatnonzero(scores >= MARKER_THRESHOLD + 4.0)
+        return int(periods[hits[0]]) if hits.size else None
