@@ -350,6 +350,30 @@ def summary_record(result: BandResult) -> dict[str, Any]:
     raise TypeError(f"not a band result: {type(result).__name__}")
 
 
+def measured_record(result: BandResult) -> dict[str, Any]:
+    """What a band's receiver measured, as a session reports it beside the link budget."""
+    if isinstance(result, TelemetryBandResult):
+        d = result.decode
+        return {
+            "cn0_dbhz": d.cn0_dbhz,
+            "ebn0_db": d.ebn0_db,
+            "carrier_offset_hz": d.carrier_offset_hz,
+            "carrier_rate_hz_per_s": d.carrier_rate_hz_per_s,
+            "parity_failures": d.parity_failures,
+        }
+    if isinstance(result, CarrierBandResult):
+        return {
+            "cn0_dbhz": result.estimate.cn0_dbhz,
+            "frequency_offset_hz": result.estimate.frequency_offset_hz,
+        }
+    return {}
+
+
+def telemetry_rows(frames: Sequence[DecodedFrame]) -> list[dict[str, str]]:
+    """``frames`` as the rows of ``telemetry.csv`` (column to cell text, as a CSV reader gives)."""
+    return [dict(zip(CSV_COLUMNS, csv_row(frame_record(f)), strict=True)) for f in frames]
+
+
 def no_signal_record(recording: str, reason: str) -> dict[str, Any]:
     """The ``summary.json`` of a decode that found no signal: what was looked at and why."""
     return {"recording": recording, "found": False, "reason": reason}

@@ -40,9 +40,17 @@ from typing import Any, Final
 import numpy as np
 
 from groundstation.errors import GroundStationError, SessionError
+from groundstation.io import keys
 from groundstation.io.files import write_json, write_text
 from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
+from groundstation.outputs import records
 from groundstation.progress import progress
+from groundstation.results import (
+    BandResult,
+    CarrierBandResult,
+    PpmBandResult,
+    TelemetryBandResult,
+)
 from groundstation.session.downlinks import write_downlink
 from signals.bands import impairments
 from signals.bands import session as session_setup
@@ -100,7 +108,7 @@ class BandOutcome:
     budget: LinkBudget
     transmitted: bool = False
     recording: str | None = None
-    decoded: dict[str, Any] = field(default_factory=dict)
+    decoded: BandResult | None = None
     lock_time_s: float | None = None
     frames_decoded: int = 0
     frames_lost: int = 0
@@ -127,19 +135,8 @@ class BandOutcome:
             "lines_decoded": self.lines_decoded,
             "lines_lost": self.lines_lost,
         }
-        if self.decoded:
-            out["measured"] = {
-                k: self.decoded[k]
-                for k in (
-                    "cn0_dbhz",
-                    "ebn0_db",
-                    "carrier_offset_hz",
-                    "carrier_rate_hz_per_s",
-                    "frequency_offset_hz",
-                    "parity_failures",
-                )
-                if k in self.decoded
-            }
+        if self.decoded is not None:
+            out["measured"] = records.measured_record(self.decoded)
         if self.recording:
             out["recording"] = self.recording
         if self.error:
@@ -425,37 +422,28 @@ def _uplink(
     return received, residual_hz, sent
 
 
-def _decode(meta: Path, outdir: Path) -> tuple[dict[str, Any], str | None]:
+def _decode(meta: Path, outdir: Path) -> tuple[BandResult | None, str | None]:
     from groundstation.decode import decode_recording
-    from groundstation.outputs.records import summary_record
 
     try:
-        return summary_record(decode_recording(meta, outdir, show_progress=False)), None
+        return decode_recording(meta, outdir, show_progress=False), None
     except GroundStationError as exc:
-        return {}, str(exc)
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return None, str(exc)
 
 
 def _range_rate_check(
-    summary: dict[str, Any], truth: dict[str, Any], recording: Recording
+    result: CarrierBandResult, truth: dict[str, Any], recording: Recording
 ) -> dict[str, Any] | None:
     """Range rate from the measured 8 cm carrier against the geometry (m/s)."""
     from groundstation.receivers.carrier import range_rate_from_doppler
 
-    if "frequency_hz" not in summary:
-        return None
+    est = result.estimate
     two_way = truth["coherent_mode"] == "two-way"
     measured_km_s = range_rate_from_doppler(
-        summary["frequency_hz"],
+        est.frequency_hz,
         "8cm-carrier",
         two_way=two_way,
-        uplink_hz=recording.metadata["global"].get("mars1:uplink_frequency"),
+        uplink_hz=recording.metadata[keys.GLOBAL].get(keys.UPLINK_FREQUENCY),
     )
     error_m_s = (measured_km_s - truth["range_rate_start_km_s"]) * 1e3
     return {
@@ -464,8 +452,8 @@ def _range_rate_check(
         "geometry_range_rate_km_s": truth["range_rate_start_km_s"],
         "predicted_range_rate_km_s": truth["predicted_range_rate_km_s"],
         "error_m_s": error_m_s,
-        "carrier_offset_hz": summary.get("frequency_offset_hz"),
-        "cn0_dbhz": summary.get("cn0_dbhz"),
+        "carrier_offset_hz": est.frequency_offset_hz,
+        "cn0_dbhz": est.cn0_dbhz,
     }
 
 
@@ -547,12 +535,12 @@ def run_session(
                 continue
             stages.step(f"{band_id}: decoding")
             outcome = bands[band_id]
-            summary, error = _decode(recordings[band_id].meta_path, bands_dir / band_id)
-            outcome.decoded, outcome.error = summary, error
-            _score(outcome, summary, recordings[band_id])
-            if band_id == "8cm-carrier" and carrier_truth is not None and summary:
-                range_rate_check = _range_rate_check(summary, carrier_truth, recordings[band_id])
-        telemetry_rows = _merge_telemetry(bands_dir)
+            decoded, error = _decode(recordings[band_id].meta_path, bands_dir / band_id)
+            outcome.decoded, outcome.error = decoded, error
+            _score(outcome, decoded, recordings[band_id])
+            if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
+                range_rate_check = _range_rate_check(decoded, carrier_truth, recordings[band_id])
+        telemetry_rows = _merge_telemetry(bands)
         commands = _command_table(plan.commands, sent_utc, received, telemetry_rows)
         images = _collect_images(bands_dir / "5cm-ppm", work / "images", bands["5cm-ppm"])
         stages.step("spacecraft: end of session")
@@ -609,35 +597,33 @@ def _end_uplink(
     return uplink, session_setup().uplink_fs_hz, arrival, sent_utc
 
 
-def _score(outcome: BandOutcome, summary: dict[str, Any], recording: Recording) -> None:
-    """Fill frames/lines decoded and lost and the lock time from a decoder summary."""
-    if not summary:
+def _score(outcome: BandOutcome, result: BandResult | None, recording: Recording) -> None:
+    """Fill frames/lines decoded and lost and the lock time from a band's decode."""
+    if result is None:
         outcome.frames_lost = outcome.frames_expected
         outcome.lines_lost = outcome.lines_expected
         return
     fs_hz = recording.fs_hz
-    if outcome.band_id.endswith("-tlm"):
-        bad = int(summary.get("parity_failures", 0))
-        good = max(int(summary.get("frames", 0)) - bad, 0)
+    if isinstance(result, TelemetryBandResult):
+        good = result.frames_ok
         outcome.frames_decoded = good
         outcome.frames_lost = max(outcome.frames_expected - good, 0)
-        first = summary.get("first_frame_sample")
-        if first is not None:
-            outcome.lock_time_s = float(first) / fs_hz
-    elif outcome.band_id == "5cm-ppm":
-        images = summary.get("images", [])
-        outcome.lines_decoded = sum(int(i.get("lines_received", 0)) for i in images)
+        if result.frames:
+            outcome.lock_time_s = float(result.frames[0].sample_start) / fs_hz
+    elif isinstance(result, PpmBandResult):
+        outcome.lines_decoded = result.lines_received
         outcome.lines_lost = max(outcome.lines_expected - outcome.lines_decoded, 0)
-        starts = [i.get("sample_start") for i in images if i.get("sample_start") is not None]
-        if starts:
-            outcome.lock_time_s = float(min(starts)) / fs_hz
+        if result.images:
+            outcome.lock_time_s = float(min(i.sample_start for i in result.images)) / fs_hz
 
 
-def _merge_telemetry(bands_dir: Path) -> list[dict[str, str]]:
+def _merge_telemetry(bands: dict[str, BandOutcome]) -> list[dict[str, str]]:
+    """The telemetry rows of both telemetry bands, in time order, each with its band."""
     rows: list[dict[str, str]] = []
     for band_id in ("32cm-tlm", "1.6m-tlm"):
-        for row in _read_csv(bands_dir / band_id / "telemetry.csv"):
-            rows.append({"band": band_id, **row})
+        result = bands[band_id].decoded if band_id in bands else None
+        if isinstance(result, TelemetryBandResult):
+            rows += [{"band": band_id, **row} for row in records.telemetry_rows(result.frames)]
     rows.sort(key=lambda r: r.get("time_utc", ""))
     return rows
 
@@ -675,18 +661,18 @@ def _command_table(
 
 
 def _collect_images(ppm_dir: Path, images_dir: Path, outcome: BandOutcome) -> list[dict[str, Any]]:
-    summary = outcome.decoded or {}
+    result = outcome.decoded
+    if not isinstance(result, PpmBandResult):
+        return []
     images = []
-    for entry in summary.get("images", []):
-        entry = dict(entry)
+    for image, name in zip(result.images, result.image_names, strict=True):
+        entry = records.image_record(image, name, result.recording.fs_hz)
         for key in ("png", "mask_png"):
-            name = entry.get(key)
-            if name:
-                source = ppm_dir / name
-                if source.exists():
-                    images_dir.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(source, images_dir / source.name)
-                    entry[key] = f"images/{source.name}"
+            source = ppm_dir / entry[key]
+            if source.exists():
+                images_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, images_dir / source.name)
+                entry[key] = f"images/{source.name}"
         images.append(entry)
     return images
 

@@ -228,3 +228,23 @@ def test_carrier_annotation_and_summary_from_the_types():
 def test_summary_record_refuses_what_is_not_a_band_result():
     with pytest.raises(TypeError, match="not a band result"):
         records.summary_record({"frames": 1})
+
+
+def test_telemetry_rows_are_what_a_csv_reader_reads_back():
+    frames = [_frame(n, parity_ok=n % 3 != 0) for n in range(5)]
+    text = records.telemetry_csv_text(frames)
+    assert records.telemetry_rows(frames) == list(csv.DictReader(io.StringIO(text)))
+
+
+def test_measured_record_by_band_kind():
+    decoded = TelemetryDecodeResult([_frame(1, parity_ok=False)], 33.0, 9.5, -420.0, 0.8)
+    measured = records.measured_record(TelemetryBandResult(_info("32cm-tlm"), decoded))
+    assert measured == {
+        "cn0_dbhz": 33.0,
+        "ebn0_db": 9.5,
+        "carrier_offset_hz": -420.0,
+        "carrier_rate_hz_per_s": 0.8,
+        "parity_failures": 1,
+    }
+    ppm = PpmBandResult(_info("5cm-ppm", 180e3), PpmDecodeResult([], [], 0, []), ())
+    assert records.measured_record(ppm) == {}
