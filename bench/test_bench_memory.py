@@ -19,7 +19,7 @@ LIMIT_MIB = 300.0
 # ru_maxrss is not used because Linux carries the parent's figure over fork and exec.
 _SCRIPT = """
 import sys
-from groundstation.cli.app import decode_recording
+from groundstation.decode import decode_recording
 decode_recording(sys.argv[1], sys.argv[2], show_progress=False)
 print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 """

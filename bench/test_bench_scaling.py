@@ -17,10 +17,9 @@ N_RECORDINGS = 4
 
 
 def _decode(meta: str, out: str) -> int:
-    from groundstation.cli.app import decode_recording
+    from groundstation.decode import decode_recording
 
-    summary = decode_recording(meta, out, show_progress=False)
-    return len(summary["images"])
+    return len(decode_recording(meta, out, show_progress=False).images)
 
 
 def _run_all(client, recordings, bench_dir) -> None:

@@ -38,6 +38,8 @@ METADATA_ONLY: Final = "core:metadata_only"
 # ---------------------------------------------------------------- core, captures
 FREQUENCY: Final = "core:frequency"
 DATETIME: Final = "core:datetime"
+#: Byte offset of the capture in the data file (written by the sigmf library, always 0 here).
+OFFSET: Final = "core:offset"
 
 # ---------------------------------------------------------------- core, annotations
 SAMPLE_START: Final = "core:sample_start"
