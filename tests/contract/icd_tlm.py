@@ -87,22 +87,26 @@ def pm_waveform(
     rng: np.random.Generator,
     ebn0_db: float | None,
     carrier_offset_hz: float = 0.0,
+    carrier_rate_hz_per_s: float = 0.0,
+    clock_offset: float = 0.0,
     invert: bool = False,
 ) -> np.ndarray:
-    """s(t) = exp(j·[β·d(t)·sin(2π·1024·t) + 2π·f·t]) + noise; t = 0 at the first bit.
+    """s(t) = exp(j·[β·d(u)·sin(2π·1024·u) + 2π·(f·t + ½·ḟ·t²)]) + noise.
 
+    u = (t − carrier_s)/(1 + ε) is on-board time from the first bit (all intervals × (1 + ε)).
     NRZ-L, bit 1 → d = +1; unmodulated carrier for ``carrier_s`` before the first bit and
     after the last. Noise from Eb/N0 with Eb = 2·J1(β)²·A²/R, A = 1, σ² = N0·fs.
     """
     bits = np.unpackbits(np.frombuffer(b"".join(frames), dtype=np.uint8))
     level = np.where(bits == 1, 1.0, -1.0) * (-1.0 if invert else 1.0)
     t = np.arange(round(duration_s * fs_hz)) / fs_hz
-    u = t - carrier_s
+    u = (t - carrier_s) / (1.0 + clock_offset)
     k = np.floor(u * bit_rate_bps).astype(np.int64)
     inside = (k >= 0) & (k < bits.size)
     d = np.zeros(t.size)
     d[inside] = level[k[inside]]
-    phase = BETA_RAD * d * np.sin(2 * np.pi * SUBCARRIER_HZ * u) + 2 * np.pi * carrier_offset_hz * t
+    carrier = 2 * np.pi * (carrier_offset_hz * t + 0.5 * carrier_rate_hz_per_s * t * t)
+    phase = BETA_RAD * d * np.sin(2 * np.pi * SUBCARRIER_HZ * u) + carrier
     x = np.exp(1j * (phase + rng.uniform(0, 2 * np.pi)))
     if ebn0_db is not None:
         eb = 2 * j1(BETA_RAD) ** 2 / bit_rate_bps

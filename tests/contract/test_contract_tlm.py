@@ -176,8 +176,14 @@ def test_synthesised_frames_alternate_type_and_count_up(tmp_path) -> None:
 # ------------------------------------------------------------------ the receiver
 
 
-@pytest.mark.parametrize("invert", [False, True])
-def test_receiver_decodes_a_waveform_written_from_the_icd(invert: bool) -> None:
+@pytest.mark.parametrize(
+    ("invert", "clock_offset", "offset_hz", "rate_hz_per_s"),
+    [(False, 0.0, -740.0, 0.0), (True, 100e-6, 1900.0, -5.0), (False, -100e-6, -1950.0, 5.0)],
+)
+def test_receiver_decodes_a_waveform_written_from_the_icd(
+    invert: bool, clock_offset: float, offset_hz: float, rate_hz_per_s: float
+) -> None:
+    """Both polarities, at the ICD's limits: clock ±100 ppm, residual ±2 kHz at ±5 Hz/s."""
     rng = np.random.default_rng(42)
     raws = [
         {"battery_v": 55, "battery_a": 80, "temp_radiator_c": 90, "onboard_time_min": 7000},
@@ -195,14 +201,19 @@ def test_receiver_decodes_a_waveform_written_from_the_icd(invert: bool) -> None:
         duration_s=carrier_s + 4 * 2.0 + 1.0,
         rng=rng,
         ebn0_db=12.0,  # P_b = 9e-9 (ICD §4): the 1024 bits come back exact
-        carrier_offset_hz=-740.0,
+        carrier_offset_hz=offset_hz,
+        carrier_rate_hz_per_s=rate_hz_per_s,
+        clock_offset=clock_offset,
         invert=invert,
     )
     result = decode_tlm_samples(x, fs_hz, bit_rate_bps=rate, start_utc=START_UTC)
     assert [bytes(f.words) for f in result.frames] == frames
     assert [f.frame_counter for f in result.frames] == [126, 127, 0, 1]
     assert all(f.parity_ok and f.inverted == invert for f in result.frames)
+    frame_s = 2.0 * (1 + clock_offset)
     for k, (f, raw) in enumerate(zip(result.frames, raws, strict=True)):
         assert f.channels == pytest.approx(icd_values(k % 2, raw), abs=1e-9)
-        assert f.first_bit_sample == pytest.approx((carrier_s + 2.0 * k) * fs_hz, abs=0.5)
-    assert result.carrier_offset_hz == pytest.approx(-740.0, abs=0.5)
+        assert f.first_bit_sample == pytest.approx((carrier_s + frame_s * k) * fs_hz, abs=0.5)
+    assert result.carrier_offset_hz == pytest.approx(offset_hz, abs=0.5)
+    assert result.carrier_rate_hz_per_s == pytest.approx(rate_hz_per_s, abs=0.05)
+    assert result.clock_offset == pytest.approx(clock_offset, abs=10e-6)
