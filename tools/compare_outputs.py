@@ -30,11 +30,13 @@ succeeded), 1 on any difference, missing file or failed decode, 2 for bad argume
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,11 +99,45 @@ def _png_difference(ref: Path, new: Path) -> str:
     return f"{n} of {a.shape[0] * a.shape[1]} pixels differ" if n else "same pixels, other bytes"
 
 
+def _json_changes(a: object, b: object, path: str = "") -> list[str]:
+    """Key paths that differ between two JSON values (list indices shown as ``[*]``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        changes = [f"-{path}.{k}".replace("-.", "-") for k in a if k not in b]
+        changes += [f"+{path}.{k}".replace("+.", "+") for k in b if k not in a]
+        for k in a.keys() & b.keys():
+            changes += _json_changes(a[k], b[k], f"{path}.{k}" if path else k)
+        return changes
+    if isinstance(a, list) and isinstance(b, list):
+        changes = [] if len(a) == len(b) else [f"~{path} length {len(a)} -> {len(b)}"]
+        for x, y in zip(a, b, strict=False):
+            changes += _json_changes(x, y, f"{path}[*]")
+        return changes
+    return [] if a == b else [f"~{path}"]
+
+
+def _json_difference(a: bytes, b: bytes) -> str | None:
+    """Summary of the keys added (+), removed (-) and changed (~), or None if not JSON."""
+    try:
+        x, y = json.loads(a), json.loads(b)
+    except ValueError:
+        return None
+    counts = Counter(_json_changes(x, y))
+    if not counts:
+        return "same JSON content, other formatting or key order"
+    items = [f"{c} ×{n}" if n > 1 else c for c, n in sorted(counts.items())]
+    more = f", ... ({len(items) - 4} more)" if len(items) > 4 else ""
+    return "JSON " + ", ".join(items[:4]) + more
+
+
 def describe_difference(ref: Path, new: Path) -> str:
     """A short hint at what differs between two files."""
     if ref.suffix == ".png":
         return _png_difference(ref, new)
     a, b = ref.read_bytes(), new.read_bytes()
+    if ref.name.endswith((".json", ".sigmf-meta")):
+        summary = _json_difference(a, b)
+        if summary is not None:
+            return summary
     if ref.name.endswith(TEXT_SUFFIXES):
         return _first_text_difference(a, b)
     return f"{len(a)} bytes -> {len(b)} bytes"
@@ -121,7 +157,6 @@ def compare_file(ref: Path, new: Path, *, strict: bool = False) -> tuple[str, st
         a, b = without_dataset_path(a), without_dataset_path(b)
         if a == b:
             return "equivalent", "only the core:dataset path differs"
-        return "DIFFERENT", _first_text_difference(a, b)
     return "DIFFERENT", describe_difference(ref, new)
 
 

@@ -80,6 +80,17 @@ def test_compare_reports_each_kind_of_difference(tmp_path: Path) -> None:
     assert strict["rec.sigmf-meta"] == "DIFFERENT"
     (new / "rec.sigmf-meta").write_text(meta.replace("}\n}", '}, "x": 1\n}') % "a")
     assert compare.compare_file(ref / "rec.sigmf-meta", new / "rec.sigmf-meta")[0] == "DIFFERENT"
+    (ref / "s.json").write_text('{"a": 1, "l": [{"x": 1}, {"x": 1}], "gone": 0}')
+    (new / "s.json").write_text('{"a": 2, "l": [{"x": 1, "y": 0}, {"x": 1, "y": 0}]}')
+    assert compare.compare_file(ref / "s.json", new / "s.json") == (
+        "DIFFERENT",
+        "JSON +l[*].y ×2, -gone, ~a",
+    )
+    (new / "s.json").write_text('{"l": [{"x": 1}, {"x": 1}], "gone": 0, "a": 1}')
+    assert compare.compare_file(ref / "s.json", new / "s.json") == (
+        "DIFFERENT",
+        "same JSON content, other formatting or key order",
+    )
 
 
 @pytest.mark.parametrize("argv", [["--list"], ["--only", "ppm-line-marker", "--list"]])
