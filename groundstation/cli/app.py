@@ -191,6 +191,12 @@ def _cmd_mission(args: argparse.Namespace) -> int:
     return run_mission_command(args)
 
 
+def _cmd_ephemeris(args: argparse.Namespace) -> int:
+    from groundstation.cli.ephemeris import run_ephemeris_command
+
+    return run_ephemeris_command(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from groundstation.cli.bench import run_bench_command
 
@@ -221,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     mission = commands.add_parser("mission", help="replay the flight's sessions, launch to flyby")
     _add_optional(mission, "groundstation.session.mission", "add_mission_arguments")
     mission.set_defaults(func=_cmd_mission)
+
+    ephemeris = commands.add_parser(
+        "ephemeris", help="the probe's range, Doppler, elevation and position over time"
+    )
+    _add_optional(ephemeris, "groundstation.cli.ephemeris", "add_ephemeris_arguments")
+    ephemeris.set_defaults(func=_cmd_ephemeris)
 
     synth = commands.add_parser("synth", help="synthesise a recording of one band")
     kinds = synth.add_subparsers(dest="kind", metavar="KIND", required=True)

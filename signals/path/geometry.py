@@ -92,6 +92,10 @@ _MARS: Final = 4
 #: Node spacing of the tabulated body positions (s); cubic Hermite between nodes.
 TABLE_STEP_S: Final = 3 * 3600.0
 
+#: Obliquity of the ecliptic at J2000 (IAU 2006), the tilt between the ICRF and the
+#: ecliptic frame of :func:`ecliptic_from_icrf` (deg).
+OBLIQUITY_J2000_DEG: Final = 23.439279444
+
 _UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TWO_PI: Final = 2.0 * math.pi
 _LAUNCH_UNIX_S: Final = (LAUNCH_UTC - _UNIX_EPOCH).total_seconds()
@@ -661,6 +665,9 @@ class ProbeState:
         Distance from the centre of Mars (km).
     elevation_deg : ndarray
         Geometric elevation of the probe above the station's horizon (degrees).
+    heliocentric_km : ndarray
+        Probe position relative to the Sun (km), ICRF axes; :func:`ecliptic_from_icrf`
+        turns it to ecliptic coordinates.
     """
 
     geocentric_km: np.ndarray
@@ -672,6 +679,7 @@ class ProbeState:
     sun_distance_au: np.ndarray
     mars_distance_km: np.ndarray
     elevation_deg: np.ndarray
+    heliocentric_km: np.ndarray
 
 
 class Trajectory:
@@ -773,6 +781,7 @@ class Trajectory:
             sun_distance_au=np.linalg.norm(helio, axis=1) / AU_KM,
             mars_distance_km=np.linalg.norm(helio - r_m, axis=1),
             elevation_deg=elev,
+            heliocentric_km=helio,
         )
         return state, scalar
 
@@ -917,6 +926,18 @@ class Trajectory:
     def flight(self) -> Flight:
         """The integrated flight (barycentric states, seconds after launch)."""
         return self._flight
+
+
+def ecliptic_from_icrf(vectors_km: np.ndarray) -> np.ndarray:
+    """Rotate ICRF vectors (..., 3) to the J2000 ecliptic frame (x to the equinox).
+
+    >>> np.round(ecliptic_from_icrf(np.array([0.0, 0.0, 1.0])), 6)
+    array([0.      , 0.397777, 0.917482])
+    """
+    eps = math.radians(OBLIQUITY_J2000_DEG)
+    c, s = math.cos(eps), math.sin(eps)
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]])
+    return np.asarray(vectors_km, dtype=float) @ rot.T
 
 
 def _unix_to_dt64(unix_s: np.ndarray) -> np.ndarray:
