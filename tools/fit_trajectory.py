@@ -26,6 +26,11 @@ velocity and the Sun–Mars line, on the side away from the Sun (the night side)
 distance on 21 March 1963 is not fitted: it is printed as a check against the record
 (106.76 million km).
 
+The ``nominal`` scenario's midcourse correction (the manoeuvre the lost attitude-control
+gas made impossible) is fitted the same way afterwards: three velocity components added
+on 1962-11-15 12:00 UTC (an assumption: two weeks out, after orbit determination) so that
+the integrated closest approach is 11,000 km at 1963-06-19 12:00 UTC, the planned flyby.
+
 ``--check`` integrates the stored parameters and prints the residuals without writing.
 """
 
@@ -47,6 +52,8 @@ TARGET_KM = 195_000.0
 TARGET_UTC = datetime(1963, 6, 19, 12, tzinfo=UTC)
 LAST_CONTACT_UTC = datetime(1963, 3, 21, 12, tzinfo=UTC)
 LAST_CONTACT_KM = 106.76e6
+CORRECTION_UTC = datetime(1962, 11, 15, 12, tzinfo=UTC)
+NOMINAL_TARGET_KM = 11_000.0
 OUT = Path(__file__).resolve().parents[1] / "signals" / "data" / geo.TRAJECTORY_FILE
 
 PARKING = {
@@ -117,20 +124,27 @@ def first_guess(aim_utc: datetime) -> np.ndarray:
     return np.array([angle / n, v_p - v_c, 0.0])
 
 
-def offset_at(x: np.ndarray, aim_utc: datetime) -> np.ndarray:
-    """Probe minus Mars (km) at ``aim_utc`` for burn parameters ``x``."""
+def correction(dv: np.ndarray) -> geo.Correction:
+    return geo.Correction(CORRECTION_UTC, (float(dv[0]), float(dv[1]), float(dv[2])))
+
+
+def offset_at(flight_of, x: np.ndarray, aim_utc: datetime) -> np.ndarray:
+    """Probe minus Mars (km) at ``aim_utc`` for the flight ``flight_of(x, end_s)``."""
     t_s = _seconds(aim_utc)
-    flight = geo.Flight(injection(x), t_s + 60.0)
+    flight = flight_of(x, t_s + 60.0)
     eph = geo.ephemeris()
     m_p, _ = eph.barycentric(geo._MARS, eph.time([geo._LAUNCH_UNIX_S + t_s]))
     return flight.state(np.array([t_s]))[0, :3] - m_p[0]
 
 
-def hit(x: np.ndarray, aim_utc: datetime, aim: np.ndarray) -> np.ndarray:
-    """Newton's method: burn parameters that put the probe at ``aim`` beside Mars."""
-    steps = np.array([0.5, 1e-7, 1e-7])
+def hit(flight_of, x, steps, max_step, aim_utc: datetime, aim: np.ndarray) -> np.ndarray:
+    """Newton's method: parameters ``x`` that put the probe at ``aim`` beside Mars.
+
+    ``steps`` are the finite-difference steps of the Jacobian, ``max_step`` the largest
+    change of each parameter per iteration.
+    """
     for _ in range(12):
-        f0 = offset_at(x, aim_utc) - aim
+        f0 = offset_at(flight_of, x, aim_utc) - aim
         print(f"    miss {np.linalg.norm(f0):14.3f} km  x = {x}")
         if np.linalg.norm(f0) < 1.0:
             return x
@@ -138,12 +152,42 @@ def hit(x: np.ndarray, aim_utc: datetime, aim: np.ndarray) -> np.ndarray:
         for j in range(3):
             dx = np.zeros(3)
             dx[j] = steps[j]
-            jac[:, j] = (offset_at(x + dx, aim_utc) - aim - f0) / steps[j]
+            jac[:, j] = (offset_at(flight_of, x + dx, aim_utc) - aim - f0) / steps[j]
         delta = np.linalg.solve(jac, -f0)
-        # Damped: at most 10 minutes of coast and 50 m/s per step.
-        scale = min(1.0, 600.0 / max(abs(delta[0]), 1e-9), 0.05 / max(abs(delta[1:]).max(), 1e-12))
+        # Damped: no parameter moves by more than its max_step in one iteration.
+        scale = min(1.0, float(np.min(max_step / np.maximum(np.abs(delta), 1e-15))))
         x = x + scale * delta
-    raise SystemExit("the burn fit did not converge")
+    raise SystemExit("the fit did not converge")
+
+
+def fit_flyby(flight_of, x, steps, max_step, target_km, aim_km, burn_s):
+    """Outer loop: scale the aim and shift its epoch until the closest approach is right."""
+    aim_utc = TARGET_UTC
+    for outer in range(12):
+        aim = aim_vector(aim_utc, aim_km, burn_s)
+        x = hit(flight_of, x, steps, max_step, aim_utc, aim)
+        flight = flight_of(x, _seconds(TARGET_UTC + timedelta(days=12)))
+        when, dist = geo.closest_approach(flight, TARGET_UTC)
+        dt_s = (TARGET_UTC - when).total_seconds()
+        print(f"  outer {outer}: closest {dist:.1f} km at {when:%Y-%m-%d %H:%M:%S} UTC")
+        if abs(dist - target_km) < 1.0 and abs(dt_s) < 60.0:
+            return x
+        aim_km *= target_km / dist
+        aim_utc += timedelta(seconds=dt_s)
+    raise SystemExit("the outer fit did not converge")
+
+
+def report_nominal(inj: geo.Injection, corr: geo.Correction) -> dict[str, object]:
+    traj = geo.Trajectory(inj, corr)
+    when, dist = traj.flyby()
+    out = {
+        "nominal_closest_approach_utc": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nominal_closest_approach_km": round(dist, 1),
+        "nominal_correction_dv_m_s": round(1e3 * float(np.linalg.norm(corr.dv_km_s)), 3),
+    }
+    for key, value in out.items():
+        print(f"  {key} = {value}")
+    return out
 
 
 def report(inj: geo.Injection) -> dict[str, object]:
@@ -167,7 +211,7 @@ def report(inj: geo.Injection) -> dict[str, object]:
     return out
 
 
-def write(inj: geo.Injection, fit: dict[str, object]) -> None:
+def write(inj: geo.Injection, corr: geo.Correction, fit: dict[str, object]) -> None:
     lines = [
         "# Mars 1 injection: the parking orbit and the Blok L burn (signals/path/geometry.py).",
         "# Written by tools/fit_trajectory.py; [fit] is what the integration gives (a record",
@@ -181,9 +225,17 @@ def write(inj: geo.Injection, fit: dict[str, object]) -> None:
         f"dv_along_km_s = {inj.dv_along_km_s!r}",
         f"dv_cross_km_s = {inj.dv_cross_km_s!r}",
         "",
+        "# The nominal scenario's planned midcourse correction (ICRF axes).",
+        "[nominal_correction]",
+        f"epoch_utc = {corr.epoch_utc:%Y-%m-%dT%H:%M:%SZ}",
+        f"dv_x_km_s = {corr.dv_km_s[0]!r}",
+        f"dv_y_km_s = {corr.dv_km_s[1]!r}",
+        f"dv_z_km_s = {corr.dv_km_s[2]!r}",
+        "",
         "[fit]",
         f'target_closest_approach_utc = "{TARGET_UTC:%Y-%m-%dT%H:%M:%SZ}"',
         f"target_closest_approach_km = {TARGET_KM!r}",
+        f"nominal_target_closest_approach_km = {NOMINAL_TARGET_KM!r}",
         *(f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v!r}" for k, v in fit.items()),
         "",
     ]
@@ -196,27 +248,40 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="report the stored fit only")
     args = parser.parse_args()
     if args.check:
-        report(geo.load_injection())
+        inj = geo.load_injection()
+        report(inj)
+        report_nominal(inj, geo.load_correction())
         return 0
-    aim_utc = TARGET_UTC
-    aim_km = TARGET_KM
-    x = first_guess(aim_utc)
+    x = first_guess(TARGET_UTC)
     print(f"first guess: coast {x[0]:.1f} s, along {x[1]:.5f} km/s")
-    for outer in range(8):
-        aim = aim_vector(aim_utc, aim_km, x[0])
-        x = hit(x, aim_utc, aim)
-        flight = geo.Flight(injection(x), _seconds(TARGET_UTC + timedelta(days=12)))
-        when, dist = geo.closest_approach(flight, TARGET_UTC)
-        dt_s = (TARGET_UTC - when).total_seconds()
-        print(f"  outer {outer}: closest {dist:.1f} km at {when:%Y-%m-%d %H:%M:%S} UTC")
-        if abs(dist - TARGET_KM) < 1.0 and abs(dt_s) < 60.0:
-            break
-        aim_km *= TARGET_KM / dist
-        aim_utc += timedelta(seconds=dt_s)
-    else:
-        raise SystemExit("the outer fit did not converge")
+    x = fit_flyby(
+        lambda x, end_s: geo.Flight(injection(x), end_s),
+        x,
+        np.array([0.5, 1e-7, 1e-7]),
+        np.array([600.0, 0.05, 0.05]),
+        TARGET_KM,
+        TARGET_KM,
+        x[0],
+    )
     inj = injection(x)
-    write(inj, report(inj))
+    fit = report(inj)
+    print("nominal: the midcourse correction")
+    # Gravity focusing: aim wider than the closest approach, r_p sqrt(1 + 2 mu / (r_p v^2)).
+    aim_km = NOMINAL_TARGET_KM * math.sqrt(
+        1 + 2 * geo.GM_MARS_KM3_S2 / (NOMINAL_TARGET_KM * 4.0**2)
+    )
+    dv = fit_flyby(
+        lambda dv, end_s: geo.Flight(inj, end_s, correction(dv)),
+        np.zeros(3),
+        np.full(3, 1e-7),
+        np.full(3, 0.01),
+        NOMINAL_TARGET_KM,
+        aim_km,
+        inj.coast_s,
+    )
+    corr = correction(dv)
+    fit.update(report_nominal(inj, corr))
+    write(inj, corr, fit)
     return 0
 
 

@@ -392,6 +392,22 @@ class Injection:
         return LAUNCH_UTC + timedelta(seconds=self.coast_s)
 
 
+@dataclass(frozen=True)
+class Correction:
+    """An impulsive midcourse correction: the ``nominal`` scenario's planned manoeuvre.
+
+    Attributes
+    ----------
+    epoch_utc : datetime
+        When the velocity is added (UTC).
+    dv_km_s : tuple of float
+        The velocity added (km/s), ICRF axes.
+    """
+
+    epoch_utc: datetime
+    dv_km_s: tuple[float, float, float]
+
+
 def parse_injection(text: str, where: str = TRAJECTORY_FILE) -> Injection:
     """Read an :class:`Injection` from TOML text; a bad file raises :class:`ConfigError`."""
     try:
@@ -423,12 +439,42 @@ def parse_injection(text: str, where: str = TRAJECTORY_FILE) -> Injection:
     )
 
 
-def load_injection(path: Path | None = None) -> Injection:
-    """The fitted injection from ``signals/data/trajectory.toml`` (or ``path``)."""
+def _trajectory_text(path: Path | None) -> tuple[str, str]:
     if path is None:
         text = resources.files("signals").joinpath("data", TRAJECTORY_FILE).read_text("utf-8")
-        return parse_injection(text)
-    return parse_injection(Path(path).read_text("utf-8"), str(path))
+        return text, TRAJECTORY_FILE
+    return Path(path).read_text("utf-8"), str(path)
+
+
+def load_injection(path: Path | None = None) -> Injection:
+    """The fitted injection from ``signals/data/trajectory.toml`` (or ``path``)."""
+    return parse_injection(*_trajectory_text(path))
+
+
+def parse_correction(text: str, where: str = TRAJECTORY_FILE) -> Correction:
+    """Read the ``[nominal_correction]`` section; a bad one raises :class:`ConfigError`."""
+    try:
+        table = tomllib.loads(text).get("nominal_correction")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: missing section [nominal_correction]")
+    epoch = table.get("epoch_utc")
+    if not isinstance(epoch, datetime):
+        raise ConfigError(f"{where}: [nominal_correction] key 'epoch_utc' must be a date-time")
+    epoch = epoch.replace(tzinfo=UTC) if epoch.tzinfo is None else epoch.astimezone(UTC)
+    dv = []
+    for key in ("dv_x_km_s", "dv_y_km_s", "dv_z_km_s"):
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: [nominal_correction] key {key!r} must be a number")
+        dv.append(float(value))
+    return Correction(epoch_utc=epoch, dv_km_s=(dv[0], dv[1], dv[2]))
+
+
+def load_correction(path: Path | None = None) -> Correction:
+    """The ``nominal`` scenario's fitted midcourse correction (``trajectory.toml``)."""
+    return parse_correction(*_trajectory_text(path))
 
 
 class Ephemeris:
@@ -564,11 +610,14 @@ def parking_orbit_state(injection: Injection, eph: Ephemeris) -> tuple[np.ndarra
 class Flight:
     """The probe's barycentric state from launch to ``end_s`` (dense DOP853 output).
 
-    Two integrated arcs: the parking orbit from launch to the burn, and the flight from
-    the burn on. Times are seconds after launch.
+    Integrated arcs: the parking orbit from launch to the burn, and the flight from the
+    burn on (split at the midcourse correction when one is given). Times are seconds after
+    launch.
     """
 
-    def __init__(self, injection: Injection, end_s: float) -> None:
+    def __init__(
+        self, injection: Injection, end_s: float, correction: Correction | None = None
+    ) -> None:
         eph = ephemeris()
         table = body_table()
         rhs = table.acceleration_function(eph.gm_km3_s2)
@@ -601,21 +650,40 @@ class Flight:
         along = np.cross(cross, radial)
         y_burn[3:] += injection.dv_along_km_s * along + injection.dv_cross_km_s * cross
         self.injection_state_km = np.concatenate([r, y_burn[3:] - e_v[0]])
-        cruise = solve_ivp(rhs, (self.burn_s, end_s), y_burn, **kwargs)
+        self.correction = correction
+        self.correction_s = end_s
+        if correction is not None:
+            self.correction_s = (correction.epoch_utc - LAUNCH_UTC).total_seconds()
+            if not self.burn_s < self.correction_s < end_s:
+                raise GeometryError("the correction must come after the burn and before the end")
+        cruise = solve_ivp(rhs, (self.burn_s, self.correction_s), y_burn, **kwargs)
         if not cruise.success:
             raise GeometryError(f"flight integration failed: {cruise.message}")
         self._cruise = cruise.sol
         self.n_steps = cruise.t.size - 1
+        self._corrected = None
+        if correction is not None:
+            y_corr = cruise.y[:, -1].copy()
+            y_corr[3:] += np.asarray(correction.dv_km_s, dtype=float)
+            after = solve_ivp(rhs, (self.correction_s, end_s), y_corr, **kwargs)
+            if not after.success:
+                raise GeometryError(f"flight integration failed: {after.message}")
+            self._corrected = after.sol
+            self.n_steps += after.t.size - 1
 
     def state(self, t_s: np.ndarray) -> np.ndarray:
         """Barycentric position (km) and velocity (km/s), shape (n, 6), at seconds after launch."""
         t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
         out = np.empty((t_s.size, 6))
         before = t_s < self.burn_s
+        later = t_s >= self.correction_s if self._corrected is not None else np.zeros_like(before)
+        cruise = ~before & ~later
         if np.any(before):
             out[before] = self._coast(t_s[before]).T
-        if np.any(~before):
-            out[~before] = self._cruise(t_s[~before]).T
+        if np.any(cruise):
+            out[cruise] = self._cruise(t_s[cruise]).T
+        if np.any(later):
+            out[later] = self._corrected(t_s[later]).T
         return out
 
 
@@ -695,7 +763,9 @@ class Trajectory:
     :data:`STATION`), geometrically (no light-time iteration, no aberration).
     """
 
-    def __init__(self, injection: Injection | None = None) -> None:
+    def __init__(
+        self, injection: Injection | None = None, correction: Correction | None = None
+    ) -> None:
         self._ephemeris = ephemeris()
         eph = self._ephemeris.eph
         self._sun = eph["sun"]
@@ -706,7 +776,8 @@ class Trajectory:
         self._t0_unix = _LAUNCH_UNIX_S
         self._end_unix = (TRAJECTORY_END_UTC - _UNIX_EPOCH).total_seconds()
         self.injection = load_injection() if injection is None else injection
-        self._flight = Flight(self.injection, self._end_unix - self._t0_unix)
+        self.correction = correction
+        self._flight = Flight(self.injection, self._end_unix - self._t0_unix, correction)
         self._flyby: tuple[datetime, float] | None = None
 
     # -- helpers ---------------------------------------------------------------------------
@@ -945,10 +1016,21 @@ def _unix_to_dt64(unix_s: np.ndarray) -> np.ndarray:
     return (np.round(np.asarray(unix_s) * 1e6)).astype(np.int64).astype("datetime64[us]")
 
 
+#: Trajectory scenarios: the flight as flown, and as planned (with the midcourse correction).
+SCENARIOS: Final = ("historical", "nominal")
+
+
 @functools.cache
-def get_trajectory() -> Trajectory:
-    """The mission trajectory, built once per process."""
-    return Trajectory()
+def get_trajectory(scenario: str = "historical") -> Trajectory:
+    """The mission trajectory of ``scenario``, built once per process.
+
+    ``historical`` is the flight as flown (no correction: the attitude-control gas was
+    lost); ``nominal`` adds the planned midcourse correction towards a close flyby
+    (``docs/geometry.md``).
+    """
+    if scenario not in SCENARIOS:
+        raise GeometryError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
+    return Trajectory(correction=load_correction() if scenario == "nominal" else None)
 
 
 #: The ground station (Yevpatoria, NIP-16): latitude (deg N), longitude (deg E), height (m).

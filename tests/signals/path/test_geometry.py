@@ -266,3 +266,26 @@ def test_lambert_rejects_degenerate_problems():
         solve_lambert(r1, np.array([-9000.0, 0.0, 0.0]), 3600.0, GM_EARTH_KM3_S2)
     with pytest.raises(GeometryError, match="positive"):
         solve_lambert(r1, np.array([0.0, 9000.0, 0.0]), 0.0, GM_EARTH_KM3_S2)
+
+
+def test_nominal_scenario_flies_the_planned_close_flyby(traj):
+    # As planned: a small midcourse correction turns the 195,000 km pass into ~11,000 km.
+    nominal = get_trajectory("nominal")
+    when, dist_km = nominal.flyby()
+    assert when.date() == datetime(1963, 6, 19).date()
+    assert 10_500 <= dist_km <= 11_500
+    dv_m_s = 1e3 * np.linalg.norm(nominal.correction.dv_km_s)
+    assert 1.0 < dv_m_s < 50.0
+    # Identical to the flown trajectory until the correction, apart after it.
+    before = nominal.correction.epoch_utc - timedelta(hours=1)
+    assert nominal.range_km(before) == pytest.approx(traj.range_km(before), abs=1e-3)
+    assert (
+        abs(
+            nominal.range_km(datetime(1963, 3, 1, tzinfo=UTC))
+            - traj.range_km(datetime(1963, 3, 1, tzinfo=UTC))
+        )
+        > 1e4
+    )
+    assert traj.correction is None and traj.flyby()[1] > 190_000
+    with pytest.raises(GeometryError, match="unknown scenario"):
+        get_trajectory("optimistic")
