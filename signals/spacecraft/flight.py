@@ -1,10 +1,11 @@
 """The Mars 1 state model: every engineering and science channel of ICD §4 over the flight.
 
-The model follows the documented flight (ICD §1): launch 1962-11-01 16:14:16 UTC, a
-leaking valve that emptied both nitrogen bottles of the attitude-control system in the
-first days, Sun–star orientation given up for gyro mode on 6–7 Nov 1962 while the last
-gas spun the craft up about its Sun-pointing axis, then a spin about the Sun axis for
-the rest of the flight, with the 1.7 m dish no longer pointable at Earth. The "nominal"
+The model follows the documented flight (ICD §1): launch 1962-11-01 16:14:16 UTC, one
+nitrogen bottle of the attitude-control system found empty right after the Blok L engine
+cutoff (a leaking valve), Sun–star orientation kept on the other bottle until the backup
+gyroscopes were engaged on 6–7 Nov 1962 and its last gas spun the craft up about its
+Sun-pointing axis, then a spin about the Sun axis for the rest of the flight, with the
+1.7 m dish no longer pointable at Earth. The "nominal"
 scenario is the flight as planned: no leak, Sun–star orientation kept, dish pointed.
 
 Each channel, in the engineering units of ICD §4:
@@ -13,10 +14,12 @@ Each channel, in the engineering units of ICD §4:
 channel              model
 ==================== ==========================================================================
 onboard_time_min     whole minutes since launch
-n2_pressure_a_mpa    bottle A: 15.0 MPa, exponential leak (τ 2 d) from launch + 6 h, spin-up
-                     spends the rest linearly over 6 Nov, 0 from 7 Nov 00:00 UTC (nominal:
-                     −0.01 MPa/day of normal use)
-n2_pressure_b_mpa    bottle B: as A with τ 3 d (nominal: −0.008 MPa/day)
+n2_pressure_a_mpa    bottle A: 15.0 MPa until the engine cutoff (the trajectory's burn), then
+                     emptied through the leaking valve (τ 5 min): 0 within the hour
+                     (nominal: −0.01 MPa/day of normal use)
+n2_pressure_b_mpa    bottle B: 15.0 MPa, −0.25 MPa/day holding Sun–star orientation alone
+                     from Sun acquisition, then spent linearly by the gyro-mode spin-up over
+                     6 Nov, 0 from 7 Nov 00:00 UTC (nominal: −0.008 MPa/day)
 battery_v            27.0 V + 0.25 Ω-equivalent × battery current, within 24–29 V, ±0.05 V noise
 battery_a            solar-array current − 2.2 A bus load (positive = charging), ±0.05 A noise
 solar_array_a        5.5 A × (1 AU / r_sun)² when Sun-lit (after Sun acquisition), ±0.03 A noise
@@ -85,7 +88,10 @@ SUN_ACQUISITION_DELAY_S: Final[float] = 2 * 3600.0
 """Time from launch to the first Sun–star orientation (emulator definition)."""
 GYRO_START_UTC: Final[datetime] = datetime(1962, 11, 6, tzinfo=UTC)
 SPIN_START_UTC: Final[datetime] = datetime(1962, 11, 7, tzinfo=UTC)
-LEAK_START_DELAY_S: Final[float] = 6 * 3600.0
+LEAK_TIME_CONSTANT_S: Final[float] = 300.0
+"""Time constant of bottle A emptying through the leaking valve after the engine cutoff."""
+BOTTLE_B_USE_MPA_PER_DAY: Final[float] = 0.25
+"""Bottle B's use while it alone holds Sun–star orientation (emulator definition)."""
 
 METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
     (6_000.0, 40_000.0),
@@ -107,8 +113,8 @@ CHANNEL_NAMES: Final[tuple[str, ...]] = tlm_format.CHANNEL_NAMES
 
 CHANNEL_MODELS: Final[dict[str, str]] = {
     "onboard_time_min": "whole minutes since launch",
-    "n2_pressure_a_mpa": "15 MPa, leak τ 2 d from launch + 6 h, spin-up on 6 Nov, 0 from 7 Nov",
-    "n2_pressure_b_mpa": "15 MPa, leak τ 3 d from launch + 6 h, spin-up on 6 Nov, 0 from 7 Nov",
+    "n2_pressure_a_mpa": "15 MPa, emptied by the leak right after engine cutoff (τ 5 min)",
+    "n2_pressure_b_mpa": "15 MPa, −0.25 MPa/day of orientation, spent by the spin-up on 6 Nov",
     "battery_v": "27 V + 0.25 V/A × battery current, within 24–29 V",
     "battery_a": "solar-array current − 2.2 A load (positive = charging)",
     "solar_array_a": "5.5 A × (1 AU / r_sun)² once Sun-lit",
@@ -227,7 +233,8 @@ class FlightModel:
         Source of every random value. Defaults to ``np.random.default_rng(0)``.
     trajectory : signals.path.geometry.Trajectory, optional
         Where the distances from Earth and from the Sun come from. Default
-        :func:`signals.path.geometry.get_trajectory` (the mission trajectory).
+        :func:`signals.path.geometry.get_trajectory` of the scenario (the nominal one has
+        the planned midcourse correction).
 
     Raises
     ------
@@ -250,9 +257,10 @@ class FlightModel:
         self.scenario: str = scenario
         rng = np.random.default_rng(0) if rng is None else rng
         self._end_s: float = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
-        self._grid_s, self._distance_grid_km, self._sun_grid_au = _tabulated_distances(
-            get_trajectory() if trajectory is None else trajectory
-        )
+        trajectory = get_trajectory(scenario) if trajectory is None else trajectory
+        self._grid_s, self._distance_grid_km, self._sun_grid_au = _tabulated_distances(trajectory)
+        #: Engine cutoff (s after launch): the trajectory's impulsive Blok L burn.
+        self.engine_cutoff_s: float = float(trajectory.injection.coast_s)
         self._key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
         self._hit_times_s = self._draw_hit_times(rng)
         self._mag_events = self._draw_mag_events(rng)
@@ -371,10 +379,14 @@ class FlightModel:
         else:
             gyro_s = seconds_since_launch(GYRO_START_UTC)
             spin_s = seconds_since_launch(SPIN_START_UTC)
-            leak_s = np.clip(t, LEAK_START_DELAY_S, gyro_s) - LEAK_START_DELAY_S
+            leak_s = np.maximum(t - self.engine_cutoff_s, 0.0)
+            p_a = p0_mpa * np.exp(-leak_s / LEAK_TIME_CONSTANT_S)
+            p_a = np.where(p_a < 0.01, 0.0, p_a)
+            use_s = np.clip(t, SUN_ACQUISITION_DELAY_S, gyro_s) - SUN_ACQUISITION_DELAY_S
             spin_fraction = np.clip((t - gyro_s) / (spin_s - gyro_s), 0.0, 1.0)
-            p_a = p0_mpa * np.exp(-leak_s / (2 * _SECONDS_PER_DAY)) * (1.0 - spin_fraction)
-            p_b = p0_mpa * np.exp(-leak_s / (3 * _SECONDS_PER_DAY)) * (1.0 - spin_fraction)
+            p_b = (p0_mpa - BOTTLE_B_USE_MPA_PER_DAY * use_s / _SECONDS_PER_DAY) * (
+                1.0 - spin_fraction
+            )
         noisy_a = p_a + self._noise_per_s(_STREAM_P_A, t, 0.02) * (p_a > 0)
         noisy_b = p_b + self._noise_per_s(_STREAM_P_B, t, 0.02) * (p_b > 0)
         return np.maximum(noisy_a, 0.0), np.maximum(noisy_b, 0.0)
