@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import io
 import logging
 import shutil
@@ -735,6 +736,13 @@ def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
         "--record", action="store_true", help="keep the SigMF recordings in the session folder"
     )
     parser.add_argument("--seed", type=int, default=1962, help="seed of every random draw")
+    parser.add_argument(
+        "--carrier-s",
+        type=float,
+        default=None,
+        help="seconds of plain carrier before the telemetry frames, a multiple of 10 up to "
+        "2550 (default 20; the 1962 sessions used about 17 minutes: --carrier-s 1020)",
+    )
 
 
 def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
@@ -746,24 +754,35 @@ def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
             raise SessionError(
                 f"--at {args.at!r} is not a UTC time (e.g. 1962-11-04T10:00Z)"
             ) from None
-    from groundstation.session.mission import session_day
+    from groundstation.session.mission import default_session, session_day, session_start
 
-    if args.session is not None:
-        entry = session_day(args.session)
-        return find_session_time(entry.day_utc), entry.number, entry.kind
-    entry = session_day(2)
-    return find_session_time(entry.day_utc), entry.number, entry.kind
+    entry = default_session() if args.session is None else session_day(args.session)
+    return session_start(entry), entry.number, entry.kind
 
 
 def run_contact_command(args: argparse.Namespace) -> int:
     """``groundstation contact``."""
     start, number, kind = resolve_start(args)
+    profile = SessionProfile.named("contact")
+    if args.carrier_s is not None:
+        steps = args.carrier_s / 10.0
+        if not (0 < steps <= 255 and steps == round(steps)):
+            raise SessionError(
+                f"--carrier-s {args.carrier_s:g} is not a multiple of 10 s from 10 to 2550 s"
+            )
+        extra_s = float(args.carrier_s) - profile.carrier_s
+        profile = dataclasses.replace(
+            profile,
+            carrier_s=float(args.carrier_s),
+            max_tlm_s=profile.max_tlm_s + max(extra_s, 0.0),
+        )
     result = run_session(
         start,
         args.scenario,
         args.output,
         number=number,
         kind=kind,
+        profile=profile,
         seed=args.seed,
         record=args.record,
     )

@@ -1,19 +1,23 @@
 """The mission replay (``groundstation mission``): every session from launch to the flyby.
 
-The schedule follows the documented flight (ICD §1): automatic sessions every 2 days, then
-every 5 days from 13 December 1962, and ground-commanded sessions between them, 61 in all
-up to 21 March 1963. The record gives the count and the cadence, not the dates of the
-ground-commanded sessions, so this replay places them as follows:
+The schedule follows the documented flight (ICD §1): sessions every 2 days, then every 5
+days from 13 December 1962, 61 in all up to 21 March 1963. The record gives the count and
+the cadence, not the dates of the sessions the ground called outside the cadence, so this
+replay places them as follows (``docs/sessions.md``):
 
 - automatic: every 2 days from 2 Nov 1962 to 12 Dec 1962 (21 sessions), then every 5 days
-  from 13 Dec 1962 to 18 Mar 1963 (20 sessions);
-- ground-commanded: halfway between consecutive 5-day sessions (19 sessions), and one on
-  21 Mar 1963, the documented last contact (1 session): 61 in all;
+  from 13 Dec 1962 to 18 Mar 1963 (20 sessions): the cadence is exactly the record's;
+- ground-commanded (20 sessions, labelled ``ground-commanded``): one on launch day at
+  18:20 UTC, when the probe, 35° up at Yevpatoria, crosses the outer radiation belt
+  inside the near-Earth meteoroid zone; one on each odd day from 3 Nov to 7 Dec 1962 (18),
+  the weeks of orbit determination, the leak and the gyroscopes; and one on 21 Mar 1963,
+  the documented last contact. None falls inside the 5-day cadence;
 - after 21 Mar 1963 the station keeps trying every 5 days, and a last session is planned
   for the flyby day, 19 Jun 1963 (in the ``nominal`` scenario, the imaging session).
 
-Each session starts at the culmination of that day's pass over Yevpatoria and is emulated
-in full (uplink, spacecraft, downlink, decode) in the short ``mission`` profile. Its verdict
+Each session starts at the culmination of that day's pass over Yevpatoria (the launch-day
+session at its fixed time) and is emulated in full (uplink, spacecraft, downlink, decode)
+in the short ``mission`` profile. Its verdict
 is the session's own: a contact is telemetry decoded on a band whose link budget closes.
 Nothing in the replay knows the date of the last contact; it follows from the budget.
 
@@ -25,7 +29,6 @@ scales past one machine.
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -45,6 +48,12 @@ FIVE_DAY_START: Final = datetime(1962, 12, 13, tzinfo=UTC)
 LAST_DOCUMENTED_CONTACT: Final = datetime(1963, 3, 21, tzinfo=UTC)
 FLYBY_DAY: Final = datetime(1963, 6, 19, tzinfo=UTC)
 DOCUMENTED_SESSIONS: Final = 61
+#: The launch-day session: outer radiation belt (L ≈ 4) inside the meteoroid zone.
+BELT_SESSION_UTC: Final = datetime(1962, 11, 1, 18, 20, tzinfo=UTC)
+#: Ground-commanded sessions on the odd days from 3 Nov to this day.
+LAST_ODD_DAY: Final = datetime(1962, 12, 7, tzinfo=UTC)
+#: The default ``groundstation contact``: the 4 November 1962 session, dish still pointed.
+DEFAULT_CONTACT_DAY: Final = datetime(1962, 11, 4, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -54,14 +63,24 @@ class ScheduledSession:
     number: int
     day_utc: datetime
     kind: str  # "automatic", "ground-commanded", "attempt" or "flyby"
+    fixed_start: bool = False  # day_utc is the start itself, not the day of a culmination
+
+
+def session_start(entry: ScheduledSession) -> datetime:
+    """When session ``entry`` starts: its fixed time, or the culmination of its day's pass."""
+    from groundstation.session.contact import find_session_time
+
+    return entry.day_utc if entry.fixed_start else find_session_time(entry.day_utc)
 
 
 def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
     """The replay's sessions, numbered in time order, up to ``until`` (see module docs)."""
-    days: list[tuple[datetime, str]] = []
+    days: list[tuple[datetime, str]] = [(BELT_SESSION_UTC, "ground-commanded")]
     day = FIRST_SESSION_DAY
     while day < FIVE_DAY_START:
         days.append((day, "automatic"))
+        if day + timedelta(days=1) <= LAST_ODD_DAY:
+            days.append((day + timedelta(days=1), "ground-commanded"))
         day += timedelta(days=2)
     five_day = []
     day = FIVE_DAY_START
@@ -69,7 +88,6 @@ def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
         five_day.append(day)
         day += timedelta(days=5)
     days += [(d, "automatic") for d in five_day]
-    days += [(a + (b - a) / 2, "ground-commanded") for a, b in itertools.pairwise(five_day)]
     days.append((LAST_DOCUMENTED_CONTACT, "ground-commanded"))
     day = five_day[-1] + timedelta(days=5)
     while day < FLYBY_DAY:
@@ -78,10 +96,15 @@ def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
     days.append((FLYBY_DAY, "flyby"))
     days.sort()
     return [
-        ScheduledSession(number=i + 1, day_utc=d, kind=k)
+        ScheduledSession(number=i + 1, day_utc=d, kind=k, fixed_start=d == BELT_SESSION_UTC)
         for i, (d, k) in enumerate(days)
         if d <= until
     ]
+
+
+def default_session() -> ScheduledSession:
+    """The session ``groundstation contact`` plays without ``--at`` or ``--session``."""
+    return next(s for s in mission_schedule() if s.day_utc == DEFAULT_CONTACT_DAY)
 
 
 def session_day(number: int) -> ScheduledSession:
@@ -99,13 +122,9 @@ def run_scheduled_session(
 
     Runs in a dask worker: imports are local and the result is plain JSON data.
     """
-    from groundstation.session.contact import (
-        SessionProfile,
-        find_session_time,
-        run_session,
-    )
+    from groundstation.session.contact import SessionProfile, run_session
 
-    start = find_session_time(entry.day_utc)
+    start = session_start(entry)
     result = run_session(
         start,
         scenario,
@@ -224,8 +243,8 @@ def replay(
     mission = {
         "scenario": scenario,
         "schedule": "automatic every 2 days to 12 Dec 1962, every 5 days from 13 Dec 1962; "
-        "ground-commanded halfway between 5-day sessions and on 21 Mar 1963; "
-        "attempts every 5 days after that until the flyby",
+        "ground-commanded on launch day (radiation belts), on the odd days 3 Nov-7 Dec 1962 "
+        "and on 21 Mar 1963; attempts every 5 days after that until the flyby",
         "sessions_total": len(entries),
         "documented_sessions_to_21_mar_1963": sum(
             1 for s in mission_schedule(LAST_DOCUMENTED_CONTACT)

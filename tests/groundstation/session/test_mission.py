@@ -7,15 +7,19 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from groundstation.errors import SessionError
+from groundstation.session.contact import check_visible
 from groundstation.session.mission import (
     LAST_DOCUMENTED_CONTACT,
     mission_schedule,
     parse_numbers,
     replay,
+    session_start,
 )
+from signals.spacecraft.flight import LAUNCH_UTC, FlightModel
 
 
 def test_schedule_has_the_documented_61_sessions_to_21_march_1963():
@@ -29,10 +33,29 @@ def test_schedule_has_the_documented_61_sessions_to_21_march_1963():
     automatic = [s.day_utc for s in sessions if s.kind == "automatic"]
     gaps = {(b - a).days for a, b in itertools.pairwise(automatic)}
     assert gaps == {1, 2, 5}  # every 2 days, the switch on 13 Dec, then every 5 days
+    # Nothing falls inside the cadence from 13 December except the documented last contact.
+    after = [s for s in sessions if s.day_utc >= datetime(1962, 12, 13, tzinfo=UTC)]
+    assert {(b.day_utc - a.day_utc).days for a, b in itertools.pairwise(after[:-1])} == {5}
+    assert [s.kind for s in after[-2:]] == ["automatic", "ground-commanded"]
     later = mission_schedule()
     assert later[-1].day_utc <= datetime(1963, 6, 19, tzinfo=UTC)
     assert all(s.kind == "attempt" for s in later[61:-1])
     assert later[-1].kind == "flyby" and later[-1].day_utc == datetime(1963, 6, 19, tzinfo=UTC)
+
+
+def test_launch_day_session_sees_the_belts_and_the_meteoroid_zone():
+    first = mission_schedule()[0]
+    start = session_start(first)
+    assert start == first.day_utc
+    assert check_visible(start) > 20.0
+    flight = FlightModel("historical", rng=np.random.default_rng(7))
+    t_s = np.array([(start - LAUNCH_UTC).total_seconds()])
+    gas_cps, scint_cps = flight.radiation_rates_cps(t_s)
+    assert gas_cps[0] > 100 * 2.5 and scint_cps[0] > 100 * 15.0  # in the outer belt
+    assert (
+        flight.meteoroid_rate_per_s(t_s)[0]
+        > 100 * flight.meteoroid_rate_per_s(np.array([10 * 86_400.0]))[0]
+    )
 
 
 def test_parse_numbers():
