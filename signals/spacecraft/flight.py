@@ -32,14 +32,22 @@ attitude_mode        3 uncontrolled until Sun acquisition at launch + 2 h, 0 Sun
 command_count        0 (the spacecraft's command state machine overrides it)
 last_command         0 (overridden likewise)
 tx_state             bit0 (1.6 m on) + bit4 when the dish is pointed at Earth
-mag_x_nt, mag_y_nt,  field of magnitude 3.5 ± 0.4 nT (smooth hourly variation) with disturbance
-mag_z_nt             events every ~4 days peaking at 6–9 nT (Gaussian, σ 1–3 h), Earth's dipole
-                     (31,000 nT × (R_E/r)³) inside 10 R_E, along a slowly rotating direction,
-                     ±0.05 nT noise per component, clipped to the ±40.96 nT telemetry range
-micrometeoroid_hits  cumulative count of a Poisson process: 1 per 120 s at 6,000–40,000 km
-                     altitude and at 20–40 million km, 1 per day elsewhere
+mag_x_nt, mag_y_nt,  Parker-spiral interplanetary field, 4.0 nT at 1 AU falling with the Sun
+mag_z_nt             distance r as (1/r²)·√(1 + (Ωr/V)²) (V 400 km/s, Ω the Sun's rotation),
+                     its polarity flipping every 6.8 d (four sectors), ±10 % slow variation,
+                     disturbance events every ~4 days peaking at 6–9 nT × the same falloff
+                     (Gaussian, σ 1–3 h); body axes z to the Sun, x to ecliptic north, y
+                     along the spiral's azimuth; from 7 Nov the craft spins about z (period
+                     SPIN_PERIOD_S, spun up over 6 Nov) and x, y turn with it; Earth's dipole
+                     (31,000 nT × (R_E/r)³) inside 10 R_E on x; ±0.05 nT noise per component,
+                     clipped to the ±40.96 nT telemetry range
+micrometeoroid_hits  cumulative count of a Poisson process: flux × sensor area (0.1 m²); flux
+                     0.083 /m²/s at 6,000–40,000 km altitude and at 20–40 million km (one hit
+                     per two minutes), else a sporadic 1.16·10⁻⁴ /m²/s × r_sun^−1.3
 gas_discharge_cps    Poisson counts in 1 s: 2.5 cps cosmic rays + inner belt (L 1.6, 1,500 cps)
-                     + outer belt (L 4.0, 3,000 cps), L = r / R_E
+                     + outer belt (L 4.0, 3,000 cps), × (B_eq/B)^½ off the magnetic equator;
+                     L = r / (R_E cos² λ) of the tilted dipole (pole 78.6° N 290° E), λ the
+                     probe's magnetic latitude
 scintillation_cps    Poisson counts in 1 s: 15 cps + inner belt 3,000 cps + outer belt 9,000 cps
 ==================== ==========================================================================
 
@@ -98,8 +106,32 @@ METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
     (20.0e6, 40.0e6),
 )
 """Altitude ranges of the documented micrometeoroid streams."""
-METEOROID_ZONE_RATE_PER_S: Final[float] = 1.0 / 120.0
-METEOROID_BACKGROUND_RATE_PER_S: Final[float] = 1.0 / 86400.0
+METEOROID_SENSOR_AREA_M2: Final[float] = 0.1
+"""Sensitive area of the micrometeoroid detector (assumption)."""
+METEOROID_ZONE_FLUX_PER_M2_S: Final[float] = 1.0 / 120.0 / METEOROID_SENSOR_AREA_M2
+"""Flux in the documented zones: one hit per two minutes on the sensor (ICD §1)."""
+METEOROID_SPORADIC_FLUX_PER_M2_S: Final[float] = 1.0 / 86400.0 / METEOROID_SENSOR_AREA_M2
+"""Sporadic flux at 1 AU: one hit a day on the sensor (emulator definition)."""
+METEOROID_SPORADIC_EXPONENT: Final[float] = -1.3
+"""The sporadic flux falls as r_sun ** -1.3 (interplanetary dust, Grün et al. 1985)."""
+METEOROID_ZONE_RATE_PER_S: Final[float] = METEOROID_ZONE_FLUX_PER_M2_S * METEOROID_SENSOR_AREA_M2
+METEOROID_BACKGROUND_RATE_PER_S: Final[float] = (
+    METEOROID_SPORADIC_FLUX_PER_M2_S * METEOROID_SENSOR_AREA_M2
+)
+
+IMF_1AU_NT: Final[float] = 4.0
+"""Interplanetary field at 1 AU (emulator definition, within the documented 3–4 nT)."""
+SOLAR_WIND_KM_S: Final[float] = 400.0
+SUN_ROTATION_RAD_S: Final[float] = 2.0 * np.pi / (25.38 * 86400.0)
+"""The Sun's sidereal rotation rate (25.38 d)."""
+SECTOR_S: Final[float] = 27.2753 * 86400.0 / 4.0
+"""Duration of one magnetic sector: four per synodic solar rotation."""
+SPIN_PERIOD_S: Final[float] = 60.0
+"""Spin period about the Sun axis from 7 Nov 1962 (assumption: the record gives no rate)."""
+DIPOLE_POLE_LAT_DEG: Final[float] = 78.6
+DIPOLE_POLE_LON_DEG: Final[float] = 290.0
+"""Geomagnetic north pole, epoch 1960 (IGRF)."""
+_AU_KM: Final[float] = 149_597_870.7
 
 _MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
 MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
@@ -221,6 +253,47 @@ def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray
     return grid_s, distance_km, sun_au
 
 
+@functools.cache
+def _tabulated_directions(trajectory: Trajectory) -> np.ndarray:
+    """Unit vectors Earth → probe (ICRF), shape (n, 3), on the grid of :func:`_grid_s`."""
+    grid_s = _grid_s()
+    launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+    instants = launch + np.round(grid_s * 1e6).astype("timedelta64[us]")
+    p = trajectory.state(instants).geocentric_km
+    units = p / np.linalg.norm(p, axis=1)[:, None]
+    units.setflags(write=False)
+    return units
+
+
+def dipole_axis(t_s: np.ndarray) -> np.ndarray:
+    """Unit vector of the Earth's dipole (north geomagnetic pole), ICRF, shape (n, 3).
+
+    The pole turns with the Earth: its right ascension is the Greenwich mean sidereal time
+    plus its east longitude (UT1 taken as UTC, precession ignored: well under a degree).
+    """
+    jd = 2437970.176574 + np.asarray(t_s, dtype=float) / 86400.0  # launch = JD 2437970.1766
+    gmst_deg = 280.46061837 + 360.98564736629 * (jd - 2451545.0)
+    ra = np.radians(gmst_deg + DIPOLE_POLE_LON_DEG)
+    colat = np.radians(90.0 - DIPOLE_POLE_LAT_DEG)
+    return np.stack(
+        [np.sin(colat) * np.cos(ra), np.sin(colat) * np.sin(ra), np.full(ra.shape, np.cos(colat))],
+        axis=-1,
+    )
+
+
+def parker_field_nt(sun_au: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parker-spiral field (nT): radial and azimuthal components, :data:`IMF_1AU_NT` at 1 AU.
+
+    >>> b_r, b_phi = parker_field_nt(np.array([1.0]))
+    >>> round(float(np.hypot(b_r, b_phi)[0]), 6)
+    4.0
+    """
+    r = np.asarray(sun_au, dtype=float)
+    k = SUN_ROTATION_RAD_S * _AU_KM / SOLAR_WIND_KM_S
+    b_r = IMF_1AU_NT / np.sqrt(1.0 + k**2) / r**2
+    return b_r, -b_r * k * r
+
+
 class FlightModel:
     """The spacecraft's state over the flight, channel by channel (ICD §4).
 
@@ -259,6 +332,7 @@ class FlightModel:
         self._end_s: float = (MODEL_END_UTC - LAUNCH_UTC).total_seconds()
         trajectory = get_trajectory(scenario) if trajectory is None else trajectory
         self._grid_s, self._distance_grid_km, self._sun_grid_au = _tabulated_distances(trajectory)
+        self._direction_grid = _tabulated_directions(trajectory)
         #: Engine cutoff (s after launch): the trajectory's impulsive Blok L burn.
         self.engine_cutoff_s: float = float(trajectory.injection.coast_s)
         self._key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
@@ -334,12 +408,43 @@ class FlightModel:
         return np.interp(np.asarray(t_s, dtype=np.float64), self._grid_s, self._sun_grid_au)
 
     def meteoroid_rate_per_s(self, t_s: npt.ArrayLike) -> np.ndarray:
-        """Expected micrometeoroid hit rate (1/s) at ``t_s`` seconds after launch."""
+        """Expected micrometeoroid hit rate (1/s): flux × the sensor's area."""
         altitude_km = self.altitude_km_s(t_s)
         in_zone = np.zeros(altitude_km.shape, dtype=bool)
         for low_km, high_km in METEOROID_ZONES_ALTITUDE_KM:
             in_zone |= (altitude_km >= low_km) & (altitude_km <= high_km)
-        return np.where(in_zone, METEOROID_ZONE_RATE_PER_S, METEOROID_BACKGROUND_RATE_PER_S)
+        sporadic = (
+            METEOROID_SPORADIC_FLUX_PER_M2_S
+            * np.minimum(self.sun_distance_au_s(t_s), 10.0) ** METEOROID_SPORADIC_EXPONENT
+        )
+        flux = np.where(in_zone, METEOROID_ZONE_FLUX_PER_M2_S, sporadic)
+        return flux * METEOROID_SENSOR_AREA_M2
+
+    def magnetic_latitude_sin_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Sine of the probe's magnetic latitude (tilted dipole) at ``t_s``."""
+        t = np.asarray(t_s, dtype=np.float64)
+        units = np.stack(
+            [np.interp(t, self._grid_s, self._direction_grid[:, i]) for i in range(3)], axis=-1
+        )
+        units /= np.linalg.norm(units, axis=-1, keepdims=True)
+        return np.einsum("...i,...i->...", units, dipole_axis(t))
+
+    def l_shell_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """McIlwain L of the tilted dipole at ``t_s``: r / (R_E cos² λ), λ magnetic latitude."""
+        sin_lat = self.magnetic_latitude_sin_s(t_s)
+        return self.distance_km_s(t_s) / EARTH_RADIUS_KM / np.maximum(1.0 - sin_lat**2, 1e-6)
+
+    def spin_phase_rad_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Spin angle about the Sun axis (rad): 0 until 6 Nov, spun up over 6 Nov, then
+        one turn every :data:`SPIN_PERIOD_S` (historical; the nominal craft never spins)."""
+        t = np.asarray(t_s, dtype=np.float64)
+        if self.scenario != "historical":
+            return np.zeros(t.shape)
+        gyro_s = seconds_since_launch(GYRO_START_UTC)
+        spin_s = seconds_since_launch(SPIN_START_UTC)
+        omega = 2.0 * np.pi / SPIN_PERIOD_S
+        ramp = np.clip(t - gyro_s, 0.0, spin_s - gyro_s)
+        return omega * (ramp**2 / (2.0 * (spin_s - gyro_s)) + np.maximum(t - spin_s, 0.0))
 
     # ------------------------------------------------------------- attitude
 
@@ -391,34 +496,57 @@ class FlightModel:
         noisy_b = p_b + self._noise_per_s(_STREAM_P_B, t, 0.02) * (p_b > 0)
         return np.maximum(noisy_a, 0.0), np.maximum(noisy_b, 0.0)
 
-    def _field_nt(self, t: np.ndarray, distance_km: np.ndarray) -> tuple[np.ndarray, ...]:
-        magnitude = 3.5 + 0.4 * np.tanh(self._smooth(_STREAM_MAG_SLOW, t, 3600.0))
+    def field_nt(self, t_s: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The field in the craft's axes (nT, before noise and clipping): x, y, z.
+
+        z points to the Sun, x to ecliptic north and y along the spiral's azimuth while the
+        craft is oriented; once it spins about z, x and y turn with it.
+        """
+        t = np.asarray(t_s, dtype=np.float64)
+        sun_au = self.sun_distance_au_s(t)
+        b_r, b_phi = parker_field_nt(sun_au)
+        polarity = np.where(np.floor(t / SECTOR_S) % 2 == 0, 1.0, -1.0)
+        scale = 1.0 + 0.1 * np.tanh(self._smooth(_STREAM_MAG_SLOW, t, 3600.0))
+        ambient = np.hypot(b_r, b_phi) * scale
         ev = self._mag_events
         if ev.size:
-            shape = np.exp(-0.5 * ((t[:, None] - ev[None, :, 0]) / ev[None, :, 2]) ** 2)
-            magnitude = np.maximum(magnitude, np.max(ev[None, :, 1] * shape, axis=1))
-        radii = distance_km / EARTH_RADIUS_KM
-        dipole = np.where(radii < 10.0, 31_000.0 / radii**3, 0.0)
-        magnitude = np.hypot(magnitude, dipole)
-        # Direction: slow rotation (one turn in ~5 days) with a wandering tilt.
-        azimuth = 2 * np.pi * t / (5 * _SECONDS_PER_DAY) + 0.6 * self._smooth(
-            _STREAM_MAG_DIR_A, t, 6 * 3600.0
-        )
-        elevation = 0.5 * np.tanh(self._smooth(_STREAM_MAG_DIR_B, t, 6 * 3600.0))
+            shape = np.exp(-0.5 * ((t[..., None] - ev[:, 0]) / ev[:, 2]) ** 2)
+            peak = np.max(ev[:, 1] * shape, axis=-1) * np.hypot(b_r, b_phi) / IMF_1AU_NT
+            scale = scale * np.maximum(1.0, peak / ambient)
+        # A wandering out-of-ecliptic component (the field is never exactly in the spiral).
+        north = 0.3 * np.tanh(self._smooth(_STREAM_MAG_DIR_B, t, 6 * 3600.0))
+        north = north * np.hypot(b_r, b_phi)
+        x = north * scale
+        y = polarity * b_phi * scale
+        z = -polarity * b_r * scale
+        radii = self.distance_km_s(t) / EARTH_RADIUS_KM
+        x = x + np.where(radii < 10.0, 31_000.0 / radii**3, 0.0)
+        phase = self.spin_phase_rad_s(t)
+        c, s = np.cos(phase), np.sin(phase)
+        return c * x + s * y, -s * x + c * y, z
+
+    def _field_nt(self, t: np.ndarray) -> tuple[np.ndarray, ...]:
+        x, y, z = self.field_nt(t)
         components = (
-            magnitude * np.cos(elevation) * np.cos(azimuth)
-            + self._noise_per_s(_STREAM_MAG_X, t, 0.05),
-            magnitude * np.cos(elevation) * np.sin(azimuth)
-            + self._noise_per_s(_STREAM_MAG_Y, t, 0.05),
-            magnitude * np.sin(elevation) + self._noise_per_s(_STREAM_MAG_Z, t, 0.05),
+            x + self._noise_per_s(_STREAM_MAG_X, t, 0.05),
+            y + self._noise_per_s(_STREAM_MAG_Y, t, 0.05),
+            z + self._noise_per_s(_STREAM_MAG_Z, t, 0.05),
         )
         return tuple(np.clip(c, -MAG_RANGE_NT, MAG_RANGE_NT) for c in components)
 
     def radiation_rates_cps(self, t_s: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Expected (gas-discharge, scintillation) counting rates (counts/s)."""
-        shell = self.distance_km_s(t_s) / EARTH_RADIUS_KM
-        inner = np.exp(-0.5 * ((shell - 1.6) / 0.2) ** 2)
-        outer = np.exp(-0.5 * ((shell - 4.0) / 0.8) ** 2)
+        """Expected (gas-discharge, scintillation) counting rates (counts/s).
+
+        Each belt is a Gaussian in L; off the magnetic equator the trapped flux falls as
+        (B_eq / B)^½ with B / B_eq = √(1 + 3 sin² λ) / cos⁶ λ along the dipole field line
+        (emulator definition).
+        """
+        sin2 = self.magnetic_latitude_sin_s(t_s) ** 2
+        cos2 = np.maximum(1.0 - sin2, 1e-6)
+        shell = self.distance_km_s(t_s) / EARTH_RADIUS_KM / cos2
+        off_equator = (cos2**3 / np.sqrt(1.0 + 3.0 * sin2)) ** 0.5
+        inner = off_equator * np.exp(-0.5 * ((shell - 1.6) / 0.2) ** 2)
+        outer = off_equator * np.exp(-0.5 * ((shell - 4.0) / 0.8) ** 2)
         return 2.5 + 1500.0 * inner + 3000.0 * outer, 15.0 + 3000.0 * inner + 9000.0 * outer
 
     def channels_s(self, t_s: npt.ArrayLike) -> dict[str, np.ndarray]:
@@ -437,7 +565,6 @@ class FlightModel:
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         self._check_times(t)
         sun_au = self.sun_distance_au_s(t)
-        distance_km = self.distance_km_s(t)
         mode = self.attitude_mode_s(t)
         flux = 1.0 / sun_au**2
         sunlit = mode != AttitudeMode.UNCONTROLLED
@@ -449,7 +576,7 @@ class FlightModel:
             _STREAM_BATTERY_V, t, 0.05
         )
         p_a, p_b = self._pressures_mpa(t)
-        mag_x, mag_y, mag_z = self._field_nt(t, distance_km)
+        mag_x, mag_y, mag_z = self._field_nt(t)
         gas_rate, scint_rate = self.radiation_rates_cps(t)
         gas = stats.poisson.ppf(self._uniform(_STREAM_GAS, np.floor(t)), gas_rate)
         scint = stats.poisson.ppf(self._uniform(_STREAM_SCINT, np.floor(t)), scint_rate)
