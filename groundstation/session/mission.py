@@ -7,16 +7,16 @@ replay places them as follows (``docs/sessions.md``):
 
 - automatic: every 2 days from 2 Nov 1962 to 12 Dec 1962 (21 sessions), then every 5 days
   from 13 Dec 1962 to 18 Mar 1963 (20 sessions): the cadence is exactly the record's;
-- ground-commanded (20 sessions, labelled ``ground-commanded``): one on launch day at
-  18:20 UTC, when the probe, 35° up at Yevpatoria, crosses the outer radiation belt
-  inside the near-Earth meteoroid zone; one on each odd day from 3 Nov to 7 Dec 1962 (18),
-  the weeks of orbit determination, the leak and the gyroscopes; and one on 21 Mar 1963,
-  the documented last contact. None falls inside the 5-day cadence;
+- ground-commanded (20 sessions, labelled ``ground-commanded``): two on launch day, at
+  17:44 UTC in the outer radiation belt (64° up at Yevpatoria) and at 19:15 UTC inside
+  the near-Earth meteoroid zone; one on each odd day from 3 Nov to 5 Dec 1962 (17), the
+  weeks of orbit determination, the leak and the gyroscopes; and one on 21 Mar 1963, the
+  documented last contact. None falls inside the 5-day cadence;
 - after 21 Mar 1963 the station keeps trying every 5 days, and a last session is planned
   for the flyby day, 19 Jun 1963 (in the ``nominal`` scenario, the imaging session).
 
 Each session starts at the culmination of that day's pass over Yevpatoria (the launch-day
-session at its fixed time) and is emulated in full (uplink, spacecraft, downlink, decode)
+sessions at their fixed times) and is emulated in full (uplink, spacecraft, downlink, decode)
 in the short ``mission`` profile. Its verdict
 is the session's own: a contact is telemetry decoded on a band whose link budget closes.
 Nothing in the replay knows the date of the last contact; it follows from the budget.
@@ -48,10 +48,13 @@ FIVE_DAY_START: Final = datetime(1962, 12, 13, tzinfo=UTC)
 LAST_DOCUMENTED_CONTACT: Final = datetime(1963, 3, 21, tzinfo=UTC)
 FLYBY_DAY: Final = datetime(1963, 6, 19, tzinfo=UTC)
 DOCUMENTED_SESSIONS: Final = 61
-#: The launch-day session: outer radiation belt (L ≈ 4) inside the meteoroid zone.
-BELT_SESSION_UTC: Final = datetime(1962, 11, 1, 18, 20, tzinfo=UTC)
+#: The launch-day sessions: the outer radiation belt (L ≈ 3.7, 64° up), then the
+#: near-Earth meteoroid zone (37,000 km altitude, about 30 hits counted so far).
+BELT_SESSION_UTC: Final = datetime(1962, 11, 1, 17, 44, tzinfo=UTC)
+METEOROID_SESSION_UTC: Final = datetime(1962, 11, 1, 19, 15, tzinfo=UTC)
+LAUNCH_DAY_SESSIONS: Final = (BELT_SESSION_UTC, METEOROID_SESSION_UTC)
 #: Ground-commanded sessions on the odd days from 3 Nov to this day.
-LAST_ODD_DAY: Final = datetime(1962, 12, 7, tzinfo=UTC)
+LAST_ODD_DAY: Final = datetime(1962, 12, 5, tzinfo=UTC)
 #: The default ``groundstation contact``: the 4 November 1962 session, dish still pointed.
 DEFAULT_CONTACT_DAY: Final = datetime(1962, 11, 4, tzinfo=UTC)
 
@@ -75,7 +78,7 @@ def session_start(entry: ScheduledSession) -> datetime:
 
 def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
     """The replay's sessions, numbered in time order, up to ``until`` (see module docs)."""
-    days: list[tuple[datetime, str]] = [(BELT_SESSION_UTC, "ground-commanded")]
+    days: list[tuple[datetime, str]] = [(t, "ground-commanded") for t in LAUNCH_DAY_SESSIONS]
     day = FIRST_SESSION_DAY
     while day < FIVE_DAY_START:
         days.append((day, "automatic"))
@@ -96,7 +99,7 @@ def mission_schedule(until: datetime = FLYBY_DAY) -> list[ScheduledSession]:
     days.append((FLYBY_DAY, "flyby"))
     days.sort()
     return [
-        ScheduledSession(number=i + 1, day_utc=d, kind=k, fixed_start=d == BELT_SESSION_UTC)
+        ScheduledSession(number=i + 1, day_utc=d, kind=k, fixed_start=d in LAUNCH_DAY_SESSIONS)
         for i, (d, k) in enumerate(days)
         if d <= until
     ]
@@ -243,7 +246,8 @@ def replay(
     mission = {
         "scenario": scenario,
         "schedule": "automatic every 2 days to 12 Dec 1962, every 5 days from 13 Dec 1962; "
-        "ground-commanded on launch day (radiation belts), on the odd days 3 Nov-7 Dec 1962 "
+        "ground-commanded on launch day (radiation belt, meteoroid zone), on the odd days "
+        "3 Nov-5 Dec 1962 "
         "and on 21 Mar 1963; attempts every 5 days after that until the flyby",
         "sessions_total": len(entries),
         "documented_sessions_to_21_mar_1963": sum(

@@ -76,8 +76,8 @@ def test_plan_follows_the_attitude_model():
 def test_session_numbers_follow_the_replay_schedule():
     first = session_day(1)
     assert first.kind == "ground-commanded" and first.fixed_start
-    assert first.day_utc == datetime(1962, 11, 1, 18, 20, tzinfo=UTC)
-    assert session_day(2).day_utc.date() == datetime(1962, 11, 2).date()
+    assert first.day_utc == datetime(1962, 11, 1, 17, 44, tzinfo=UTC)
+    assert session_day(3).day_utc.date() == datetime(1962, 11, 2).date()
     with pytest.raises(SessionError, match="no session 500"):
         session_day(500)
 
