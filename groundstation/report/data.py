@@ -528,3 +528,60 @@ def session_telemetry(rows: Sequence[Mapping[str, Any]]) -> Telemetry | None:
         else:
             last.append(LastFrame(kind, []))
     return Telemetry(summary, telemetry_series(rows), last)
+
+
+# ------------------------------------------------------------------------------ story
+
+
+def _last_values(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The last value of each channel among the frames that passed parity."""
+    values: dict[str, float] = {}
+    for row in rows:
+        if not parity_ok(row.get("parity_ok")):
+            continue
+        for key, text in row.items():
+            value = _float(text)
+            if not math.isnan(value):
+                values[key] = value
+    return values
+
+
+def session_story(session: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+    """What the session's telemetry shows, and why, in a sentence or two."""
+    v = _last_values(rows)
+    if not v:
+        return ""
+    said: list[str] = []
+    scint = v.get("scintillation_cps")
+    if scint is not None and scint > 200:
+        said.append(
+            f"The counters read {scint:,.0f} counts/s of scintillation: the probe is crossing "
+            "the Earth's radiation belts, which it leaves within the hour."
+        )
+    mags = [v.get(k) for k in ("mag_x_nt", "mag_y_nt", "mag_z_nt")]
+    if all(m is not None for m in mags):
+        if max(abs(m) for m in mags) > 40.9:
+            said.append("The magnetometer is saturated by the Earth's own field.")
+        elif not said:
+            total = math.sqrt(sum(m * m for m in mags))
+            said.append(
+                f"The magnetometer reads {total:.1f} nT, the interplanetary field, which "
+                "weakens with the distance from the Sun."
+            )
+    a, b = v.get("n2_pressure_a_mpa"), v.get("n2_pressure_b_mpa")
+    if a is not None and b is not None:
+        if a == 0 and b > 0.5:
+            said.append(
+                f"Nitrogen bottle A reads zero, emptied through the leaking valve right after "
+                f"engine cutoff; bottle B ({b:.1f} MPa) alone keeps the dish on Earth."
+            )
+        elif a == 0 and b == 0:
+            said.append(
+                "Both nitrogen bottles read zero: the last gas spun the craft up about its "
+                "Sun axis on 6–7 November, so the dish cannot follow the Earth and only the "
+                "1.6 m omni antenna carries telemetry."
+            )
+    hits = v.get("micrometeoroid_hits")
+    if hits is not None and hits > 0 and len(said) < 3:
+        said.append(f"The micrometeoroid counter stands at {hits:.0f} hits.")
+    return " ".join(said[:3])

@@ -111,7 +111,22 @@ def _caption(entry: Mapping[str, Any]) -> str:
     snr = number(entry.get("snr_db"))
     if snr is not None:
         parts.append(f"SNR {snr:.1f} dB")
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + ". " + _what_it_shows(lines, pixels)
+
+
+def _what_it_shows(lines: Any, pixels: Any) -> str:
+    """What the camera sent: Mars at closest approach, or the stored test chart."""
+    from signals.spacecraft.downlinks import FLYBY_IMAGE_SIZE
+
+    if (lines, pixels) == FLYBY_IMAGE_SIZE:
+        return (
+            "Mars as the camera saw it at closest approach, a crescent seen from the night "
+            "side (procedural: no real image of this flyby exists)."
+        )
+    return (
+        "The stored test chart (grey bars): far from Mars the camera has nothing to see, "
+        "and the chart checks the 5 cm link and the decoder line by line."
+    )
 
 
 def _find_file(

@@ -61,8 +61,15 @@ def _commands_pair(e: Mapping[str, Any]) -> str:
 
 
 #: The mission table's columns before and after the per-band margins.
+def _session_cell(e: Mapping[str, Any]) -> Cell:
+    """The session number, a link to its own report when the replay kept it."""
+    report = e.get("report")
+    return Cell(str(e.get("session", DASH)), href=str(report) if report else "")
+
+
 MISSION_COLUMNS_BEFORE: Final[tuple[Column[Mapping[str, Any]], ...]] = (
-    Column("#", "", lambda e: str(e.get("session", DASH))),
+    Column("#", "", _session_cell),
+    Column("kind", "", lambda e: str(e.get("kind") or DASH), numeric=False),
     Column("start", "UTC", lambda e: utc_text(e.get("start_utc"))[:16], numeric=False),
     Column(
         "range",
@@ -137,3 +144,66 @@ def mission_summary(mission: Mapping[str, Any], n_sessions: Any, n_contacts: Any
             "21 March 1963 at 106.76 million km)."
         )
     return f"{n_contacts} of {n_sessions} sessions made contact."
+
+
+#: The documented flight (ICD §1): (UTC, event). The emulator's side is added per mission.
+_RECORD_EVENTS: Final[tuple[tuple[str, str], ...]] = (
+    ("1962-11-01 16:14", "Launch, Molniya 8K78 from Baikonur"),
+    ("1962-11-01", "Blok L burn from the parking orbit; one nitrogen bottle at zero right after"),
+    ("1962-11-01", "Radiation belts and near-Earth meteoroids (6,000–40,000 km)"),
+    ("1962-11-06", "Backup gyroscopes engaged (6–7 Nov); craft spun up about its Sun axis"),
+    ("1962-12-13", "Sessions every 5 days instead of every 2"),
+    ("1963-03-21", "Last contact, at 106,760,000 km; 61 sessions in all"),
+    ("1963-06-19", "Mars flyby at about 193,000–197,000 km (no signal)"),
+)
+
+
+def _sessions_on(sessions: Sequence[Mapping[str, Any]], day: str) -> str:
+    numbers = [str(e.get("session")) for e in sessions if str(e.get("start_utc", ""))[:10] == day]
+    return f" (session {', '.join(numbers)})" if numbers else ""
+
+
+def mission_timeline(mission: Mapping[str, Any]) -> Table:
+    """The flight's events as the record tells them, beside what the replay shows."""
+    sessions = [e for e in (mission.get("sessions") or []) if isinstance(e, Mapping)]
+    trajectory = mapping(mission.get("trajectory"))
+    last = mapping(mission.get("last_contact"))
+    cadence = [e for e in sessions if e.get("kind") == "automatic"]
+    five = next((e for e in cadence if str(e.get("start_utc", ""))[:10] >= "1962-12-13"), None)
+
+    def emulator(index: int) -> str:
+        if index == 0:
+            return "the trajectory and the flight model start here"
+        if index == 1:
+            burn = str(trajectory.get("burn_utc") or "")[:16].replace("T", " ")
+            return (f"burn at {burn} UTC" if burn else "burn") + "; bottle A empties in minutes"
+        if index == 2:
+            return "belts crossed 17:35–17:45 UTC, meteoroid zone 17:48–19:22 UTC" + (
+                _sessions_on(sessions, "1962-11-01")
+            )
+        if index == 3:
+            return "gyro mode on 6 Nov, spin about the Sun axis from 7 Nov; 1.6 m band only"
+        if index == 4:
+            return f"5-day cadence from session {five.get('session')}" if five else DASH
+        if index == 5:
+            if last.get("start_utc"):
+                km = number(last.get("range_km"))
+                at = f" at {km / 1e6:.2f} million km" if km is not None else ""
+                return (
+                    f"last contact: session {last.get('session')}, "
+                    f"{str(last.get('start_utc'))[:10]}{at}, from the link budget alone"
+                )
+            return "no contact in the replay"
+        distance = number(trajectory.get("flyby_distance_km"))
+        when = str(trajectory.get("flyby_utc") or "")[:16].replace("T", " ")
+        if distance is None:
+            return DASH
+        return f"closest approach {distance:,.0f} km at {when} UTC (integrated)"
+
+    rows = [(i, when, what) for i, (when, what) in enumerate(_RECORD_EVENTS)]
+    columns: list[Column[tuple[int, str, str]]] = [
+        Column("UTC", "", lambda r: r[1], numeric=False),
+        Column("the record (ICD §1)", "", lambda r: r[2], numeric=False),
+        Column("the replay", "", lambda r: emulator(r[0]), numeric=False),
+    ]
+    return build_table(columns, rows, css="compact")

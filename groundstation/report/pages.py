@@ -171,6 +171,7 @@ def write_session_report(
         heading=f"Mars 1 — session {number_}" if number_ is not None else "Mars 1 — radio session",
         subtitle=f"{kind} session, {start} UTC" if session.get("start_utc") else str(kind),
         verdict=data.session_verdict(session),
+        story=data.session_story(session, list(telemetry_rows or [])),
         contact=data.session_contact(session),
         header_facts=data.session_facts(session),
         budget=data.build_table(data.BUDGET_COLUMNS, bands, status=lambda b: b.status)
@@ -259,6 +260,7 @@ def write_mission_report(path: Path, mission: dict) -> Path:
         contacts=n_contacts,
         summary=mission_data.mission_summary(mission, n_sessions, n_contacts),
         mission_facts=mission_data.mission_facts(mission, n_sessions, n_contacts),
+        timeline=mission_data.mission_timeline(mission),
         sessions=mission_data.mission_table(sessions) if sessions else None,
         margin_plot=margin_plot,
         range_plot=range_plot,

@@ -22,6 +22,7 @@ class Cell:
     numeric: bool = False
     strong: bool = False
     muted: bool = False
+    href: str = ""
     #: A second, muted line (an error message under a reason).
     note: str = ""
 

@@ -137,7 +137,7 @@ def run_scheduled_session(
         profile=SessionProfile.named("mission"),
         seed=seed + entry.number,
         show_progress=False,
-        write_report=False,
+        write_report=bool(outdir),
     )
     summary = result.to_json()
     return {
@@ -160,6 +160,20 @@ def run_scheduled_session(
         "commands_acknowledged": sum(bool(c.get("acknowledged")) for c in summary["commands"]),
         "commands_sent": len(summary["commands"]),
         "elapsed_s": summary["elapsed_s"],
+        "report": f"sessions/session_{entry.number:02d}/report.html" if outdir else None,
+    }
+
+
+def _trajectory_facts(scenario: str) -> dict[str, Any]:
+    """The injection burn and the closest approach of the scenario's trajectory."""
+    from signals.path.geometry import get_trajectory
+
+    trajectory = get_trajectory(scenario)
+    when, distance_km = trajectory.flyby()
+    return {
+        "burn_utc": trajectory.injection.burn_utc,
+        "flyby_utc": when,
+        "flyby_distance_km": distance_km,
     }
 
 
@@ -270,6 +284,7 @@ def replay(
             None,
         ),
         "workers": n_workers,
+        "trajectory": _trajectory_facts(scenario),
         "sessions": entries,
     }
     write_json(outdir / "mission.json", mission)

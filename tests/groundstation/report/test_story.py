@@ -1,0 +1,73 @@
+"""The story told: a session's sentence from its telemetry, the mission's timeline."""
+
+from __future__ import annotations
+
+from groundstation.report.data import session_story
+from groundstation.report.mission_data import mission_timeline
+from groundstation.report.pages import write_mission_report
+
+
+def _frame(**channels: float) -> dict[str, str]:
+    row = {"parity_ok": "true", "frame_type": "0"}
+    row.update({k: str(v) for k, v in channels.items()})
+    return row
+
+
+def test_story_of_the_belt_session():
+    rows = [
+        _frame(n2_pressure_a_mpa=0.0, n2_pressure_b_mpa=15.0, micrometeoroid_hits=0),
+        _frame(mag_x_nt=40.955, mag_y_nt=-3.0, mag_z_nt=1.0, scintillation_cps=2100),
+    ]
+    story = session_story({}, rows)
+    assert "radiation belts" in story and "saturated" in story
+    assert "bottle A reads zero" in story and "15.0 MPa" in story
+
+
+def test_story_after_the_spin_up_and_without_telemetry():
+    rows = [
+        _frame(n2_pressure_a_mpa=0.0, n2_pressure_b_mpa=0.0),
+        _frame(mag_x_nt=1.0, mag_y_nt=-2.0, mag_z_nt=2.0, scintillation_cps=16),
+        _frame(mag_x_nt=99.0, scintillation_cps=99999) | {"parity_ok": "false"},
+    ]
+    story = session_story({}, rows)
+    assert "3.0 nT" in story and "spun the craft up" in story
+    assert "belts" not in story  # the frame that failed parity is not read
+    assert session_story({}, []) == ""
+
+
+def test_mission_timeline_and_links_to_session_reports(tmp_path):
+    sessions = [
+        {
+            "session": 1,
+            "kind": "ground-commanded",
+            "start_utc": "1962-11-01T17:44:00Z",
+            "contact": True,
+            "report": "sessions/session_01/report.html",
+        },
+        {
+            "session": 61,
+            "kind": "ground-commanded",
+            "start_utc": "1963-03-21T17:35:56Z",
+            "contact": True,
+        },
+    ]
+    mission = {
+        "scenario": "historical",
+        "sessions": sessions,
+        "last_contact": {"session": 61, "start_utc": "1963-03-21T17:35:56Z", "range_km": 106.1e6},
+        "trajectory": {
+            "burn_utc": "1962-11-01T17:26:29Z",
+            "flyby_utc": "1963-06-19T11:59:59Z",
+            "flyby_distance_km": 194999.8,
+        },
+    }
+    table = mission_timeline(mission)
+    texts = [" | ".join(c.text for c in row.cells) for row in table.rows]
+    assert len(texts) == 7
+    assert "burn at 1962-11-01 17:26 UTC" in texts[1]
+    assert "(session 1)" in texts[2]
+    assert "session 61, 1963-03-21 at 106.10 million km" in texts[5]
+    assert "194,999 km" in texts[6] or "195,000 km" in texts[6]
+    html = write_mission_report(tmp_path / "mission.html", mission).read_text()
+    assert '<a href="sessions/session_01/report.html">1</a>' in html
+    assert "Timeline" in html and "ground-commanded" in html
