@@ -37,6 +37,7 @@ from groundstation.outputs.spectrum import Waterfall
 from groundstation.report import data, mission_data
 from groundstation.report.format import carrier_mhz, number, utc_text
 from groundstation.report.images import Picture, session_images
+from groundstation.report.tables import Column, Fact, build_table
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -266,5 +267,36 @@ def write_mission_report(path: Path, mission: dict) -> Path:
         range_plot=range_plot,
         footer="Emulated with the Mars 1 ground station; link budgets per ICD §7, "
         "schedule per ICD §1.",
+    )
+    return write_text(path, html)
+
+
+def write_sputnik22_report(path: Path, context: Mapping[str, Any]) -> Path:
+    """Write the sister craft's report (``--scenario sputnik22``), atomically.
+
+    ``context`` holds the sentences (``verdict``, ``story``, ``tuning``, ``end``), the
+    orbit's facts as (name, value) pairs and the passes as rows of
+    (rise, set, max elevation, nearest range, Doppler span, largest Doppler rate, note).
+    """
+    columns = [
+        Column("rise", "UTC", lambda r: r[0], numeric=False),
+        Column("set", "UTC", lambda r: r[1], numeric=False),
+        Column("max elevation", "°", lambda r: r[2]),
+        Column("nearest", "km", lambda r: r[3]),
+        Column("Doppler at 183.6 MHz", "kHz", lambda r: r[4]),
+        Column("largest rate", "Hz/s", lambda r: r[5]),
+        Column("what it was", "", lambda r: r[6], numeric=False),
+    ]
+    html = _render(
+        "sputnik22.html",
+        title="2MV-4 No.1 (Sputnik 22)",
+        verdict=context["verdict"],
+        story=context["story"],
+        tuning=context["tuning"],
+        end=context["end"],
+        orbit_facts=[Fact(name, value) for name, value in context["facts"]],
+        passes=build_table(columns, context["passes"], css="compact"),
+        footer="Emulated with the Mars 1 ground station; the sister craft's orbit per "
+        "ICD §1, ignition time modelled (docs/sputnik22.md).",
     )
     return write_text(path, html)

@@ -721,9 +721,10 @@ def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--scenario",
-        choices=SCENARIOS,
+        choices=(*SCENARIOS, "sputnik22"),
         default="historical",
-        help="historical: the real flight; nominal: as planned (no leak)",
+        help="historical: the real flight; nominal: as planned (no leak); sputnik22: the "
+        "sister craft lost in its parking orbit on 24 Oct 1962",
     )
     parser.add_argument(
         "-o",
@@ -762,6 +763,10 @@ def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
 
 def run_contact_command(args: argparse.Namespace) -> int:
     """``groundstation contact``."""
+    if args.scenario == "sputnik22":
+        from groundstation.session.sputnik22 import run_sputnik22_command
+
+        return run_sputnik22_command(args)
     start, number, kind = resolve_start(args)
     profile = SessionProfile.named("contact")
     if args.carrier_s is not None:

@@ -1,0 +1,201 @@
+"""The sister craft, 2MV-4 No.1 (Sputnik 22): its parking orbit, the failure, the passes.
+
+Launched 1962-10-24 17:55:04 UTC by a Molniya 8K78 from Baikonur Site 1/5 into a parking
+orbit of 180 × 485 km inclined 64.9°; the Blok L upper stage exploded at ignition and the
+craft never left the orbit; 22 pieces were catalogued, which decayed between
+29 October 1962 and 26 February 1963.
+
+The model (nothing here touches the Mars 1 trajectory or its fitted data):
+
+- the parking orbit is a Kepler ellipse about the Earth (two-body: over the two hours
+  modelled the Earth's J2 turns its plane by about 0.3°), its plane through the launch
+  site at the launch epoch (northbound, as for Mars 1), perigee at orbit insertion, taken
+  530 s after launch and 20° downrange (assumptions: the record gives neither);
+- the ignition time is the one the mission needed: the departure hyperbola towards Mars
+  (Lambert's problem from the Earth at launch + 1 h to Mars on 1963-06-19, an assumed
+  arrival) has its periapsis where the parking orbit must be left; the craft reaches that
+  point :data:`PLANNED_COAST_S` after launch (computed here, about 70 min);
+- Yevpatoria's view of the orbit: range, range rate, elevation and the 1.6 m telemetry
+  band's Doppler (183.6 MHz) from the station (skyfield, DE421 Earth orientation).
+
+>>> from datetime import timedelta
+>>> 60 < planned_coast_s() / 60 < 80
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import numpy as np
+from skyfield.api import wgs84
+from skyfield.functions import mxv
+
+from signals.bands import band, station
+from signals.path import geometry as geo
+
+LAUNCH_UTC: Final = datetime(1962, 10, 24, 17, 55, 4, tzinfo=UTC)
+SITE_LATITUDE_DEG: Final = 45.920
+SITE_LONGITUDE_DEG: Final = 63.342
+PERIGEE_ALTITUDE_KM: Final = 180.0
+APOGEE_ALTITUDE_KM: Final = 485.0
+INCLINATION_DEG: Final = 64.9
+#: Orbit insertion (perigee): time after launch (s) and downrange angle (deg), assumptions.
+INSERTION_S: Final = 530.0
+INSERTION_DOWNRANGE_DEG: Final = 20.0
+#: The arrival the departure was aimed at (assumption: Mars 1's flyby day).
+ASSUMED_ARRIVAL_UTC: Final = datetime(1963, 6, 19, 12, tzinfo=UTC)
+DEBRIS_PIECES: Final = 22
+DECAY_FIRST_UTC: Final = datetime(1962, 10, 29, tzinfo=UTC)
+DECAY_LAST_UTC: Final = datetime(1963, 2, 26, tzinfo=UTC)
+#: The band Yevpatoria would have listened on (omni antenna, works in any attitude).
+LISTENING_BAND: Final = "1.6m-tlm"
+_UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _unix(t: datetime) -> float:
+    return (t - _UNIX_EPOCH).total_seconds()
+
+
+@functools.cache
+def _orbit_frame() -> tuple[np.ndarray, np.ndarray, float]:
+    """Node and in-plane unit vectors (ICRF) and the site's argument of latitude (rad)."""
+    eph = geo.ephemeris()
+    site = wgs84.latlon(SITE_LATITUDE_DEG, SITE_LONGITUDE_DEG)
+    p = site.at(eph.time([_unix(LAUNCH_UTC)])).position.km[:, 0]
+    lat = math.asin(p[2] / float(np.linalg.norm(p)))
+    ra = math.atan2(p[1], p[0])
+    inc = math.radians(INCLINATION_DEG)
+    u_site = math.asin(math.sin(lat) / math.sin(inc))
+    node = ra - math.atan2(math.cos(inc) * math.sin(u_site), math.cos(u_site))
+    p_hat = np.array([math.cos(node), math.sin(node), 0.0])
+    q_hat = np.array(
+        [-math.cos(inc) * math.sin(node), math.cos(inc) * math.cos(node), math.sin(inc)]
+    )
+    return p_hat, q_hat, u_site
+
+
+def insertion_state() -> tuple[np.ndarray, np.ndarray]:
+    """Geocentric position (km) and velocity (km/s) at perigee, :data:`INSERTION_S`."""
+    p_hat, q_hat, u_site = _orbit_frame()
+    r_p = geo.EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
+    r_a = geo.EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
+    ecc = (r_a - r_p) / (r_a + r_p)
+    u = u_site + math.radians(INSERTION_DOWNRANGE_DEG)
+    radial = math.cos(u) * p_hat + math.sin(u) * q_hat
+    along = -math.sin(u) * p_hat + math.cos(u) * q_hat
+    return r_p * radial, math.sqrt(geo.GM_EARTH_KM3_S2 * (1 + ecc) / r_p) * along
+
+
+def orbit_km(t_utc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geocentric position (km) and velocity (km/s) on the parking orbit, shape (n, 3).
+
+    Parameters
+    ----------
+    t_utc : array of datetime64
+        Times (UTC) after the orbit insertion.
+    """
+    unix = np.asarray(t_utc, dtype="datetime64[us]").astype(np.int64) * 1e-6
+    r0, v0 = insertion_state()
+    return geo.propagate_kepler(r0, v0, unix - _unix(LAUNCH_UTC) - INSERTION_S, geo.GM_EARTH_KM3_S2)
+
+
+@functools.cache
+def planned_coast_s() -> float:
+    """Time from launch to the ignition the departure towards Mars needed (s)."""
+    eph = geo.ephemeris()
+    p_hat, q_hat, _ = _orbit_frame()
+    h = np.cross(p_hat, q_hat)
+
+    def helio(index: int, unix_s: float) -> tuple[np.ndarray, np.ndarray]:
+        t = eph.time([unix_s])
+        p, v = eph.barycentric(index, t)
+        s_p, s_v = eph.barycentric(0, t)
+        return p[0] - s_p[0], v[0] - s_v[0]
+
+    start = _unix(LAUNCH_UTC) + 3600.0
+    r_e, v_e = helio(geo._EARTH, start)
+    r_m, _ = helio(geo._MARS, _unix(ASSUMED_ARRIVAL_UTC))
+    v1, _ = geo.solve_lambert(r_e, r_m, _unix(ASSUMED_ARRIVAL_UTC) - start, geo.GM_SUN_KM3_S2)
+    v_inf = v1 - v_e
+    u = v_inf - (v_inf @ h) * h
+    u /= np.linalg.norm(u)
+    r_p = geo.EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
+    ecc = 1.0 + r_p * float(v_inf @ v_inf) / geo.GM_EARTH_KM3_S2
+    theta = math.acos(-1.0 / ecc)
+    periapsis = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
+    r0, _ = insertion_state()
+    r_hat = r0 / np.linalg.norm(r0)
+    angle = math.atan2(float(np.cross(r_hat, periapsis) @ h), float(r_hat @ periapsis))
+    angle %= 2.0 * math.pi
+    # Time from perigee to that true anomaly on the ellipse (Kepler's equation).
+    r_a = geo.EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
+    e = (r_a - r_p) / (r_a + r_p)
+    a = 0.5 * (r_a + r_p)
+    big_e = 2.0 * math.atan(math.sqrt((1 - e) / (1 + e)) * math.tan(angle / 2.0)) % (2 * math.pi)
+    mean = big_e - e * math.sin(big_e)
+    return INSERTION_S + mean / math.sqrt(geo.GM_EARTH_KM3_S2 / a**3)
+
+
+def ignition_utc() -> datetime:
+    """When the Blok L ignited, and exploded (the modelled planned ignition)."""
+    return LAUNCH_UTC + timedelta(seconds=planned_coast_s())
+
+
+@dataclass(frozen=True)
+class PassSample:
+    """The orbit seen from Yevpatoria at some times (arrays)."""
+
+    t_utc: np.ndarray
+    elevation_deg: np.ndarray
+    range_km: np.ndarray
+    range_rate_km_s: np.ndarray
+    doppler_hz: np.ndarray
+
+
+def view_from_yevpatoria(t_utc: np.ndarray) -> PassSample:
+    """Elevation, range, range rate and the 1.6 m band's Doppler at Yevpatoria."""
+    eph = geo.ephemeris()
+    t_utc = np.asarray(t_utc, dtype="datetime64[us]")
+    unix = t_utc.astype(np.int64) * 1e-6
+    st = station()
+    site = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.elevation_m)
+    t = eph.time(unix)
+    r, v = orbit_km(t_utc)
+    at = site.at(t)
+    topo = r - at.position.km.T
+    topo_v = v - at.velocity.km_per_s.T
+    rng = np.linalg.norm(topo, axis=1)
+    rate = np.einsum("ij,ij->i", topo, topo_v) / rng
+    local = mxv(site.rotation_at(t), topo.T)
+    elevation = np.degrees(np.arcsin(np.clip(local[2] / rng, -1.0, 1.0)))
+    doppler = -band(LISTENING_BAND).carrier_hz * rate / geo.C_KM_S
+    return PassSample(t_utc, elevation, rng, rate, doppler)
+
+
+def passes(start_utc: datetime, end_utc: datetime, step_s: float = 10.0) -> list[PassSample]:
+    """The passes above the horizon at Yevpatoria between two times (10 s samples)."""
+    n = int((end_utc - start_utc).total_seconds() // step_s) + 1
+    start = np.datetime64(start_utc.replace(tzinfo=None), "us")
+    grid = start + (np.arange(n) * step_s * 1e6).astype("timedelta64[us]")
+    view = view_from_yevpatoria(grid)
+    up = view.elevation_deg > 0.0
+    edges = np.flatnonzero(np.diff(up.astype(int)))
+    bounds = ([0] if up[0] else []) + list(edges + 1) + ([n] if up[-1] else [])
+    out = []
+    for a, b in zip(bounds[::2], bounds[1::2], strict=False):
+        sl = slice(a, b)
+        out.append(
+            PassSample(
+                view.t_utc[sl],
+                view.elevation_deg[sl],
+                view.range_km[sl],
+                view.range_rate_km_s[sl],
+                view.doppler_hz[sl],
+            )
+        )
+    return out
