@@ -11,5 +11,5 @@ from groundstation.cli.app import main
 def test_carrier_seconds_outside_the_command_range_are_one_line_exit_2(capsys, value, tmp_path):
     assert main(["contact", "--carrier-s", value, "-o", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
-    assert "multiple of 10 s from 10 to 2550 s" in err and err.count("\n") == 1
+    assert "--carrier-s" in err and err.count("\n") == 1
     assert not (tmp_path / "c").exists()
