@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import scipy.fft
 from scipy.signal import windows
 
 from groundstation.io.recording import Recording
-from signals.dsp import nonfinite_to_zero
+from signals.dsp import block_power_spectra, nonfinite_to_zero
 
 #: Segments transformed together (bounds the working memory of one FFT batch).
 _FFT_BATCH_SEGMENTS: Final = 256
@@ -110,11 +109,8 @@ class _WaterfallAccumulator:
         self.n_carry = rest.size
 
     def _segments(self, block: np.ndarray) -> None:
-        with np.errstate(invalid="ignore", over="ignore"):
-            windowed = block.astype(np.complex64, copy=False) * self.window
-        nonfinite_to_zero(windowed, in_place=True)
-        spectrum = scipy.fft.fft(windowed, axis=-1)
-        power = spectrum.real**2 + spectrum.imag**2
+        samples, _ = nonfinite_to_zero(block.astype(np.complex64, copy=False).ravel())
+        power = block_power_spectra(samples, self.n_fft, window=self.window, centred=False)
         first = self.n_segments
         last = first + power.shape[0] - 1
         while last // self.group >= self.max_rows:
