@@ -335,6 +335,13 @@ MUTANTS: tuple[Mutant, ...] = (
         LINK_TESTS,
     ),
     Mutant(
+        "band-8cm-residual",
+        "signals/data/mars1.toml",
+        "max_residual_hz = 4000.0",
+        "max_residual_hz = 2000.0",
+        LINK_TESTS,
+    ),
+    Mutant(
         "link-boltzmann",
         "signals/path/link_budget.py",
         "BOLTZMANN_J_PER_K: Final = 1.380649e-23",

@@ -114,6 +114,16 @@ def test_band_table() -> None:
     assert band("39cm-up").carrier_hz == pytest.approx(922.76e6 * 5 / 6, rel=1e-15)
     assert band("5cm-ppm").carrier_hz == 5860.0e6
     assert 5840e6 <= band("5cm-ppm").carrier_hz <= 5890e6
+    # residual carrier limits (Hz, Hz/s): §3 PPM, §4 telemetry, §5 commands, §6 8 cm
+    limits = {
+        "5cm-ppm": (30_000.0, 5.0),
+        "32cm-tlm": (2000.0, 5.0),
+        "1.6m-tlm": (2000.0, 5.0),
+        "8cm-carrier": (4000.0, 20.0),
+    }
+    for band_id, limit in limits.items():
+        assert (band(band_id).max_residual_hz, band(band_id).max_residual_rate_hz_per_s) == limit
+    assert band("1.6m-cmd").max_residual_hz == 50.0
     dish = {b for b in ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm") if band(b).needs_dish}
     assert dish == {"32cm-tlm", "8cm-carrier", "5cm-ppm"}
     st = station()
