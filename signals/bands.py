@@ -59,6 +59,7 @@ class Band:
     direction: str
     antenna: str
     purpose: str
+    waveform: str
     tx_power_w: float
     tx_gain_dbi: float
     rx_gain_dbi: float
@@ -107,7 +108,9 @@ def _parse_band(band_id: str, table: dict) -> Band:
         if table[key] not in allowed:
             raise ConfigError(f"{where}: key {key!r} must be one of {allowed}, got {table[key]!r}")
     unknown = (
-        set(table) - set(_NUMERIC_KEYS) - {"direction", "antenna", "threshold_kind", "purpose"}
+        set(table)
+        - set(_NUMERIC_KEYS)
+        - {"direction", "antenna", "threshold_kind", "purpose", "waveform"}
     )
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
@@ -117,6 +120,7 @@ def _parse_band(band_id: str, table: dict) -> Band:
         antenna=table["antenna"],
         threshold_kind=table["threshold_kind"],
         purpose=str(table.get("purpose", "")),
+        waveform=str(table.get("waveform", "")),
         **values,
     )
 

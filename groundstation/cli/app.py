@@ -19,15 +19,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from groundstation.cli import interrupts
 from groundstation.errors import GroundStationError, NoSignalError
 from signals import __version__
 from signals.errors import SignalsError
-
-if TYPE_CHECKING:  # the command line starts light: numpy loads with the first decode
-    from groundstation.results import BandResult
 
 log = logging.getLogger("groundstation")
 
@@ -131,52 +128,15 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    """Decode into a staging folder and swap it in whole; no signal: exit 3, summary kept."""
-    from groundstation.decode import decode_recording
-    from groundstation.io.files import staged_folder, write_json
-    from groundstation.io.recording import DATA_SUFFIX, META_SUFFIX, base_path
-    from groundstation.outputs.records import no_signal_record
+    from groundstation.cli.decode import run_decode_command
 
-    base = base_path(args.recording)
-    outdir = args.output or Path(base.name + "_decoded")
-    inputs = [base.with_name(base.name + META_SUFFIX), base.with_name(base.name + DATA_SUFFIX)]
-    no_signal: NoSignalError | None = None
-    with staged_folder(outdir, own_files=["summary.json"], inputs=inputs) as staging:
-        try:
-            result = decode_recording(args.recording, staging)
-        except NoSignalError as exc:
-            no_signal = exc
-            write_json(staging / "summary.json", no_signal_record(base.name, str(exc)))
-    if no_signal is not None:
-        raise no_signal
-    print(describe_summary(result, outdir))
-    return EXIT_OK
+    return run_decode_command(args)
 
 
-def describe_summary(result: BandResult, outdir: Path | str) -> str:
-    """One or a few lines telling the user what was decoded and where it is."""
-    from groundstation.results import CarrierBandResult, PpmBandResult, TelemetryBandResult
+def _cmd_bands(args: argparse.Namespace) -> int:
+    from groundstation.cli.bands import run_bands_command
 
-    lines = []
-    if isinstance(result, PpmBandResult):
-        for image, name in zip(result.images, result.image_names, strict=True):
-            lines.append(
-                f"image {image.image_id}: {image.lines}×{image.pixels} px, "
-                f"{image.lines_received} lines received, {len(image.lines_missing)} missing, "
-                f"SNR {round(image.snr_db, 2):.1f} dB -> images/{name}.png"
-            )
-    elif isinstance(result, TelemetryBandResult):
-        lines.append(
-            f"{len(result.frames)} telemetry frames ({result.decode.parity_failures} with "
-            f"parity errors), C/N0 {result.decode.cn0_dbhz:.1f} dB-Hz"
-        )
-    elif isinstance(result, CarrierBandResult):
-        lines.append(
-            f"carrier at {result.estimate.frequency_offset_hz:+.2f} Hz from the tuned "
-            f"frequency, C/N0 {result.estimate.cn0_dbhz:.1f} dB-Hz"
-        )
-    lines.append(f"output in {outdir}/")
-    return "\n".join(lines)
+    return run_bands_command(args)
 
 
 def _cmd_contact(args: argparse.Namespace) -> int:
@@ -248,12 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.set_defaults(func=_cmd_synth)
 
-    decode = commands.add_parser("decode", help="decode a SigMF recording of any downlink band")
-    decode.add_argument("recording", type=Path, help="NAME.sigmf-meta (or NAME)")
-    decode.add_argument(
-        "-o", "--output", type=Path, default=None, help="output folder (default NAME_decoded)"
+    decode = commands.add_parser(
+        "decode",
+        help="decode recordings of any downlink band: SigMF, SigMF archive, WAV, raw I/Q, stdin",
     )
+    _add_optional(decode, "groundstation.cli.decode", "add_decode_arguments")
     decode.set_defaults(func=_cmd_decode)
+
+    bands = commands.add_parser("bands", help="list the bands, their carriers and sample rates")
+    _add_optional(bands, "groundstation.cli.bands", "add_bands_arguments")
+    bands.set_defaults(func=_cmd_bands)
 
     bench = commands.add_parser(
         "bench", help="run the benchmark suite and print a throughput table"

@@ -47,6 +47,8 @@ SAMPLE_COUNT: Final = "core:sample_count"
 LABEL: Final = "core:label"
 #: Who wrote an annotation: the station's own are replaced, not repeated, by a re-decode.
 GENERATOR: Final = "core:generator"
+FREQ_LOWER_EDGE: Final = "core:freq_lower_edge"  # Hz, absolute
+FREQ_UPPER_EDGE: Final = "core:freq_upper_edge"  # Hz, absolute
 
 # ---------------------------------------------------------------- mars1, global
 BAND: Final = "mars1:band"

@@ -51,8 +51,17 @@ DATATYPES: Final[dict[str, tuple[np.dtype, float]]] = {
     "cf32_le": (np.dtype("<c8"), 1.0),
     "cf64_le": (np.dtype("<c16"), 1.0),
     "ci16_le": (np.dtype("<i2"), 2.0**-15),
+    "ci8": (np.dtype("i1"), 2.0**-7),
+    "cu8": (np.dtype("u1"), 2.0**-7),
 }
-_SAMPLE_BYTES: Final = {"cf32_le": 8, "cf64_le": 16, "ci16_le": 4}
+_SAMPLE_BYTES: Final = {"cf32_le": 8, "cf64_le": 16, "ci16_le": 4, "ci8": 2, "cu8": 2}
+#: Datatypes :class:`RecordingWriter` stores.
+WRITER_DATATYPES: Final = ("cf32_le", "cf64_le", "ci16_le")
+#: Offset of unsigned 8-bit samples (ICD §2): a ``cu8`` value v reads as (v - 127.5)·2⁻⁷.
+CU8_OFFSET: Final = 127.5
+#: The time of sample 0 of a recording that does not give one (no ``core:datetime``): every
+#: decoded time is then the time since sample 0, written from this instant.
+RELATIVE_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Lowest sample rate each band's decoder works at (ICD §3, §4, §6).
 MIN_SAMPLE_RATE_HZ: Final[dict[str, float]] = {
@@ -135,7 +144,7 @@ class Recording:
     meta_path, data_path : Path
         The two files of the pair.
     datatype : str
-        ``cf32_le``, ``ci16_le`` or ``cf64_le``.
+        One of :data:`DATATYPES` (``cf32_le``, ``cf64_le``, ``ci16_le``, ``ci8``, ``cu8``).
     fs_hz : float
         Complex sample rate (Hz).
     band : str
@@ -145,7 +154,13 @@ class Recording:
     center_frequency_hz : float
         The frequency the receiver was tuned to (``captures[0] core:frequency``, Hz).
     start_utc : datetime
-        UTC of the start of sample 0.
+        UTC of the start of sample 0; :data:`RELATIVE_EPOCH` when the metadata gives none.
+    start_utc_known : bool
+        False when ``captures[0]`` has no ``core:datetime``: decoded times are then times
+        since sample 0 (written from :data:`RELATIVE_EPOCH`).
+    data_offset_bytes : int
+        Bytes of the data file before sample 0 (``core:header_bytes``; a WAV header, the
+        tar header of an archive member).
     bit_rate_bps : float or None
         ``mars1:bit_rate`` for telemetry and command recordings (bit/s).
     n_samples : int
@@ -156,7 +171,16 @@ class Recording:
         The metadata as a ``sigmf`` object (without the data attached).
     """
 
-    def __init__(self, meta_path: Path, data_path: Path, metadata: dict, sigmf_file: SigMFFile):
+    def __init__(
+        self,
+        meta_path: Path,
+        data_path: Path,
+        metadata: dict,
+        sigmf_file: SigMFFile,
+        *,
+        data_offset_bytes: int = 0,
+        data_bytes: int | None = None,
+    ):
         self.meta_path = meta_path
         self.data_path = data_path
         self.metadata = metadata
@@ -173,12 +197,17 @@ class Recording:
         self.center_frequency_hz: float = (
             center if center is not None else self.nominal_frequency_hz
         )
-        self.start_utc: datetime = _capture_datetime(capture)
+        start = _capture_datetime(capture)
+        self.start_utc_known: bool = start is not None
+        self.start_utc: datetime = RELATIVE_EPOCH if start is None else start
         rate = glob.get(keys.BIT_RATE)
         self.bit_rate_bps: float | None = _number(rate)
         self._storage, self._scale = DATATYPES[self.datatype]
         self._sample_bytes = _SAMPLE_BYTES[self.datatype]
-        self.n_samples: int = _count_samples(data_path, self._sample_bytes)
+        self.data_offset_bytes = int(data_offset_bytes)
+        self.n_samples: int = _count_samples(
+            data_path, self._sample_bytes, self.data_offset_bytes, data_bytes
+        )
 
     @property
     def name(self) -> str:
@@ -236,19 +265,18 @@ class Recording:
         count = max(0, min(int(count), self.n_samples - start))
         if count == 0:
             return np.zeros(0, np.complex64)
-        if self.datatype == "ci16_le":
+        offset = self.data_offset_bytes + start * self._sample_bytes
+        if self._storage.kind in "iu":
             raw = np.memmap(
-                self.data_path, dtype=self._storage, mode="r", offset=start * 4, shape=(2 * count,)
+                self.data_path, dtype=self._storage, mode="r", offset=offset, shape=(2 * count,)
             )
             out = raw.astype(np.float32).view(np.complex64)
+            if self.datatype == "cu8":
+                out -= np.complex64(CU8_OFFSET + 1j * CU8_OFFSET)
             out *= np.float32(self._scale)
             return out
         raw = np.memmap(
-            self.data_path,
-            dtype=self._storage,
-            mode="c",
-            offset=start * self._sample_bytes,
-            shape=(count,),
+            self.data_path, dtype=self._storage, mode="c", offset=offset, shape=(count,)
         )
         if self.datatype == "cf64_le":
             return raw.astype(np.complex64)
@@ -304,10 +332,12 @@ def _infer_band(glob: dict, capture: dict) -> str:
     )
 
 
-def _capture_datetime(capture: dict) -> datetime:
+def _capture_datetime(capture: dict) -> datetime | None:
     text = capture.get(keys.DATETIME)
+    if text is None:
+        return None
     if not isinstance(text, str):
-        raise MetadataError("captures[0] lacks core:datetime (UTC of the first sample)")
+        raise MetadataError(f"captures[0] core:datetime {text!r} is not an ISO 8601 time")
     try:
         t = parse_utc(text)
     except (ValueError, OverflowError):
@@ -329,13 +359,22 @@ def _shorten(value: Any, limit: int = 60) -> Any:
     return value
 
 
-def _count_samples(data_path: Path, sample_bytes: int) -> int:
+def _count_samples(
+    data_path: Path, sample_bytes: int, offset_bytes: int = 0, data_bytes: int | None = None
+) -> int:
     try:
-        size = data_path.stat().st_size
+        file_size = data_path.stat().st_size
     except FileNotFoundError:
         raise DataFileError(f"data file {data_path} is missing") from None
     if not data_path.is_file():
         raise DataFileError(f"data file {data_path.name} is not a regular file")
+    available = max(0, file_size - offset_bytes)
+    size = available if data_bytes is None else int(data_bytes)
+    if size > available:
+        raise DataFileError(
+            f"data file {data_path.name} holds {available} bytes after byte {offset_bytes}, "
+            f"not the {size} bytes announced"
+        )
     if size == 0:
         raise DataFileError(f"data file {data_path.name} is empty")
     n, remainder = divmod(size, sample_bytes)
@@ -389,11 +428,12 @@ def _check_metadata(metadata: Any, meta_path: Path) -> None:
         raise MetadataError(
             f"{where}: captures[0] core:sample_start is {_shorten(start)!r}; ICD §2 requires 0"
         )
-    for key in (keys.HEADER_BYTES,):
-        if captures[0].get(key):
-            raise MetadataError(f"{where}: captures with {key} are not supported")
-    if glob.get(keys.TRAILING_BYTES):
-        raise MetadataError(f"{where}: recordings with core:trailing_bytes are not supported")
+    for key, value in (
+        ("captures[0] core:header_bytes", captures[0].get(keys.HEADER_BYTES, 0)),
+        ("global core:trailing_bytes", glob.get(keys.TRAILING_BYTES, 0)),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MetadataError(f"{where}: {key} {value!r} is not a byte count")
     try:
         _capture_datetime(captures[0])
     except MetadataError as exc:
@@ -408,11 +448,25 @@ def open_recording(path: Path | str) -> Recording:
     MetadataError
         The metadata is missing, not JSON, not valid SigMF, or lacks a required field.
     DatatypeError
-        ``core:datatype`` is not ``cf32_le``, ``ci16_le`` or ``cf64_le``.
+        ``core:datatype`` is not one of :data:`DATATYPES`.
     UnknownBandError
         The band is not one of ICD §1 and cannot be inferred from the frequencies.
     DataFileError
         The data file is missing, empty, or not a whole number of samples.
+    """
+    return recording_from_metadata(*read_metadata(path))
+
+
+def read_metadata(path: Path | str) -> tuple[Any, Path, Path]:
+    """Read ``NAME.sigmf-meta`` as JSON, unchecked: ``(metadata, meta_path, data_path)``.
+
+    ``data_path`` follows ``core:dataset`` when the metadata names one. Check and open the
+    result with :func:`recording_from_metadata`.
+
+    Raises
+    ------
+    MetadataError
+        The metadata file is missing, or not UTF-8 JSON.
     """
     base = base_path(path)
     meta_path = base.with_name(base.name + META_SUFFIX)
@@ -436,12 +490,38 @@ def open_recording(path: Path | str) -> Recording:
         ) from None
     except RecursionError:
         raise MetadataError(f"{meta_path.name}: metadata is nested too deeply") from None
-    _check_metadata(metadata, meta_path)
-    dataset = metadata[keys.GLOBAL].get(keys.DATASET)
+    glob = metadata.get(keys.GLOBAL) if isinstance(metadata, dict) else None
+    dataset = glob.get(keys.DATASET) if isinstance(glob, dict) else None
     if dataset is not None:
         data_path = dataset_path(meta_path, dataset)
+    return metadata, meta_path, data_path
+
+
+def recording_from_metadata(metadata: Any, meta_path: Path, data_path: Path) -> Recording:
+    """Check SigMF ``metadata`` and open ``data_path`` as its samples.
+
+    ``captures[0] core:header_bytes`` and ``global core:trailing_bytes`` delimit the samples
+    inside the data file (a WAV file or a tar archive holds its samples this way); they are
+    written back unchanged in the annotated copy, which then describes the same file.
+
+    Raises
+    ------
+    MetadataError, DatatypeError, UnknownBandError, DataFileError
+        As :func:`open_recording`.
+    """
+    _check_metadata(metadata, meta_path)
     sigmf_file = _as_sigmf(metadata, meta_path)
-    return Recording(meta_path, data_path, metadata, sigmf_file)
+    header = metadata["captures"][0].get(keys.HEADER_BYTES, 0)
+    trailing = metadata["global"].get(keys.TRAILING_BYTES, 0)
+    data_bytes = None
+    if trailing:
+        try:
+            data_bytes = max(0, data_path.stat().st_size - header - trailing)
+        except FileNotFoundError:
+            raise DataFileError(f"data file {data_path} is missing") from None
+    return Recording(
+        meta_path, data_path, metadata, sigmf_file, data_offset_bytes=header, data_bytes=data_bytes
+    )
 
 
 def dataset_path(meta_path: Path, dataset: Any) -> Path:
@@ -625,6 +705,10 @@ class RecordingWriter:
             "extra_global": extra_global,
             "description": description,
         }
+        if datatype not in WRITER_DATATYPES:
+            raise DatatypeError(
+                f"the writer stores {', '.join(WRITER_DATATYPES)}, not {datatype!r}"
+            )
         build_metadata(**self._meta_args)  # fail early on bad arguments
         self.datatype = datatype
         self.n_samples = 0
@@ -733,6 +817,34 @@ def write_annotated_metadata(
     with atomic_path(out_meta_path) as tmp:
         tmp.write_text(to_json(metadata) + "\n", encoding="utf-8")
     return out_meta_path
+
+
+def link_data_beside(data_path: Path, meta_path: Path) -> Path | None:
+    """Put a symbolic link to ``data_path`` beside ``meta_path``, named like it.
+
+    Viewers such as inspectrum ignore ``core:dataset`` and look for ``NAME.sigmf-data``
+    beside ``NAME.sigmf-meta``; the link lets them open an annotated copy
+    (:func:`write_annotated_metadata`) where it is, without copying the samples.
+    ``groundstation decode`` makes it; a session, whose recordings are temporary, does not.
+    An existing regular file of that name is left alone. Returns the link, or None when
+    none was made.
+    """
+    base = base_path(meta_path)
+    link = base.with_name(base.name + DATA_SUFFIX)
+    target = Path(data_path).resolve()
+    if link.exists() and not link.is_symlink():
+        return None  # the data itself, or a file the user put there
+    relative = os.path.relpath(target, link.resolve().parent)
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(relative, tmp)
+        os.replace(tmp, link)
+    except OSError as exc:  # a file system without links: the core:dataset path still leads
+        tmp.unlink(missing_ok=True)
+        log.debug("no data link beside %s: %s", meta_path, exc)
+        return None
+    return link
 
 
 def _clean_annotation(annotation: dict[str, Any]) -> dict[str, Any]:

@@ -154,5 +154,10 @@ def decode_ppm(
     through its own ``read``.
     """
     if getattr(source, "datatype", None) == "cf32_le" and hasattr(source, "data_path"):
-        source = MappedCf32Source(source.data_path, source.n_samples, source.fs_hz)
+        source = MappedCf32Source(
+            source.data_path,
+            source.n_samples,
+            source.fs_hz,
+            getattr(source, "data_offset_bytes", 0),
+        )
     return PpmReceiver(source, on_progress).run()

@@ -55,10 +55,11 @@ class MappedCf32Source:
     (and resident) size stays bounded whatever the length of the recording.
     """
 
-    def __init__(self, data_path: Any, n_samples: int, fs_hz: float):
+    def __init__(self, data_path: Any, n_samples: int, fs_hz: float, offset_bytes: int = 0):
         self.data_path = data_path
         self.n_samples = int(n_samples)
         self.fs_hz = float(fs_hz)
+        self.offset_bytes = int(offset_bytes)
         self._map: np.ndarray | None = None
         self._lo = self._hi = 0
 
@@ -73,7 +74,11 @@ class MappedCf32Source:
             lo = max(0, start - MAP_WINDOW_SAMPLES // 16)
             hi = min(self.n_samples, max(stop, lo + MAP_WINDOW_SAMPLES))
             mapped = np.memmap(
-                self.data_path, dtype="<c8", mode="r", offset=lo * 8, shape=(hi - lo,)
+                self.data_path,
+                dtype="<c8",
+                mode="r",
+                offset=self.offset_bytes + lo * 8,
+                shape=(hi - lo,),
             )
             self._map, self._lo, self._hi = mapped.view(np.ndarray), lo, hi
         return self._map[start - self._lo : stop - self._lo]

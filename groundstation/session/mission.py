@@ -180,7 +180,7 @@ def _trajectory_facts(scenario: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ dask
 
 
-def _client(workers: int | None, scheduler: str | None):
+def dask_client(workers: int | None, scheduler: str | None):
     """A dask client: an existing scheduler, or a local cluster of ``workers`` processes."""
     from distributed import Client, LocalCluster
 
@@ -227,7 +227,7 @@ def replay(
             raise SessionError(f"no session(s) {unknown} in the replay")
         schedule = [s for s in schedule if s.number in wanted]
     folders = str(outdir / "sessions") if session_folders else None
-    client, cluster = _client(workers, scheduler)
+    client, cluster = dask_client(workers, scheduler)
     outdir.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
     try:

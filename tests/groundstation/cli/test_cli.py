@@ -129,14 +129,22 @@ def test_uplink_recordings_are_not_downlinks(tmp_path):
 @pytest.mark.parametrize(
     ("band", "fs_hz"), [("5cm-ppm", 180e3), ("32cm-tlm", 8e3), ("8cm-carrier", 8e3)]
 )
-def test_noise_only_exits_3_and_writes_only_what_was_measured(tmp_path, band, fs_hz):
+def test_noise_only_exits_3_with_the_waterfall_and_measurements(tmp_path, band, fs_hz):
+    """Nothing found is not bad input: status 3, one line saying what was not found, and
+    the waterfall, the spectrum measurements and the report are written."""
     meta = _noise_recording(tmp_path, band=band, fs_hz=fs_hz, n=int(fs_hz * 3))
     out = tmp_path / "out"
     result = run_cli("decode", str(meta), "-o", str(out))
     assert_one_line_error(result, "no ", status=3)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["found"] is False and summary["reason"].startswith("no ")
-    assert sorted(p.name for p in out.iterdir()) == [".mars1-results", "summary.json"]
+    assert summary["status"] == "no signal" and "noise_floor_db_hz" in summary["spectrum"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".mars1-results",
+        "report.html",
+        "summary.json",
+        "waterfall.png",
+    ]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging
 
 

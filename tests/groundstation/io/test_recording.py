@@ -23,6 +23,7 @@ from groundstation.errors import (
 )
 from groundstation.io.recording import (
     RecordingWriter,
+    link_data_beside,
     nonfinite_to_zero,
     open_recording,
     parse_utc,
@@ -116,9 +117,9 @@ def test_annotated_copy_validates_and_reads_beside_the_data(tmp_path):
     assert [a["core:label"] for a in copy["annotations"]] == ["ppm-line 0", "ppm-line 1"]
     assert copy["annotations"][0]["mars1:snr_db"] == pytest.approx(14.5)
     # ICD §2: core:dataset names a file in the metadata's own folder, so a copy in another
-    # folder names none; beside the data it reads the samples.
+    # folder names none; beside the data (the link decode puts there) it reads the samples.
     assert "core:dataset" not in copy["global"]
-    (tmp_path / "out" / "rec.sigmf-data").symlink_to(rec.data_path)
+    assert link_data_beside(rec.data_path, out) == tmp_path / "out" / "rec.sigmf-data"
     again = open_recording(out)
     assert again.n_samples == 3000
 
@@ -197,9 +198,14 @@ def test_metadata_not_json(tmp_path):
         (lambda d: d["global"].pop("core:sample_rate"), MetadataError, "core:sample_rate"),
         (lambda d: d["global"].update({"core:sample_rate": -5}), MetadataError, "positive"),
         (lambda d: d["global"].update({"core:datatype": "ri8"}), DatatypeError, "ri8"),
-        (lambda d: d["global"].update({"core:datatype": "cu8"}), DatatypeError, "cu8"),
+        (lambda d: d["global"].update({"core:datatype": "cu16_le"}), DatatypeError, "cu16_le"),
         (lambda d: d["global"].update({"mars1:band": "3cm-tv"}), UnknownBandError, "3cm-tv"),
-        (lambda d: d["captures"][0].pop("core:datetime"), MetadataError, "core:datetime"),
+        (lambda d: d["captures"][0].update({"core:datetime": 5}), MetadataError, "ISO 8601"),
+        (
+            lambda d: d["captures"][0].update({"core:header_bytes": -3}),
+            MetadataError,
+            "core:header_bytes",
+        ),
         (
             lambda d: d["captures"][0].update({"core:datetime": "yesterday"}),
             MetadataError,

@@ -488,7 +488,7 @@ def test_sigmf_raw_round_trip(datatype: str, tmp_path: Path) -> None:
 
 
 def test_other_datatypes_are_refused_in_one_line(tmp_path: Path) -> None:
-    """ICD §2: anything but cf32_le, ci16_le, cf64_le is rejected with a clear error."""
+    """ICD §2: anything but cf32_le, cf64_le, ci16_le, ci8, cu8 is rejected with a clear error."""
     meta_path = sigmf_raw.write_sigmf(
         tmp_path / "x",
         np.zeros(1000, dtype=np.complex128),
@@ -498,7 +498,7 @@ def test_other_datatypes_are_refused_in_one_line(tmp_path: Path) -> None:
         start_utc=START_UTC,
     )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["global"]["core:datatype"] = "ci8"
+    meta["global"]["core:datatype"] = "ri16_le"
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     result = subprocess.run(
         [
@@ -518,4 +518,4 @@ def test_other_datatypes_are_refused_in_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     message = result.stderr.strip()
-    assert message.count("\n") == 0 and "ci8" in message, message
+    assert message.count("\n") == 0 and "ri16_le" in message, message

@@ -1,0 +1,318 @@
+"""What every decode writes whatever it found: the waterfall and what the spectrum shows;
+and the occupied band of each thing found, on its SigMF annotation.
+
+``waterfall.png`` lets a person see the recording at once (is there a carrier, where, does
+it drift, where do frames start). When the receiver finds nothing, the spectrum still
+says why: the noise floor, the strongest line and where it is, and the band that was
+searched (the tuned frequency ± the band's largest residual, ICD §3, §4, §6).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.signal import windows
+
+from groundstation.io import keys
+from groundstation.io.files import atomic_path, to_json, write_text
+from groundstation.outputs.figures import figure_png, waterfall_figure
+from groundstation.outputs.spectrum import Waterfall
+from signals.bands import band as band_of
+from signals.dsp import block_power_spectra, noise_floor, nonfinite_to_zero
+from signals.formats.ppm import CHIP_S
+from signals.formats.tlm import SUBCARRIER_HZ
+
+
+@dataclass(frozen=True)
+class SpectrumMeasurement:
+    """What the averaged spectrum of a recording shows inside the band searched.
+
+    Attributes
+    ----------
+    noise_floor_db_hz : float
+        Median power spectral density over the searched band (dB re 1 unit²/Hz: N0 of
+        the recording's full-scale units).
+    peak_offset_hz : float
+        Frequency of the strongest bin of the averaged spectrum, from the tuned frequency
+        (Hz).
+    peak_frequency_hz : float
+        The same, absolute (Hz).
+    peak_psd_db_hz : float
+        Its power spectral density (dB re 1 unit²/Hz).
+    peak_above_floor_db : float
+        How far it stands above the noise floor (dB).
+    search_lower_hz, search_upper_hz : float
+        The absolute frequencies searched (Hz): the tuned frequency ± the band's largest
+        residual, clipped to the recording's bandwidth.
+    duration_s : float
+        The span of time searched (the whole recording, s).
+    resolution_hz : float
+        Width of one spectrum bin (Hz).
+    """
+
+    noise_floor_db_hz: float
+    peak_offset_hz: float
+    peak_frequency_hz: float
+    peak_psd_db_hz: float
+    peak_above_floor_db: float
+    search_lower_hz: float
+    search_upper_hz: float
+    duration_s: float
+    resolution_hz: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The measurement as JSON-ready numbers."""
+        return {
+            "noise_floor_db_hz": round(self.noise_floor_db_hz, 2),
+            "strongest_peak_offset_hz": round(self.peak_offset_hz, 1),
+            "strongest_peak_frequency_hz": round(self.peak_frequency_hz, 1),
+            "strongest_peak_psd_db_hz": round(self.peak_psd_db_hz, 2),
+            "strongest_peak_above_floor_db": round(self.peak_above_floor_db, 2),
+            "searched_lower_hz": round(self.search_lower_hz, 1),
+            "searched_upper_hz": round(self.search_upper_hz, 1),
+            "searched_duration_s": round(self.duration_s, 3),
+            "resolution_hz": round(self.resolution_hz, 3),
+        }
+
+
+#: Floor of the power spectral density before taking dB (keeps silent rows finite).
+_PSD_FLOOR = 1e-30
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A waterfall drawn from a sample of the recording, and what that sample held.
+
+    Attributes
+    ----------
+    waterfall : Waterfall
+        Rows of averaged spectra (see :func:`sampled_waterfall`).
+    samples_read : int
+        Samples transformed.
+    nonfinite_samples : int
+        NaN or Inf samples among them (counted as 0 in the spectra).
+    """
+
+    waterfall: Waterfall
+    samples_read: int
+    nonfinite_samples: int
+
+    @property
+    def nonfinite_fraction(self) -> float:
+        """Fraction of the samples read that were NaN or Inf."""
+        return self.nonfinite_samples / max(self.samples_read, 1)
+
+
+def sampled_waterfall(
+    read: Callable[[int, int], np.ndarray],
+    n_samples: int,
+    fs_hz: float,
+    *,
+    n_fft: int = 1024,
+    max_rows: int = 400,
+    segments_per_row: int = 16,
+) -> Survey:
+    """A waterfall of at most ``max_rows`` rows, each from a block read in its time span.
+
+    Row ``r`` covers an equal share of the recording; up to ``segments_per_row``
+    consecutive ``n_fft``-sample Hann-windowed segments from the middle of its span are
+    transformed and their power averaged. A short recording is transformed whole; a long
+    one costs at most ``max_rows · segments_per_row · n_fft`` samples read (6.6 million
+    with the defaults), so the picture never costs more than the decode it accompanies,
+    whatever the length. PSD in dB re 1 unit²/Hz, as :func:`compute_waterfall`: complex
+    white noise of variance σ² reads 10·log10(σ²/fs_hz).
+
+    Parameters
+    ----------
+    read : callable
+        ``read(start, count)`` returning complex64 samples (a recording's ``read``).
+    n_samples : int
+        Number of samples.
+    fs_hz : float
+        Sample rate (Hz).
+    n_fft : int
+        Segment length and number of frequency columns.
+    max_rows : int
+        Largest number of rows.
+    segments_per_row : int
+        Largest number of segments averaged in a row.
+    """
+    window = windows.hann(n_fft, sym=False).astype(np.float32)
+    scale = fs_hz * float(np.sum(window.astype(np.float64) ** 2))
+    n_segments = n_samples // n_fft
+    freqs = np.fft.fftshift(np.fft.fftfreq(n_fft, d=1.0 / fs_hz))
+    if n_segments == 0:
+        block = np.zeros(n_fft, np.complex64)
+        x = read(0, n_samples)
+        block[: x.size] = x
+        starts, counts, blocks = [0], [1], [block[np.newaxis, :]]
+    else:
+        rows = min(max_rows, n_segments)
+        edges = (np.arange(rows + 1) * n_segments) // rows
+        starts, counts, blocks = [], [], []
+        for lo, hi in itertools.pairwise(edges):
+            k = int(min(segments_per_row, hi - lo))
+            first = int(lo + (hi - lo - k) // 2)
+            x = read(first * n_fft, k * n_fft)
+            k = x.size // n_fft
+            starts.append(first)
+            counts.append(k)
+            blocks.append(np.asarray(x[: k * n_fft]).reshape(k, n_fft))
+    power_rows = []
+    read_total = nonfinite = 0
+    for block in blocks:
+        x, bad = nonfinite_to_zero(block.ravel())
+        nonfinite += bad
+        read_total += x.size
+        power = block_power_spectra(x, n_fft, window=window, centred=False)
+        power_rows.append(power.mean(axis=0) / scale if power.size else np.zeros(n_fft))
+    psd = np.vstack(power_rows)
+    power_db = np.fft.fftshift(10.0 * np.log10(np.maximum(psd, _PSD_FLOOR)), axes=-1)
+    times_s = (np.asarray(starts) + 0.5 * np.asarray(counts)) * n_fft / fs_hz
+    wf = Waterfall(
+        freqs_hz=freqs,
+        times_s=times_s,
+        power_db=power_db.astype(np.float32),
+        segments_per_row=int(max(counts)),
+    )
+    return Survey(wf, read_total, nonfinite)
+
+
+def measure_spectrum(
+    wf: Waterfall, band_id: str, tuned_frequency_hz: float, duration_s: float
+) -> SpectrumMeasurement | None:
+    """Noise floor and strongest line of the averaged spectrum inside the searched band.
+
+    The rows are averaged into one spectrum; the floor is the mean noise power per bin
+    estimated from its median (:func:`signals.dsp.noise_floor`, which a few lines hardly
+    move), the strongest line its largest bin, both within the tuned frequency ± the band's
+    largest residual. Returns None when the waterfall holds no finite power.
+    """
+    power = np.asarray(wf.power_db, dtype=np.float64)
+    if power.ndim != 2 or power.size == 0 or not np.isfinite(power).any():
+        return None
+    linear = np.nanmean(10.0 ** (np.where(np.isfinite(power), power, -300.0) / 10.0), axis=0)
+    mean_db = 10.0 * np.log10(np.maximum(linear, 1e-300))
+    freqs = np.asarray(wf.freqs_hz, dtype=np.float64)
+    half = band_of(band_id).max_residual_hz
+    inside = np.abs(freqs) <= half
+    if not inside.any():
+        inside = np.ones_like(freqs, dtype=bool)
+    n_averaged = max(1, wf.n_rows * wf.segments_per_row)
+    floor = 10.0 * math.log10(max(noise_floor(linear[inside], n_averaged=n_averaged), 1e-300))
+    k = int(np.flatnonzero(inside)[np.argmax(mean_db[inside])])
+    lower = max(-half, float(freqs[0]))
+    upper = min(half, float(freqs[-1]))
+    resolution = abs(float(freqs[1] - freqs[0])) if freqs.size > 1 else math.nan
+    return SpectrumMeasurement(
+        noise_floor_db_hz=floor,
+        peak_offset_hz=float(freqs[k]),
+        peak_frequency_hz=tuned_frequency_hz + float(freqs[k]),
+        peak_psd_db_hz=float(mean_db[k]),
+        peak_above_floor_db=float(mean_db[k]) - floor,
+        search_lower_hz=tuned_frequency_hz + lower,
+        search_upper_hz=tuned_frequency_hz + upper,
+        duration_s=duration_s,
+        resolution_hz=resolution,
+    )
+
+
+def write_waterfall_png(path: Path | str, wf: Waterfall, title: str) -> Path | None:
+    """Draw the waterfall to ``path`` (atomically); None when there is nothing to draw."""
+    if wf.power_db.ndim != 2 or wf.power_db.size == 0:
+        return None
+    fig = waterfall_figure(wf, title)
+    if fig is None:
+        return None
+    png = figure_png(fig)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(png)
+    return Path(path)
+
+
+def waterfall_caption(wf: Waterfall) -> str:
+    """One sentence saying how the waterfall was made."""
+    n_rows, n_fft = wf.power_db.shape
+    df_hz = abs(float(wf.freqs_hz[1] - wf.freqs_hz[0])) if n_fft > 1 else 1.0
+    return (
+        f"{n_rows} rows, each the average of up to {wf.segments_per_row} consecutive "
+        f"{n_fft}-point Hann spectra from its span ({df_hz * n_fft / 1e3:g} kHz wide, "
+        f"{df_hz:.3g} Hz per bin); time runs down, frequency from the tuned frequency, "
+        "colour is power spectral density."
+    )
+
+
+def _edges(annotation: dict[str, Any], centre_hz: float, half_width_hz: float) -> None:
+    annotation[keys.FREQ_LOWER_EDGE] = round(centre_hz - half_width_hz, 3)
+    annotation[keys.FREQ_UPPER_EDGE] = round(centre_hz + half_width_hz, 3)
+
+
+def add_frequency_edges(
+    meta_path: Path, summary: Mapping[str, Any], tuned_frequency_hz: float
+) -> int:
+    """Give the decoder's annotations their occupied band (ICD §2), in place; return how many.
+
+    ``core:freq_lower_edge`` / ``core:freq_upper_edge`` (absolute Hz), from what the
+    receiver measured (``summary``):
+
+    * a PPM line or header: its image's carrier estimate ± 1/τ (the main lobe of the
+      22.2 µs pulse, ±45 kHz);
+    * a telemetry frame: the carrier at the frame's middle (offset and rate from the
+      receiver) ± (subcarrier + bit rate), the first data sidebands;
+    * a carrier: its estimate ± its resolution, 1 / (time analysed).
+
+    Annotations that already carry edges, or that another program wrote, are left alone.
+    """
+    doc = json.loads(meta_path.read_text(encoding="utf-8"))
+    fs_hz = float(summary.get("fs_hz") or doc[keys.GLOBAL][keys.SAMPLE_RATE])
+    images = [i for i in summary.get("images", []) if isinstance(i, Mapping)]
+    changed = 0
+    for annotation in doc.get(keys.ANNOTATIONS, []):
+        label = str(annotation.get(keys.LABEL, ""))
+        if keys.FREQ_LOWER_EDGE in annotation:
+            continue
+        start = int(annotation.get(keys.SAMPLE_START, 0))
+        middle_s = (start + 0.5 * int(annotation.get(keys.SAMPLE_COUNT, 0))) / fs_hz
+        if label.startswith(("ppm-line", "ppm-header")):
+            image = next(
+                (
+                    i
+                    for i in images
+                    if i.get("id") == annotation.get(keys.IMAGE_ID)
+                    and i.get("sample_start", 0)
+                    <= start
+                    < i.get("sample_start", 0) + i.get("sample_count", 0)
+                ),
+                None,
+            )
+            if image is None or image.get("carrier_offset_hz") is None:
+                continue
+            centre = tuned_frequency_hz + float(image["carrier_offset_hz"])
+            _edges(annotation, centre, 1.0 / CHIP_S)
+        elif label.startswith("tlm-frame"):
+            offset = summary.get("carrier_offset_hz")
+            rate = summary.get("carrier_rate_hz_per_s") or 0.0
+            bit_rate = summary.get("bit_rate_bps")
+            if offset is None or bit_rate is None:
+                continue
+            centre = tuned_frequency_hz + float(offset) + float(rate) * middle_s
+            _edges(annotation, centre, SUBCARRIER_HZ + float(bit_rate))
+        elif label == "carrier":
+            frequency = summary.get("frequency_hz")
+            duration = summary.get("analysed_duration_s")
+            if frequency is None or not duration:
+                continue
+            _edges(annotation, float(frequency), 1.0 / float(duration))
+        else:
+            continue
+        changed += 1
+    if changed:
+        write_text(meta_path, to_json(doc) + "\n")
+    return changed
