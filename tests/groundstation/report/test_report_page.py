@@ -1,4 +1,5 @@
-"""The session report of a real short contact, opened in headless Chromium.
+"""The session report of a real short contact, and the mission page of real scheduled
+sessions, opened in headless Chromium.
 
 What a reader hits: the page loads with every image decoded, nothing is wider than the
 window at 800 px (a projector) or 1280 px (a laptop), no table hides part of itself behind
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from groundstation.report.pages import write_mission_report
 from groundstation.session.contact import SessionProfile, find_session_time, run_session
-from groundstation.session.mission import session_day
+from groundstation.session.mission import run_scheduled_session, session_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -62,6 +64,22 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def mission_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Two sessions of the replay's schedule, run as the replay runs them (without dask):
+    # one with the dish pointed and one after the leak, so every column has values.
+    entries = [run_scheduled_session(session_day(n), "historical", 1962, None) for n in (2, 30)]
+    contacts = [e for e in entries if e["contact"]]
+    mission = {
+        "scenario": "historical",
+        "sessions_total": len(entries),
+        "contacts": len(contacts),
+        "last_contact": contacts[-1] if contacts else None,
+        "sessions": entries,
+    }
+    return write_mission_report(tmp_path_factory.mktemp("mission") / "mission.html", mission)
+
+
+@pytest.fixture(scope="module")
 def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -88,26 +106,42 @@ def browser():
         driver.quit()
 
 
-@pytest.mark.parametrize("width_px", WIDTHS_PX)
-def test_session_report_fits_and_loads_cleanly(report: Path, browser, width_px: int) -> None:
+def _open(browser, page: Path, width_px: int) -> None:
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width_px, "height": 900, "deviceScaleFactor": 1, "mobile": False},
     )
-    browser.get(report.as_uri())
+    browser.get(page.as_uri())
     assert browser.execute_script("return document.readyState") == "complete"
     assert browser.execute_script("return window.innerWidth") == width_px
     assert "Mars 1" in browser.title
-    headings = [h.text for h in browser.find_elements("css selector", "h2")]
-    for section in ("Link budget", "Commands", "Downlink spectra", "Telemetry", "Spacecraft log"):
-        assert section in headings
+
+
+def _assert_clean(browser, width_px: int, min_images: int) -> None:
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);"
     )
-    assert len(images) >= 5  # margin chart, waterfalls, telemetry, the picture and its mask
+    assert len(images) >= min_images
     broken = [alt for alt, complete, natural_width in images if not complete or natural_width == 0]
     assert broken == []
     overflowing = [(what, px) for what, px in browser.execute_script(_OVERFLOW_JS) if px > 0]
     assert overflowing == [], f"wider than the window at {width_px} px"
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []
+
+
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_session_report_fits_and_loads_cleanly(report: Path, browser, width_px: int) -> None:
+    _open(browser, report, width_px)
+    headings = [h.text for h in browser.find_elements("css selector", "h2")]
+    for section in ("Link budget", "Commands", "Downlink spectra", "Telemetry", "Spacecraft log"):
+        assert section in headings
+    # margin chart, waterfalls, telemetry, the picture and its mask
+    _assert_clean(browser, width_px, min_images=5)
+
+
+@pytest.mark.parametrize("width_px", WIDTHS_PX)
+def test_mission_report_fits_and_loads_cleanly(mission_page: Path, browser, width_px: int) -> None:
+    _open(browser, mission_page, width_px)
+    assert len(browser.find_elements("css selector", "tbody tr.good, tbody tr.bad")) == 2
+    _assert_clean(browser, width_px, min_images=2)  # margins and range
