@@ -70,11 +70,12 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
+from scipy import special
 
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
+from signals.spacecraft.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from signals.path.geometry import Trajectory
@@ -137,8 +138,6 @@ _MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
 MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
 """Largest field component the ICD §4 science frame can carry (8191 × 0.005 nT)."""
 
-
-SCENARIOS: Final[tuple[str, ...]] = ("historical", "nominal")
 
 #: Every ICD §4 channel the model produces: the format's table, engineering frame first.
 CHANNEL_NAMES: Final[tuple[str, ...]] = tlm_format.CHANNEL_NAMES
@@ -292,6 +291,29 @@ def parker_field_nt(sun_au: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = SUN_ROTATION_RAD_S * _AU_KM / SOLAR_WIND_KM_S
     b_r = IMF_1AU_NT / np.sqrt(1.0 + k**2) / r**2
     return b_r, -b_r * k * r
+
+
+def poisson_quantile(u: np.ndarray, mean: npt.ArrayLike) -> np.ndarray:
+    """Smallest count k with P(K ≤ k) ≥ u for K ~ Poisson(mean): the inverse CDF.
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Probabilities in (0, 1).
+    mean : float or array_like
+        Poisson means (counts per interval), broadcast against ``u``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The counts, as floats. The continuous inverse of the regularised incomplete gamma
+        function (``pdtrik``) lands within one count of the answer; the CDF one count
+        lower decides between the two (what ``scipy.stats.poisson.ppf`` computes, without
+        importing ``scipy.stats``).
+    """
+    upper = np.ceil(special.pdtrik(u, mean))
+    lower = np.maximum(upper - 1, 0)
+    return np.where(special.pdtr(lower, mean) >= u, lower, upper)
 
 
 class FlightModel:
@@ -578,8 +600,8 @@ class FlightModel:
         p_a, p_b = self._pressures_mpa(t)
         mag_x, mag_y, mag_z = self._field_nt(t)
         gas_rate, scint_rate = self.radiation_rates_cps(t)
-        gas = stats.poisson.ppf(self._uniform(_STREAM_GAS, np.floor(t)), gas_rate)
-        scint = stats.poisson.ppf(self._uniform(_STREAM_SCINT, np.floor(t)), scint_rate)
+        gas = poisson_quantile(self._uniform(_STREAM_GAS, np.floor(t)), gas_rate)
+        scint = poisson_quantile(self._uniform(_STREAM_SCINT, np.floor(t)), scint_rate)
         dish = mode == AttitudeMode.SUN_STAR
         tx_state = (1 << TxStateBit.TX_1_6M) | (dish.astype(np.int64) << TxStateBit.DISH_POINTED)
         return {
