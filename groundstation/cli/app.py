@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from groundstation.cli import interrupts
+from groundstation.cli import interrupts, options
+from groundstation.cli.bands import add_bands_arguments
+from groundstation.cli.decode import add_decode_arguments
 from groundstation.errors import GroundStationError, NoSignalError
 from signals import __version__
 from signals.errors import SignalsError
@@ -33,13 +35,6 @@ EXIT_INTERNAL = 1
 EXIT_ERROR = 2
 EXIT_NO_SIGNAL = 3
 EXIT_INTERRUPTED = 130
-
-#: ``synth`` kinds and the module that provides their options and runner.
-SYNTH_MODULES = {
-    "ppm": ("groundstation.cli.synth.ppm", "5 cm PPM image recording (ICD §3)"),
-    "tlm": ("groundstation.cli.synth.tlm", "32 cm / 1.6 m telemetry recording (ICD §4)"),
-    "carrier": ("groundstation.cli.synth.carrier", "8 cm coherent carrier recording (ICD §6)"),
-}
 
 
 class _OneLineFormatter(logging.Formatter):
@@ -121,7 +116,7 @@ def _load(module_name: str):
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    module = _load(SYNTH_MODULES[args.kind][0])
+    module = _load(f"groundstation.cli.synth.{args.kind}")
     meta_path = module.run_synth(args)
     print(f"wrote {meta_path}")
     return EXIT_OK
@@ -167,7 +162,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser (subcommands whose modules are missing are left out)."""
+    """Build the argument parser.
+
+    Light: the options are defined in :mod:`groundstation.cli.options` (and the decode and
+    bands options in their own light modules); a command's own modules are imported only
+    when it runs, so ``--version`` and ``--help`` import no numerical or plotting library.
+    """
     parser = _Parser(
         prog="groundstation",
         description="Mars 1 (1962) ground-station emulator and telemetry decoder.",
@@ -181,61 +181,45 @@ def build_parser() -> argparse.ArgumentParser:
     contact = commands.add_parser(
         "contact", help="run an emulated contact session with Mars 1 (the main job)"
     )
-    _add_optional(contact, "groundstation.session.contact", "add_contact_arguments")
+    options.add_contact_arguments(contact)
     contact.set_defaults(func=_cmd_contact)
 
     mission = commands.add_parser("mission", help="replay the flight's sessions, launch to flyby")
-    _add_optional(mission, "groundstation.session.mission", "add_mission_arguments")
+    options.add_mission_arguments(mission)
     mission.set_defaults(func=_cmd_mission)
 
     ephemeris = commands.add_parser(
         "ephemeris", help="the probe's range, Doppler, elevation and position over time"
     )
-    _add_optional(ephemeris, "groundstation.cli.ephemeris", "add_ephemeris_arguments")
+    options.add_ephemeris_arguments(ephemeris)
     ephemeris.set_defaults(func=_cmd_ephemeris)
 
     synth = commands.add_parser("synth", help="synthesise a recording of one band")
     kinds = synth.add_subparsers(dest="kind", metavar="KIND", required=True)
-    for kind, (module_name, help_text) in SYNTH_MODULES.items():
+    for kind, (help_text, add_arguments) in options.SYNTH_KINDS.items():
         sub = kinds.add_parser(kind, help=help_text)
-        _add_optional(sub, module_name, "add_synth_arguments")
-        sub.add_argument(
-            "-o",
-            "--output",
-            type=Path,
-            required=True,
-            help="recording name NAME (writes NAME.sigmf-*)",
-        )
+        add_arguments(sub)
         sub.set_defaults(func=_cmd_synth)
 
     decode = commands.add_parser(
         "decode",
         help="decode recordings of any downlink band: SigMF, SigMF archive, WAV, raw I/Q, stdin",
     )
-    _add_optional(decode, "groundstation.cli.decode", "add_decode_arguments")
+    add_decode_arguments(decode)
     decode.set_defaults(func=_cmd_decode)
 
     bands = commands.add_parser("bands", help="list the bands, their carriers and sample rates")
-    _add_optional(bands, "groundstation.cli.bands", "add_bands_arguments")
+    add_bands_arguments(bands)
     bands.set_defaults(func=_cmd_bands)
 
     bench = commands.add_parser(
         "bench", help="run the benchmark suite and print a throughput table"
     )
-    _add_optional(bench, "groundstation.cli.bench", "add_bench_arguments")
+    options.add_bench_arguments(bench)
     bench.set_defaults(func=_cmd_bench)
     return parser
 
 
-def _add_optional(parser: argparse.ArgumentParser, module_name: str, function_name: str) -> None:
-    try:
-        module = _load(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        parser.set_defaults(unavailable=module_name)
-        return
-    getattr(module, function_name)(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,9 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_OK
-        if getattr(args, "unavailable", None):
-            _error_line(f"{args.command} is not available in this build")
-            return EXIT_ERROR
         problem = _check_options(args)
         if problem:
             _error_line(problem)

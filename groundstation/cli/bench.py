@@ -23,26 +23,6 @@ from groundstation.errors import GroundStationError
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 
-def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``groundstation bench``."""
-    parser.add_argument(
-        "--size",
-        choices=("smoke", "full"),
-        default="smoke",
-        help="smoke: seconds, for a quick check (default); full: the README's sizes",
-    )
-    parser.add_argument("-k", dest="select", default=None, help="only benchmarks matching this")
-    parser.add_argument("--save", default=None, help="save the run as NAME for later comparison")
-    parser.add_argument("--compare", default=None, help="compare with saved run NAME (or 'last')")
-    parser.add_argument(
-        "--fail-over",
-        type=float,
-        default=None,
-        metavar="PERCENT",
-        help="with --compare: fail when a mean is slower by more than PERCENT",
-    )
-
-
 def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
     command = [
         sys.executable,

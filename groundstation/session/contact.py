@@ -705,47 +705,6 @@ def _write_session_folder(result: SessionResult, work: Path, *, write_report: bo
 # ------------------------------------------------------------------------------ CLI
 
 
-def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``groundstation contact``."""
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument(
-        "--at",
-        default=None,
-        help="UTC start of the session, e.g. 1962-11-04T10:00Z (must be visible)",
-    )
-    when.add_argument(
-        "--session",
-        type=int,
-        default=None,
-        help="session number N of the mission replay's schedule (1-79)",
-    )
-    parser.add_argument(
-        "--scenario",
-        choices=(*SCENARIOS, "sputnik22"),
-        default="historical",
-        help="historical: the real flight; nominal: as planned (no leak); sputnik22: the "
-        "sister craft lost in its parking orbit on 24 Oct 1962",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("contact"),
-        help="session folder (default ./contact)",
-    )
-    parser.add_argument(
-        "--record", action="store_true", help="keep the SigMF recordings in the session folder"
-    )
-    parser.add_argument("--seed", type=int, default=1962, help="seed of every random draw")
-    parser.add_argument(
-        "--carrier-s",
-        type=float,
-        default=None,
-        help="seconds of plain carrier before the telemetry frames, a multiple of 10 up to "
-        "2550 (default 20; the 1962 sessions used about 17 minutes: --carrier-s 1020)",
-    )
-
-
 def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
     """The session start the command line asks for: (UTC, session number, kind)."""
     if args.at:

@@ -297,40 +297,6 @@ def replay(
 # ------------------------------------------------------------------------------ CLI
 
 
-def add_mission_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``groundstation mission``."""
-    parser.add_argument("--scenario", choices=("historical", "nominal"), default="historical")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="local dask worker processes (default: one per core, at most 4)",
-    )
-    where.add_argument(
-        "--scheduler",
-        default=None,
-        help="address of an existing dask scheduler, e.g. tcp://host:8786",
-    )
-    parser.add_argument("--until", default=None, help="replay only sessions up to this UTC date")
-    parser.add_argument(
-        "--sessions", default=None, help="only these session numbers, e.g. 1,30,59-63"
-    )
-    parser.add_argument("--seed", type=int, default=1962)
-    parser.add_argument(
-        "--session-folders",
-        action="store_true",
-        help="also keep each session's folder (session.json, telemetry)",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("mission"),
-        help="output folder (default ./mission)",
-    )
-
-
 def parse_numbers(text: str) -> list[int]:
     """Parse ``1,3,5-8`` into ``[1, 3, 5, 6, 7, 8]``."""
     numbers: list[int] = []

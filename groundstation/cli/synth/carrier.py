@@ -12,62 +12,22 @@ truth goes to ``NAME.truth.json`` beside the recording.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
-from groundstation.cli.synth import truth_path, utc_argument
+from groundstation.cli.options import DEFAULT_AT_UTC
+from groundstation.cli.synth import truth_path
 from groundstation.io.files import write_json
 from groundstation.session.downlinks import write_downlink
 from signals.errors import ConfigError
 from signals.spacecraft.downlinks import CarrierOptions, carrier_downlink
 
-#: Default epoch of a synthetic recording (a December 1962 session).
-DEFAULT_AT_UTC: Final = datetime(1962, 12, 13, 9, 0, 0, tzinfo=UTC)
 #: Default one-way oscillator offsets are drawn within this (ppm): ±0.5 ppm keeps the
 #: 8 cm residual inside the ±2 kHz of ICD §6 (±1 ppm would be ±3.7 kHz).
 DEFAULT_OSCILLATOR_SPAN_PPM: Final = 0.5
-
-
-def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``synth carrier`` (the caller adds ``-o/--output``)."""
-    parser.add_argument(
-        "--at",
-        type=utc_argument,
-        default=DEFAULT_AT_UTC,
-        help="UTC of the first sample (ISO 8601; default 1962-12-13T09:00:00Z)",
-    )
-    parser.add_argument(
-        "--two-way", action="store_true", help="downlink locked to the 39 cm uplink (6/5)"
-    )
-    parser.add_argument("--duration", type=float, default=10.0, help="length in s (default 10)")
-    parser.add_argument(
-        "--cn0-dbhz", type=float, default=40.0, help="carrier C/N0 in dB-Hz (default 40)"
-    )
-    parser.add_argument(
-        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--osc-ppm",
-        type=float,
-        default=None,
-        help="one-way on-board oscillator offset in ppm (default: drawn within ±0.5)",
-    )
-    parser.add_argument(
-        "--prediction-error-m-s",
-        type=float,
-        default=0.0,
-        help="range-rate error of the station's prediction in m/s (default 0)",
-    )
-    parser.add_argument(
-        "--phase-noise",
-        type=float,
-        default=0.0,
-        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0)",
-    )
 
 
 def synth_carrier(

@@ -13,115 +13,17 @@ link parameters) goes to ``NAME.truth.json`` beside the recording.
 from __future__ import annotations
 
 import argparse
-import math
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Final
 
 import numpy as np
 
-from groundstation.cli.synth import truth_path, utc_argument
+from groundstation.cli.options import DEFAULT_START_UTC
+from groundstation.cli.synth import truth_path
 from groundstation.io.files import write_json
 from groundstation.session.downlinks import write_downlink
-from signals.formats.tlm import BIT_RATES_BPS, DEFAULT_CARRIER_S
+from signals.formats.tlm import DEFAULT_CARRIER_S
 from signals.spacecraft.downlinks import TelemetryOptions, telemetry_downlink
-from signals.spacecraft.flight import SCENARIOS
-
-#: Band ids accepted by ``--band`` (short and full).
-BAND_ALIASES: Final = {
-    "32cm": "32cm-tlm",
-    "32cm-tlm": "32cm-tlm",
-    "1.6m": "1.6m-tlm",
-    "1.6m-tlm": "1.6m-tlm",
-}
-#: Default epoch of a synthetic recording (a session of 5 November 1962, dish pointed).
-DEFAULT_START_UTC: Final = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
-
-
-def _band(text: str) -> str:
-    try:
-        return BAND_ALIASES[text.strip().lower()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(
-            f"unknown telemetry band {text!r}; expected 32cm, 1.6m, 32cm-tlm or 1.6m-tlm"
-        ) from None
-
-
-def _rate(text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if value not in BIT_RATES_BPS:
-        raise argparse.ArgumentTypeError(
-            f"bit rate {text} is not one of {', '.join(map(str, BIT_RATES_BPS))} bit/s"
-        )
-    return int(value)
-
-
-def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``synth tlm`` (the caller adds ``-o/--output``)."""
-    parser.add_argument(
-        "--band", type=_band, default="32cm-tlm", help="32cm (default) or 1.6m (or full ids)"
-    )
-    parser.add_argument(
-        "--rate", type=_rate, default=64, help="bit rate in bit/s: 1, 2, 4, ... 128 (default 64)"
-    )
-    parser.add_argument(
-        "--start",
-        type=utc_argument,
-        default=DEFAULT_START_UTC,
-        help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
-    )
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=None,
-        help="recording length in s (default: the carrier plus 10 whole frames)",
-    )
-    level = parser.add_mutually_exclusive_group()
-    level.add_argument("--ebn0-db", type=float, default=None, help="Eb/N0 in dB (default 12)")
-    level.add_argument("--cn0-dbhz", type=float, default=None, help="C/N0 in dB-Hz")
-    parser.add_argument(
-        "--carrier-s",
-        type=float,
-        default=DEFAULT_CARRIER_S,
-        help=f"unmodulated carrier before the frames in s (default {DEFAULT_CARRIER_S:g})",
-    )
-    parser.add_argument(
-        "--carrier-offset-hz", type=float, default=0.0, help="residual offset in Hz (default 0)"
-    )
-    parser.add_argument(
-        "--carrier-rate-hz-per-s",
-        type=float,
-        default=0.0,
-        help="rate of the residual offset in Hz/s (default 0)",
-    )
-    parser.add_argument(
-        "--phase-noise",
-        type=float,
-        default=0.0,
-        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0; ICD limit 0.05)",
-    )
-    parser.add_argument(
-        "--clock-ppm",
-        type=float,
-        default=0.0,
-        help="on-board clock error in ppm: intervals x (1 + ppm/1e6) (default 0)",
-    )
-    parser.add_argument(
-        "--invert", action="store_true", help="send every bit inverted (180° ambiguity)"
-    )
-    parser.add_argument(
-        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--scenario",
-        choices=SCENARIOS,
-        default="historical",
-        help="historical: the real flight; nominal: as planned (no leak)",
-    )
 
 
 def synth_tlm(
@@ -222,7 +124,7 @@ def run_synth(args: argparse.Namespace) -> Path:
         duration_s=args.duration,
         ebn0_db=args.ebn0_db,
         cn0_dbhz=args.cn0_dbhz,
-        carrier_s=args.carrier_s,
+        carrier_s=DEFAULT_CARRIER_S if args.carrier_s is None else args.carrier_s,
         carrier_offset_hz=args.carrier_offset_hz,
         carrier_rate_hz_per_s=args.carrier_rate_hz_per_s,
         phase_noise_rad_per_sqrt_s=args.phase_noise,

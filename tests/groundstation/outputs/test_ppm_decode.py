@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from groundstation.cli.synth.ppm import add_synth_arguments, parse_line_list, run_synth
+from groundstation.cli.options import add_synth_ppm_arguments, parse_line_list
+from groundstation.cli.synth.ppm import run_synth
 from groundstation.errors import DataFileError, NoSignalError
 from groundstation.io.recording import open_recording, write_recording
 from groundstation.outputs.ppm import decode_ppm_to_dir, grey_to_8bit, image_names
@@ -154,8 +155,7 @@ def test_line_list_parsing():
 
 def test_synth_then_decode(tmp_path):
     parser = argparse.ArgumentParser()
-    add_synth_arguments(parser)
-    parser.add_argument("--output", type=Path)
+    add_synth_ppm_arguments(parser)
     args = parser.parse_args(
         [
             "--source",

@@ -1,0 +1,408 @@
+"""The options of every ``groundstation`` command, light to import.
+
+Building the argument parser imports this module and nothing heavy: no numpy, no
+receiver, no ephemeris, no plotting. ``groundstation --version`` and ``... --help`` stay
+fast, and each command imports what it needs only when it runs. Values an option is
+checked against (bit rates, image sources, scenarios, UTC parsing) are read from the
+module that defines them, and only when an option is parsed or its help is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+#: Default epoch of a synthetic PPM or telemetry recording (5 November 1962, dish pointed).
+DEFAULT_START_UTC: Final = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
+#: Default epoch of a synthetic 8 cm carrier recording (a December 1962 session).
+DEFAULT_AT_UTC: Final = datetime(1962, 12, 13, 9, 0, 0, tzinfo=UTC)
+
+#: Band ids accepted by ``synth tlm --band`` (short and full).
+TLM_BAND_ALIASES: Final = {
+    "32cm": "32cm-tlm",
+    "32cm-tlm": "32cm-tlm",
+    "1.6m": "1.6m-tlm",
+    "1.6m-tlm": "1.6m-tlm",
+}
+
+
+class DefinedIn:
+    """``argparse`` choices read from ``module.attribute`` only when they are needed.
+
+    Give the option a ``metavar`` (argparse would otherwise list the choices while the
+    parser is built) and ``%(choices)s`` in its help.
+    """
+
+    def __init__(self, module: str, attribute: str, *extra: str) -> None:
+        self.module = module
+        self.attribute = attribute
+        self.extra = extra
+
+    def _names(self) -> tuple[str, ...]:
+        names = getattr(importlib.import_module(self.module), self.attribute)
+        return (*sorted(names), *self.extra)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+
+SCENARIOS = DefinedIn("signals.spacecraft.scenarios", "SCENARIOS")
+#: ``contact`` also listens for the sister craft lost in its parking orbit (Sputnik 22).
+CONTACT_SCENARIOS = DefinedIn("signals.spacecraft.scenarios", "SCENARIOS", "sputnik22")
+IMAGE_SOURCES = DefinedIn("signals.sources.images", "IMAGE_SOURCES")
+
+
+def utc_argument(text: str) -> datetime:
+    """An ``argparse`` type: an ISO 8601 time, UTC when it has no zone."""
+    from groundstation.io.recording import parse_utc
+
+    try:
+        return parse_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+
+
+def parse_line_list(text: str) -> tuple[int, ...]:
+    """Parse ``"10-12,40"`` into (10, 11, 12, 40); an empty string gives ()."""
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad line list {text!r}: expected numbers and ranges like 10-12,40"
+            ) from None
+    return tuple(sorted(set(out)))
+
+
+def tlm_band(text: str) -> str:
+    """An ``argparse`` type: a telemetry band id from its short or full name."""
+    try:
+        return TLM_BAND_ALIASES[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"unknown telemetry band {text!r}; expected 32cm, 1.6m, 32cm-tlm or 1.6m-tlm"
+        ) from None
+
+
+def tlm_bit_rate(text: str) -> int:
+    """An ``argparse`` type: one of the telemetry bit rates of ICD §4 (bit/s)."""
+    from signals.formats.tlm import BIT_RATES_BPS
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if value not in BIT_RATES_BPS:
+        raise argparse.ArgumentTypeError(
+            f"bit rate {text} is not one of {', '.join(map(str, BIT_RATES_BPS))} bit/s"
+        )
+    return int(value)
+
+
+def _scenario(parser: argparse.ArgumentParser, choices: DefinedIn = SCENARIOS) -> None:
+    parser.add_argument(
+        "--scenario",
+        choices=choices,
+        metavar="SCENARIO",
+        default="historical",
+        help="%(choices)s: historical is the real flight, nominal as planned (no leak)"
+        + (
+            "; sputnik22 the sister craft lost in its parking orbit on 24 Oct 1962"
+            if choices is CONTACT_SCENARIOS
+            else ""
+        )
+        + " (default %(default)s)",
+    )
+
+
+def _output(
+    parser: argparse.ArgumentParser, default: Path | None, help_text: str, *, required=False
+) -> None:
+    parser.add_argument(
+        "-o", "--output", type=Path, default=default, required=required, help=help_text
+    )
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation contact``."""
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--at",
+        default=None,
+        help="UTC start of the session, e.g. 1962-11-04T10:00Z (must be visible)",
+    )
+    when.add_argument(
+        "--session",
+        type=int,
+        default=None,
+        help="session number N of the mission replay's schedule (1-79)",
+    )
+    _scenario(parser, CONTACT_SCENARIOS)
+    _output(parser, Path("contact"), "session folder (default ./contact)")
+    parser.add_argument(
+        "--record", action="store_true", help="keep the SigMF recordings in the session folder"
+    )
+    parser.add_argument("--seed", type=int, default=1962, help="seed of every random draw")
+    parser.add_argument(
+        "--carrier-s",
+        type=float,
+        default=None,
+        help="seconds of plain carrier before the telemetry frames, a multiple of 10 up to "
+        "2550 (default 20; the 1962 sessions used about 17 minutes: --carrier-s 1020)",
+    )
+
+
+def add_mission_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation mission``."""
+    _scenario(parser)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local dask worker processes (default: one per core, at most 4)",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786",
+    )
+    parser.add_argument("--until", default=None, help="replay only sessions up to this UTC date")
+    parser.add_argument(
+        "--sessions", default=None, help="only these session numbers, e.g. 1,30,59-63"
+    )
+    parser.add_argument("--seed", type=int, default=1962)
+    parser.add_argument(
+        "--session-folders",
+        action="store_true",
+        help="also keep each session's folder (session.json, telemetry)",
+    )
+    _output(parser, Path("mission"), "output folder (default ./mission)")
+
+
+def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation decode``."""
+    parser.add_argument("recording", type=Path, help="NAME.sigmf-meta (or NAME)")
+    _output(parser, None, "output folder (default NAME_decoded)")
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation bench``."""
+    parser.add_argument(
+        "--size",
+        choices=("smoke", "full"),
+        default="smoke",
+        help="smoke: seconds, for a quick check (default); full: the README's sizes",
+    )
+    parser.add_argument("-k", dest="select", default=None, help="only benchmarks matching this")
+    parser.add_argument("--save", default=None, help="save the run as NAME for later comparison")
+    parser.add_argument("--compare", default=None, help="compare with saved run NAME (or 'last')")
+    parser.add_argument(
+        "--fail-over",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="with --compare: fail when a mean is slower by more than PERCENT",
+    )
+
+
+def add_synth_ppm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation synth ppm``."""
+    parser.add_argument(
+        "--source",
+        choices=IMAGE_SOURCES,
+        metavar="SOURCE",
+        default="mars",
+        help="image source: %(choices)s (default %(default)s)",
+    )
+    parser.add_argument("--lines", type=int, default=64, help="image lines (default 64)")
+    parser.add_argument("--pixels", type=int, default=64, help="pixels per line (default 64)")
+    parser.add_argument("--image-id", type=int, default=1, help="header image id (default 1)")
+    parser.add_argument(
+        "--mode", type=int, default=0, help="0 full image, k >= 2 survey of every k-th line"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="transmissions of the image (default 1)"
+    )
+    parser.add_argument(
+        "--gap-periods",
+        type=int,
+        default=90,
+        help="silent periods between repeated transmissions (default 90 = 1 s)",
+    )
+    parser.add_argument(
+        "--fs-hz", type=float, default=180_000.0, help="sample rate in Hz (default 180000)"
+    )
+    parser.add_argument(
+        "--esn0-db", type=float, default=16.0, help="Es/N0 per pulse in dB (default 16)"
+    )
+    parser.add_argument("--noiseless", action="store_true", help="no noise (overrides --esn0-db)")
+    parser.add_argument(
+        "--clock-ppm", type=float, default=0.0, help="on-board clock error in ppm (ICD ±100)"
+    )
+    parser.add_argument(
+        "--drift-ppm-per-hour", type=float, default=0.0, help="clock drift (ICD ≤ 1 ppm/h)"
+    )
+    parser.add_argument(
+        "--doppler-ppm",
+        type=float,
+        default=0.0,
+        help="range rate over c in ppm, stretches the timing (ICD |v/c| ≤ 60 ppm)",
+    )
+    parser.add_argument(
+        "--carrier-offset-hz", type=float, default=0.0, help="residual offset (ICD ±30 kHz)"
+    )
+    parser.add_argument(
+        "--carrier-rate-hz-per-s", type=float, default=0.0, help="offset rate (ICD ≤ 5 Hz/s)"
+    )
+    parser.add_argument(
+        "--fade-lines",
+        type=parse_line_list,
+        default=(),
+        help='line numbers lost in a fade, e.g. "10-12,40"',
+    )
+    parser.add_argument(
+        "--lead-s", type=float, default=0.25, help="silence before the image in s (default 0.25)"
+    )
+    parser.add_argument(
+        "--tail-s", type=float, default=0.25, help="silence after the image in s (default 0.25)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--start",
+        type=utc_argument,
+        default=DEFAULT_START_UTC,
+        help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
+    )
+    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+
+
+def add_synth_tlm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation synth tlm``."""
+    parser.add_argument(
+        "--band", type=tlm_band, default="32cm-tlm", help="32cm (default) or 1.6m (or full ids)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=tlm_bit_rate,
+        default=64,
+        help="bit rate in bit/s: 1, 2, 4, ... 128 (default 64)",
+    )
+    parser.add_argument(
+        "--start",
+        type=utc_argument,
+        default=DEFAULT_START_UTC,
+        help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="recording length in s (default: the carrier plus 10 whole frames)",
+    )
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--ebn0-db", type=float, default=None, help="Eb/N0 in dB (default 12)")
+    level.add_argument("--cn0-dbhz", type=float, default=None, help="C/N0 in dB-Hz")
+    parser.add_argument(
+        "--carrier-s",
+        type=float,
+        default=None,
+        help="unmodulated carrier before the frames in s "
+        "(default: signals.formats.tlm.DEFAULT_CARRIER_S)",
+    )
+    parser.add_argument(
+        "--carrier-offset-hz", type=float, default=0.0, help="residual offset in Hz (default 0)"
+    )
+    parser.add_argument(
+        "--carrier-rate-hz-per-s",
+        type=float,
+        default=0.0,
+        help="rate of the residual offset in Hz/s (default 0)",
+    )
+    parser.add_argument(
+        "--phase-noise",
+        type=float,
+        default=0.0,
+        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0; ICD limit 0.05)",
+    )
+    parser.add_argument(
+        "--clock-ppm",
+        type=float,
+        default=0.0,
+        help="on-board clock error in ppm: intervals x (1 + ppm/1e6) (default 0)",
+    )
+    parser.add_argument(
+        "--invert", action="store_true", help="send every bit inverted (180° ambiguity)"
+    )
+    parser.add_argument(
+        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _scenario(parser)
+    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+
+
+def add_synth_carrier_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation synth carrier``."""
+    parser.add_argument(
+        "--at",
+        type=utc_argument,
+        default=DEFAULT_AT_UTC,
+        help="UTC of the first sample (ISO 8601; default 1962-12-13T09:00:00Z)",
+    )
+    parser.add_argument(
+        "--two-way", action="store_true", help="downlink locked to the 39 cm uplink (6/5)"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="length in s (default 10)")
+    parser.add_argument(
+        "--cn0-dbhz", type=float, default=40.0, help="carrier C/N0 in dB-Hz (default 40)"
+    )
+    parser.add_argument(
+        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--osc-ppm",
+        type=float,
+        default=None,
+        help="one-way on-board oscillator offset in ppm (default: drawn within ±0.5)",
+    )
+    parser.add_argument(
+        "--prediction-error-m-s",
+        type=float,
+        default=0.0,
+        help="range-rate error of the station's prediction in m/s (default 0)",
+    )
+    parser.add_argument(
+        "--phase-noise",
+        type=float,
+        default=0.0,
+        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0)",
+    )
+    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+
+
+#: ``synth`` kinds: (help, options); each runs ``groundstation.cli.synth.<kind>.run_synth``.
+SYNTH_KINDS: Final = {
+    "ppm": ("5 cm PPM image recording (ICD §3)", add_synth_ppm_arguments),
+    "tlm": ("32 cm / 1.6 m telemetry recording (ICD §4)", add_synth_tlm_arguments),
+    "carrier": ("8 cm coherent carrier recording (ICD §6)", add_synth_carrier_arguments),
+}

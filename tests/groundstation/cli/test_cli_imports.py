@@ -1,0 +1,93 @@
+"""The command line imports only what the chosen command needs.
+
+Building the parser (``--version``, ``--help``) imports no numerical, plotting, ephemeris
+or cluster library; starting a decode imports its band's decoder and nothing of the other
+stages. Checked in a fresh interpreter by listing ``sys.modules``: a correctness test, not
+a timing test (bench/test_bench_cli.py measures the time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+#: Never needed to print a version or a command's help.
+HEAVY = ("numpy", "scipy", "matplotlib", "skyfield", "sigmf", "PIL", "distributed", "numba")
+#: Never needed to decode a PPM recording.
+NOT_FOR_PPM = ("matplotlib", "skyfield", "scipy.stats", "distributed", "jinja2")
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def _main(*argv: str) -> str:
+    return (
+        "import contextlib, io\nfrom groundstation.cli.app import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    try:\n        main({list(argv)!r})\n    except SystemExit:\n        pass"
+    )
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name in modules]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--version",),
+        ("--help",),
+        ("decode", "--help"),
+        ("contact", "--help"),
+        ("synth", "tlm", "--help"),
+    ],
+)
+def test_parser_imports_nothing_heavy(argv):
+    modules = _modules_after(_main(*argv))
+    assert _loaded(modules, HEAVY) == []
+    assert not any(name.startswith("groundstation.receivers") for name in modules)
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "groundstation", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_help_and_errors_list_choices_read_where_they_are_defined():
+    from signals.sources.images import IMAGE_SOURCES
+    from signals.spacecraft.scenarios import SCENARIOS
+
+    help_text = _cli("synth", "ppm", "--help").stdout
+    assert all(name in help_text for name in IMAGE_SOURCES)
+    assert all(name in _cli("contact", "--help").stdout for name in SCENARIOS)
+    bad = _cli("synth", "ppm", "--source", "nowhere", "-o", "x")
+    assert bad.returncode == 2
+    assert "invalid choice: 'nowhere'" in bad.stderr
+    assert "mars" in bad.stderr
+
+
+def test_a_ppm_decode_imports_no_other_stage(fixtures_dir, tmp_path):
+    meta = fixtures_dir / "ppm" / "ppm_fade_90k.sigmf-meta"
+    modules = _modules_after(_main("decode", str(meta), "-o", str(tmp_path / "out")))
+    assert (tmp_path / "out" / "summary.json").exists()
+    assert _loaded(modules, NOT_FOR_PPM) == []
