@@ -33,6 +33,8 @@ BAND_IDS: Final[tuple[str, ...]] = (
 )
 
 _DIRECTIONS: Final = ("down", "up")
+#: What a band carries (``kind`` in the band table): its modulator and receiver follow.
+BAND_KINDS: Final = ("telemetry", "ppm", "carrier", "uplink")
 _ANTENNAS: Final = ("dish", "omni")
 _THRESHOLD_KINDS: Final = ("ebn0", "esn0", "cn0")
 _NUMERIC_KEYS: Final = (
@@ -57,6 +59,7 @@ class Band:
     band_id: str
     carrier_hz: float
     direction: str
+    kind: str
     antenna: str
     purpose: str
     waveform: str
@@ -89,7 +92,7 @@ class Station:
 
 def _parse_band(band_id: str, table: dict) -> Band:
     where = f"band {band_id!r}"
-    for key in (*_NUMERIC_KEYS, "direction", "antenna", "threshold_kind"):
+    for key in (*_NUMERIC_KEYS, "direction", "kind", "antenna", "threshold_kind"):
         if key not in table:
             raise ConfigError(f"{where}: missing key {key!r}")
     values = {}
@@ -102,6 +105,7 @@ def _parse_band(band_id: str, table: dict) -> Band:
         values[key] = float(value)
     for key, allowed in (
         ("direction", _DIRECTIONS),
+        ("kind", BAND_KINDS),
         ("antenna", _ANTENNAS),
         ("threshold_kind", _THRESHOLD_KINDS),
     ):
@@ -110,13 +114,14 @@ def _parse_band(band_id: str, table: dict) -> Band:
     unknown = (
         set(table)
         - set(_NUMERIC_KEYS)
-        - {"direction", "antenna", "threshold_kind", "purpose", "waveform"}
+        - {"direction", "kind", "antenna", "threshold_kind", "purpose", "waveform"}
     )
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
     return Band(
         band_id=band_id,
         direction=table["direction"],
+        kind=table["kind"],
         antenna=table["antenna"],
         threshold_kind=table["threshold_kind"],
         purpose=str(table.get("purpose", "")),
@@ -193,6 +198,14 @@ def band(band_id: str) -> Band:
         return bands[band_id]
     except KeyError:
         raise ConfigError(f"unknown band {band_id!r}; known bands: {', '.join(BAND_IDS)}") from None
+
+
+def bands_of_kind(kind: str) -> tuple[str, ...]:
+    """Ids of the bands that carry ``kind`` (one of :data:`BAND_KINDS`), in ICD §1 order."""
+    if kind not in BAND_KINDS:
+        raise ConfigError(f"unknown band kind {kind!r}; known kinds: {', '.join(BAND_KINDS)}")
+    bands, _ = load_bands()
+    return tuple(band_id for band_id in BAND_IDS if bands[band_id].kind == kind)
 
 
 def station() -> Station:

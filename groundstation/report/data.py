@@ -37,6 +37,7 @@ from groundstation.report.format import (
     yes_no,
 )
 from groundstation.report.tables import Cell, Column, Fact, Table, build_table
+from signals.bands import bands_of_kind
 from signals.formats.tlm import CHANNEL_BY_NAME, FrameType
 from signals.formats.uplink import BIT_RATE_BPS as UPLINK_BIT_RATE_BPS
 
@@ -58,7 +59,9 @@ def whole(value: Any) -> int:
 
 def _tlm_bands(session: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     bands = mapping(session.get("bands"))
-    return {b: v for b, v in bands.items() if b.endswith("-tlm") and isinstance(v, Mapping)}
+    return {
+        b: v for b, v in bands.items() if b in bands_of_kind("telemetry") and isinstance(v, Mapping)
+    }
 
 
 def session_contact(session: Mapping[str, Any]) -> bool:
@@ -187,7 +190,7 @@ class Band:
 
 
 def _downlink(band_id: str, v: Mapping[str, Any]) -> Band:
-    tlm, ppm = band_id.endswith("-tlm"), band_id.endswith("-ppm")
+    tlm, ppm = band_id in bands_of_kind("telemetry"), band_id in bands_of_kind("ppm")
     return Band(
         band_id=band_id,
         uplink=False,

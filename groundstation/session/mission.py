@@ -40,6 +40,7 @@ from groundstation.errors import SessionError
 from groundstation.io.files import write_json
 from groundstation.io.recording import parse_utc
 from groundstation.progress import progress
+from signals.bands import bands_of_kind
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,9 @@ def run_scheduled_session(
         "usable": {b: v["usable"] for b, v in summary["bands"].items()},
         "frames": sum(v["frames_decoded"] for v in summary["bands"].values()),
         "frames_by_band": {
-            b: v["frames_decoded"] for b, v in summary["bands"].items() if b.endswith("-tlm")
+            b: v["frames_decoded"]
+            for b, v in summary["bands"].items()
+            if b in bands_of_kind("telemetry")
         },
         "commands_acknowledged": sum(bool(c.get("acknowledged")) for c in summary["commands"]),
         "commands_sent": len(summary["commands"]),

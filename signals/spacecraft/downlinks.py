@@ -47,14 +47,13 @@ from signals.formats.tlm_frames import frame_from_channels
 from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
 from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
 from signals.modulators.tlm import TelemetryTransmission
-from signals.spacecraft.craft import TELEMETRY_BANDS, BandTransmission
+from signals.spacecraft.craft import PPM_BAND, TELEMETRY_BANDS, BandTransmission
 from signals.spacecraft.flight import LAUNCH_UTC
 
 #: Channels of the flight at an instant (``FlightModel.channels_at``, ``Spacecraft.channels_at``).
 ChannelSource = Callable[[datetime], Mapping[str, float | int]]
 
 CARRIER_BAND: Final[str] = "8cm-carrier"
-PPM_BAND: Final[str] = "5cm-ppm"
 TELEMETRY_CHUNK_SAMPLES: Final[int] = 1 << 18
 DEFAULT_TELEMETRY_FRAMES: Final[int] = 10
 """Frames of a telemetry downlink given neither a frame count nor a duration."""

@@ -14,6 +14,7 @@ import pytest
 from groundstation.cli.app import main
 from groundstation.io.recording import write_recording
 from signals import __version__
+from signals.bands import bands_of_kind
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -73,7 +74,7 @@ def _noise_recording(
         band=band,
         start_utc=datetime(1962, 11, 4, tzinfo=UTC),
         center_frequency_hz=centre,
-        bit_rate_bps=64 if band.endswith("-tlm") else None,
+        bit_rate_bps=64 if band in bands_of_kind("telemetry") else None,
     )
 
 

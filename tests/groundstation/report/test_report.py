@@ -22,6 +22,7 @@ from groundstation.outputs.spectrum import Waterfall, compute_waterfall
 from groundstation.report.data import session_verdict
 from groundstation.report.format import attitude_name
 from groundstation.report.pages import write_mission_report, write_session_report
+from signals.bands import bands_of_kind
 from signals.formats.tlm import CHANNEL_NAMES, CHANNELS, FrameType
 from signals.path.link_budget import link_budget
 
@@ -434,7 +435,10 @@ def _mission(n: int) -> dict:
         bands = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
         budgets = {
             b: link_budget(
-                b, range_km, bit_rate_bps=1.0 if b.endswith("-tlm") else None, dish_pointed=dish
+                b,
+                range_km,
+                bit_rate_bps=1.0 if b in bands_of_kind("telemetry") else None,
+                dish_pointed=dish,
             )
             for b in bands
         }
