@@ -40,6 +40,10 @@ from groundstation.io.keys import MARS1_EXTENSION
 from groundstation.results import RecordingInfo
 from signals import __version__
 from signals.bands import BAND_IDS, band_from_frequency, load_bands
+from signals.formats import ppm as ppm_format
+from signals.formats import tlm as tlm_format
+from signals.formats import uplink as uplink_format
+from signals.modulators.carrier import MIN_FS_HZ as CARRIER_MIN_FS_HZ
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +67,16 @@ CU8_OFFSET: Final = 127.5
 #: decoded time is then the time since sample 0, written from this instant.
 RELATIVE_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-#: Lowest sample rate each band's decoder works at (ICD §3, §4, §6).
+#: Lowest sample rate of each kind of band, where its format defines it (ICD §3-§6).
+_MIN_FS_HZ_BY_KIND: Final[dict[str, float]] = {
+    "ppm": ppm_format.MIN_FS_HZ,
+    "telemetry": tlm_format.MIN_FS_HZ,
+    "carrier": CARRIER_MIN_FS_HZ,
+    "uplink": uplink_format.MIN_FS_HZ,
+}
+#: Lowest sample rate each band's decoder works at, from the band's kind.
 MIN_SAMPLE_RATE_HZ: Final[dict[str, float]] = {
-    "5cm-ppm": 90_000.0,
-    "32cm-tlm": 8_000.0,
-    "1.6m-tlm": 8_000.0,
-    "8cm-carrier": 8_000.0,
-    "1.6m-cmd": 2_000.0,
-    "39cm-up": 8_000.0,
+    band_id: _MIN_FS_HZ_BY_KIND[b.kind] for band_id, b in load_bands()[0].items()
 }
 
 #: Highest sample rate each band's decoder accepts. The receivers size buffers by samples

@@ -53,9 +53,10 @@ from groundstation.results import (
     TelemetryBandResult,
 )
 from groundstation.session.downlinks import write_downlink
-from signals.bands import impairments
+from signals.bands import bands_of_kind, impairments
 from signals.bands import session as session_setup
 from signals.errors import ConfigError
+from signals.formats.tlm import BIT_RATES_BPS, TX_STATE_BANDS, tx_state_bits
 from signals.formats.uplink import Command
 from signals.path.channel import through_channel
 from signals.path.geometry import get_trajectory
@@ -65,9 +66,8 @@ from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_RATES_BPS: Final = (128, 64, 32, 16, 8, 4, 2, 1)
-DOWNLINK_BANDS: Final = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
-TX_BITS: Final = {"1.6m-tlm": 1, "32cm-tlm": 2, "8cm-carrier": 4, "5cm-ppm": 8}
+TELEMETRY_RATES_BPS: Final = tuple(sorted(BIT_RATES_BPS, reverse=True))
+DOWNLINK_BANDS: Final = tuple(TX_STATE_BANDS.values())
 
 #: Default session: the third session of the flight, all transmitters on the dish.
 DEFAULT_SESSION_UTC: Final = datetime(1962, 11, 4, tzinfo=UTC)
@@ -263,18 +263,18 @@ def plan_session(
         b: link_budget(
             b,
             range_km,
-            bit_rate_bps=rate if b.endswith("-tlm") else None,
+            bit_rate_bps=rate if b in bands_of_kind("telemetry") else None,
             dish_pointed=dish,
         )
         for b in DOWNLINK_BANDS
     }
     budgets["1.6m-cmd"] = link_budget("1.6m-cmd", range_km, bit_rate_bps=10.0)
-    tx_bits = TX_BITS["1.6m-tlm"]
+    tx_bits = tx_state_bits("1.6m-tlm")
     if dish:
-        tx_bits |= TX_BITS["32cm-tlm"] | TX_BITS["8cm-carrier"]
+        tx_bits |= tx_state_bits("32cm-tlm", "8cm-carrier")
     images: tuple[int, ...] = ()
     if dish and profile.image_size is not None and budgets["5cm-ppm"].usable:
-        tx_bits |= TX_BITS["5cm-ppm"]
+        tx_bits |= tx_state_bits("5cm-ppm")
         images = (1,)
     commands = [
         Command.start_session(profile.carrier_s),
@@ -342,7 +342,7 @@ class SessionResult:
         return any(
             o.frames_decoded > 0 and o.budget.margin_db >= 0 and o.budget.usable
             for b, o in self.bands.items()
-            if b.endswith("-tlm")
+            if b in bands_of_kind("telemetry")
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -519,7 +519,7 @@ def run_session(
             outcome.transmitted = True
             downlink = session_downlink(tx, link, spacecraft.channels_at, rng)
             meta = write_downlink(recording_dir / band_id, downlink)
-            if band_id.endswith("-tlm"):
+            if band_id in bands_of_kind("telemetry"):
                 outcome.frames_expected = downlink.frames_sent
             elif band_id == "5cm-ppm":
                 outcome.lines_expected = sum(i["lines"] for i in downlink.truth["images"])
@@ -569,7 +569,7 @@ def run_session(
                 from groundstation.outputs.spectrum import waterfall_from_recording
 
                 for band_id, recording in recordings.items():
-                    rows = 120 if band_id.endswith("-tlm") else 400
+                    rows = 120 if band_id in bands_of_kind("telemetry") else 400
                     waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
             result.elapsed_s = time.perf_counter() - wall_start
             _write_session_folder(result, work, write_report=write_report)
@@ -767,7 +767,7 @@ def describe_session(result: SessionResult) -> str:
         b = o.budget
         state = "decoded" if o.decoded else ("not sent" if not o.transmitted else "lost")
         detail = ""
-        if band_id.endswith("-tlm") and o.transmitted:
+        if band_id in bands_of_kind("telemetry") and o.transmitted:
             detail = f", {o.frames_decoded}/{o.frames_expected} frames"
         if band_id == "5cm-ppm" and o.transmitted:
             detail = f", {o.lines_decoded} lines ({o.lines_lost} lost)"

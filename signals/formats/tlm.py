@@ -100,6 +100,22 @@ class TxStateBit(IntEnum):
     DISH_POINTED = 4
 
 
+#: The downlink band each transmitter bit of ``tx_state`` switches on (ICD §4 word 19; the
+#: select-transmitters command of ICD §5 sets these bits).
+TX_STATE_BANDS: Final[dict[TxStateBit, str]] = {
+    TxStateBit.TX_1_6M: "1.6m-tlm",
+    TxStateBit.TX_32CM: "32cm-tlm",
+    TxStateBit.TX_8CM: "8cm-carrier",
+    TxStateBit.TX_5CM: "5cm-ppm",
+}
+
+
+def tx_state_bits(*band_ids: str) -> int:
+    """The ``tx_state`` transmitter bits that switch on ``band_ids`` (downlink band ids)."""
+    bit_of = {band_id: bit for bit, band_id in TX_STATE_BANDS.items()}
+    return sum(1 << bit_of[band_id] for band_id in set(band_ids))
+
+
 class ChannelKind(IntEnum):
     """How a channel's raw number becomes an engineering value."""
 

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from signals.errors import SignalsError
-from signals.formats.tlm import BIT_RATES_BPS
+from signals.formats.tlm import BIT_RATES_BPS, TX_STATE_BANDS
 
 SYNC_WORD: Final[int] = 0xEB90
 SYNC_BITS: Final[int] = 16
@@ -47,7 +47,7 @@ MIN_FS_HZ: Final[float] = 1000.0
 
 MAX_BIT_RATE_EXPONENT: Final[int] = max(BIT_RATES_BPS).bit_length() - 1
 """Telemetry bit rates are 2**k bit/s for k = 0…7 (ICD §4)."""
-TX_STATE_MASK: Final[int] = 0x0F
+TX_STATE_MASK: Final[int] = sum(1 << bit for bit in TX_STATE_BANDS)
 """Transmitter bits a select-transmitters command may set (ICD §4 word 19 bits 0–3)."""
 MAX_IMAGE_MODE: Final[int] = 63
 """Largest image mode the 6-bit PPM header can carry (ICD §3)."""

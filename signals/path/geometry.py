@@ -44,24 +44,20 @@ from skyfield.functions import mxv
 from skyfield.nutationlib import iau2000b_radians
 
 from signals.bands import band, station
-from signals.constants import C_M_S
+from signals.constants import (
+    AU_KM,
+    C_KM_S,
+    EARTH_RADIUS_KM,
+    GM_EARTH_KM3_S2,
+    GM_JUPITER_KM3_S2,
+    GM_MARS_KM3_S2,
+    GM_MOON_KM3_S2,
+    GM_SATURN_KM3_S2,
+    GM_SUN_KM3_S2,
+    GM_VENUS_KM3_S2,
+)
 from signals.dsp import true_runs
 from signals.errors import ConfigError
-
-#: Speed of light (km/s).
-C_KM_S: Final = C_M_S / 1e3
-#: Gravitational parameters of DE421 (km^3/s^2). Mars, Jupiter and Saturn: their systems.
-GM_SUN_KM3_S2: Final = 1.32712440040944e11
-GM_VENUS_KM3_S2: Final = 324_858.592
-GM_EARTH_KM3_S2: Final = 398_600.436233
-GM_MOON_KM3_S2: Final = 4_902.800076
-GM_MARS_KM3_S2: Final = 42_828.375214
-GM_JUPITER_KM3_S2: Final = 126_712_764.8
-GM_SATURN_KM3_S2: Final = 37_940_585.2
-#: Astronomical unit (km).
-AU_KM: Final = 149_597_870.700
-#: Equatorial radius of the Earth (km).
-EARTH_RADIUS_KM: Final = 6378.137
 
 #: Launch (Molniya 8K78, Baikonur), ICD §1.
 LAUNCH_UTC: Final = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)

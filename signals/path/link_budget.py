@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
 
 from signals.bands import BAND_IDS, band
-from signals.constants import C_M_S
+from signals.constants import BOLTZMANN_J_PER_K, C_M_S
 from signals.errors import ConfigError
 from signals.formats.ppm import CHIP_S as PPM_CHIP_S
 from signals.formats.tlm import CARRIER_POWER_FRACTION, DATA_POWER_FRACTION
 from signals.formats.uplink import BIT_RATE_BPS as COMMAND_BIT_RATE_BPS
-
-#: Boltzmann's constant (J/K).
-BOLTZMANN_J_PER_K: Final = 1.380649e-23
 
 
 class LinkBudgetError(ConfigError):

@@ -40,10 +40,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
-from signals.bands import band
+from signals.bands import band, bands_of_kind
 from signals.dsp import noise_floor, nonfinite_to_zero, parabolic_offset, true_runs
 from signals.errors import SignalsError
-from signals.formats.tlm import TxStateBit
+from signals.formats.tlm import TX_STATE_BANDS, TxStateBit
 from signals.formats.uplink import (
     BIT_RATE_BPS,
     CARRIER_STEP_S,
@@ -81,10 +81,8 @@ MAX_SYNC_ERRORS: Final[int] = 1
 MIN_BURST_BITS: Final[int] = SYNC_BITS + 8
 """Shortest keyed interval searched for frames (bits)."""
 
-TX_BANDS: Final[tuple[str, ...]] = ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm")
-"""Downlink band switched by each bit 0–3 of tx_state (ICD §4 word 19)."""
-TELEMETRY_BANDS: Final[tuple[str, ...]] = ("1.6m-tlm", "32cm-tlm")
-PPM_BAND: Final[str] = "5cm-ppm"
+TELEMETRY_BANDS: Final[tuple[str, ...]] = bands_of_kind("telemetry")
+(PPM_BAND,) = bands_of_kind("ppm")
 DEFAULT_BIT_RATE_BPS: Final[float] = 1.0
 """Telemetry bit rate before any set-bit-rate command (works at every distance)."""
 DEFAULT_TX_BITS: Final[int] = 1 << TxStateBit.TX_1_6M
@@ -772,7 +770,7 @@ class Spacecraft:
         dish = self.flight.dish_pointed_at(begin)
         transmissions: list[BandTransmission] = []
         skipped: list[tuple[str, str]] = []
-        for bit, band_id in enumerate(TX_BANDS):
+        for bit, band_id in TX_STATE_BANDS.items():
             if not self.tx_bits & (1 << bit):
                 continue
             if band(band_id).needs_dish and not dish:

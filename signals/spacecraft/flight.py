@@ -72,6 +72,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from signals.constants import EARTH_RADIUS_KM
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
@@ -92,7 +93,6 @@ MARS_FLYBY_UTC: Final[datetime] = datetime(1963, 6, 19, tzinfo=UTC)
 MODEL_END_UTC: Final[datetime] = datetime(1963, 8, 1, tzinfo=UTC)
 """The state model covers launch up to this instant."""
 
-EARTH_RADIUS_KM: Final[float] = 6371.0
 SUN_ACQUISITION_DELAY_S: Final[float] = 2 * 3600.0
 """Time from launch to the first Sun–star orientation (emulator definition)."""
 GYRO_START_UTC: Final[datetime] = datetime(1962, 11, 6, tzinfo=UTC)
@@ -422,7 +422,7 @@ class FlightModel:
         return np.interp(np.asarray(t_s, dtype=np.float64), self._grid_s, self._distance_grid_km)
 
     def altitude_km_s(self, t_s: npt.ArrayLike) -> np.ndarray:
-        """Height above Earth's mean radius (km) at ``t_s`` seconds after launch."""
+        """Height above Earth's equatorial radius (km) at ``t_s`` seconds after launch."""
         return self.distance_km_s(t_s) - EARTH_RADIUS_KM
 
     def sun_distance_au_s(self, t_s: npt.ArrayLike) -> np.ndarray:
