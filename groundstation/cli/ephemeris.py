@@ -24,7 +24,6 @@ import math
 import re
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Final
 
 from groundstation.errors import GroundStationError
@@ -141,17 +140,6 @@ def format_rows(rows: list[dict[str, object]], fmt: str) -> str:
     for row in rows:
         writer.writerow([row["utc"]] + [f"{row[name]:.{DECIMALS[name]}f}" for name in COLUMNS[1:]])
     return buffer.getvalue()
-
-
-def add_ephemeris_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``groundstation ephemeris``."""
-    parser.add_argument("--from", dest="start", required=True, help="first time (UTC, ISO 8601)")
-    parser.add_argument("--to", dest="end", required=True, help="last time (UTC, ISO 8601)")
-    parser.add_argument("--step", required=True, help="time step, e.g. 30s, 10min, 1h, 1d")
-    parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument(
-        "-o", "--output", type=Path, default=None, help="write to FILE (default: stdout)"
-    )
 
 
 def _time(text: str, option: str) -> datetime:

@@ -198,6 +198,17 @@ def add_mission_arguments(parser: argparse.ArgumentParser) -> None:
     _output(parser, Path("mission"), "output folder (default ./mission)")
 
 
+def add_ephemeris_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``groundstation ephemeris``."""
+    parser.add_argument("--from", dest="start", required=True, help="first time (UTC, ISO 8601)")
+    parser.add_argument("--to", dest="end", required=True, help="last time (UTC, ISO 8601)")
+    parser.add_argument("--step", required=True, help="time step, e.g. 30s, 10min, 1h, 1d")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="write to FILE (default: stdout)"
+    )
+
+
 def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``groundstation decode``."""
     parser.add_argument("recording", type=Path, help="NAME.sigmf-meta (or NAME)")

@@ -72,7 +72,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from signals.constants import EARTH_RADIUS_KM
+from signals.constants import AU_KM, EARTH_RADIUS_KM
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
@@ -132,7 +132,6 @@ SPIN_PERIOD_S: Final[float] = 60.0
 DIPOLE_POLE_LAT_DEG: Final[float] = 78.6
 DIPOLE_POLE_LON_DEG: Final[float] = 290.0
 """Geomagnetic north pole, epoch 1960 (IGRF)."""
-_AU_KM: Final[float] = 149_597_870.7
 
 _MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
 MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
@@ -288,7 +287,7 @@ def parker_field_nt(sun_au: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     4.0
     """
     r = np.asarray(sun_au, dtype=float)
-    k = SUN_ROTATION_RAD_S * _AU_KM / SOLAR_WIND_KM_S
+    k = SUN_ROTATION_RAD_S * AU_KM / SOLAR_WIND_KM_S
     b_r = IMF_1AU_NT / np.sqrt(1.0 + k**2) / r**2
     return b_r, -b_r * k * r
 
