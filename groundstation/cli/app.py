@@ -18,7 +18,6 @@ import math
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from groundstation.cli import interrupts, options
@@ -218,8 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_bench_arguments(bench)
     bench.set_defaults(func=_cmd_bench)
     return parser
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

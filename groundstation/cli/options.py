@@ -209,12 +209,6 @@ def add_ephemeris_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``groundstation decode``."""
-    parser.add_argument("recording", type=Path, help="NAME.sigmf-meta (or NAME)")
-    _output(parser, None, "output folder (default NAME_decoded)")
-
-
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``groundstation bench``."""
     parser.add_argument(

