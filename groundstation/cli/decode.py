@@ -286,7 +286,6 @@ def _decode_into(
     from groundstation.io.files import write_json
     from groundstation.io.recording import link_data_beside
     from groundstation.outputs.overview import (
-        add_frequency_edges,
         measure_spectrum,
         waterfall_caption,
         write_waterfall_png,
@@ -310,8 +309,6 @@ def _decode_into(
             "start_utc": facts.start_utc,
         }
     annotated = out / (recording.name + ".sigmf-meta")
-    if annotated.exists():
-        add_frequency_edges(annotated, summary, facts.center_frequency_hz)
     title = f"{facts.name} ({facts.band})"
     if facts.form == "stdin":
         _keep_spooled_samples(recording, out)

@@ -169,7 +169,9 @@ def decode_carrier_to_dir(
         f"{recording.name} ({recording.band}, {mode})",
     )
     write_annotated_metadata(
-        recording, outdir / recording.meta_path.name, [records.carrier_annotation(est)]
+        recording,
+        outdir / recording.meta_path.name,
+        [records.carrier_annotation(est, recording.fs_hz)],
     )
     records.write_summary(outdir / "summary.json", result)
     return result

@@ -10,24 +10,19 @@ searched (the tuned frequency ± the band's largest residual, ICD §3, §4, §6)
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.signal import windows
 
-from groundstation.io import keys
-from groundstation.io.files import atomic_path, to_json, write_text
+from groundstation.io.files import atomic_path
 from groundstation.outputs.figures import figure_png, waterfall_figure
 from groundstation.outputs.spectrum import Waterfall
 from signals.bands import band as band_of
 from signals.dsp import block_power_spectra, noise_floor, nonfinite_to_zero
-from signals.formats.ppm import CHIP_S
-from signals.formats.tlm import SUBCARRIER_HZ
 
 
 @dataclass(frozen=True)
@@ -247,72 +242,3 @@ def waterfall_caption(wf: Waterfall) -> str:
         f"{df_hz:.3g} Hz per bin); time runs down, frequency from the tuned frequency, "
         "colour is power spectral density."
     )
-
-
-def _edges(annotation: dict[str, Any], centre_hz: float, half_width_hz: float) -> None:
-    annotation[keys.FREQ_LOWER_EDGE] = round(centre_hz - half_width_hz, 3)
-    annotation[keys.FREQ_UPPER_EDGE] = round(centre_hz + half_width_hz, 3)
-
-
-def add_frequency_edges(
-    meta_path: Path, summary: Mapping[str, Any], tuned_frequency_hz: float
-) -> int:
-    """Give the decoder's annotations their occupied band (ICD §2), in place; return how many.
-
-    ``core:freq_lower_edge`` / ``core:freq_upper_edge`` (absolute Hz), from what the
-    receiver measured (``summary``):
-
-    * a PPM line or header: its image's carrier estimate ± 1/τ (the main lobe of the
-      22.2 µs pulse, ±45 kHz);
-    * a telemetry frame: the carrier at the frame's middle (offset and rate from the
-      receiver) ± (subcarrier + bit rate), the first data sidebands;
-    * a carrier: its estimate ± its resolution, 1 / (time analysed).
-
-    Annotations that already carry edges, or that another program wrote, are left alone.
-    """
-    doc = json.loads(meta_path.read_text(encoding="utf-8"))
-    fs_hz = float(summary.get("fs_hz") or doc[keys.GLOBAL][keys.SAMPLE_RATE])
-    images = [i for i in summary.get("images", []) if isinstance(i, Mapping)]
-    changed = 0
-    for annotation in doc.get(keys.ANNOTATIONS, []):
-        label = str(annotation.get(keys.LABEL, ""))
-        if keys.FREQ_LOWER_EDGE in annotation:
-            continue
-        start = int(annotation.get(keys.SAMPLE_START, 0))
-        middle_s = (start + 0.5 * int(annotation.get(keys.SAMPLE_COUNT, 0))) / fs_hz
-        if label.startswith(("ppm-line", "ppm-header")):
-            image = next(
-                (
-                    i
-                    for i in images
-                    if i.get("id") == annotation.get(keys.IMAGE_ID)
-                    and i.get("sample_start", 0)
-                    <= start
-                    < i.get("sample_start", 0) + i.get("sample_count", 0)
-                ),
-                None,
-            )
-            if image is None or image.get("carrier_offset_hz") is None:
-                continue
-            centre = tuned_frequency_hz + float(image["carrier_offset_hz"])
-            _edges(annotation, centre, 1.0 / CHIP_S)
-        elif label.startswith("tlm-frame"):
-            offset = summary.get("carrier_offset_hz")
-            rate = summary.get("carrier_rate_hz_per_s") or 0.0
-            bit_rate = summary.get("bit_rate_bps")
-            if offset is None or bit_rate is None:
-                continue
-            centre = tuned_frequency_hz + float(offset) + float(rate) * middle_s
-            _edges(annotation, centre, SUBCARRIER_HZ + float(bit_rate))
-        elif label == "carrier":
-            frequency = summary.get("frequency_hz")
-            duration = summary.get("analysed_duration_s")
-            if frequency is None or not duration:
-                continue
-            _edges(annotation, float(frequency), 1.0 / float(duration))
-        else:
-            continue
-        changed += 1
-    if changed:
-        write_text(meta_path, to_json(doc) + "\n")
-    return changed

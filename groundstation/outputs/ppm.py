@@ -91,7 +91,7 @@ def decode_ppm_to_dir(
             outdir / "images" / f"{name}_mask.png",
             np.ascontiguousarray(np.broadcast_to(mask, image.grey.shape)),
         )
-        annotations.extend(records.image_annotations(image))
+        annotations.extend(records.image_annotations(image, recording.center_frequency_hz))
     band_result = PpmBandResult(recording.info(), result, tuple(names))
     write_annotated_metadata(recording, outdir / f"{recording.name}.sigmf-meta", annotations)
     records.write_summary(outdir / "summary.json", band_result)

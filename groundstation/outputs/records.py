@@ -5,7 +5,9 @@
 - ``telemetry.csv`` and ``telemetry.jsonl``: :func:`frame_record` gives one frame's columns
   (:data:`CSV_COLUMNS`), :func:`telemetry_csv_text` and :func:`telemetry_jsonl_text` the files;
 - SigMF annotations (ICD §2): :func:`frame_annotations`, :func:`image_annotations`,
-  :func:`carrier_annotation`, with the keys of :mod:`groundstation.io.keys`.
+  :func:`carrier_annotation`, with the keys of :mod:`groundstation.io.keys`, each with its
+  occupied band (``core:freq_lower_edge`` / ``core:freq_upper_edge``) computed from the same
+  results, so no annotation is completed later from a file read back.
 
 A new CSV column is one entry in :data:`FRAME_COLUMNS` (or :data:`CSV_COLUMNS`) and one line
 in :func:`frame_record`. The per-band output modules call these functions and write the files.
@@ -36,7 +38,8 @@ from groundstation.results import (
     TelemetryBandResult,
     TelemetryDecodeResult,
 )
-from signals.formats.tlm import CHANNEL_NAMES, FRAME_WORDS
+from signals.formats.ppm import CHIP_S
+from signals.formats.tlm import CHANNEL_NAMES, FRAME_WORDS, SUBCARRIER_HZ
 
 # ============================================================================ telemetry rows
 
@@ -149,8 +152,37 @@ def frame_from_record(record: Mapping[str, Any]) -> DecodedFrame:
 # ============================================================================ annotations
 
 
-def frame_annotations(result: TelemetryDecodeResult) -> list[dict[str, Any]]:
-    """SigMF annotations (ICD §2) for the frames and truncated frames of ``result``."""
+def _with_edges(
+    annotation: dict[str, Any], centre_hz: float, half_width_hz: float
+) -> dict[str, Any]:
+    """``annotation`` with ``core:freq_lower_edge`` / ``core:freq_upper_edge`` (absolute Hz,
+    to the mHz) of a band ``centre_hz`` ± ``half_width_hz``."""
+    annotation[keys.FREQ_LOWER_EDGE] = round(centre_hz - half_width_hz, 3)
+    annotation[keys.FREQ_UPPER_EDGE] = round(centre_hz + half_width_hz, 3)
+    return annotation
+
+
+def _frame_edges(
+    annotation: dict[str, Any], result: TelemetryDecodeResult, tuned_frequency_hz: float
+) -> dict[str, Any]:
+    """A telemetry frame occupies the carrier at its middle (the receiver's offset and rate)
+    ± (subcarrier + bit rate), the first data sidebands."""
+    middle_s = (annotation[keys.SAMPLE_START] + 0.5 * annotation[keys.SAMPLE_COUNT]) / result.fs_hz
+    if not math.isfinite(result.carrier_offset_hz):
+        return annotation
+    rate = result.carrier_rate_hz_per_s if math.isfinite(result.carrier_rate_hz_per_s) else 0.0
+    centre_hz = tuned_frequency_hz + result.carrier_offset_hz + rate * middle_s
+    return _with_edges(annotation, centre_hz, SUBCARRIER_HZ + result.bit_rate_bps)
+
+
+def frame_annotations(
+    result: TelemetryDecodeResult, tuned_frequency_hz: float
+) -> list[dict[str, Any]]:
+    """SigMF annotations (ICD §2) for the frames and truncated frames of ``result``.
+
+    Each spans the carrier at the frame's middle (``tuned_frequency_hz`` + the receiver's
+    offset and rate, Hz) ± (subcarrier + bit rate).
+    """
     out: list[dict[str, Any]] = []
     for f in result.frames:
         out.append(
@@ -177,15 +209,19 @@ def frame_annotations(result: TelemetryDecodeResult) -> list[dict[str, Any]]:
                 keys.BITS_RECEIVED: int(t.bits_received),
             }
         )
-    return out
+    return [_frame_edges(a, result, tuned_frequency_hz) for a in out]
 
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def image_annotations(image: DecodedImage) -> list[dict[str, Any]]:
-    """SigMF annotations (ICD §2) of one image: its header, then each line received."""
+def image_annotations(image: DecodedImage, tuned_frequency_hz: float) -> list[dict[str, Any]]:
+    """SigMF annotations (ICD §2) of one image: its header, then each line received.
+
+    Each spans the image's carrier (``tuned_frequency_hz`` + its estimated offset to the
+    0.1 Hz of ``summary.json``) ± 1/τ, the main lobe of the 22.2 µs pulse (±45 kHz).
+    """
     out: list[dict[str, Any]] = []
     h = image.header
     if h is not None:
@@ -213,11 +249,16 @@ def image_annotations(image: DecodedImage) -> list[dict[str, Any]]:
                 keys.LINE_NUMBER_CORRECTED: line.line_number_corrected,
             }
         )
-    return out
+    centre_hz = tuned_frequency_hz + round(image.carrier_offset_hz, 1)
+    return [_with_edges(a, centre_hz, 1.0 / CHIP_S) for a in out]
 
 
-def carrier_annotation(estimate: CarrierEstimate) -> dict[str, Any]:
-    """The SigMF annotation (ICD §2) of a measured carrier, over the samples analysed."""
+def carrier_annotation(estimate: CarrierEstimate, fs_hz: float) -> dict[str, Any]:
+    """The SigMF annotation (ICD §2) of a measured carrier, over the samples analysed.
+
+    It spans the estimated frequency ± the resolution, 1 / (time analysed): ``n_samples``
+    at the recording's sample rate ``fs_hz`` (Hz).
+    """
     annotation = {
         keys.SAMPLE_START: 0,
         keys.SAMPLE_COUNT: estimate.n_samples,
@@ -227,7 +268,7 @@ def carrier_annotation(estimate: CarrierEstimate) -> dict[str, Any]:
     }
     if math.isfinite(estimate.cn0_dbhz):
         annotation[keys.CN0_DBHZ] = estimate.cn0_dbhz
-    return annotation
+    return _with_edges(annotation, estimate.frequency_hz, 1.0 / (estimate.n_samples / fs_hz))
 
 
 # ============================================================================ summary.json

@@ -85,7 +85,9 @@ def decode_tlm_to_dir(
     records.write_telemetry_csv(outdir / "telemetry.csv", decoded.frames)
     records.write_telemetry_jsonl(outdir / "telemetry.jsonl", decoded.frames)
     write_annotated_metadata(
-        recording, outdir / recording.meta_path.name, records.frame_annotations(decoded)
+        recording,
+        outdir / recording.meta_path.name,
+        records.frame_annotations(decoded, recording.center_frequency_hz),
     )
     write_telemetry_plot(
         outdir / "telemetry.png",

@@ -30,7 +30,8 @@ from groundstation.results import (
     TelemetryDecodeResult,
     TruncatedFrame,
 )
-from signals.formats.tlm import CHANNEL_NAMES, FrameType
+from signals.formats.ppm import CHIP_S
+from signals.formats.tlm import CHANNEL_NAMES, SUBCARRIER_HZ, FrameType
 from signals.formats.tlm_frames import frame_from_channels
 
 T0 = datetime(1962, 11, 4, 2, 17, 44, tzinfo=UTC)
@@ -69,7 +70,8 @@ def test_parity_ok_is_a_bool_whatever_it_is_built_from():
     row = next(csv.DictReader(io.StringIO(records.telemetry_csv_text([frame]))))
     assert row["parity_ok"] == "true"
     (annotation,) = records.frame_annotations(
-        TelemetryDecodeResult([frame], 30.0, 9.0, 0.0, 0.0, bit_rate_bps=64.0, fs_hz=8000.0)
+        TelemetryDecodeResult([frame], 30.0, 9.0, 0.0, 0.0, bit_rate_bps=64.0, fs_hz=8000.0),
+        922.76e6,
     )
     assert annotation[keys.PARITY_OK] is True and annotation[keys.INVERTED] is True
 
@@ -129,7 +131,7 @@ def test_telemetry_summary_and_annotations_from_the_types():
     assert summary["clock_offset_ppm"] == pytest.approx(-80.0)
     assert summary["first_frame_utc"] == "1962-11-04T02:17:46.000000Z"
     assert summary["outputs"] == ["telemetry.csv"]
-    annotations = records.frame_annotations(decoded)
+    annotations = records.frame_annotations(decoded, 922.76e6)
     assert [a[keys.LABEL] for a in annotations] == [
         "tlm-frame 1",
         "tlm-frame 2",
@@ -137,6 +139,12 @@ def test_telemetry_summary_and_annotations_from_the_types():
     ]
     assert annotations[0][keys.SNR_DB] == 9.88 and annotations[0][keys.SAMPLE_COUNT] == 2048
     assert annotations[2][keys.SAMPLE_COUNT] == 100 * 125 and annotations[2][keys.TRUNCATED]
+    # Each frame spans the carrier at its middle ± (subcarrier + bit rate), from the types.
+    for a in annotations:
+        middle_s = (a[keys.SAMPLE_START] + a[keys.SAMPLE_COUNT] / 2) / 8000.0
+        centre = 922.76e6 - 420.0 + 0.8 * middle_s
+        assert a[keys.FREQ_LOWER_EDGE] == pytest.approx(centre - SUBCARRIER_HZ - 64.0, abs=1e-3)
+        assert a[keys.FREQ_UPPER_EDGE] == pytest.approx(centre + SUBCARRIER_HZ + 64.0, abs=1e-3)
 
 
 def _image() -> DecodedImage:
@@ -167,7 +175,7 @@ def _image() -> DecodedImage:
 
 
 def test_image_annotations_come_from_the_header_and_line_records():
-    annotations = records.image_annotations(_image())
+    annotations = records.image_annotations(_image(), 5.86e9)
     assert [a[keys.LABEL] for a in annotations] == ["ppm-header 7", "ppm-line 0", "ppm-line 2"]
     header, first, last = annotations
     assert header[keys.HEADER_COPY] == 1 and header[keys.SAMPLE_COUNT] == 200
@@ -175,6 +183,10 @@ def test_image_annotations_come_from_the_header_and_line_records():
     assert first[keys.SNR_DB] == 14.5 and first[keys.LINE_NUMBER_CORRECTED] is False
     assert last[keys.SNR_DB] is None and last[keys.LINE_NUMBER_CORRECTED] is True
     assert last[keys.SAMPLE_START] == 700 and last[keys.IMAGE_ID] == 7
+    # The image's carrier (offset to 0.1 Hz, as in summary.json) ± 1/τ.
+    for a in annotations:
+        assert a[keys.FREQ_LOWER_EDGE] == pytest.approx(5.86e9 + 2501.3 - 1 / CHIP_S, abs=1e-3)
+        assert a[keys.FREQ_UPPER_EDGE] == pytest.approx(5.86e9 + 2501.3 + 1 / CHIP_S, abs=1e-3)
 
 
 def test_ppm_summary_from_the_types():
@@ -196,7 +208,7 @@ def _estimate(cn0_dbhz: float) -> CarrierEstimate:
 
 
 def test_carrier_annotation_and_summary_from_the_types():
-    annotation = records.carrier_annotation(_estimate(45.0))
+    annotation = records.carrier_annotation(_estimate(45.0), 8000.0)
     assert annotation == {
         keys.SAMPLE_START: 0,
         keys.SAMPLE_COUNT: 160_000,
@@ -204,8 +216,11 @@ def test_carrier_annotation_and_summary_from_the_types():
         keys.FREQUENCY_OFFSET_HZ: 1.5,
         keys.RATE_HZ_PER_S: -0.25,
         keys.CN0_DBHZ: 45.0,
+        # the estimate ± 1 / (160 000 samples at 8 kHz)
+        keys.FREQ_LOWER_EDGE: 8.0e9 + 1.5 - 0.05,
+        keys.FREQ_UPPER_EDGE: 8.0e9 + 1.5 + 0.05,
     }
-    assert keys.CN0_DBHZ not in records.carrier_annotation(_estimate(math.inf))
+    assert keys.CN0_DBHZ not in records.carrier_annotation(_estimate(math.inf), 8000.0)
     result = CarrierBandResult(
         recording=_info("8cm-carrier"),
         estimate=_estimate(45.0),

@@ -116,6 +116,13 @@ def test_default_contact_end_to_end(tmp_path):
     report = (out / "report.html").read_text()
     assert "data:image/png;base64," in report and "http://" not in report
     assert not list(out.rglob("*.sigmf-data")), "recordings are kept only with --record"
+    # The decoders' annotated copies carry each annotation's occupied band (ICD §2).
+    for band_id in session["bands"]:
+        meta = json.loads((out / "bands" / band_id / f"{band_id}.sigmf-meta").read_text())
+        annotations = meta["annotations"]
+        assert annotations and all(
+            a["core:freq_lower_edge"] < a["core:freq_upper_edge"] for a in annotations
+        )
 
 
 def test_phase_angle_grows_through_the_flyby():
