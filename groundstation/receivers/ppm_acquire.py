@@ -29,6 +29,7 @@ from groundstation.receivers.ppm_kernels import energy_sums
 from groundstation.receivers.ppm_sources import SampleReader, finite_samples
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.receivers.ppm_track import LineTracker
+from signals.dsp import parabolic_offset
 from signals.formats.ppm import (
     FRAME_MARKER_CHIPS,
     HEADER_COPY_PERIODS,
@@ -232,9 +233,7 @@ class Acquirer:
         i = int(np.argmax(energy))
         best = float(freqs[i])
         if 0 < i < freqs.size - 1:
-            a, b, c = energy[i - 1], energy[i], energy[i + 1]
-            if a - 2 * b + c < 0:
-                best += 0.5 * (a - c) / (a - 2 * b + c) * 500.0
+            best += parabolic_offset(energy[i - 1], energy[i], energy[i + 1]) * 500.0
         return best
 
     def read_header(

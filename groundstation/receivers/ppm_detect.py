@@ -20,6 +20,7 @@ from groundstation.receivers.ppm_kernels import (
     period_decisions,
     window_energies,
 )
+from signals.dsp import parabolic_offset
 from signals.formats.ppm import N_LEVELS, SLOT_CHIPS
 
 #: Fractional sample positions tabulated for the window weights.
@@ -204,10 +205,7 @@ def marker_search(
     i = int(np.argmax(scores))
     delta = deltas[i]
     if 0 < i < scores.size - 1:
-        a, b, c = scores[i - 1], scores[i], scores[i + 1]
-        denom = a - 2 * b + c
-        if denom < 0:
-            delta += 0.5 * (a - c) / denom * (deltas[1] - deltas[0])
+        delta += parabolic_offset(scores[i - 1], scores[i], scores[i + 1]) * (deltas[1] - deltas[0])
     return t + delta, float(scores[i])
 
 

@@ -30,6 +30,7 @@ from groundstation.receivers.ppm_kernels import energy_sums, marker_scores
 from groundstation.receivers.ppm_sources import SampleReader
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.results import DecodedImage
+from signals.dsp import parabolic_offset
 from signals.formats.ppm import (
     FRAME_MARKER_CHIPS,
     HEADER_COPY_PERIODS,
@@ -129,10 +130,9 @@ class LineTracker:
         f = filt.freq_hz
         center = round(f / 250.0) * 250.0
         a, b, c = energy_sums(x, positions + delta, self.reader.carrier_set(chip, center, step))
-        denom = a - 2 * b + c
         f_new = f
-        if denom < 0:
-            vertex = center + min(max(0.5 * (a - c) / denom * step, -step), step)
+        if a - 2 * b + c < 0:  # the probes hold a maximum: move towards its vertex
+            vertex = center + parabolic_offset(a, b, c) * step
             f_new = f + min(1.0, peak.size / 64.0) * 0.5 * (vertex - f)
         state.filter = self.reader.filter(grid.chip_samples, f_new)
 
