@@ -53,8 +53,11 @@ def _setup_logging(verbosity: int) -> None:
     root.setLevel(level)
     for noisy in ("matplotlib", "PIL", "asyncio", "bokeh", "tornado", "fsspec"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-    # dask reports its own shutdown (workers stopped, comms closed) as warnings
-    logging.getLogger("distributed").setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
+    # dask logs its own retries and shutdown: silent by default, so that the outcome is
+    # the last line; -v shows its warnings, -vv everything
+    logging.getLogger("distributed").setLevel(
+        {0: logging.CRITICAL + 1, 1: logging.WARNING}.get(verbosity, logging.DEBUG)
+    )
 
 
 def printable(text: str) -> str:
@@ -85,8 +88,13 @@ _OPTION_RANGES: dict[str, tuple[float, float]] = {
     "_db": (-100.0, 100.0),
     "_dbhz": (-100.0, 150.0),
     "_s": (0.0, 3600.0),
+    "duration": (0.0, 3600.0),
     "_ppm": (-1e4, 1e4),
 }
+
+
+#: No numeric option of any command is meaningful beyond this magnitude.
+_LARGEST_OPTION = 1e15
 
 
 def _check_options(args: argparse.Namespace) -> str | None:
@@ -99,6 +107,8 @@ def _check_options(args: argparse.Namespace) -> str | None:
             return f"{option} {value} is not a finite number"
         if dest == "seed" and value < 0:
             return f"--seed {value} must be 0 or more"
+        if abs(value) > _LARGEST_OPTION:
+            return f"{option} {value:g} is out of range"
         for suffix, (low, high) in _OPTION_RANGES.items():
             if dest.endswith(suffix) and not low <= value <= high:
                 return f"{option} {value:g} is outside {low:g} to {high:g}"

@@ -726,6 +726,8 @@ def run_contact_command(args: argparse.Namespace) -> int:
         from groundstation.session.sputnik22 import run_sputnik22_command
 
         return run_sputnik22_command(args)
+    from groundstation.io.files import staged_folder
+
     start, number, kind = resolve_start(args)
     profile = SessionProfile.named("contact")
     if args.carrier_s is not None:
@@ -740,16 +742,17 @@ def run_contact_command(args: argparse.Namespace) -> int:
             carrier_s=float(args.carrier_s),
             max_tlm_s=profile.max_tlm_s + max(extra_s, 0.0),
         )
-    result = run_session(
-        start,
-        args.scenario,
-        args.output,
-        number=number,
-        kind=kind,
-        profile=profile,
-        seed=args.seed,
-        record=args.record,
-    )
+    with staged_folder(args.output, own_files=["session.json"]) as staging:
+        result = run_session(
+            start,
+            args.scenario,
+            staging,
+            number=number,
+            kind=kind,
+            profile=profile,
+            seed=args.seed,
+            record=args.record,
+        )
     print(describe_session(result))
     print(f"report: {args.output / 'report.html'}")
     return 0

@@ -29,15 +29,19 @@ scales past one machine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from groundstation.errors import SessionError
-from groundstation.io.files import write_json
+from groundstation.io.files import staged_folder, write_json
 from groundstation.io.recording import parse_utc
 from groundstation.progress import progress
 from signals.bands import bands_of_kind
@@ -183,24 +187,134 @@ def _trajectory_facts(scenario: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ dask
 
 
-def dask_client(workers: int | None, scheduler: str | None):
-    """A dask client: an existing scheduler, or a local cluster of ``workers`` processes."""
+#: Longest wait for any one network step with the dask scheduler (s).
+CONNECT_TIMEOUT_S: Final = 10.0
+#: A replay with no worker left for this long gives up (s).
+NO_WORKER_TIMEOUT_S: Final = 60.0
+
+
+def dask_client(workers: int | None, scheduler: str | None, scratch: Path | None = None):
+    """A dask client: an existing scheduler, or a local cluster of ``workers`` processes.
+
+    Every network step is bounded (:data:`CONNECT_TIMEOUT_S`); the local cluster has no
+    dashboard and keeps its logs to itself. Its workers put their temporary folders under
+    ``scratch``, which the caller removes whatever happens.
+    """
+    import dask
     from distributed import Client, LocalCluster
 
+    timeouts = {
+        "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S:g}s",
+        "distributed.comm.timeouts.tcp": f"{max(30.0, 3 * CONNECT_TIMEOUT_S):g}s",
+    }
+    dask.config.set(timeouts)
+    _quiet_dask()
     if scheduler:
         try:
-            return Client(scheduler, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
-            raise SessionError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+            asyncio.run(_probe_scheduler(scheduler))
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S:g}s"), None
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SessionError(
+                f"cannot reach the dask scheduler at {scheduler!r}: {reason}"
+            ) from None
     n = workers or max(1, min(os.cpu_count() or 1, 4))
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
-    return Client(cluster), cluster
+    saved = {key: os.environ.get(key) for key in ("TMPDIR", "PYTHONWARNINGS")}
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+        os.environ["TMPDIR"] = str(scratch)  # inherited by the worker processes
+    # a worker stopped mid-session leaves a semaphore that multiprocessing warns about
+    os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:multiprocessing.resource_tracker"
+    try:
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",  # the status pages stay on this machine
+            silence_logs=logging.CRITICAL,
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        return Client(cluster, timeout=f"{CONNECT_TIMEOUT_S:g}s"), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _quiet_dask() -> None:
+    """Keep dask's own log lines (connections, retries, shutdown) out of the way below -vv.
+
+    Importing ``distributed`` sets its loggers to INFO; the outcome of a run must stay the
+    last line on standard error.
+    """
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "tornado", "bokeh"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+async def _probe_scheduler(address: str) -> None:
+    """Connect to ``address`` and ask who it is, every step within :data:`CONNECT_TIMEOUT_S`.
+
+    A peer that accepts the connection and then stays silent would hold the dask client's
+    own handshake for ever; this probe bounds it.
+    """
+    from distributed.comm import connect
+
+    comm = await asyncio.wait_for(connect(address, timeout=CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S)
+    try:
+        await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), CONNECT_TIMEOUT_S)
+        reply = await asyncio.wait_for(comm.read(), CONNECT_TIMEOUT_S)
+    finally:
+        comm.abort()
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise OSError(f"the peer is not a dask scheduler ({type(reply).__name__} reply)")
+
+
+def _n_workers(client) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # the scheduler itself is gone
+        return 0
+
+
+def _results(client, futures: list, bar) -> Iterator[dict[str, Any]]:
+    """Yield each session's result as it completes; give up when no worker is left.
+
+    Raises
+    ------
+    SessionError
+        No dask worker for :data:`NO_WORKER_TIMEOUT_S`, or a session killed its workers.
+    """
+    from distributed import wait
+    from distributed.scheduler import KilledWorker
+
+    pending = set(futures)
+    alive_at = time.monotonic()
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for future in done:
+            try:
+                yield future.result()
+            except KilledWorker:
+                raise SessionError(f"{future.key}: the dask workers running it died") from None
+            bar.update(1)
+        if done or _n_workers(client):
+            alive_at = time.monotonic()
+        elif time.monotonic() - alive_at > NO_WORKER_TIMEOUT_S:
+            raise SessionError(
+                f"no dask worker for {NO_WORKER_TIMEOUT_S:g} s; "
+                f"{len(pending)} session(s) not replayed"
+            )
 
 
 def replay(
@@ -216,24 +330,32 @@ def replay(
     show_progress: bool = True,
 ) -> dict[str, Any]:
     """Replay the flight's sessions in parallel; write ``mission.json`` and the report."""
-    from distributed import as_completed
-
     from groundstation.session.contact import SCENARIOS
 
     if scenario not in SCENARIOS:
         raise SessionError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     schedule = mission_schedule(until)
+    if not schedule:
+        raise SessionError(
+            f"no session before {until:%Y-%m-%d}: the first is on {FIRST_SESSION_DAY:%Y-%m-%d}"
+        )
     if only:
         wanted = set(only)
         unknown = sorted(wanted - {s.number for s in mission_schedule()})
         if unknown:
             raise SessionError(f"no session(s) {unknown} in the replay")
         schedule = [s for s in schedule if s.number in wanted]
+        if not schedule:
+            raise SessionError(f"none of sessions {sorted(wanted)} is before {until:%Y-%m-%d}")
     folders = str(outdir / "sessions") if session_folders else None
-    client, cluster = dask_client(workers, scheduler)
     outdir.mkdir(parents=True, exist_ok=True)
+    scratch = outdir / ".scratch"
     entries: list[dict[str, Any]] = []
+    stopped: KeyboardInterrupt | None = None
+    n_workers = 0
+    client = cluster = None
     try:
+        client, cluster = dask_client(workers, scheduler, scratch)
         futures = [
             client.submit(
                 run_scheduled_session,
@@ -246,17 +368,20 @@ def replay(
             )
             for entry in schedule
         ]
+        n_workers = _n_workers(client)
         with progress(
             len(futures), "mission sessions", unit="session", enabled=show_progress
         ) as bar:
-            for future in as_completed(futures):
-                entries.append(future.result())
-                bar.update(1)
-        n_workers = len(client.scheduler_info().get("workers", {}))
+            try:
+                entries.extend(_results(client, futures, bar))
+            except KeyboardInterrupt as exc:  # keep the sessions already replayed
+                stopped = exc
     finally:
-        client.close()
+        if client is not None:
+            client.close(timeout=CONNECT_TIMEOUT_S)
         if cluster is not None:
-            cluster.close()
+            cluster.close(timeout=CONNECT_TIMEOUT_S)
+        shutil.rmtree(scratch, ignore_errors=True)
     entries.sort(key=lambda e: e["session"])
     contacts = [e for e in entries if e["contact"]]
     last = contacts[-1] if contacts else None
@@ -288,33 +413,49 @@ def replay(
         ),
         "workers": n_workers,
         "trajectory": _trajectory_facts(scenario),
+        "sessions_planned": len(schedule),
+        "interrupted": stopped is not None,
         "sessions": entries,
     }
     write_json(outdir / "mission.json", mission)
     from groundstation.report.pages import write_mission_report
 
     write_mission_report(outdir / "mission.html", mission)
+    if stopped is not None:
+        raise stopped
     return mission
 
 
 # ------------------------------------------------------------------------------ CLI
 
 
-def parse_numbers(text: str) -> list[int]:
-    """Parse ``1,3,5-8`` into ``[1, 3, 5, 6, 7, 8]``."""
+def parse_numbers(text: str, highest: int | None = None) -> list[int]:
+    """Parse ``1,3,5-8`` into ``[1, 3, 5, 6, 7, 8]``; every number in ``1..highest``.
+
+    Raises
+    ------
+    SessionError
+        Unreadable, an empty range (``5-1``), no number at all, or a number outside
+        ``1..highest`` (the replay's session count by default).
+    """
+    highest = len(mission_schedule()) if highest is None else highest
     numbers: list[int] = []
     try:
         for part in text.split(","):
             part = part.strip()
             if not part:
                 continue
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                numbers.extend(range(lo, hi + 1))
-            else:
-                numbers.append(int(part))
+            lo, _, hi = part.partition("-")
+            first, last = int(lo), int(hi) if hi else int(lo)
+            if last < first:
+                raise SessionError(f"--sessions {part!r} is an empty range")
+            if first < 1 or last > highest:
+                raise SessionError(f"--sessions {part!r}: the replay has sessions 1 to {highest}")
+            numbers.extend(range(first, last + 1))
     except ValueError:
         raise SessionError(f"cannot read session numbers {text!r} (use e.g. 1,30,59-63)") from None
+    if not numbers:
+        raise SessionError(f"no session number in --sessions {text!r}")
     return numbers
 
 
@@ -326,18 +467,28 @@ def run_mission_command(args: argparse.Namespace) -> int:
             until = parse_utc(args.until)
         except ValueError:
             raise SessionError(f"--until {args.until!r} is not a UTC date") from None
-    if args.workers is not None and args.workers < 1:
-        raise SessionError("--workers must be at least 1")
-    mission = replay(
-        args.scenario,
-        outdir=args.output,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        until=until,
-        only=parse_numbers(args.sessions) if args.sessions else None,
-        seed=args.seed,
-        session_folders=args.session_folders,
-    )
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise SessionError("--workers must be 1 to 64")
+    only = parse_numbers(args.sessions) if args.sessions else None
+    stopped: KeyboardInterrupt | None = None
+    with staged_folder(args.output, own_files=["mission.json"]) as staging:
+        try:
+            mission = replay(
+                args.scenario,
+                outdir=staging,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                until=until,
+                only=only,
+                seed=args.seed,
+                session_folders=args.session_folders,
+            )
+        except KeyboardInterrupt as exc:
+            if not (staging / "mission.json").is_file():
+                raise
+            stopped = exc  # the sessions replayed so far, marked "interrupted": true
+    if stopped is not None:
+        raise stopped
     print(
         f"{mission['sessions_total']} sessions replayed on {mission['workers']} worker(s), "
         f"{mission['contacts']} contacts"

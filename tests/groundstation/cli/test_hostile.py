@@ -192,3 +192,93 @@ def test_an_interrupt_during_start_up_is_one_line(tmp_path):
         assert "interrupted" in _one_line(err)
         assert not (tmp_path / "c").exists()
         assert _leftovers(tmp_path) == []
+
+
+_REPORT_PEAK = """
+import atexit, sys
+def _report():
+    status = open("/proc/self/status").read()
+    peak_kb = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmHWM:"))
+    open(sys.argv[1], "w").write(str(peak_kb))
+atexit.register(_report)
+from groundstation.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _peak_rss_mb(args: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Run the command line; return (exit status, peak resident memory in MB, stderr).
+
+    The peak is the process's own ``VmHWM`` (read at exit), not the rusage of a child,
+    which on Linux also counts the test process it was forked from.
+    """
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    report = cwd / "peak_kb.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", _REPORT_PEAK, str(report), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+    peak_kb = int(report.read_text())
+    report.unlink()
+    return result.returncode, peak_kb / 1024, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("band", "fs_hz", "status"),
+    [
+        ("5cm-ppm", 1e12, 2),  # once grew a decode to 22 GB
+        ("5cm-ppm", 1e11, 2),  # once MemoryError, exit 1
+        ("5cm-ppm", 10e6, 3),  # the highest rate accepted: decodes (no signal) in bounds
+        ("32cm-tlm", 1e9, 2),
+        ("32cm-tlm", 1e6, 3),
+        ("8cm-carrier", 1e6, 3),
+    ],
+)
+def test_metadata_never_sizes_memory(tmp_path, band, fs_hz, status):
+    centre = {"5cm-ppm": 5.86e9, "32cm-tlm": 922.76e6, "8cm-carrier": 3691.04e6}[band]
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal(500_000) + 1j * rng.standard_normal(500_000)).astype(np.complex64)
+    meta = write_recording(
+        tmp_path / "rec",
+        [x],
+        fs_hz=8e3,
+        band=band,
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=centre,
+        bit_rate_bps=64 if band.endswith("-tlm") else None,
+    )
+    doc = json.loads(meta.read_text())
+    doc["global"]["core:sample_rate"] = fs_hz
+    meta.write_text(json.dumps(doc))
+    code, peak_mb, err = _peak_rss_mb(["decode", str(meta), "-o", "out"], tmp_path)
+    assert code == status, err
+    _one_line(err)
+    assert peak_mb < 300, f"peak resident memory {peak_mb:.0f} MB"
+
+
+def test_an_interrupted_decode_leaves_the_old_set_or_the_new_one(tmp_path):
+    fixtures = sorted(FIXTURE.glob("*.sigmf-meta"))
+    rng = np.random.default_rng()
+    for round_ in range(3):
+        out = tmp_path / f"out{round_}"
+        out.mkdir()
+        (out / ".mars1-results").write_text("old\n")
+        (out / "summary.json").write_text('{"old": true}\n')
+        signum = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP][round_]
+        proc = _cli("decode", str(fixtures[round_ % len(fixtures)]), "-o", str(out))
+        time.sleep(rng.uniform(0.3, 3.0))
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        summary = json.loads((out / "summary.json").read_text())
+        if proc.returncode == 0:
+            assert "images" in summary and (out / "images").is_dir()
+        else:
+            assert proc.returncode == 128 + signum, err
+            assert "interrupted" in _one_line(err)
+            assert summary == {"old": True}
+            assert sorted(p.name for p in out.iterdir()) == [".mars1-results", "summary.json"]
+        assert _leftovers(tmp_path) == []

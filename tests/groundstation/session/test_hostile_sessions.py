@@ -1,0 +1,159 @@
+"""Missions and contacts under hostile conditions: silent peers, lost workers, interrupts."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from groundstation.errors import SessionError
+from groundstation.session import mission
+from groundstation.session.mission import parse_numbers, replay
+
+ROOT = Path(__file__).parents[3]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(cwd))
+    return subprocess.Popen(
+        [sys.executable, "-m", "groundstation", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def _debris(folder: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.name.endswith((".part", ".lock"))
+        or ".staging-" in p.name
+        or ".old-" in p.name
+        or p.name.startswith(("mars1-", ".scratch"))
+    )
+
+
+def test_session_numbers_are_bounded():
+    with pytest.raises(SessionError, match="empty range"):
+        parse_numbers("5-1")
+    with pytest.raises(SessionError, match="1 to 80"):
+        parse_numbers("1-20000000")
+    with pytest.raises(SessionError, match="no session number"):
+        parse_numbers(",")
+
+
+def test_until_before_launch_is_an_error(tmp_path):
+    from datetime import UTC, datetime
+
+    with pytest.raises(SessionError, match="no session before"):
+        replay(outdir=tmp_path, until=datetime(1962, 1, 1, tzinfo=UTC), show_progress=False)
+
+
+def test_a_silent_peer_is_a_bounded_wait(tmp_path, monkeypatch):
+    monkeypatch.setattr(mission, "CONNECT_TIMEOUT_S", 1.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    t0 = time.monotonic()
+    with pytest.raises(SessionError, match="cannot reach the dask scheduler"):
+        replay(
+            outdir=tmp_path,
+            scheduler=f"tcp://127.0.0.1:{server.getsockname()[1]}",
+            only=[1],
+            show_progress=False,
+        )
+    assert time.monotonic() - t0 < 10
+    for sock in (*held, server):
+        sock.close()
+
+
+def test_no_worker_left_is_a_bounded_wait(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(mission, "NO_WORKER_TIMEOUT_S", 2.0)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(SessionError, match="no dask worker"):
+            replay(
+                outdir=tmp_path,
+                scheduler=cluster.scheduler_address,
+                only=[1],
+                show_progress=False,
+            )
+
+
+def test_the_local_cluster_listens_on_loopback_only(tmp_path):
+    import psutil
+
+    client, cluster = mission.dask_client(1, None, tmp_path / "scratch")
+    try:
+        listening = [
+            c.laddr.ip
+            for c in psutil.Process().net_connections("inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+        assert listening and set(listening) == {"127.0.0.1"}
+        assert os.environ.get("TMPDIR") != str(tmp_path / "scratch")
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _old_set(folder: Path, name: str) -> None:
+    folder.mkdir()
+    (folder / ".mars1-results").write_text("old\n")
+    (folder / name).write_text('{"old": true}\n')
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_contact_keeps_the_old_set(tmp_path, signum):
+    _old_set(tmp_path / "c", "session.json")
+    delay_s = random.Random(signum).uniform(1.0, 6.0)
+    proc = _cli("contact", "-o", "c", cwd=tmp_path)
+    time.sleep(delay_s)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    names = sorted(p.name for p in (tmp_path / "c").iterdir())
+    if proc.returncode == 0:  # finished first: the new set, whole
+        assert "report.html" in names and "session.json" in names
+    else:
+        assert proc.returncode == 128 + signum, err
+        assert len(err.strip().splitlines()) == 1, err
+        assert names == [".mars1-results", "session.json"]
+        assert json.loads((tmp_path / "c" / "session.json").read_text()) == {"old": True}
+    assert _debris(tmp_path) == []
+
+
+def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path):
+    _old_set(tmp_path / "m", "mission.json")
+    proc = _cli("mission", "--workers", "1", "--sessions", "1-40", "-o", "m", cwd=tmp_path)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((tmp_path / "m").parent.glob(".m.staging-*/.scratch/*")):
+            time.sleep(8.0)  # a few sessions replayed
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert len(err.strip().splitlines()) == 1, err
+    saved = json.loads((tmp_path / "m" / "mission.json").read_text())
+    assert saved["interrupted"] is True
+    assert saved["sessions_planned"] == 40
+    assert 0 <= saved["sessions_total"] < 40
+    assert saved["sessions_total"] == len(saved["sessions"])
+    assert (tmp_path / "m" / "mission.html").exists()
+    assert _debris(tmp_path) == []
