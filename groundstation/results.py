@@ -258,7 +258,7 @@ class DecodedImage:
     corrected_lines : list of int
         Lines whose received line number contradicted its neighbours and was corrected.
     nonfinite_lines : list of int
-        Lines lost to non-finite samples.
+        Lines that held NaN/Inf samples (decoded with those samples as zeros).
     truncated : bool
         The recording ends inside the image.
     """

@@ -2,7 +2,7 @@
 
 A recording is ``NAME.sigmf-meta`` (JSON, handled with the ``sigmf`` library) plus
 ``NAME.sigmf-data`` (interleaved little-endian I/Q). Sample data is never loaded whole:
-:meth:`Recording.chunks` maps one chunk of the file at a time, so the resident memory of a
+:meth:`Recording.chunks` reads one chunk of the file at a time, so the resident memory of a
 decode stays bounded whatever the length of the recording, and :class:`RecordingWriter`
 appends chunks to a temporary file that is renamed into place only when complete.
 """
@@ -264,36 +264,43 @@ class Recording:
     def read(self, start: int, count: int) -> np.ndarray:
         """Return ``count`` samples from ``start`` as complex64 (fewer at the end of file).
 
-        For ``cf32_le`` the array is a private copy-on-write map of the file: writable,
-        and writing to it never changes the file.
+        The samples are read (``pread``) into a fresh array, never mapped: a data file that
+        shrinks while it is read would make a mapped page fault with SIGBUS.
+
+        Raises
+        ------
+        DataFileError
+            The data file is now shorter than when the recording was opened.
         """
         start = max(0, int(start))
         count = max(0, min(int(count), self.n_samples - start))
         if count == 0:
             return np.zeros(0, np.complex64)
         offset = self.data_offset_bytes + start * self._sample_bytes
-        if self._storage.kind in "iu":
-            raw = np.memmap(
-                self.data_path, dtype=self._storage, mode="r", offset=offset, shape=(2 * count,)
+        raw = np.empty(count * self._sample_bytes, np.uint8)
+        with open(self.data_path, "rb", buffering=0) as f:
+            got = os.preadv(f.fileno(), [memoryview(raw)], offset)
+        if got < raw.size:
+            raise DataFileError(
+                f"data file {self.data_path.name} shrank while it was read: it now ends "
+                f"before sample {start + got // self._sample_bytes} of {self.n_samples}"
             )
-            out = raw.astype(np.float32).view(np.complex64)
+        if self._storage.kind in "iu":
+            out = raw.view(self._storage).astype(np.float32).view(np.complex64)
             if self.datatype == "cu8":
                 out -= np.complex64(CU8_OFFSET + 1j * CU8_OFFSET)
             out *= np.float32(self._scale)
             return out
-        raw = np.memmap(
-            self.data_path, dtype=self._storage, mode="c", offset=offset, shape=(count,)
-        )
         if self.datatype == "cf64_le":
-            return raw.astype(np.complex64)
-        return raw.view(np.ndarray)
+            return raw.view("<c16").astype(np.complex64)
+        return raw.view("<c8").view(np.complex64)
 
     def chunks(
         self, chunk_samples: int, start: int = 0, stop: int | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first sample index, complex64 chunk)`` over ``[start, stop)``.
 
-        Each chunk is mapped from the file on its own, so only about one chunk is resident
+        Each chunk is read from the file on its own, so only about one chunk is resident
         at a time. Chunks hold the samples as stored: NaN and Inf are not cleaned here
         (see :func:`nonfinite_to_zero`).
         """

@@ -92,8 +92,6 @@ class Acquirer:
         while pos + overlap < self.reader.n_samples:
             self.reader.on_progress(pos)
             x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
-            self.reader.count_nonfinite(x, pos)
-            x = finite_samples(x)
             power = np.square(x.real) + np.square(x.imag)
             real = min(x.size, self.reader.n_samples - pos)
             sigma2 = float(np.median(power[:real])) / math.log(2.0)

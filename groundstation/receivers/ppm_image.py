@@ -98,9 +98,8 @@ def assemble_image(
     for (_, _, res), number in zip(found, final, strict=True):
         if number is None or received[number]:
             continue
-        if res.nonfinite:
+        if res.nonfinite:  # decoded with its NaN/Inf samples as zeros
             nonfinite_lines.append(number)
-            continue
         received[number] = True
         grey[number] = res.grey[4:]
         snr = esn0_db(res.peak, sigma_capture)

@@ -1,14 +1,15 @@
 """Where the PPM receiver's samples come from, and its access to them (ICD §2).
 
 A :class:`SampleSource` is a recording or an in-memory array (:class:`ArraySource`); a
-``cf32_le`` file is read through one memory-mapped window at a time
-(:class:`MappedCf32Source`). :class:`SampleReader` is what the receiver's stages share: reads
-padded with zeros outside the recording, the count of non-finite samples met, and the cache
-of pulse filters.
+``cf32_le`` file is read with ``pread`` (:class:`MappedCf32Source`). :class:`SampleReader` is
+what the receiver's stages share: reads padded with zeros outside the recording, NaN/Inf
+samples erased (set to zero) wherever they fall and counted, and the cache of pulse filters.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -17,7 +18,8 @@ import numpy as np
 from groundstation.receivers.ppm_detect import PulseFilter
 from signals.formats.ppm import CHIP_RATE_HZ, PERIOD_CHIPS
 
-#: Samples mapped at a time when reading a cf32_le file directly (64 MiB).
+#: Samples mapped at a time when reading a cf32_le file directly (64 MiB); kept for the
+#: callers that size reads by it (the file itself is read with pread, not mapped).
 MAP_WINDOW_SAMPLES: Final = 1 << 23
 
 
@@ -47,12 +49,12 @@ class ArraySource:
 
 
 class MappedCf32Source:
-    """A ``cf32_le`` recording read through one read-only memory map at a time.
+    """A ``cf32_le`` recording read with ``pread`` into a fresh buffer, one read per request.
 
-    The receiver touches the file sparsely and often; mapping a fresh window for every
-    read (as :meth:`Recording.read` does) costs more than the reads. Here a window of
-    :data:`MAP_WINDOW_SAMPLES` stays mapped until a read falls outside it, so the mapped
-    (and resident) size stays bounded whatever the length of the recording.
+    Not a memory map: a data file that shrinks while it is decoded would make a mapped page
+    fault with SIGBUS and kill the process. A read past the new end returns what is there;
+    the receiver takes the rest as the end of the recording, and :attr:`shrunk_at` says
+    where it was cut.
     """
 
     def __init__(self, data_path: Any, n_samples: int, fs_hz: float, offset_bytes: int = 0):
@@ -60,28 +62,31 @@ class MappedCf32Source:
         self.n_samples = int(n_samples)
         self.fs_hz = float(fs_hz)
         self.offset_bytes = int(offset_bytes)
-        self._map: np.ndarray | None = None
-        self._lo = self._hi = 0
+        self.shrunk_at: int | None = None
+        self._fd = os.open(data_path, os.O_RDONLY)
 
     def read(self, start: int, count: int) -> np.ndarray:
-        """Samples ``[start, start + count)`` clipped to the file (a read-only view)."""
+        """Samples ``[start, start + count)`` clipped to the file (a fresh array)."""
         start = max(0, int(start))
         stop = min(start + max(0, int(count)), self.n_samples)
         if stop <= start:
             return np.zeros(0, np.complex64)
-        if self._map is None or start < self._lo or stop > self._hi:
-            self._map = None  # unmap the old window first
-            lo = max(0, start - MAP_WINDOW_SAMPLES // 16)
-            hi = min(self.n_samples, max(stop, lo + MAP_WINDOW_SAMPLES))
-            mapped = np.memmap(
-                self.data_path,
-                dtype="<c8",
-                mode="r",
-                offset=self.offset_bytes + lo * 8,
-                shape=(hi - lo,),
-            )
-            self._map, self._lo, self._hi = mapped.view(np.ndarray), lo, hi
-        return self._map[start - self._lo : stop - self._lo]
+        out = np.empty(stop - start, np.complex64)
+        got = os.preadv(self._fd, [memoryview(out).cast("B")], self.offset_bytes + start * 8)
+        if got < out.nbytes:
+            end = start + got // 8
+            self.shrunk_at = end if self.shrunk_at is None else min(self.shrunk_at, end)
+            return out[: got // 8]
+        return out
+
+    def close(self) -> None:
+        """Close the data file."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def finite_samples(x: np.ndarray) -> np.ndarray:
@@ -113,9 +118,7 @@ class SampleReader:
         self.chip0 = self.fs_hz / CHIP_RATE_HZ
         self.period0 = self.chip0 * PERIOD_CHIPS
         self.on_progress = on_progress or (lambda _: None)
-        #: Non-finite samples met so far.
-        self.nonfinite = 0
-        self._counted_to = 0
+        self._erased: list[np.ndarray] = []  # absolute indices of NaN/Inf samples read
         self._filters: dict[tuple[int, int], PulseFilter] = {}
         self._carrier_sets: dict[tuple[int, int, float], np.ndarray] = {}
 
@@ -147,6 +150,7 @@ class SampleReader:
         """Samples ``[start, stop)`` with zeros outside the recording; returns (x, start)."""
         lo, hi = max(start, 0), min(stop, self.n_samples)
         x = self.source.read(lo, max(hi - lo, 0)) if hi > lo else np.zeros(0, np.complex64)
+        x = self._erase_nonfinite(x, lo)
         if lo != start or hi != stop or x.size != hi - lo:
             padded = np.zeros(stop - start, np.complex64)
             padded[lo - start : lo - start + x.size] = x
@@ -162,10 +166,41 @@ class SampleReader:
             return buffer
         return self.read(start, stop)
 
-    def count_nonfinite(self, x: np.ndarray, start: int) -> int:
-        """Count non-finite samples of x (absolute start) not counted before."""
-        skip = max(self._counted_to - start, 0)
-        if skip < x.size:
-            self.nonfinite += int(np.count_nonzero(~np.isfinite(x[skip:])))
-            self._counted_to = start + x.size
-        return self.nonfinite
+    def _erase_nonfinite(self, x: np.ndarray, start: int) -> np.ndarray:
+        """``x`` with NaN/Inf samples set to zero (erasures), noting where they were.
+
+        Every read goes through here, so a non-finite sample is an erasure wherever it
+        falls: the decode is that of the same recording with zeros there. The test is one
+        sum (NaN and Inf propagate through it), so finite data costs one pass.
+        """
+        if x.size == 0:
+            return x
+        with np.errstate(invalid="ignore", over="ignore"):
+            if np.isfinite(np.add.reduce(x.view(np.float32))):
+                return x
+        bad = ~np.isfinite(x)
+        if not bad.any():  # the sum overflowed: large but finite samples
+            return x
+        self._erased.append(np.flatnonzero(bad) + start)
+        x = np.array(x)
+        x[bad] = 0
+        return x
+
+    @property
+    def nonfinite(self) -> int:
+        """Number of distinct NaN/Inf samples read (and erased) so far."""
+        self._merge_erased()
+        return int(self._erased[0].size) if self._erased else 0
+
+    def _merge_erased(self) -> None:
+        if len(self._erased) > 1:
+            self._erased = [np.unique(np.concatenate(self._erased))]
+
+    def erased_within(self, start: float, stop: float) -> bool:
+        """Whether any erased sample lies in ``[start, stop)`` (sample indices)."""
+        if not self._erased:
+            return False
+        self._merge_erased()
+        erased = self._erased[0]
+        i = int(np.searchsorted(erased, math.floor(start)))
+        return i < erased.size and erased[i] < math.ceil(stop)

@@ -78,8 +78,6 @@ class LineTracker:
         rel = starts - base
         grey, peak, total, finite, late, early = slot_decisions(x, rel, chip, state.filter)
         nonfinite = not bool(finite.all())
-        if nonfinite:
-            self.reader.count_nonfinite(np.asarray(x), base)
         noise = (total - peak) / (N_LEVELS - 1)
         good_noise = noise[finite] if nonfinite else noise
         if good_noise.size:
@@ -203,6 +201,7 @@ class LineTracker:
         present = stat > NOISE_MAX_MEAN + (2.0 if marker else 4.0) * spread
         start = float(grid.time(period))
         stop = float(grid.time(period + header.line_periods))
+        nonfinite |= self.reader.erased_within(start, stop)
         return LineResult(present, grey, peak, nonfinite, start, stop), score
 
     def decode_image(self, lock: ImageLock) -> DecodedImage:

@@ -274,11 +274,13 @@ def test_an_interrupted_decode_leaves_the_old_set_or_the_new_one(tmp_path):
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
         summary = json.loads((out / "summary.json").read_text())
-        if proc.returncode == 0:
-            assert "images" in summary and (out / "images").is_dir()
-        else:
+        if proc.returncode != 0:
             assert proc.returncode == 128 + signum, err
             assert "interrupted" in _one_line(err)
-            assert summary == {"old": True}
+        if summary == {"old": True}:  # interrupted before the swap: the old set, whole
+            assert proc.returncode == 128 + signum, err
             assert sorted(p.name for p in out.iterdir()) == [".mars1-results", "summary.json"]
+        else:  # finished, or interrupted after the swap: the new set, whole
+            assert "images" in summary and (out / "images").is_dir()
+            assert len(list((out / "images").iterdir())) == 2 * len(summary["images"])
         assert _leftovers(tmp_path) == []

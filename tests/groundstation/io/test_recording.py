@@ -85,7 +85,7 @@ def test_written_files_pass_sigmf_validate_and_read_with_sigmf(tmp_path):
     assert handle.get_captures()[0]["core:datetime"] == "1962-11-02T03:04:05.250000Z"
 
 
-def test_chunk_maps_are_private(tmp_path):
+def test_chunks_are_private(tmp_path):
     x = _samples(1000)
     rec = open_recording(_write(tmp_path, x))
     chunk = rec.read(0, 10)
@@ -140,7 +140,7 @@ def test_writer_leaves_nothing_behind_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_chunks_map_one_chunk_at_a_time(tmp_path):
+def test_chunks_read_one_chunk_at_a_time(tmp_path):
     """Reading a 200 MB recording through chunks keeps the resident set far below its size."""
     n = 25_000_000
     block = _samples(1_000_000)
@@ -407,3 +407,12 @@ def test_reannotating_a_decoded_copy_never_repeats_annotations(tmp_path):
     assert len(json.loads(again.read_text())["annotations"]) == 1
     with pytest.raises(RecordingError, match="overwrite"):
         write_annotated_metadata(rec, rec.meta_path, [line])
+
+
+def test_a_data_file_that_shrinks_while_read_is_one_error(tmp_path):
+    rec = open_recording(_write(tmp_path, _samples(10_000)))
+    with open(rec.data_path, "r+b") as f:
+        f.truncate(8 * 4000)
+    assert rec.read(0, 4000).size == 4000
+    with pytest.raises(DataFileError, match="shrank"):
+        rec.read(3000, 2000)

@@ -136,10 +136,36 @@ def test_non_finite_samples_are_erasures():
     result = decode_ppm(ArraySource(x, 180e3))
     (decoded,) = result.images
     assert decoded.nonfinite_lines == [5, 9]
-    assert decoded.lines_missing == [5, 9]
-    _assert_exact(image, decoded, missing=(5, 9))
+    # An erasure decodes as a zero would: the lines are received, as with zeros there.
+    zeros = decode_ppm(ArraySource(np.where(np.isfinite(x), x, 0), 180e3)).images[0]
+    assert decoded.lines_missing == zeros.lines_missing
+    np.testing.assert_array_equal(decoded.grey, zeros.grey)
+    np.testing.assert_array_equal(decoded.received, zeros.received)
     assert result.nonfinite_samples == bad
     assert any("non-finite" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("fraction", [0.002, 0.01])
+def test_sparse_nan_and_inf_decode_like_zeros(fraction):
+    """NaN/Inf scattered over 0.2 % or 1 % of the samples: once an IndexError, then the
+    whole image lost; now the same image as with zeros at those samples."""
+    image = make_image("random", 16, 16, np.random.default_rng(4))
+    channel = PpmChannel(esn0_db=HIGH_ESN0_DB)
+    sig = PpmSignal([ImageTransmission(image, 3)], fs_hz=180e3, channel=channel, lead_s=0.02)
+    x = sig.samples(np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    where = rng.random(x.size) < fraction
+    hostile = x.copy()
+    hostile[where] = rng.choice(np.array([np.nan, np.inf, -np.inf], np.float32), where.sum())
+    zeros = x.copy()
+    zeros[where] = 0
+    got = decode_ppm(ArraySource(hostile, 180e3))
+    want = decode_ppm(ArraySource(zeros, 180e3))
+    assert len(got.images) == len(want.images) == 1
+    np.testing.assert_array_equal(got.images[0].grey, want.images[0].grey)
+    np.testing.assert_array_equal(got.images[0].received, want.images[0].received)
+    assert want.images[0].received.all()
+    assert got.nonfinite_samples == int(where.sum())
 
 
 def test_noise_only_finds_nothing():
@@ -248,3 +274,50 @@ def test_too_low_a_sample_rate_is_a_decode_error():
 
     with pytest.raises(DecodeError, match="below the 90000 Hz"):
         decode_ppm(ArraySource(np.zeros(1000, np.complex64), 80e3))
+
+
+def test_a_data_file_that_shrinks_keeps_what_was_decoded(tmp_path):
+    """Once SIGBUS through the memory map: now the images before the cut, and a warning."""
+    from datetime import UTC, datetime
+
+    from groundstation.io.recording import open_recording, write_recording
+
+    image = make_image("random", 12, 12, np.random.default_rng(8))
+    channel = PpmChannel(esn0_db=HIGH_ESN0_DB)
+    sig = PpmSignal(
+        [ImageTransmission(image, 1), ImageTransmission(image, 2)],
+        fs_hz=180e3,
+        channel=channel,
+        lead_s=0.02,
+    )
+    x = sig.samples(np.random.default_rng(9))
+    meta = write_recording(
+        tmp_path / "rec",
+        [x],
+        fs_hz=180e3,
+        band="5cm-ppm",
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=5.86e9,
+    )
+    recording = open_recording(meta)
+    with open(recording.data_path, "r+b") as f:  # the file shrinks after it was opened
+        f.truncate(8 * (x.size * 6 // 10))
+    result = decode_ppm(recording)
+    assert [i.image_id for i in result.images][:1] == [1]
+    assert result.images[0].received.all()
+    assert any("shrank" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(("kept", "reported"), [((3,), False), ((3, 6), True)])
+def test_an_image_needs_two_lines_received(kept, reported):
+    """One line behind a header is what noise once made into a false image (one hour of
+    noise at 90 kS/s, two one-line images): a single line is not reported."""
+    image = make_image("random", 10, 8, np.random.default_rng(12))
+    faded = tuple(n for n in range(10) if n not in kept)
+    channel = PpmChannel(esn0_db=HIGH_ESN0_DB)
+    tx = ImageTransmission(image, 5, faded_lines=faded)
+    sig = PpmSignal([tx], fs_hz=180e3, channel=channel, lead_s=0.02)
+    result = decode_ppm(ArraySource(sig.samples(np.random.default_rng(13)), 180e3))
+    assert bool(result.images) == reported
+    if reported:
+        assert list(np.flatnonzero(result.images[0].received)) == list(kept)
