@@ -517,7 +517,13 @@ def run_session(
             stages.step(f"{band_id}: generating the downlink")
             outcome = bands[band_id]
             outcome.transmitted = True
-            downlink = session_downlink(tx, link, spacecraft.channels_at, rng)
+            downlink = session_downlink(
+                tx,
+                link,
+                spacecraft.channels_at,
+                rng,
+                antenna_power_gain_s=spacecraft.flight.antenna_power_gain_s,
+            )
             meta = write_downlink(recording_dir / band_id, downlink)
             if band_id in bands_of_kind("telemetry"):
                 outcome.frames_expected = downlink.frames_sent

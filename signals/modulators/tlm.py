@@ -16,7 +16,7 @@ each frame's first bit lies (the truth).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +121,10 @@ class TelemetryTransmission:
         On-board clock error ε: bit and subcarrier intervals × (1 + ε).
     invert : bool
         Send every bit inverted (the 180° ambiguity a receiver must resolve).
+    power_gain : callable, optional
+        Power gain of the transmitting antenna towards the receiver (mean 1) at recording
+        times ``t`` (s, an array): a spinning craft's antenna pattern. The noise level is set
+        by the mean power, so ``ebn0_db`` and ``cn0_dbhz`` stay the averages.
     """
 
     def __init__(
@@ -142,6 +146,7 @@ class TelemetryTransmission:
         phase_noise_rad_per_sqrt_s: float = 0.0,
         clock_offset: float = 0.0,
         invert: bool = False,
+        power_gain: Callable[[np.ndarray], np.ndarray] | None = None,
     ):
         if fs_hz < MIN_FS_HZ:
             raise ConfigError(f"telemetry sample rate {fs_hz:g} Hz is below {MIN_FS_HZ:g} Hz")
@@ -168,6 +173,7 @@ class TelemetryTransmission:
         self.phase_noise_rad_per_sqrt_s = float(phase_noise_rad_per_sqrt_s)
         self.clock_offset = float(clock_offset)
         self.invert = bool(invert)
+        self.power_gain = power_gain
         bits = frames_to_bits(self.frames)
         self._levels = np.where(bits.astype(bool) ^ self.invert, 1.0, -1.0)
         #: Duration of one bit at the receiver (s).
@@ -217,7 +223,12 @@ class TelemetryTransmission:
         carrier = (
             2.0 * np.pi * (self.carrier_offset_hz * t + 0.5 * self.carrier_rate_hz_per_s * t * t)
         )
-        return self.amplitude * np.exp(1j * (MOD_INDEX_RAD * sc + carrier + self.carrier_phase_rad))
+        envelope = self.amplitude * np.exp(
+            1j * (MOD_INDEX_RAD * sc + carrier + self.carrier_phase_rad)
+        )
+        if self.power_gain is not None:
+            envelope *= np.sqrt(self.power_gain(t))
+        return envelope
 
     def chunks(self, chunk_samples: int = 1 << 16) -> Iterator[np.ndarray]:
         """Yield the recording as complex64 chunks of ``chunk_samples`` (the last shorter)."""

@@ -58,6 +58,8 @@ TELEMETRY_CHUNK_SAMPLES: Final[int] = 1 << 18
 DEFAULT_TELEMETRY_FRAMES: Final[int] = 10
 """Frames of a telemetry downlink given neither a frame count nor a duration."""
 
+SPIN_MODULATED_BAND: Final[str] = "1.6m-tlm"
+"""The band whose antenna (omni / semi-directional) the craft's spin sweeps past Earth."""
 NEAR_MARS_KM: Final[float] = 5e6
 """Within this distance of Mars the camera sees the planet."""
 FLYBY_IMAGE_SIZE: Final[tuple[int, int]] = (96, 128)
@@ -190,6 +192,9 @@ class TelemetryOptions:
         Every bit inverted.
     fs_hz : float
         Sample rate (Hz).
+    antenna_power_gain_s : callable, optional
+        The transmitting antenna's power gain towards Earth (mean 1) at spacecraft times
+        given in seconds since launch (an array): the 1.6 m antenna of a spinning craft.
     """
 
     start_utc: datetime
@@ -209,6 +214,7 @@ class TelemetryOptions:
     clock_offset: float = 0.0
     invert: bool = False
     fs_hz: float = 8000.0
+    antenna_power_gain_s: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def telemetry_downlink(
@@ -282,6 +288,7 @@ def telemetry_downlink(
         phase_noise_rad_per_sqrt_s=o.phase_noise_rad_per_sqrt_s,
         clock_offset=o.clock_offset,
         invert=o.invert,
+        power_gain=_power_gain_at_recording_time(o),
     )
     return _downlink(
         o.band_id,
@@ -300,6 +307,18 @@ def telemetry_downlink(
         bit_rate_bps=o.bit_rate_bps,
         frames_sent=n_frames,
     )
+
+
+def _power_gain_at_recording_time(
+    o: TelemetryOptions,
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``o.antenna_power_gain_s`` as a function of recording time: sample t left the
+    spacecraft one light time before it arrived."""
+    gain_s = o.antenna_power_gain_s
+    if gain_s is None:
+        return None
+    left_s = (o.start_utc - LAUNCH_UTC).total_seconds() - o.light_time_s
+    return lambda t_s: gain_s(left_s + t_s)
 
 
 # ------------------------------------------------------------------------------ carrier
@@ -523,6 +542,7 @@ def session_downlink(
     rng: np.random.Generator,
     *,
     impaired: Impairments | None = None,
+    antenna_power_gain_s: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Downlink:
     """One band of a session: what the spacecraft plans to send, through the session's link.
 
@@ -543,6 +563,10 @@ def session_downlink(
         The session's generator: impairments, image, pulse phases and noise.
     impaired : Impairments, optional
         Limits of the drawn impairments.
+    antenna_power_gain_s : callable, optional
+        The 1.6 m antenna's power gain towards Earth (mean 1) against seconds since launch
+        (:meth:`signals.spacecraft.flight.FlightModel.antenna_power_gain_s`: a spinning
+        craft); the dish bands are not modulated (a spinning craft cannot point its dish).
     """
     imp = impairments() if impaired is None else impaired
     setup = session()
@@ -571,6 +595,9 @@ def session_downlink(
             clock_offset=float(rng.uniform(-t.clock_max_ppm / 1e6, t.clock_max_ppm / 1e6)),
             invert=bool(rng.integers(2)),
             fs_hz=setup.telemetry_fs_hz,
+            antenna_power_gain_s=(
+                antenna_power_gain_s if tx.band_id == SPIN_MODULATED_BAND else None
+            ),
         )
         return telemetry_downlink(options, channels_at, rng)
     if tx.band_id == PPM_BAND:

@@ -129,6 +129,9 @@ SECTOR_S: Final[float] = 27.2753 * 86400.0 / 4.0
 """Duration of one magnetic sector: four per synodic solar rotation."""
 SPIN_PERIOD_S: Final[float] = 60.0
 """Spin period about the Sun axis from 7 Nov 1962 (assumption: the record gives no rate)."""
+SPIN_ANTENNA_DEPTH: Final[float] = 0.25
+"""How much the 1.6 m semi-directional antenna's gain towards Earth swings as the craft spins:
+power gain 1 ± 0.25 about its mean (±1 dB; assumption: the record gives no pattern)."""
 DIPOLE_POLE_LAT_DEG: Final[float] = 78.6
 DIPOLE_POLE_LON_DEG: Final[float] = 290.0
 """Geomagnetic north pole, epoch 1960 (IGRF)."""
@@ -466,6 +469,12 @@ class FlightModel:
         omega = 2.0 * np.pi / SPIN_PERIOD_S
         ramp = np.clip(t - gyro_s, 0.0, spin_s - gyro_s)
         return omega * (ramp**2 / (2.0 * (spin_s - gyro_s)) + np.maximum(t - spin_s, 0.0))
+
+    def antenna_power_gain_s(self, t_s: npt.ArrayLike) -> np.ndarray:
+        """Power gain of the 1.6 m antenna towards Earth relative to its mean (1 = the link
+        budget's G_t) at ``t_s`` seconds since launch: 1 + :data:`SPIN_ANTENNA_DEPTH` · sin of
+        the spin angle, so exactly 1 until the spin-up and swinging once per turn after it."""
+        return 1.0 + SPIN_ANTENNA_DEPTH * np.sin(self.spin_phase_rad_s(t_s))
 
     # ------------------------------------------------------------- attitude
 

@@ -21,7 +21,12 @@ from signals.spacecraft.downlinks import (
     session_downlink,
     telemetry_downlink,
 )
-from signals.spacecraft.flight import FlightModel
+from signals.spacecraft.flight import (
+    LAUNCH_UTC,
+    SPIN_ANTENNA_DEPTH,
+    SPIN_PERIOD_S,
+    FlightModel,
+)
 
 START = datetime(1962, 11, 4, 2, 17, tzinfo=UTC)
 
@@ -101,3 +106,42 @@ def test_session_downlink_draws_within_the_impairment_limits():
         assert abs(downlink.truth["clock_offset"]) <= limits.clock_max_ppm * 1e-6
         assert downlink.truth["phase_noise_rad_per_sqrt_s"] == limits.phase_noise_rad_per_sqrt_s
         assert downlink.frames_sent == 2
+
+
+def test_spin_sweeps_the_1p6m_antenna_once_a_turn_after_the_spin_up():
+    flight = FlightModel("historical", np.random.default_rng(3))
+    before = (datetime(1962, 11, 5, tzinfo=UTC) - LAUNCH_UTC).total_seconds()
+    assert np.all(flight.antenna_power_gain_s(before + np.arange(0.0, 600.0, 7.0)) == 1.0)
+    after = (datetime(1962, 12, 1, tzinfo=UTC) - LAUNCH_UTC).total_seconds()
+    t = after + np.arange(0.0, SPIN_PERIOD_S, 0.01)
+    gain = flight.antenna_power_gain_s(t)
+    assert gain.max() == pytest.approx(1.0 + SPIN_ANTENNA_DEPTH, abs=1e-6)
+    assert gain.min() == pytest.approx(1.0 - SPIN_ANTENNA_DEPTH, abs=1e-6)
+    assert gain.mean() == pytest.approx(1.0, abs=1e-4)  # the link budget's G_t on average
+    nominal = FlightModel("nominal", np.random.default_rng(3))
+    assert np.all(nominal.antenna_power_gain_s(t) == 1.0)
+
+
+def test_telemetry_power_follows_the_antenna_one_light_time_earlier():
+    start = datetime(1962, 12, 1, tzinfo=UTC)
+    light_time_s, fs_hz = 7.5, 8000.0
+    period_s = 12.0
+
+    def gain_s(t_s: np.ndarray) -> np.ndarray:
+        return 1.0 + 0.25 * np.sin(2 * np.pi * t_s / period_s)
+
+    options = TelemetryOptions(
+        start_utc=start,
+        band_id="1.6m-tlm",
+        bit_rate_bps=64.0,
+        light_time_s=light_time_s,
+        n_frames=2,
+        fs_hz=fs_hz,
+        antenna_power_gain_s=gain_s,
+    )
+    flight = FlightModel("historical", np.random.default_rng(3))
+    rng = np.random.default_rng(1)
+    x = np.concatenate(list(telemetry_downlink(options, flight.channels_at, rng).chunks()))
+    t = np.arange(x.size) / fs_hz
+    left_s = (start - LAUNCH_UTC).total_seconds() - light_time_s
+    np.testing.assert_allclose(np.abs(x) ** 2, gain_s(left_s + t), rtol=1e-4)
