@@ -512,5 +512,21 @@ class CarrierBandResult:
     spectrum_png: str = "spectrum.png"
 
 
+@dataclass(frozen=True)
+class SessionFrame:
+    """A telemetry frame of a session, with the band it came down on.
+
+    Attributes
+    ----------
+    band : str
+        Band id (ICD §1): ``32cm-tlm`` or ``1.6m-tlm``.
+    frame : DecodedFrame
+        The frame as the receiver decided it.
+    """
+
+    band: str
+    frame: DecodedFrame
+
+
 #: What :func:`groundstation.decode.decode_recording` returns.
 BandResult = PpmBandResult | TelemetryBandResult | CarrierBandResult

@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
-from groundstation.io.recording import parse_utc
+from groundstation.outputs import records
 from groundstation.outputs.figures import (
     MarginBar,
     TelemetrySeries,
@@ -37,8 +36,9 @@ from groundstation.report.format import (
     yes_no,
 )
 from groundstation.report.tables import Cell, Column, Fact, Table, build_table
+from groundstation.results import DecodedFrame, SessionFrame
 from signals.bands import bands_of_kind
-from signals.formats.tlm import CHANNEL_BY_NAME, FrameType
+from signals.formats.tlm import CHANNEL_BY_NAME, CHANNEL_NAMES, FrameType
 from signals.formats.uplink import BIT_RATE_BPS as UPLINK_BIT_RATE_BPS
 
 
@@ -413,42 +413,29 @@ def range_rate_check(session: Mapping[str, Any]) -> RangeRate | None:
 # ------------------------------------------------------------------------------ telemetry
 
 
-def parity_ok(value: Any) -> bool:
-    """A frame's ``parity_ok``: a bool, or its CSV spelling ``true``/``false``."""
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() == "true"
+def _channels(frame: DecodedFrame) -> dict[str, float | int | None]:
+    """Every ICD §4 channel of ``frame`` as its records carry it (None where its type lacks
+    the channel)."""
+    record = records.frame_record(frame)
+    return {name: record[name] for name in CHANNEL_NAMES}
 
 
-def frame_kind(row: Mapping[str, Any]) -> str:
-    """``engineering`` or ``science`` (ICD §4 frame type), else the text as it is."""
-    n = number(row.get("frame_type"))
-    if n is None:
-        n = _float(row.get("frame_type"))
-    if n == FrameType.ENGINEERING:
+def frame_kind(frame: DecodedFrame) -> str:
+    """``engineering`` or ``science`` (ICD §4 frame type), else the type's number."""
+    if frame.frame_type == FrameType.ENGINEERING:
         return "engineering"
-    if n == FrameType.SCIENCE:
+    if frame.frame_type == FrameType.SCIENCE:
         return "science"
-    return str(row.get("frame_type", "")).strip().lower()
+    return str(frame.frame_type)
 
 
-def _float(text: Any) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def telemetry_series(rows: Sequence[Mapping[str, Any]]) -> TelemetrySeries:
-    """Decoded frames (CSV rows: strings) as arrays for the telemetry plot."""
-    times: list[datetime | None] = []
-    for r in rows:
-        try:
-            times.append(parse_utc(str(r.get("time_utc", ""))))
-        except ValueError:
-            times.append(None)
-    values = [{k: _float(v) for k, v in r.items() if k in CHANNEL_BY_NAME} for r in rows]
-    return TelemetrySeries.from_frames(times, values, [parity_ok(r.get("parity_ok")) for r in rows])
+def telemetry_series(frames: Sequence[SessionFrame]) -> TelemetrySeries:
+    """Decoded frames as arrays for the telemetry plot."""
+    return TelemetrySeries.from_frames(
+        [f.frame.time_utc for f in frames],
+        [_channels(f.frame) for f in frames],
+        [f.frame.parity_ok for f in frames],
+    )
 
 
 @dataclass(frozen=True)
@@ -468,47 +455,44 @@ class Telemetry:
     last_frames: list[LastFrame]
 
 
-def _channel_text(channel: str, text: Any) -> str:
-    value = _float(text)
+def _channel_text(channel: str, value: float | int) -> str:
     if not math.isfinite(value):
-        return str(text)
+        return str(value)
     if channel == "attitude_mode":
         return f"{int(value)} ({attitude_name(int(value))})"
     if channel == "tx_state":
         return f"{int(value)} ({tx_state_text(value)})"
     if channel == "last_command":
         return opcode_name(int(value)) if value else "0 (none)"
-    return str(text)
+    return str(value)
 
 
-def _last_frame(row: Mapping[str, Any], kind: str) -> LastFrame:
+def _last_frame(item: SessionFrame, kind: str) -> LastFrame:
+    frame = item.frame
     values = [
-        Fact("time (UTC)", utc_text(row.get("time_utc"))),
-        Fact("parity", "ok" if parity_ok(row.get("parity_ok")) else "FAILED (values unchecked)"),
+        Fact("time (UTC)", utc_text(frame.time_utc)),
+        Fact("parity", "ok" if frame.parity_ok else "FAILED (values unchecked)"),
+        Fact("band", item.band),
+        Fact("frame counter", str(frame.frame_counter)),
     ]
-    values += [
-        Fact(key.replace("_", " "), str(row[key]))
-        for key in ("band", "frame_counter")
-        if row.get(key)
-    ]
-    for key, text in row.items():
-        if key in CHANNEL_BY_NAME and text not in ("", None):
+    for key, value in _channels(frame).items():
+        if value is not None:
             unit = CHANNEL_BY_NAME[key].unit
             name = channel_short_name(key)
-            values.append(Fact(f"{name} ({unit})" if unit else name, _channel_text(key, text)))
+            values.append(Fact(f"{name} ({unit})" if unit else name, _channel_text(key, value)))
     return LastFrame(kind, values)
 
 
-def session_telemetry(rows: Sequence[Mapping[str, Any]]) -> Telemetry | None:
+def session_telemetry(frames: Sequence[SessionFrame]) -> Telemetry | None:
     """The telemetry section's records; None when no frame was decoded."""
-    if not rows:
+    if not frames:
         return None
-    ok = [parity_ok(r.get("parity_ok")) for r in rows]
-    kinds = [frame_kind(r) for r in rows]
+    ok = [f.frame.parity_ok for f in frames]
+    kinds = [frame_kind(f.frame) for f in frames]
     n_bad = ok.count(False)
-    n_ok = len(rows) - n_bad
+    n_ok = len(frames) - n_bad
     summary = (
-        f"{len(rows)} frames received ({kinds.count('engineering')} engineering, "
+        f"{len(frames)} frames received ({kinds.count('engineering')} engineering, "
         f"{kinds.count('science')} science): {n_ok} passed parity and count as decoded"
         + (f", {n_bad} failed." if n_bad else ".")
     )
@@ -524,34 +508,33 @@ def session_telemetry(rows: Sequence[Mapping[str, Any]]) -> Telemetry | None:
     last = []
     for kind in ("engineering", "science"):
         # The last frame of the kind that passed parity, else the last of the kind at all.
-        of_kind = [r for r, k in zip(rows, kinds, strict=True) if k == kind]
-        good = [r for r in of_kind if parity_ok(r.get("parity_ok"))]
+        of_kind = [f for f, k in zip(frames, kinds, strict=True) if k == kind]
+        good = [f for f in of_kind if f.frame.parity_ok]
         if of_kind:
             last.append(_last_frame((good or of_kind)[-1], kind))
         else:
             last.append(LastFrame(kind, []))
-    return Telemetry(summary, telemetry_series(rows), last)
+    return Telemetry(summary, telemetry_series(frames), last)
 
 
 # ------------------------------------------------------------------------------ story
 
 
-def _last_values(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def _last_values(frames: Sequence[SessionFrame]) -> dict[str, float]:
     """The last value of each channel among the frames that passed parity."""
     values: dict[str, float] = {}
-    for row in rows:
-        if not parity_ok(row.get("parity_ok")):
+    for item in frames:
+        if not item.frame.parity_ok:
             continue
-        for key, text in row.items():
-            value = _float(text)
-            if not math.isnan(value):
-                values[key] = value
+        for key, value in _channels(item.frame).items():
+            if value is not None and not math.isnan(value):
+                values[key] = float(value)
     return values
 
 
-def session_story(session: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+def session_story(frames: Sequence[SessionFrame]) -> str:
     """What the session's telemetry shows, and why, in a sentence or two."""
-    v = _last_values(rows)
+    v = _last_values(frames)
     if not v:
         return ""
     said: list[str] = []

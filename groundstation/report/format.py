@@ -8,10 +8,12 @@ as a dash.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 
+from groundstation.io.recording import format_utc
 from signals.bands import band as band_info
 from signals.errors import SignalsError
 from signals.formats.tlm import AttitudeMode, TxStateBit
@@ -136,7 +138,10 @@ def value_text(key: str, value: Any) -> str:
 
 
 def utc_text(value: Any, *, date: bool = True) -> str:
-    """An ISO 8601 UTC time as ``1962-11-04 09:12:30.0`` (or the time of day alone)."""
+    """An ISO 8601 UTC time (text or datetime) as ``1962-11-04 09:12:30.0`` (or the time of
+    day alone)."""
+    if isinstance(value, datetime):
+        value = format_utc(value)
     if not isinstance(value, str) or not value:
         return DASH
     text = value.replace("T", " ").rstrip("Z")

@@ -16,7 +16,7 @@ archived as one file. Pages are written atomically (:func:`groundstation.io.file
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,6 +38,7 @@ from groundstation.report import data, mission_data
 from groundstation.report.format import carrier_mhz, number, utc_text
 from groundstation.report.images import Picture, session_images
 from groundstation.report.tables import Column, Fact, build_table
+from groundstation.results import SessionFrame
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -119,7 +120,7 @@ def write_session_report(
     session: dict,
     *,
     waterfalls: dict[str, Waterfall],
-    telemetry_rows: list[dict[str, str]],
+    frames: Sequence[SessionFrame],
     image_files: list[Path],
     session_log: list[str],
 ) -> Path:
@@ -136,9 +137,8 @@ def write_session_report(
     waterfalls : dict of str to Waterfall
         Downlink waterfalls keyed by band id
         (:func:`groundstation.outputs.spectrum.compute_waterfall`).
-    telemetry_rows : list of dict
-        Decoded frames as CSV strings: ``time_utc``, ``frame_type``, ``parity_ok`` and the
-        ICD §4 channel names (empty where a frame type lacks the channel).
+    frames : sequence of SessionFrame
+        The decoded telemetry frames of every band, in time order.
     image_files : list of Path
         Decoded image PNGs; embedded as they are.
     session_log : list of str
@@ -155,7 +155,7 @@ def write_session_report(
     start = utc_text(session.get("start_utc"))[:19]
     bands = data.session_bands(session)
     downlinks = [b for b in bands if not b.uplink]
-    telemetry = data.session_telemetry(list(telemetry_rows or []))
+    telemetry = data.session_telemetry(frames)
     pictures = session_images(
         session.get("images") or [], list(image_files or []), Path(path).parent
     )
@@ -172,7 +172,7 @@ def write_session_report(
         heading=f"Mars 1 — session {number_}" if number_ is not None else "Mars 1 — radio session",
         subtitle=f"{kind} session, {start} UTC" if session.get("start_utc") else str(kind),
         verdict=data.session_verdict(session),
-        story=data.session_story(session, list(telemetry_rows or [])),
+        story=data.session_story(frames),
         contact=data.session_contact(session),
         header_facts=data.session_facts(session),
         budget=data.build_table(data.BUDGET_COLUMNS, bands, status=lambda b: b.status)

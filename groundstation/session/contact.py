@@ -50,6 +50,7 @@ from groundstation.results import (
     BandResult,
     CarrierBandResult,
     PpmBandResult,
+    SessionFrame,
     TelemetryBandResult,
 )
 from groundstation.session.downlinks import write_downlink
@@ -335,6 +336,18 @@ class SessionResult:
     waterfalls: dict[str, Any] = field(default_factory=dict)
     #: The end-of-session command, sent after the downlinks (a row like ``commands``).
     end_command: dict[str, Any] | None = None
+
+    @property
+    def frames(self) -> list[SessionFrame]:
+        """The telemetry frames of both telemetry bands, in time order, each with its band."""
+        frames = [
+            SessionFrame(band_id, frame)
+            for band_id in ("32cm-tlm", "1.6m-tlm")
+            if isinstance(outcome := self.bands.get(band_id), BandOutcome)
+            and isinstance(outcome.decoded, TelemetryBandResult)
+            for frame in outcome.decoded.frames
+        ]
+        return sorted(frames, key=lambda f: f.frame.time_utc)
 
     @property
     def contact(self) -> bool:
@@ -702,7 +715,7 @@ def _write_session_folder(result: SessionResult, work: Path, *, write_report: bo
             work / "report.html",
             summary,
             waterfalls=result.waterfalls,
-            telemetry_rows=rows,
+            frames=result.frames,
             image_files=[work / i["png"] for i in result.images if i.get("png")],
             session_log=result.spacecraft_log,
         )

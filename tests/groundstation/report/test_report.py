@@ -7,6 +7,7 @@ the key figures of the session in the text, and no crash when parts are missing.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import math
 import re
@@ -22,8 +23,9 @@ from groundstation.outputs.spectrum import Waterfall, compute_waterfall
 from groundstation.report.data import session_verdict
 from groundstation.report.format import attitude_name
 from groundstation.report.pages import write_mission_report, write_session_report
+from groundstation.results import DecodedFrame, SessionFrame
 from signals.bands import bands_of_kind
-from signals.formats.tlm import CHANNEL_NAMES, CHANNELS, FrameType
+from signals.formats.tlm import CHANNELS, FRAME_WORDS, FrameType
 from signals.path.link_budget import link_budget
 
 START = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
@@ -59,23 +61,33 @@ def _band(band_id: str, range_km: float, rate: float | None, dish: bool, **decod
     return out
 
 
-def _telemetry_rows(n_frames: int) -> list[dict[str, str]]:
-    rows = []
+def _decoded_frame(
+    i: int, kind: FrameType, parity_ok: bool, channels: dict[str, float | int]
+) -> DecodedFrame:
+    return DecodedFrame(
+        sample_start=1000 * i,
+        time_utc=START + timedelta(seconds=20 + 4 * i),
+        frame_counter=i % 128,
+        frame_type=int(kind),
+        parity_ok=parity_ok,
+        words=(0,) * FRAME_WORDS,
+        channels=channels,
+        inverted=False,
+        quality_db=12.0,
+    )
+
+
+def _frames(n_frames: int) -> list[SessionFrame]:
+    frames = []
     for i in range(n_frames):
         kind = FrameType(i % 2)
-        row = {
-            "time_utc": (START + timedelta(seconds=20 + 4 * i)).isoformat()[:19] + "Z",
-            "frame_type": str(int(kind)),
-            "frame_counter": str(i % 128),
-            "parity_ok": "false" if i == 3 else "true",
+        channels: dict[str, float | int] = {
+            ch.name: round(1.5 * k + 0.1 * i, 2) for k, ch in enumerate(CHANNELS[kind])
         }
-        row |= {name: "" for name in CHANNEL_NAMES}
-        for k, ch in enumerate(CHANNELS[kind]):
-            row[ch.name] = f"{1.5 * k + 0.1 * i:.2f}"
         if kind == FrameType.ENGINEERING:
-            row |= {"attitude_mode": "0", "tx_state": "31", "last_command": "3"}
-        rows.append(row)
-    return rows
+            channels |= {"attitude_mode": 0, "tx_state": 31, "last_command": 3}
+        frames.append(SessionFrame("32cm-tlm", _decoded_frame(i, kind, i != 3, channels)))
+    return frames
 
 
 def _image_png(path: Path, rng: np.random.Generator) -> Path:
@@ -234,7 +246,7 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
         tmp_path / "report.html",
         session,
         waterfalls=waterfalls,
-        telemetry_rows=_telemetry_rows(12),
+        frames=_frames(12),
         image_files=[image],
         session_log=["09:12:43 command 0x01 start session accepted", "a <tag> & more"],
     )
@@ -259,6 +271,9 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
         "2 commands sent, 1 acted on by the spacecraft, 1 acknowledged",
         "11 / 1",
         "46 / 2",
+        # the last engineering and science frames, when they came down
+        "<td>1962-11-04 09:13:30.0</td>",
+        "<td>1962-11-04 09:13:34.0</td>",
     ):
         assert figure in text, figure
     for band_id in ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm", "1.6m-cmd"):
@@ -285,14 +300,12 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
 def test_frames_that_all_failed_parity_are_counted_and_not_plotted(tmp_path: Path) -> None:
     session = _session()
     session["bands"]["32cm-tlm"] |= {"frames_decoded": 0, "frames_lost": 2}
-    rows = _telemetry_rows(2)
-    for row in rows:
-        row["parity_ok"] = "false"
+    rows = [SessionFrame(f.band, dataclasses.replace(f.frame, parity_ok=False)) for f in _frames(2)]
     out = write_session_report(
         tmp_path / "r.html",
         session,
         waterfalls={},
-        telemetry_rows=rows,
+        frames=rows,
         image_files=[],
         session_log=[],
     )
@@ -317,7 +330,7 @@ def test_the_command_table_counts_the_end_of_session_command(tmp_path: Path) -> 
         "acknowledged": None,
     }
     out = write_session_report(
-        tmp_path / "r.html", session, waterfalls={}, telemetry_rows=[], image_files=[],
+        tmp_path / "r.html", session, waterfalls={}, frames=[], image_files=[],
         session_log=[],
     )  # fmt: skip
     text = out.read_text(encoding="utf-8")
@@ -343,22 +356,22 @@ def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
     }
     for s in (session, {}):
         out = write_session_report(
-            tmp_path / "r.html", s, waterfalls={}, telemetry_rows=[], image_files=[], session_log=[]
+            tmp_path / "r.html", s, waterfalls={}, frames=[], image_files=[], session_log=[]
         )
         text = out.read_text(encoding="utf-8")
         _assert_self_contained(text)
         assert "No contact" in text
         assert "No telemetry frame was decoded" in text
-    # telemetry rows without times or values, an unreadable image, an empty waterfall
+    # a frame without values that failed parity, an unreadable image, an empty waterfall
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a png")
-    rows = [{"time_utc": "", "frame_type": "0", "parity_ok": "false", "battery_v": ""}]
+    rows = [SessionFrame("1.6m-tlm", _decoded_frame(0, FrameType.ENGINEERING, False, {}))]
     empty = compute_waterfall([], 1000.0, n_fft=64)
     out = write_session_report(
         tmp_path / "r2.html",
         _session(),
         waterfalls={"1.6m-tlm": empty},
-        telemetry_rows=rows,
+        frames=rows,
         image_files=[bad],
         session_log=[],
     )
@@ -383,7 +396,7 @@ def test_session_report_takes_numpy_scalars(tmp_path: Path) -> None:
         tmp_path / "r.html",
         session,
         waterfalls={},
-        telemetry_rows=[],
+        frames=[],
         image_files=[],
         session_log=[],
     )
@@ -524,7 +537,7 @@ def test_images_named_by_the_decoder_are_found_below_the_report(tmp_path: Path) 
         tmp_path / "report.html",
         session,
         waterfalls={},
-        telemetry_rows=[],
+        frames=[],
         image_files=[],
         session_log=[],
     )

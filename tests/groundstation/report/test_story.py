@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from groundstation.report.data import session_story
 from groundstation.report.mission_data import mission_timeline
 from groundstation.report.pages import write_mission_report
+from groundstation.results import DecodedFrame, SessionFrame
+from signals.formats.tlm import FRAME_WORDS
 
 
-def _frame(**channels: float) -> dict[str, str]:
-    row = {"parity_ok": "true", "frame_type": "0"}
-    row.update({k: str(v) for k, v in channels.items()})
-    return row
+def _frame(parity_ok: bool = True, **channels: float) -> SessionFrame:
+    frame = DecodedFrame(
+        sample_start=0,
+        time_utc=datetime(1962, 11, 1, 18, 30, tzinfo=UTC),
+        frame_counter=0,
+        frame_type=0,
+        parity_ok=parity_ok,
+        words=(0,) * FRAME_WORDS,
+        channels=channels,
+        inverted=False,
+        quality_db=12.0,
+    )
+    return SessionFrame("32cm-tlm", frame)
 
 
 def test_story_of_the_belt_session():
@@ -18,7 +31,7 @@ def test_story_of_the_belt_session():
         _frame(n2_pressure_a_mpa=0.0, n2_pressure_b_mpa=15.0, micrometeoroid_hits=0),
         _frame(mag_x_nt=40.955, mag_y_nt=-3.0, mag_z_nt=1.0, scintillation_cps=2100),
     ]
-    story = session_story({}, rows)
+    story = session_story(rows)
     assert "radiation belts" in story and "saturated" in story
     assert "bottle A reads zero" in story and "15.0 MPa" in story
 
@@ -27,12 +40,12 @@ def test_story_after_the_spin_up_and_without_telemetry():
     rows = [
         _frame(n2_pressure_a_mpa=0.0, n2_pressure_b_mpa=0.0),
         _frame(mag_x_nt=1.0, mag_y_nt=-2.0, mag_z_nt=2.0, scintillation_cps=16),
-        _frame(mag_x_nt=99.0, scintillation_cps=99999) | {"parity_ok": "false"},
+        _frame(False, mag_x_nt=99.0, scintillation_cps=99999),
     ]
-    story = session_story({}, rows)
+    story = session_story(rows)
     assert "3.0 nT" in story and "spun the craft up" in story
     assert "belts" not in story  # the frame that failed parity is not read
-    assert session_story({}, []) == ""
+    assert session_story([]) == ""
 
 
 def test_mission_timeline_and_links_to_session_reports(tmp_path):
