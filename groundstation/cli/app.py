@@ -253,7 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if verbose < 2:  # numeric warnings are detail: the outcome is in the last line
                 warnings.simplefilter("ignore", RuntimeWarning)
-            return args.func(args)
+            status = args.func(args)
+        interrupts.raise_if_missed()
+        return status
     except NoSignalError as exc:
         _error_line(str(exc))
         return EXIT_NO_SIGNAL

@@ -31,10 +31,16 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
-_state: dict[str, int | bool | None] = {"armed": False, "pending": None, "raised": False}
+_state: dict[str, int | bool | None] = {
+    "armed": False,
+    "pending": None,
+    "raised": False,
+    "received": None,
+}
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    _state["received"] = _state["received"] or signum
     if _state["raised"]:
         return  # already unwinding: let the clean-up finish
     if not _state["armed"]:
@@ -53,7 +59,7 @@ def install() -> dict[int, object]:
     if threading.current_thread() is not threading.main_thread():
         return {}
     if signal.getsignal(signal.SIGINT) is not _handler:  # else keep a signal noted earlier
-        _state.update(pending=None)
+        _state.update(pending=None, received=None)
     _state.update(armed=False, raised=False)
     return {signum: signal.signal(signum, _handler) for signum in INTERRUPT_SIGNALS}
 
@@ -71,6 +77,19 @@ def arm() -> None:
     if pending is not None:
         _state.update(pending=None, raised=True)
         raise Interrupted(int(pending))
+
+
+def raise_if_missed() -> None:
+    """Raise :class:`Interrupted` for a signal that arrived but never ended the run.
+
+    The handler's exception can be swallowed where Python ignores exceptions (a ``__del__``,
+    a callback); the command line calls this when a command returns normally, so such a run
+    still ends as interrupted (what it finished is kept) rather than as a success.
+    """
+    received = _state["received"]
+    if received is not None:
+        _state["raised"] = True
+        raise Interrupted(int(received))
 
 
 def interrupted(exc: BaseException) -> int:

@@ -190,7 +190,11 @@ def test_an_interrupt_during_start_up_is_one_line(tmp_path):
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "interrupted" in _one_line(err)
-        assert not (tmp_path / "c").exists()
+        # Nothing, or (when the signal landed too late to stop the run) the whole new set.
+        out = tmp_path / "c"
+        assert not out.exists() or {"session.json", "report.html"} <= {
+            p.name for p in out.iterdir()
+        }
         assert _leftovers(tmp_path) == []
 
 
