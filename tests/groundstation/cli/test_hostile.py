@@ -274,7 +274,8 @@ def test_an_interrupted_decode_leaves_the_old_set_or_the_new_one(tmp_path):
         (out / "summary.json").write_text('{"old": true}\n')
         signum = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP][round_]
         proc = _cli("decode", str(fixtures[round_ % len(fixtures)]), "-o", str(out))
-        time.sleep(rng.uniform(0.3, 3.0))
+        _wait_for_own_handlers(proc)
+        time.sleep(rng.uniform(0.0, 2.7))
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
         summary = json.loads((out / "summary.json").read_text())
