@@ -7,9 +7,11 @@ lands while it loads ends in one line too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,8 +20,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = interrupts.install()
     try:
-        from groundstation.cli.app import main as run
+        from groundstation.cli.app import main as run_app
 
-        return run(argv)
+        return run_app(argv)
     finally:
         interrupts.restore(previous)
+
+
+def run() -> NoReturn:
+    """The process's entry point: run the command line and exit with its status.
+
+    A signal that lands after the run is over (its outputs final, the interpreter shutting
+    down) neither changes the status nor kills the process.
+    """
+    from groundstation.cli import interrupts
+
+    interrupts.install()
+    status = main()
+    interrupts.ignore_from_now()
+    sys.exit(status)

@@ -285,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
+        interrupts.disarm()
         interrupts.restore(previous)
 
 

@@ -79,6 +79,24 @@ def arm() -> None:
         raise Interrupted(int(pending))
 
 
+def disarm() -> None:
+    """From now on a signal is only noted again: the run is over, its outputs are final."""
+    _state["armed"] = False
+
+
+def ignore_from_now() -> None:
+    """Ignore the interrupt signals for the rest of the process.
+
+    For the process's own entry point once the run is over: the interpreter's shut-down puts
+    the default action back for signals it handled, so a SIGTERM landing there would end a
+    finished run as killed by it. Ignoring (which shut-down keeps) leaves the status as the
+    run set it.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for signum in INTERRUPT_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def raise_if_missed() -> None:
     """Raise :class:`Interrupted` for a signal that arrived but never ended the run.
 

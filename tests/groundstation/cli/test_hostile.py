@@ -289,3 +289,26 @@ def test_an_interrupted_decode_leaves_the_old_set_or_the_new_one(tmp_path):
             assert "images" in summary and (out / "images").is_dir()
             assert len(list((out / "images").iterdir())) == 2 * len(summary["images"])
         assert _leftovers(tmp_path) == []
+
+
+_SIGNAL_AT_SHUT_DOWN = """
+import atexit, os, signal, sys
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))
+sys.argv = ["groundstation", "--version"]
+from groundstation.cli import run
+run()
+"""
+
+
+def test_a_signal_after_the_run_keeps_the_runs_status():
+    """SIGTERM while the interpreter shuts down, after the outputs are final: status 0."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AT_SHUT_DOWN],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
