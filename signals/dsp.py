@@ -9,11 +9,13 @@ are functions over arrays: no state, no format knowledge.
 - :func:`noise_floor`: mean noise power per cell from the median of power values.
 - :func:`nonfinite_to_zero`: NaN and Inf samples set to zero, counted.
 - :func:`true_runs`: where a boolean condition holds, as (start, stop) index pairs.
+- :func:`rechunk`: a stream of sample blocks cut again into blocks of a chosen length.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,7 @@ __all__ = [
     "noise_floor",
     "nonfinite_to_zero",
     "parabolic_offset",
+    "rechunk",
     "true_runs",
 ]
 
@@ -189,3 +192,47 @@ def true_runs(condition: npt.ArrayLike) -> np.ndarray:
         raise ValueError(f"expected a 1-D condition, got shape {mask.shape}")
     edges = np.diff(mask.astype(np.int8), prepend=0, append=0)
     return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
+
+
+def rechunk(blocks: Iterable[np.ndarray], chunk_samples: int) -> Iterator[np.ndarray]:
+    """The samples of ``blocks``, in order, cut again into chunks of ``chunk_samples``.
+
+    Every chunk but the last holds exactly ``chunk_samples`` samples; the last holds what
+    is left (none is yielded for an empty stream). The samples are the blocks' own,
+    unchanged and in their dtype: concatenating the chunks gives the concatenated blocks.
+    At most one block and one chunk are held at a time, whatever the stream's length.
+
+    Parameters
+    ----------
+    blocks : iterable of numpy.ndarray, 1-D
+        The stream, in blocks of any lengths (empty blocks are skipped).
+    chunk_samples : int
+        Samples per chunk, at least 1.
+
+    Yields
+    ------
+    numpy.ndarray
+        A new array per chunk (never a view of a block), so a consumer may keep it.
+
+    Examples
+    --------
+    >>> chunks = rechunk([np.arange(5), np.arange(5, 7)], 3)
+    >>> [c.tolist() for c in chunks]
+    [[0, 1, 2], [3, 4, 5], [6]]
+    """
+    if chunk_samples < 1:
+        raise ValueError(f"chunk_samples must be at least 1, got {chunk_samples}")
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        start = 0
+        while start < block.size:
+            take = min(chunk_samples - held, block.size - start)
+            pending.append(block[start : start + take])
+            held += take
+            start += take
+            if held == chunk_samples:
+                yield np.concatenate(pending)
+                pending, held = [], 0
+    if held:
+        yield np.concatenate(pending)

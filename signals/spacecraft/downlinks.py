@@ -20,6 +20,24 @@ Two ways in:
 Telemetry frames carry the channels of the flight at the instant each frame leaves the
 spacecraft: one light time before it reaches the station, with the bit clock's error
 included, so that ``synth tlm`` and ``contact`` at the same instant carry the same values.
+
+Streaming (a live transmitter): :meth:`Downlink.stream` yields the samples in complex64
+chunks of the length asked for (the last shorter), generated as they are asked for and the
+same samples, byte for byte, as :meth:`Downlink.samples` (the whole array) whatever the
+chunk length; :attr:`Downlink.facts` is what both ends of a stream agree on out of band
+(ICD §8: sample format, rate, band and tuning, start time)::
+
+    rng = np.random.default_rng(7)
+    flight = FlightModel("historical", rng)
+    options = TelemetryOptions(start_utc=datetime(1962, 11, 4, 2, 17, tzinfo=UTC),
+                               bit_rate_bps=64, cn0_dbhz=45.0)
+    downlink = telemetry_downlink(options, flight.channels_at, rng)
+    facts = downlink.facts          # StreamFacts: fs_hz, tuned_hz, start_utc, datatype, ...
+    for chunk in downlink.stream(4096):   # complex64, 4096 samples (the last shorter)
+        socket.send(chunk.tobytes())      # cf32_le
+
+A downlink draws its noise from the generator it was made with as it streams: iterate it
+once (make it again, from the same seed, for the same samples).
 """
 
 from __future__ import annotations
@@ -34,6 +52,7 @@ import numpy as np
 
 from signals.bands import Impairments, band, impairments, session
 from signals.constants import C_M_S
+from signals.dsp import rechunk
 from signals.errors import ConfigError
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import (
@@ -54,6 +73,8 @@ from signals.spacecraft.flight import LAUNCH_UTC
 ChannelSource = Callable[[datetime], Mapping[str, float | int]]
 
 CARRIER_BAND: Final[str] = "8cm-carrier"
+SAMPLE_DATATYPE: Final[str] = "cf32_le"
+"""SigMF datatype of the samples a downlink yields (complex64: float32 I and Q, little-endian)."""
 TELEMETRY_CHUNK_SAMPLES: Final[int] = 1 << 18
 DEFAULT_TELEMETRY_FRAMES: Final[int] = 10
 """Frames of a telemetry downlink given neither a frame count nor a duration."""
@@ -110,11 +131,105 @@ class Downlink:
     frames_sent: int = 0
 
     def chunks(self) -> Iterator[np.ndarray]:
-        """The samples as complex64 chunks, generated as they are asked for.
+        """The samples as complex64 chunks of the modulator's own length, generated as they
+        are asked for.
 
         The noise comes from the generator the downlink was made with: iterate once.
         """
         return self.generate()
+
+    def stream(self, chunk_samples: int) -> Iterator[np.ndarray]:
+        """The samples as complex64 chunks of ``chunk_samples`` each (the last shorter).
+
+        The chunks are cut from :meth:`chunks`, so they hold the same samples, byte for
+        byte, as :meth:`samples` whatever ``chunk_samples`` is; memory stays bounded (one
+        modulator block and one chunk at a time) however long the downlink. Like
+        :meth:`chunks`, iterate once.
+
+        Parameters
+        ----------
+        chunk_samples : int
+            Complex samples per chunk, at least 1.
+
+        Yields
+        ------
+        numpy.ndarray of complex64
+            The next ``chunk_samples`` samples, a new array each time.
+
+        Raises
+        ------
+        ValueError
+            ``chunk_samples`` below 1.
+        """
+        if chunk_samples < 1:
+            raise ValueError(f"chunk_samples must be at least 1, got {chunk_samples}")
+        return rechunk(self.chunks(), chunk_samples)
+
+    def samples(self) -> np.ndarray:
+        """The whole downlink as one complex64 array (short downlinks: tests, fixtures)."""
+        return np.concatenate([*self.chunks(), np.zeros(0, np.complex64)])
+
+    @property
+    def facts(self) -> StreamFacts:
+        """What a receiver of this downlink's stream must be told out of band (ICD §8)."""
+        return StreamFacts(
+            band_id=self.band_id,
+            fs_hz=self.fs_hz,
+            tuned_hz=self.tuned_hz,
+            nominal_hz=band(self.band_id).carrier_hz,
+            start_utc=self.start_utc,
+            n_samples=self.n_samples,
+            bit_rate_bps=self.bit_rate_bps,
+            coherent_mode=self.coherent_mode,
+            uplink_hz=self.uplink_hz,
+        )
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """A downlink's stream as both ends agree on it out of band (ICD §8), and as a
+    recording's metadata states it (ICD §2).
+
+    Attributes
+    ----------
+    band_id : str
+        ICD §1 band id.
+    fs_hz : float
+        Complex sample rate (Hz).
+    tuned_hz : float
+        The station's tuning, the centre of the baseband: nominal carrier plus predicted
+        Doppler (Hz).
+    nominal_hz : float
+        The band's nominal carrier (Hz).
+    start_utc : datetime
+        UTC of sample 0 at the station.
+    n_samples : int
+        Length of the stream (samples).
+    bit_rate_bps : float or None
+        Telemetry bit rate (telemetry bands only).
+    coherent_mode : str or None
+        ``one-way`` or ``two-way`` (8 cm carrier only).
+    uplink_hz : float or None
+        The station's uplink frequency in two-way mode (Hz).
+    datatype : str
+        SigMF datatype of the samples: ``cf32_le`` (numpy complex64).
+    """
+
+    band_id: str
+    fs_hz: float
+    tuned_hz: float
+    nominal_hz: float
+    start_utc: datetime
+    n_samples: int
+    bit_rate_bps: float | None = None
+    coherent_mode: str | None = None
+    uplink_hz: float | None = None
+    datatype: str = SAMPLE_DATATYPE
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the stream (s)."""
+        return self.n_samples / self.fs_hz
 
 
 def _tuned_hz(band_id: str, start_utc: datetime) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from signals.dsp import (
     noise_floor,
     nonfinite_to_zero,
     parabolic_offset,
+    rechunk,
     true_runs,
 )
 
@@ -145,3 +147,27 @@ def test_true_runs_rebuild_the_condition(condition):
     assert rebuilt.tolist() == condition
     # Runs are maximal: separated by at least one false value.
     assert np.all(runs[1:, 0] > runs[:-1, 1])
+
+
+@given(
+    st.lists(st.integers(0, 40), max_size=12),
+    st.integers(1, 50),
+)
+def test_rechunk_cuts_any_blocks_into_equal_chunks_of_the_same_samples(lengths, chunk_samples):
+    edges = np.cumsum([0, *lengths])
+    stream = np.arange(edges[-1], dtype=np.float32).astype(np.complex64)
+    blocks = [stream[a:b] for a, b in itertools.pairwise(edges)]
+    chunks = list(rechunk(iter(blocks), chunk_samples))
+    assert [c.size for c in chunks[:-1]] == [chunk_samples] * (len(chunks) - 1)
+    assert all(0 < c.size <= chunk_samples for c in chunks)
+    joined = np.concatenate([np.zeros(0, np.complex64), *chunks])
+    assert joined.dtype == np.complex64 and joined.tobytes() == stream.tobytes()
+
+
+def test_rechunk_yields_copies_and_refuses_an_empty_chunk():
+    block = np.arange(6)
+    first = next(rechunk([block], 4))
+    first[0] = 99
+    assert block[0] == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        next(rechunk([block], 0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import tracemalloc
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -11,13 +13,16 @@ import pytest
 from signals.bands import impairments, parse_session_tables, session
 from signals.errors import ConfigError
 from signals.formats.tlm import FRAME_BITS
+from signals.modulators.ppm import ImageTransmission, PpmChannel
 from signals.path.geometry import get_trajectory
 from signals.spacecraft.craft import BandTransmission
 from signals.spacecraft.downlinks import (
     CarrierOptions,
+    PpmOptions,
     SessionLink,
     TelemetryOptions,
     carrier_downlink,
+    ppm_downlink,
     session_downlink,
     telemetry_downlink,
 )
@@ -145,3 +150,69 @@ def test_telemetry_power_follows_the_antenna_one_light_time_earlier():
     t = np.arange(x.size) / fs_hz
     left_s = (start - LAUNCH_UTC).total_seconds() - light_time_s
     np.testing.assert_allclose(np.abs(x) ** 2, gain_s(left_s + t), rtol=1e-4)
+
+
+# ------------------------------------------------------------------------------ streaming
+
+
+def _downlinks_of_every_band(seed: int):
+    """A telemetry, a carrier and an image downlink, each from its own ``seed`` generator."""
+    flight = FlightModel("historical", np.random.default_rng(3))
+    tlm = TelemetryOptions(start_utc=START, bit_rate_bps=64, n_frames=2, cn0_dbhz=45.0)
+    carrier = CarrierOptions(start_utc=START, duration_s=3.0, phase_noise_rad_per_sqrt_s=0.1)
+    image = ImageTransmission(np.arange(4 * 6, dtype=np.uint8).reshape(4, 6), 9)
+    ppm = PpmOptions(start_utc=START, items=(image,), channel=PpmChannel(esn0_db=15.0))
+    return [
+        telemetry_downlink(tlm, flight.channels_at, np.random.default_rng(seed)),
+        carrier_downlink(carrier, np.random.default_rng(seed)),
+        ppm_downlink(ppm, np.random.default_rng(seed)),
+    ]
+
+
+@pytest.mark.parametrize("band_index", [0, 1, 2])
+def test_a_stream_in_any_chunk_length_is_the_whole_array_byte_for_byte(band_index):
+    whole = _downlinks_of_every_band(5)[band_index].samples()
+    assert whole.dtype == np.complex64 and whole.size > 0
+    sizes = np.random.default_rng(band_index).integers(1, 70_000, 6).tolist()
+    for chunk_samples in [1, 4096, whole.size, whole.size + 1, *sizes]:
+        if chunk_samples == 1 and whole.size > 30_000:
+            chunk_samples = 7  # one sample at a time is slow in Python for a long stream
+        downlink = _downlinks_of_every_band(5)[band_index]
+        chunks = list(downlink.stream(chunk_samples))
+        assert all(c.dtype == np.complex64 for c in chunks)
+        assert all(c.size == chunk_samples for c in chunks[:-1])
+        assert 1 <= chunks[-1].size <= chunk_samples
+        assert np.concatenate(chunks).tobytes() == whole.tobytes(), chunk_samples
+
+
+def test_stream_facts_are_what_the_recording_metadata_states():
+    tlm, carrier, ppm = _downlinks_of_every_band(5)
+    facts = tlm.facts
+    assert facts.datatype == "cf32_le" and facts.band_id == "32cm-tlm"
+    assert (facts.fs_hz, facts.tuned_hz, facts.start_utc) == (tlm.fs_hz, tlm.tuned_hz, START)
+    assert facts.nominal_hz == tlm.truth["nominal_frequency_hz"]
+    assert facts.bit_rate_bps == 64 and facts.n_samples == tlm.n_samples
+    assert facts.duration_s == pytest.approx(tlm.n_samples / 8000.0)
+    assert carrier.facts.coherent_mode == "one-way" and carrier.facts.bit_rate_bps is None
+    assert ppm.facts.fs_hz == 180_000.0 and ppm.facts.band_id == "5cm-ppm"
+
+
+def test_a_long_stream_holds_only_its_chunk_in_memory():
+    """An hour of carrier (230 MB as one array): the first chunks come within a few MB."""
+    options = CarrierOptions(start_utc=START, duration_s=3600.0, cn0_dbhz=40.0)
+    downlink = carrier_downlink(options, np.random.default_rng(0))
+    assert downlink.n_samples * 8 > 200e6
+    tracemalloc.start()
+    try:
+        first = list(itertools.islice(downlink.stream(100_000), 5))
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [c.size for c in first] == [100_000] * 5
+    assert peak_bytes < 40e6
+
+
+def test_a_chunk_length_below_one_is_refused():
+    downlink = _downlinks_of_every_band(5)[0]
+    with pytest.raises(ValueError, match="at least 1"):
+        downlink.stream(0)
