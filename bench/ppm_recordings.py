@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 from signals.formats.ppm import PERIOD_S
 from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
 from signals.sources.images import make_image

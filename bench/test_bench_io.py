@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import best_time_s, pick, record_throughput
 
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 
 CHUNK = 1 << 20
 

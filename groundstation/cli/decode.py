@@ -153,8 +153,8 @@ class DecodeOutcome:
 
 def _options(args: argparse.Namespace):
     from groundstation.errors import RecordingError
+    from groundstation.io.facts import SourceOptions
     from groundstation.io.recording import parse_utc
-    from groundstation.io.sources import SourceOptions
 
     start = None
     if args.start is not None:
@@ -284,7 +284,7 @@ def _decode_into(
 
     from groundstation.errors import NoSignalError
     from groundstation.io.files import write_json
-    from groundstation.io.recording import link_data_beside
+    from groundstation.io.writer import link_data_beside
     from groundstation.outputs.overview import (
         measure_spectrum,
         waterfall_caption,

@@ -24,11 +24,8 @@ import numpy as np
 from groundstation.errors import DecodeError
 from groundstation.io import keys
 from groundstation.io.files import save_figure
-from groundstation.io.recording import (
-    Recording,
-    open_recording,
-    write_annotated_metadata,
-)
+from groundstation.io.recording import Recording, open_recording
+from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
 from groundstation.receivers.carrier import (
     measure_recording,

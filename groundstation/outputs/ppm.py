@@ -21,7 +21,8 @@ import numpy as np
 
 from groundstation.errors import NoSignalError
 from groundstation.io.files import write_png_gray
-from groundstation.io.recording import Recording, write_annotated_metadata
+from groundstation.io.recording import Recording
+from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
 from groundstation.progress import progress
 from groundstation.receivers.ppm import decode_ppm

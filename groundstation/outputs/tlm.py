@@ -23,7 +23,8 @@ from pathlib import Path
 
 from groundstation.errors import NoSignalError
 from groundstation.io.files import save_figure
-from groundstation.io.recording import Recording, write_annotated_metadata
+from groundstation.io.recording import Recording
+from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
 from groundstation.outputs.figures import TelemetrySeries, telemetry_figure
 from groundstation.progress import progress

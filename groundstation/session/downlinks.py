@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from groundstation.io.recording import write_recording
+from groundstation.io.writer import write_recording
 from groundstation.outputs.carrier import MODE_KEY, UPLINK_KEY
 from groundstation.progress import progress
 from signals.spacecraft.downlinks import Downlink

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from groundstation.cli.app import main
-from groundstation.io.recording import write_recording
+from groundstation.io.writer import write_recording
 from signals import __version__
 from signals.bands import bands_of_kind
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groundstation.cli.app import main
-from groundstation.io.recording import write_recording
+from groundstation.io.writer import write_recording
 
 CENTRE_HZ = {"5cm-ppm": 5.86e9, "32cm-tlm": 922.76e6, "8cm-carrier": 3691.04e6}
 FS_HZ = {"5cm-ppm": 180e3, "32cm-tlm": 8e3, "8cm-carrier": 8e3}

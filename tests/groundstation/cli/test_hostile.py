@@ -20,7 +20,7 @@ import pytest
 
 from groundstation.cli.app import main
 from groundstation.io.files import folder_lock
-from groundstation.io.recording import write_recording
+from groundstation.io.writer import write_recording
 from signals.formats import ppm as ppm_format  # noqa: F401  (the format the fixture uses)
 
 FIXTURE = Path(__file__).parents[3] / "fixtures" / "ppm"

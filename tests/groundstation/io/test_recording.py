@@ -21,12 +21,10 @@ from groundstation.errors import (
     RecordingError,
     UnknownBandError,
 )
-from groundstation.io.recording import (
+from groundstation.io.recording import nonfinite_to_zero, open_recording, parse_utc
+from groundstation.io.writer import (
     RecordingWriter,
     link_data_beside,
-    nonfinite_to_zero,
-    open_recording,
-    parse_utc,
     write_annotated_metadata,
     write_recording,
 )

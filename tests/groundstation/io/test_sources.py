@@ -20,13 +20,9 @@ import numpy as np
 import pytest
 
 from groundstation.errors import DataFileError, MetadataError, RecordingError
-from groundstation.io.sources import (
-    SourceOptions,
-    facts_from_name,
-    open_source,
-    read_wav_layout,
-    source_form,
-)
+from groundstation.io.facts import SourceOptions
+from groundstation.io.sources import open_source, source_form
+from groundstation.io.wav import facts_from_name, read_wav_layout
 
 FS_HZ = 8000.0
 T0 = datetime(1962, 11, 5, 9, 0, tzinfo=UTC)

@@ -53,7 +53,7 @@ def test_an_uplink_band_is_refused(tmp_path):
 
     import numpy as np
 
-    from groundstation.io.recording import write_recording
+    from groundstation.io.writer import write_recording
 
     meta = write_recording(
         tmp_path / "up",

@@ -15,7 +15,8 @@ from PIL import Image
 from groundstation.cli.options import add_synth_ppm_arguments, parse_line_list
 from groundstation.cli.synth.ppm import run_synth
 from groundstation.errors import DataFileError, NoSignalError
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 from groundstation.outputs.ppm import decode_ppm_to_dir, grey_to_8bit, image_names
 from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
 from signals.sources.images import make_image

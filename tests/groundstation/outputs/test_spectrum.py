@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 from groundstation.outputs.spectrum import compute_waterfall, waterfall_from_recording
 
 START = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)

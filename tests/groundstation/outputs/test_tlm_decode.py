@@ -12,7 +12,8 @@ import pytest
 from groundstation.cli.app import main
 from groundstation.errors import NoSignalError
 from groundstation.io.files import to_json
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 from groundstation.outputs.records import CSV_COLUMNS, summary_record
 from groundstation.outputs.tlm import decode_tlm_to_dir
 from groundstation.receivers.tlm import decode_tlm_recording, decode_tlm_samples

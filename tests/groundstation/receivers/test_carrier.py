@@ -12,7 +12,8 @@ import pytest
 
 from groundstation.cli.synth.carrier import synth_carrier
 from groundstation.errors import DecodeError, NoSignalError
-from groundstation.io.recording import open_recording, write_recording
+from groundstation.io.recording import open_recording
+from groundstation.io.writer import write_recording
 from groundstation.outputs.carrier import decode_carrier_to_dir
 from groundstation.outputs.records import summary_record
 from groundstation.receivers.carrier import (

@@ -280,7 +280,8 @@ def test_a_data_file_that_shrinks_keeps_what_was_decoded(tmp_path):
     """Once SIGBUS through the memory map: now the images before the cut, and a warning."""
     from datetime import UTC, datetime
 
-    from groundstation.io.recording import open_recording, write_recording
+    from groundstation.io.recording import open_recording
+    from groundstation.io.writer import write_recording
 
     image = make_image("random", 12, 12, np.random.default_rng(8))
     channel = PpmChannel(esn0_db=HIGH_ESN0_DB)
