@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
-from groundstation.cli import interrupts, options
+from groundstation.cli import interrupts, options, streams
 from groundstation.cli.bands import add_bands_arguments
 from groundstation.cli.decode import add_decode_arguments
 from groundstation.errors import GroundStationError, NoSignalError
@@ -149,6 +149,12 @@ def _cmd_contact(args: argparse.Namespace) -> int:
     return run_contact_command(args)
 
 
+def _cmd_transmit(args: argparse.Namespace) -> int:
+    from groundstation.session.transmit import run_transmit_command
+
+    return run_transmit_command(args)
+
+
 def _cmd_mission(args: argparse.Namespace) -> int:
     from groundstation.session.mission import run_mission_command
 
@@ -220,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     bands = commands.add_parser("bands", help="list the bands, their carriers and sample rates")
     add_bands_arguments(bands)
     bands.set_defaults(func=_cmd_bands)
+
+    transmit = commands.add_parser(
+        "transmit", help="stream a session's downlinks live (ZeroMQ, UDP, a pipe, a file)"
+    )
+    streams.add_transmit_arguments(transmit)
+    transmit.set_defaults(func=_cmd_transmit)
 
     bench = commands.add_parser(
         "bench", help="run the benchmark suite and print a throughput table"
