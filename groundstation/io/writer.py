@@ -49,7 +49,7 @@ def build_metadata(
     *,
     fs_hz: float,
     band: str,
-    start_utc: datetime,
+    start_utc: datetime | None,
     center_frequency_hz: float,
     datatype: str = "cf32_le",
     bit_rate_bps: float | None = None,
@@ -58,7 +58,11 @@ def build_metadata(
     sha512: str | None = None,
     annotations: Iterable[dict[str, Any]] = (),
 ) -> SigMFFile:
-    """Build and validate the SigMF metadata of a recording per ICD §2."""
+    """Build and validate the SigMF metadata of a recording per ICD §2.
+
+    ``start_utc`` None (a stream whose start nobody gave) leaves ``core:datetime`` out: a
+    reader then counts times from sample 0 (ICD §2).
+    """
     bands, _ = load_bands()
     if band not in bands:
         raise UnknownBandError(f"unknown band {band!r}; known bands: {', '.join(BAND_IDS)}")
@@ -84,13 +88,10 @@ def build_metadata(
             raise ValueError(f"extra global key {key!r} must be in the mars1: namespace")
         info[key] = value
     meta = SigMFFile(global_info=info)
-    meta.add_capture(
-        0,
-        {
-            keys.FREQUENCY: float(center_frequency_hz),
-            keys.DATETIME: format_utc(start_utc),
-        },
-    )
+    capture: dict[str, Any] = {keys.FREQUENCY: float(center_frequency_hz)}
+    if start_utc is not None:
+        capture[keys.DATETIME] = format_utc(start_utc)
+    meta.add_capture(0, capture)
     for annotation in sorted(annotations, key=lambda a: a[keys.SAMPLE_START]):
         fields = dict(annotation)
         start = int(fields.pop(keys.SAMPLE_START))
@@ -121,8 +122,8 @@ class RecordingWriter:
         Complex sample rate (Hz).
     band : str
         ICD band id.
-    start_utc : datetime
-        UTC of the start of sample 0.
+    start_utc : datetime or None
+        UTC of the start of sample 0 (None: not known, no ``core:datetime``).
     center_frequency_hz : float
         Tuned frequency: nominal carrier plus predicted Doppler (Hz).
     bit_rate_bps : float, optional
@@ -141,7 +142,7 @@ class RecordingWriter:
         *,
         fs_hz: float,
         band: str,
-        start_utc: datetime,
+        start_utc: datetime | None,
         center_frequency_hz: float,
         bit_rate_bps: float | None = None,
         extra_global: dict[str, Any] | None = None,
