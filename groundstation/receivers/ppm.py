@@ -35,10 +35,22 @@ Cost
     energies together), one over its decided pulses (carrier) and one short marker search:
     about a fifth of the samples are read, each once.
 
-Non-finite samples are erasures: a line that touches one is reported missing.
+Streaming
+    The receiver is fed chunks of any length (:meth:`PpmReceiver.feed`) and hands out an
+    :class:`~groundstation.results.ImageHeader` once an image is believed (two lines
+    received), each :class:`~groundstation.results.ImageLine` as soon as its number is
+    settled, and the :class:`~groundstation.results.DecodedImage` at the transmission's
+    end. It keeps a bounded look-back of samples (two header copies behind the scan, the
+    lines behind the tracker) and runs each stage (a scan block, one candidate's
+    verification, one line) once the samples it needs have been fed, so the same samples
+    split into chunks of any sizes give the same results. Decoding a file is feeding it
+    chunk by chunk (:func:`decode_ppm`).
 
-The stages are modules of one job each: :mod:`~groundstation.receivers.ppm_sources` (sample
-access), :mod:`~groundstation.receivers.ppm_detect` (matched windows and decisions),
+Non-finite samples are erasures (zeros, counted as they are fed); a line that held one is
+listed in ``nonfinite_lines``.
+
+The stages are modules of one job each: :mod:`~groundstation.receivers.ppm_sources` (sources and
+the look-back buffer), :mod:`~groundstation.receivers.ppm_detect` (matched windows and decisions),
 :mod:`~groundstation.receivers.ppm_acquire` (acquisition),
 :mod:`~groundstation.receivers.ppm_timing` (period grid and loop state),
 :mod:`~groundstation.receivers.ppm_track` (line decoding) and
@@ -48,12 +60,13 @@ access), :mod:`~groundstation.receivers.ppm_detect` (matched windows and decisio
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Final
 
 import numpy as np
 
-from groundstation.errors import DecodeError
+from groundstation.errors import DataFileError, DecodeError
 from groundstation.receivers.ppm_acquire import Acquirer
 from groundstation.receivers.ppm_detect import (
     PulseFilter,
@@ -61,18 +74,25 @@ from groundstation.receivers.ppm_detect import (
     slot_decisions,
     slot_energies,
 )
+from groundstation.receivers.ppm_image import MIN_LINES_RECEIVED
 from groundstation.receivers.ppm_sources import (
+    CHUNK_SAMPLES,
     ArraySource,
+    Cf32FileSource,
     MappedCf32Source,
-    SampleReader,
+    NeedSamples,
+    SampleBuffer,
     SampleSource,
 )
-from groundstation.receivers.ppm_track import LineTracker
+from groundstation.receivers.ppm_track import ImageTracking, LineTracker
+from groundstation.receivers.stream import Event
 from groundstation.results import DecodedImage, PpmDecodeResult
-from signals.formats.ppm import MIN_FS_HZ
+from signals.formats.ppm import HEADER_COPY_PERIODS, MIN_FS_HZ
 
 __all__ = [
+    "MIN_LINES_RECEIVED",
     "ArraySource",
+    "Cf32FileSource",
     "MappedCf32Source",
     "PpmReceiver",
     "PulseFilter",
@@ -85,92 +105,207 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: An image is reported only with this many lines received (fewer when its header expects
-#: fewer): over an hour of pure noise at 90 kS/s, a header that passed its check by chance
-#: and one line marker found by chance made two false one-line images.
-MIN_LINES_RECEIVED: Final = 2
+#: Periods of samples kept behind the scan and behind the end of the image being tracked:
+#: a frame-marker candidate is verified from the header copy before it (two copies of
+#: 9 periods back from the candidate), and a new scan starts where the last image ended.
+LOOK_BACK_PERIODS: Final = 2 * HEADER_COPY_PERIODS + 6
 
 
 class PpmReceiver:
-    """Decode every PPM image transmission in a sample source.
+    """A push-based PPM image receiver (see :mod:`groundstation.receivers.stream`).
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate of the chunks it is fed (Hz), at least
+        :data:`~signals.formats.ppm.MIN_FS_HZ`.
+
+    Raises
+    ------
+    DecodeError
+        The sample rate is too low for the 22 µs pulses.
+    """
+
+    def __init__(self, fs_hz: float):
+        if fs_hz < MIN_FS_HZ:
+            raise DecodeError(
+                f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz a PPM decode needs"
+            )
+        self.fs_hz = float(fs_hz)
+        self.buffer = SampleBuffer(self.fs_hz)
+        self.tracker = LineTracker(self.buffer)
+        self.acquirer = Acquirer(self.buffer, self.tracker)
+        self.images: list[DecodedImage] = []
+        self.warnings: list[str] = []
+        self._scan_from = 0  # where the current scan started
+        self._block = 0  # start of the next block to scan
+        self._block_scanned = 0  # start of the last block scanned (its candidates pending)
+        self._candidates: deque[tuple[int, float, float]] = deque()
+        self._tracking: ImageTracking | None = None
+        self._over = False
+        self._waiting_for = 0  # samples the stage that stopped last needs
+
+    @property
+    def samples_fed(self) -> int:
+        """Samples fed so far."""
+        return self.buffer.fed
+
+    def feed(self, chunk: np.ndarray) -> list[Event]:
+        """Take the next samples (complex64, any length, NaN/Inf as erasures).
+
+        Returns the headers, lines and images these samples decided, in order.
+        """
+        if self.buffer.ended:
+            raise DecodeError("the PPM receiver was fed after the end of its input")
+        self.buffer.append(chunk)
+        if self.buffer.fed < self._waiting_for:
+            return []  # the stage that waits would stop again at the same place
+        return self._advance()
+
+    def end(self) -> list[Event]:
+        """The input is over: decode what the last samples hold, close a partial image."""
+        if self.buffer.ended:
+            return []
+        self.buffer.ended = True
+        events = self._advance()
+        for message in self.warnings:
+            log.warning(message)
+        return events
+
+    def result(self) -> PpmDecodeResult:
+        """The images so far, the sample ranges in none of them, erasures and warnings."""
+        skipped = []
+        cursor = 0
+        for image in self.images:
+            if image.sample_start > cursor:
+                skipped.append((cursor, image.sample_start))
+            cursor = max(cursor, image.sample_start + image.sample_count)
+        if cursor < self.buffer.fed:
+            skipped.append((cursor, self.buffer.fed))
+        return PpmDecodeResult(
+            list(self.images), skipped, self.buffer.nonfinite, list(self.warnings)
+        )
+
+    # ------------------------------------------------------------------ stages
+
+    def _advance(self) -> list[Event]:
+        """Run the stages while they have the samples they need."""
+        events: list[Event] = []
+        try:
+            while not self._over and self._step(events):
+                pass
+        except NeedSamples as need:
+            self._waiting_for = need.stop
+        self.buffer.discard_before(self._look_back_from())
+        return events
+
+    def _look_back_from(self) -> int:
+        """The oldest sample a stage may still read."""
+        back = int(LOOK_BACK_PERIODS * self.buffer.period0)
+        oldest = self._block_scanned if self._candidates else self._block
+        tracking = self._tracking
+        if tracking is not None and tracking.assembly.confirmed:
+            # A believed image: the scan starts again where it ends, not before.
+            oldest = int(min(tracking.resume_from, tracking.grid.time(tracking.period)))
+        return oldest - back
+
+    def _step(self, events: list[Event]) -> bool:
+        """One stage: a line of the image tracked, a candidate verified, or a block scanned.
+
+        False when the input has ended and nothing is left to do.
+        """
+        tracking = self._tracking
+        if tracking is not None:
+            more = tracking.step()
+            events += tracking.assembly.take_events()
+            if more:
+                return True
+            image = tracking.finish()
+            events += tracking.assembly.take_events()
+            self._tracking = None
+            if image is not None:
+                self._add_image(image)
+                events.append(image)
+                # The scan starts again after the image.
+                self._scan_from = max(image.sample_start + image.sample_count, self._scan_from + 1)
+                self._block = self._scan_from
+                self._candidates.clear()
+            return True
+        if self._candidates:
+            candidate, f_guess, sigma2 = self._candidates[0]
+            lock = self.acquirer.acquire(candidate, f_guess, sigma2)
+            self._candidates.popleft()
+            if lock is not None:
+                self._tracking = ImageTracking(self.tracker, lock)
+            return True
+        block = self.acquirer.scan_block(self._block)
+        if block is None:
+            self._over = True
+            return False
+        candidates, next_block = block
+        self._block_scanned, self._block = self._block, next_block
+        self._candidates.extend(candidates)
+        return True
+
+    def _add_image(self, image: DecodedImage) -> None:
+        self.images.append(image)
+        if image.truncated:
+            self.warnings.append(
+                f"recording ends inside image {image.image_id}: "
+                f"{len(image.lines_missing)} line(s) missing"
+            )
+        if image.nonfinite_lines:
+            self.warnings.append(
+                f"image {image.image_id}: {len(image.nonfinite_lines)} line(s) hold "
+                "non-finite samples, decoded as zeros"
+            )
+
+
+def decode_ppm(
+    source: SampleSource,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    chunk_samples: int = CHUNK_SAMPLES,
+) -> PpmDecodeResult:
+    """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`).
+
+    The source is fed to a :class:`PpmReceiver` ``chunk_samples`` at a time. A ``cf32_le``
+    recording is read through :class:`Cf32FileSource`; any other source through its own
+    ``read``. A data file that shrinks during the decode ends the input where it now ends:
+    the images and lines decided before stay, with a warning.
 
     Parameters
     ----------
     source : SampleSource
-        A recording (:class:`groundstation.io.recording.Recording`) or an :class:`ArraySource`.
+        ``fs_hz``, ``n_samples`` and ``read(start, count)``.
     on_progress : callable, optional
-        Called with the sample position reached, from time to time.
-    """
-
-    def __init__(self, source: SampleSource, on_progress: Callable[[int], None] | None = None):
-        if source.fs_hz < MIN_FS_HZ:
-            raise DecodeError(
-                f"sample rate {source.fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz a PPM decode needs"
-            )
-        self.reader = SampleReader(source, on_progress)
-        self.tracker = LineTracker(self.reader)
-        self.acquirer = Acquirer(self.reader, self.tracker)
-        self.warnings: list[str] = []
-
-    def _next_image(self, start: int) -> DecodedImage | None:
-        """The first image whose frame marker is at or after ``start``, or None."""
-        for candidate, f_guess, sigma2 in self.acquirer.scan_for_frame_marker(start):
-            lock = self.acquirer.acquire(candidate, f_guess, sigma2)
-            if lock is None:
-                continue
-            image = self.tracker.decode_image(lock)
-            expected = len(range(0, image.lines, max(image.mode, 1)))
-            if np.count_nonzero(image.received) >= min(MIN_LINES_RECEIVED, expected):
-                return image
-        return None
-
-    def run(self) -> PpmDecodeResult:
-        """Decode the whole source."""
-        images: list[DecodedImage] = []
-        pos = 0
-        while (image := self._next_image(pos)) is not None:
-            images.append(image)
-            if image.truncated:
-                self.warnings.append(
-                    f"recording ends inside image {image.image_id}: "
-                    f"{len(image.lines_missing)} line(s) missing"
-                )
-            if image.nonfinite_lines:
-                self.warnings.append(
-                    f"image {image.image_id}: {len(image.nonfinite_lines)} line(s) hold "
-                    "non-finite samples, decoded as zeros"
-                )
-            pos = max(image.sample_start + image.sample_count, pos + 1)
-        skipped = []
-        cursor = 0
-        for image in images:
-            if image.sample_start > cursor:
-                skipped.append((cursor, image.sample_start))
-            cursor = max(cursor, image.sample_start + image.sample_count)
-        if cursor < self.reader.n_samples:
-            skipped.append((cursor, self.reader.n_samples))
-        for message in self.warnings:
-            log.warning(message)
-        return PpmDecodeResult(images, skipped, self.reader.nonfinite, list(self.warnings))
-
-
-def decode_ppm(
-    source: SampleSource, *, on_progress: Callable[[int], None] | None = None
-) -> PpmDecodeResult:
-    """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`).
-
-    A ``cf32_le`` recording is read through :class:`MappedCf32Source`; any other source
-    through its own ``read``.
+        Called with the samples fed so far after each chunk.
+    chunk_samples : int
+        Samples per chunk fed.
     """
     if getattr(source, "datatype", None) == "cf32_le" and hasattr(source, "data_path"):
-        source = MappedCf32Source(
+        source = Cf32FileSource(
             source.data_path,
             source.n_samples,
             source.fs_hz,
             getattr(source, "data_offset_bytes", 0),
         )
-    result = PpmReceiver(source, on_progress).run()
-    shrunk_at = getattr(source, "shrunk_at", None)
+    receiver = PpmReceiver(source.fs_hz)
+    shrunk_at = None
+    for start in range(0, source.n_samples, chunk_samples):
+        count = min(chunk_samples, source.n_samples - start)
+        try:
+            chunk = source.read(start, count)
+        except DataFileError:
+            chunk = np.zeros(0, np.complex64)
+        receiver.feed(chunk)
+        if on_progress is not None:
+            on_progress(receiver.samples_fed)
+        if chunk.size < count:
+            shrunk_at = start + chunk.size
+            break
+    receiver.end()
+    result = receiver.result()
     if shrunk_at is not None:
         message = (
             f"the data file shrank during the decode: samples from {shrunk_at} on were not read"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
 from typing import Final
 
 import numpy as np
@@ -26,10 +25,10 @@ from groundstation.receivers.ppm_detect import (
     slot_energies,
 )
 from groundstation.receivers.ppm_kernels import energy_sums
-from groundstation.receivers.ppm_sources import SampleReader, finite_samples
+from groundstation.receivers.ppm_sources import SampleBuffer
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.receivers.ppm_track import LineTracker
-from signals.dsp import parabolic_offset
+from signals.dsp import noise_floor, parabolic_offset
 from signals.formats.ppm import (
     FRAME_MARKER_CHIPS,
     HEADER_COPY_PERIODS,
@@ -56,9 +55,9 @@ ACQ_MIN_THRESHOLD: Final = 1.0
 
 
 class Acquirer:
-    """Find and verify transmission starts in a :class:`SampleReader`."""
+    """Find and verify transmission starts in a :class:`SampleBuffer`."""
 
-    def __init__(self, reader: SampleReader, tracker: LineTracker):
+    def __init__(self, reader: SampleBuffer, tracker: LineTracker):
         self.reader = reader
         self.tracker = tracker
         self._rot_cache: tuple[int, list[tuple[float, np.ndarray]]] = (0, [])
@@ -77,57 +76,63 @@ class Acquirer:
             )
         return self._rot_cache[1]
 
-    def scan_for_frame_marker(self, start: int) -> Iterator[tuple[int, float, float]]:
-        """Frame-marker candidates at or after ``start``, in order: (sample, carrier Hz, σ²).
+    def scan_overlap(self) -> int:
+        """Samples a scan block reads past its own length (the frame marker's span)."""
+        k = max(1, round(self.reader.chip0))
+        return round(FRAME_MARKER_CHIPS[-1] * self.reader.chip0) + k + 1
 
-        Each block is scanned once; its candidates (one per cluster of neighbouring hits,
-        the best carrier hypothesis) are yielded in order of time.
+    def scan_block(self, pos: int) -> tuple[list[tuple[int, float, float]], int] | None:
+        """Frame-marker candidates of the block at ``pos`` and the next block's start.
+
+        Candidates (sample, carrier Hz, σ²) come one per cluster of neighbouring hits, with
+        the best carrier hypothesis, in order of time. None when the recording ends before
+        the block (raises :class:`~groundstation.receivers.ppm_sources.NeedSamples` while
+        that is not known yet).
         """
         chip = self.reader.chip0
         k = max(1, round(chip))
         offsets = np.round(np.array(FRAME_MARKER_CHIPS) * chip).astype(np.intp)
-        overlap = int(offsets[-1]) + k + 1
+        overlap = self.scan_overlap()
+        if self.reader.at_or_after_end(pos + overlap):
+            return None
         rotators = self.rotators(ACQUISITION_BLOCK + overlap)
-        pos = max(start, 0)
-        while pos + overlap < self.reader.n_samples:
-            self.reader.on_progress(pos)
-            x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
-            power = np.square(x.real) + np.square(x.imag)
-            real = min(x.size, self.reader.n_samples - pos)
-            sigma2 = float(np.median(power[:real])) / math.log(2.0)
-            if sigma2 <= 0.0:
-                sigma2 = float(np.mean(power)) or 1.0
-            m = min(x.size - overlap, real)
-            hits: list[tuple[int, float, float]] = []
-            for f, rot in rotators:
-                y = x * rot[: x.size]
-                chip_sum = y[: y.size - k + 1].copy()  # coherent sum over one chip
-                for lag in range(1, k):
-                    chip_sum += y[lag : y.size - k + 1 + lag]
-                e = np.square(chip_sum.real)
-                e += np.square(chip_sum.imag)
-                e *= np.float32(1.0 / (k * sigma2))
-                parts = [e[o : o + m] for o in offsets]
-                total = parts[0] + parts[1] + parts[2] + parts[3]
-                low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
-                at = np.flatnonzero((total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD))
-                if at.size:
-                    # All four pulses must be there: a strong data pulse (or two pulses of
-                    # the other marker) with noise is not a marker.
-                    four = np.stack([part[at] for part in parts], axis=-1)
-                    keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > MARKER_PAIR_MIN
-                    hits += [(int(i), float(total[i]), f) for i in at[keep]]
-            hits.sort()
-            i = 0
-            while i < len(hits):
-                j = i
-                while j + 1 < len(hits) and hits[j + 1][0] <= hits[i][0] + 2 * k:
-                    j += 1
-                at_best, _, f_best = max(hits[i : j + 1], key=lambda h: h[1])
-                yield pos + at_best, f_best, sigma2
-                i = j + 1
-            pos += m
-        self.reader.on_progress(self.reader.n_samples)
+        x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
+        power = np.square(x.real) + np.square(x.imag)
+        real = self.reader.end_or(pos + x.size) - pos
+        sigma2 = noise_floor(power[:real])
+        if sigma2 <= 0.0:
+            sigma2 = float(np.mean(power)) or 1.0
+        m = min(x.size - overlap, real)
+        hits: list[tuple[int, float, float]] = []
+        for f, rot in rotators:
+            y = x * rot[: x.size]
+            chip_sum = y[: y.size - k + 1].copy()  # coherent sum over one chip
+            for lag in range(1, k):
+                chip_sum += y[lag : y.size - k + 1 + lag]
+            e = np.square(chip_sum.real)
+            e += np.square(chip_sum.imag)
+            e *= np.float32(1.0 / (k * sigma2))
+            parts = [e[o : o + m] for o in offsets]
+            total = parts[0] + parts[1] + parts[2] + parts[3]
+            low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
+            at = np.flatnonzero((total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD))
+            if at.size:
+                # All four pulses must be there: a strong data pulse (or two pulses of
+                # the other marker) with noise is not a marker.
+                four = np.stack([part[at] for part in parts], axis=-1)
+                keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > MARKER_PAIR_MIN
+                hits += [(int(i), float(total[i]), f) for i in at[keep]]
+        hits.sort()
+        candidates = []
+        i = 0
+        while i < len(hits):
+            j = i
+            while j + 1 < len(hits) and hits[j + 1][0] <= hits[i][0] + 2 * k:
+                j += 1
+            at_best, _, f_best = max(hits[i : j + 1], key=lambda h: h[1])
+            candidates.append((pos + at_best, f_best, sigma2))
+            i = j + 1
+        return candidates, pos + m
 
     def acquire(self, candidate: int, f_guess: float, sigma2: float) -> ImageLock | None:
         """Verify a frame-marker candidate; return the image lock or None."""
@@ -135,7 +140,6 @@ class Acquirer:
         span = int(2 * HEADER_COPY_PERIODS * self.reader.period0)
         base = candidate - span - 64
         x, _ = self.reader.read(base, candidate + 2 * span + int(self.reader.period0) + 64)
-        x = finite_samples(x)
         t = float(candidate - base)
         # Carrier: grid over the marker pulses, at three timing offsets.
         limit = min(MAX_CARRIER_OFFSET_HZ, 0.45 * self.reader.fs_hz)
@@ -198,7 +202,7 @@ class Acquirer:
         marks = [(p, FRAME_MARKER_CHIPS) for p, _, _ in grid.points]
         for j in range(n):
             period = PREAMBLE_PERIODS + header.line_periods * j
-            if grid.time(period) + 64 * grid.chip_samples >= self.reader.n_samples:
+            if self.reader.at_or_after_end(grid.time(period) + 64 * grid.chip_samples):
                 break
             # Slope uncertainty: ±200 ppm unknown, or about 0.01 chip per period from a fit.
             per_period = 0.01 if slope_known else 0.1
@@ -226,8 +230,6 @@ class Acquirer:
         freqs = f + np.arange(-8000.0, 8001.0, 500.0)
         weight_sets = np.stack([self.reader.filter(chip, fq).weights for fq in freqs])
         energy = energy_sums(x, starts - base, weight_sets)
-        if not np.isfinite(energy).all():  # a non-finite sample under a pulse: as zero
-            energy = energy_sums(finite_samples(x), starts - base, weight_sets)
         i = int(np.argmax(energy))
         best = float(freqs[i])
         if 0 < i < freqs.size - 1:
@@ -252,7 +254,6 @@ class Acquirer:
         starts = grid.time(periods)
         lo = math.floor(starts.min()) - 16
         x, base = self.reader.read(lo, math.ceil(starts.max() + self.reader.period0) + 16)
-        x = finite_samples(x)
         filt = self.reader.filter(chip, f)
         e = slot_energies(x, starts - base, chip, filt)
         e = e.reshape(2, HEADER_PERIODS, N_LEVELS)

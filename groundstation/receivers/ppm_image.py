@@ -1,15 +1,17 @@
 """PPM image assembly (ICD §3): line numbers checked against each other, then the image.
 
 The lines found by the tracker arrive with the line number read from their first two
-pixels; :func:`line_numbers` checks those numbers against the lines' places on the period
-grid, so a number read wrongly is corrected from its neighbours. :func:`assemble_image`
-builds the :class:`~groundstation.results.DecodedImage` with its header and line records.
+pixels; :class:`ImageAssembly` checks those numbers against the lines' places on the period
+grid, so a number read wrongly is corrected from its neighbours, releases each line once its
+number is settled, and builds the :class:`~groundstation.results.DecodedImage` with its
+header and line records at the transmission's end.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -45,19 +47,28 @@ class LineResult:
     stop: float
 
 
-def assemble_image(
-    header: PpmHeader,
-    copy: int,
-    grid: PeriodGrid,
-    first_start: float,
-    found: list[tuple[int, int, LineResult]],
-    end_period: int,
-    truncated: bool,
-    state: TrackState,
-    n_samples: int,
-    period0: float,
-) -> DecodedImage:
-    """The image of one transmission from the lines found in it.
+#: An image is reported only with this many lines received (fewer when its header expects
+#: fewer): over an hour of pure noise at 90 kS/s, a header that passed its check by chance
+#: and one line marker found by chance once made two false one-line images.
+MIN_LINES_RECEIVED: Final = 2
+
+
+class ImageAssembly:
+    """The lines of one transmission as they are found: numbered, checked, then released.
+
+    A line arrives with the line number read from its first two pixels and its place on
+    the period grid. Lines whose distance on the grid is a whole number of line lengths
+    belong to one run; within a run, line number = first + step × (distance / line
+    length), and each line votes for the run's first number. A line waits until its run
+    has a first number with two votes (then that number fixes it, so a number read wrongly
+    is corrected from its neighbours) or until the run ends (then the most voted number
+    with two votes, else the number as read). A number outside the transmitted set drops
+    the line.
+
+    Nothing is released before the image is believed: :data:`MIN_LINES_RECEIVED` lines
+    (fewer when the header expects fewer). Then :attr:`events` receives the
+    :class:`~groundstation.results.ImageHeader` and every line so far, and each later line
+    as it is released.
 
     Parameters
     ----------
@@ -65,123 +76,168 @@ def assemble_image(
         The transmission's header.
     copy : int
         The copy it was read from (see :class:`~groundstation.receivers.ppm_timing.ImageLock`).
-    grid : PeriodGrid
-        The period grid at the end of the transmission.
     first_start : float
         Sample time of the first frame marker (samples).
-    found : list of (int, int, LineResult)
-        Each line found: its period on the grid, the line number read, the decisions.
-    end_period : int
-        Period after the last line found.
-    truncated : bool
-        The recording ends inside the transmission.
-    state : TrackState
-        The tracking state at the end (its filter gives the carrier and the capture).
-    n_samples : int
-        Samples in the recording.
-    period0 : float
-        Nominal period length (samples).
     """
-    step = header.line_step
-    valid = set(header.sent_lines.tolist())
-    lp = header.line_periods
-    final, corrected = line_numbers(
-        [p for p, _, _ in found], [n for _, n, _ in found], lp, step, valid
-    )
-    grey = np.zeros((header.lines, header.pixels), np.int16)
-    received = np.zeros(header.lines, bool)
-    line_snr = np.full(header.lines, np.nan)
-    lines: list[ImageLine] = []
-    nonfinite_lines: list[int] = []
-    sigma_capture = state.filter.capture
-    peaks: list[np.ndarray] = []
-    for (_, _, res), number in zip(found, final, strict=True):
-        if number is None or received[number]:
-            continue
+
+    def __init__(self, header: PpmHeader, copy: int, first_start: float):
+        self.header = header
+        self.copy = copy
+        self.first_start = first_start
+        self.valid = set(header.sent_lines.tolist())
+        self.grey = np.zeros((header.lines, header.pixels), np.int16)
+        self.received = np.zeros(header.lines, bool)
+        self.line_snr = np.full(header.lines, np.nan)
+        self.lines: list[ImageLine] = []
+        self.corrected: set[int] = set()
+        self.nonfinite_lines: list[int] = []
+        self.peaks: list[np.ndarray] = []
+        self.received_header: ImageHeader | None = None
+        #: What was released since the caller last took it (header and lines, in order).
+        self.events: list[ImageHeader | ImageLine] = []
+        self._run_start: int | None = None
+        self._votes: dict[int, int] = {}
+        self._pending: list[tuple[int, int, LineResult, float]] = []
+
+    @property
+    def confirmed(self) -> bool:
+        """Enough lines were received to believe the image."""
+        return self.received_header is not None
+
+    def add(
+        self, period: int, number: int, res: LineResult, grid: PeriodGrid, capture: float
+    ) -> None:
+        """A line found at grid ``period`` with line ``number`` read.
+
+        ``capture`` is the pulse filter's mean captured fraction (for the line's Es/N0).
+        """
+        lp, step = self.header.line_periods, self.header.line_step
+        if self._run_start is not None and (period - self._run_start) % lp:
+            self._release(self._best(), grid, run_over=True)  # the run ended before this line
+        if self._run_start is None:
+            self._run_start, self._votes = period, {}
+        vote = number - step * ((period - self._run_start) // lp)
+        self._votes[vote] = self._votes.get(vote, 0) + 1
+        self._pending.append((period, number, res, capture))
+        best = self._best()
+        if best is not None:
+            self._release(best, grid, run_over=False)
+
+    def _best(self) -> int | None:
+        """The run's first number: the most voted (the smallest of a tie) with two votes;
+        None without one (at the end of the run: numbers as read)."""
+        if not self._votes:
+            return None
+        count = max(self._votes.values())
+        if count < 2:
+            return None
+        return min(v for v, c in self._votes.items() if c == count)
+
+    def _release(self, best: int | None, grid: PeriodGrid, run_over: bool) -> None:
+        lp, step = self.header.line_periods, self.header.line_step
+        for period, read, res, capture in self._pending:
+            k = (period - self._run_start) // lp
+            number = read if best is None else best + step * k
+            if number != read and number in self.valid:
+                self.corrected.add(number)
+            if number not in self.valid or self.received[number]:
+                continue
+            self._place(number, res, capture, grid)
+        self._pending = []
+        if run_over:
+            self._run_start = None
+
+    def _place(self, number: int, res: LineResult, capture: float, grid: PeriodGrid) -> None:
         if res.nonfinite:  # decoded with its NaN/Inf samples as zeros
-            nonfinite_lines.append(number)
-        received[number] = True
-        grey[number] = res.grey[4:]
-        snr = esn0_db(res.peak, sigma_capture)
-        line_snr[number] = snr
-        peaks.append(res.peak)
-        lines.append(
-            ImageLine(
-                image_id=header.image_id,
-                line=number,
-                grey=grey[number].copy(),
-                snr_db=snr,
-                sample_start=max(math.floor(res.start), 0),
-                sample_count=max(math.ceil(res.stop - res.start), 1),
-                line_number_corrected=number in corrected,
-            )
+            self.nonfinite_lines.append(number)
+        self.received[number] = True
+        self.grey[number] = res.grey[4:]
+        snr = esn0_db(res.peak, capture)
+        self.line_snr[number] = snr
+        self.peaks.append((res.peak, capture))
+        line = ImageLine(
+            image_id=self.header.image_id,
+            line=number,
+            grey=self.grey[number].copy(),
+            snr_db=snr,
+            sample_start=max(math.floor(res.start), 0),
+            sample_count=max(math.ceil(res.stop - res.start), 1),
+            line_number_corrected=number in self.corrected,
         )
-    expected = header.sent_lines
-    missing = [int(n) for n in expected if not received[n]]
-    snr_db = esn0_db(np.concatenate(peaks), sigma_capture) if peaks else float("nan")
-    start = math.floor(first_start)
-    stop = math.ceil(grid.time(end_period))
-    received_header = ImageHeader(
-        image_id=header.image_id,
-        lines=header.lines,
-        pixels=header.pixels,
-        mode=header.mode,
-        header_copy=copy + 1 if copy >= 0 else 0,
-        sample_start=max(start, 0),
-        sample_count=max(math.ceil(grid.time(PREAMBLE_PERIODS)) - start, 1),
-    )
-    return DecodedImage(
-        image_id=header.image_id,
-        lines=header.lines,
-        pixels=header.pixels,
-        mode=header.mode,
-        grey=grey,
-        received=received,
-        lines_missing=missing,
-        snr_db=snr_db,
-        line_snr_db=line_snr,
-        sample_start=max(start, 0),
-        sample_count=max(min(stop, n_samples) - max(start, 0), 0),
-        header=received_header,
-        received_lines=tuple(lines),
-        carrier_offset_hz=float(state.filter.freq_hz),
-        clock_ppm=(grid.slope / period0 - 1.0) * 1e6,
-        corrected_lines=sorted(set(corrected)),
-        nonfinite_lines=nonfinite_lines,
-        truncated=truncated,
-    )
+        self.lines.append(line)
+        if self.confirmed:
+            self.events.append(line)
+            return
+        expected = self.header.sent_lines.size
+        if np.count_nonzero(self.received) >= min(MIN_LINES_RECEIVED, expected):
+            start = math.floor(self.first_start)
+            self.received_header = ImageHeader(
+                image_id=self.header.image_id,
+                lines=self.header.lines,
+                pixels=self.header.pixels,
+                mode=self.header.mode,
+                header_copy=self.copy + 1 if self.copy >= 0 else 0,
+                sample_start=max(start, 0),
+                sample_count=max(math.ceil(grid.time(PREAMBLE_PERIODS)) - start, 1),
+            )
+            self.events += [self.received_header, *self.lines]
 
+    def take_events(self) -> list[ImageHeader | ImageLine]:
+        """The header and lines released since the last call."""
+        events, self.events = self.events, []
+        return events
 
-def line_numbers(
-    periods: list[int], numbers: list[int], line_periods: int, step: int, valid: set[int]
-) -> tuple[list[int | None], list[int]]:
-    """Line number of each found line, read numbers checked against the sequence.
+    def finish(
+        self,
+        grid: PeriodGrid,
+        end_period: int,
+        stop: int,
+        truncated: bool,
+        state: TrackState,
+        period0: float,
+    ) -> DecodedImage | None:
+        """The image of the transmission, or None when it was never believed.
 
-    Lines whose distance on the grid is a whole number of line lengths belong to one run;
-    within a run line number = first + step × (distance / line length). Each line votes for
-    the run's first number; the most voted one (at least two votes) fixes every line of the
-    run, so a number read wrongly is corrected from its neighbours. A run without two
-    agreeing votes keeps the numbers as read. Returns (numbers, corrected numbers); a number
-    outside the transmitted set becomes None.
-    """
-    final: list[int | None] = [None] * len(periods)
-    corrected: list[int] = []
-    run_start = 0
-    for i in range(1, len(periods) + 1):
-        if i < len(periods) and (periods[i] - periods[run_start]) % line_periods == 0:
-            continue
-        run = range(run_start, i)
-        k = [(periods[j] - periods[run_start]) // line_periods for j in run]
-        votes = [numbers[j] - step * kj for j, kj in zip(run, k, strict=True)]
-        values, counts = np.unique(votes, return_counts=True)
-        best = int(np.argmax(counts))
-        for j, kj in zip(run, k, strict=True):
-            if counts[best] >= 2:
-                number = int(values[best]) + step * kj
-                if number != numbers[j] and number in valid:
-                    corrected.append(number)
-            else:
-                number = numbers[j]
-            final[j] = number if number in valid else None
-        run_start = i
-    return final, corrected
+        Parameters
+        ----------
+        grid : PeriodGrid
+            The period grid at the end of the transmission.
+        end_period : int
+            Period after the last line found.
+        stop : int
+            Sample after the transmission (the end of the recording where that comes first).
+        truncated : bool
+            The recording ends inside the transmission.
+        state : TrackState
+            The tracking state at the end (its filter gives the carrier).
+        period0 : float
+            Nominal period length (samples).
+        """
+        if self._pending:
+            self._release(self._best(), grid, run_over=True)
+        if not self.confirmed:
+            return None
+        peaks = np.concatenate([peak for peak, _ in self.peaks])
+        capture = float(np.mean([c for _, c in self.peaks]))
+        snr_db = esn0_db(peaks, capture)
+        start = max(math.floor(self.first_start), 0)
+        return DecodedImage(
+            image_id=self.header.image_id,
+            lines=self.header.lines,
+            pixels=self.header.pixels,
+            mode=self.header.mode,
+            grey=self.grey,
+            received=self.received,
+            lines_missing=[int(n) for n in self.header.sent_lines if not self.received[n]],
+            snr_db=snr_db,
+            line_snr_db=self.line_snr,
+            sample_start=start,
+            sample_count=max(stop - start, 0),
+            header=self.received_header,
+            received_lines=tuple(self.lines),
+            carrier_offset_hz=float(state.filter.freq_hz),
+            clock_ppm=(grid.slope / period0 - 1.0) * 1e6,
+            corrected_lines=sorted(self.corrected),
+            nonfinite_lines=self.nonfinite_lines,
+            truncated=truncated,
+        )

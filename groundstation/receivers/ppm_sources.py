@@ -1,30 +1,37 @@
-"""Where the PPM receiver's samples come from, and its access to them (ICD §2).
+"""Where the PPM receiver's samples come from, and the bounded buffer its stages read (ICD §2).
 
 A :class:`SampleSource` is a recording or an in-memory array (:class:`ArraySource`); a
-``cf32_le`` file is read with ``pread`` (:class:`MappedCf32Source`). :class:`SampleReader` is
-what the receiver's stages share: reads padded with zeros outside the recording, NaN/Inf
-samples erased (set to zero) wherever they fall and counted, and the cache of pulse filters.
+``cf32_le`` file is read with ``pread`` (:class:`Cf32FileSource`). A decode feeds the
+receiver chunk after chunk from such a source, exactly as a live stream would be fed.
+
+:class:`SampleBuffer` is what the receiver's stages share: the samples fed so far, kept from
+a look-back point the receiver moves forward (acquisition re-reads up to two header copies
+behind a frame-marker candidate, tracking a line behind the line it decodes), NaN/Inf samples
+erased (set to zero) and counted as they are fed, and the cache of pulse filters. A stage
+that reads past the samples fed before the input has ended raises :class:`NeedSamples`: the
+receiver then waits for the next chunk and runs that stage again from its start, so that
+the stage sees the same samples whatever the chunk boundaries were.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import numpy as np
 
 from groundstation.receivers.ppm_detect import PulseFilter
+from signals.dsp import nonfinite_to_zero
 from signals.formats.ppm import CHIP_RATE_HZ, PERIOD_CHIPS
 
-#: Samples mapped at a time when reading a cf32_le file directly (64 MiB); kept for the
-#: callers that size reads by it (the file itself is read with pread, not mapped).
-MAP_WINDOW_SAMPLES: Final = 1 << 23
+#: Samples read from a source per chunk fed to the receiver by :func:`decode_ppm`
+#: (8 MiB of cf32).
+CHUNK_SAMPLES: Final = 1 << 20
 
 
 class SampleSource(Protocol):
-    """What the receiver reads: a recording or an array (see :class:`ArraySource`)."""
+    """What a decode reads: a recording or an array (see :class:`ArraySource`)."""
 
     fs_hz: float
     n_samples: int
@@ -48,13 +55,13 @@ class ArraySource:
         return self.samples[start : start + max(0, int(count))]
 
 
-class MappedCf32Source:
+class Cf32FileSource:
     """A ``cf32_le`` recording read with ``pread`` into a fresh buffer, one read per request.
 
     Not a memory map: a data file that shrinks while it is decoded would make a mapped page
     fault with SIGBUS and kill the process. A read past the new end returns what is there;
-    the receiver takes the rest as the end of the recording, and :attr:`shrunk_at` says
-    where it was cut.
+    the decode takes it as the end of the recording, and :attr:`shrunk_at` says where it
+    was cut.
     """
 
     def __init__(self, data_path: Any, n_samples: int, fs_hz: float, offset_bytes: int = 0):
@@ -89,38 +96,183 @@ class MappedCf32Source:
         self.close()
 
 
-def finite_samples(x: np.ndarray) -> np.ndarray:
-    """``x`` itself when every sample is finite, else a copy with NaN/Inf set to zero."""
-    bad = ~np.isfinite(x)
-    if not bad.any():
-        return x
-    x = np.array(x)
-    x[bad] = 0
-    return x
+#: The former name of :class:`Cf32FileSource` (it has not mapped the file for a while).
+MappedCf32Source = Cf32FileSource
 
 
-class SampleReader:
-    """The samples of one source as the receiver's stages read them.
+class NeedSamples(Exception):
+    """A stage read past the samples fed; it runs again when more have come.
+
+    Attributes
+    ----------
+    stop : int
+        The sample index the stage needed (exclusive).
+    """
+
+    def __init__(self, stop: int):
+        super().__init__(stop)
+        self.stop = int(stop)
+
+
+class SampleBuffer:
+    """The samples fed to the receiver, as its stages read them.
 
     Parameters
     ----------
-    source : SampleSource
-        A recording or an :class:`ArraySource`.
-    on_progress : callable, optional
-        Called with the sample position reached, from time to time.
+    fs_hz : float
+        Sample rate (Hz).
     """
 
-    def __init__(self, source: SampleSource, on_progress: Callable[[int], None] | None = None):
-        self.source = source
-        self.fs_hz = float(source.fs_hz)
-        self.n_samples = int(source.n_samples)
+    def __init__(self, fs_hz: float):
+        self.fs_hz = float(fs_hz)
         #: Nominal chip and period lengths (samples).
         self.chip0 = self.fs_hz / CHIP_RATE_HZ
         self.period0 = self.chip0 * PERIOD_CHIPS
-        self.on_progress = on_progress or (lambda _: None)
-        self._erased: list[np.ndarray] = []  # absolute indices of NaN/Inf samples read
+        #: Samples fed so far.
+        self.fed = 0
+        #: The input has ended: :attr:`fed` is the length of the recording.
+        self.ended = False
+        self._data = np.zeros(0, np.complex64)
+        self._lo = 0  # _data[_lo:_hi] holds samples [first_held, fed)
+        self._hi = 0
+        self._erased: list[np.ndarray] = []  # absolute indices of NaN/Inf samples fed
+        self._erased_count = 0
         self._filters: dict[tuple[int, int], PulseFilter] = {}
         self._carrier_sets: dict[tuple[int, int, float], np.ndarray] = {}
+
+    # ------------------------------------------------------------------ samples in
+
+    def append(self, chunk: np.ndarray) -> None:
+        """Add the next samples (NaN/Inf erased to zero and counted)."""
+        chunk = np.asarray(chunk, dtype=np.complex64).reshape(-1)
+        if chunk.size == 0:
+            return
+        if self._hi + chunk.size > self._data.size:
+            held = self._hi - self._lo
+            need = held + chunk.size
+            if need > self._data.size:  # grow, with room for more (up to 64 MiB more)
+                data = np.empty(need + min(need, 1 << 23) + (1 << 16), np.complex64)
+                data[:held] = self._data[self._lo : self._hi]
+                self._data = data
+            else:  # room enough once the samples held move to the front
+                self._data[:held] = self._data[self._lo : self._hi]
+            self._lo, self._hi = 0, held
+        stop = self._hi + chunk.size
+        self._data[self._hi : stop] = chunk
+        self._erase_nonfinite(self._data[self._hi : stop], self.fed)
+        self._hi = stop
+        self.fed += chunk.size
+
+    def discard_before(self, index: int) -> None:
+        """Forget the samples before ``index``: no stage will read them again."""
+        self._lo += min(max(int(index) - self.first_held, 0), self._hi - self._lo)
+        if self._erased and self._erased[-1][-1] < index - (1 << 24):
+            self._erased = []  # erasures long behind: only their count is kept
+
+    @property
+    def first_held(self) -> int:
+        """Index of the oldest sample still held."""
+        return self.fed - (self._hi - self._lo)
+
+    @property
+    def held(self) -> int:
+        """Samples held (the look-back buffer's length)."""
+        return self._hi - self._lo
+
+    def _erase_nonfinite(self, x: np.ndarray, start: int) -> None:
+        """Set NaN/Inf samples of ``x`` (a part of the buffer) to zero, noting where.
+
+        The test is one sum (NaN and Inf propagate through it), so finite data costs one
+        pass; only a chunk that holds a non-finite sample is cleaned sample by sample.
+        """
+        with np.errstate(invalid="ignore", over="ignore"):
+            if np.isfinite(np.add.reduce(x.view(np.float32))):
+                return
+        bad = np.flatnonzero(~np.isfinite(x))
+        if bad.size:
+            nonfinite_to_zero(x, in_place=True)
+            self._erased.append(bad + start)
+            self._erased_count += int(bad.size)
+
+    # ------------------------------------------------------------------ samples out
+
+    def _known_end(self, index: float) -> bool:
+        """Whether sample ``index`` lies at or after the end of the input, when known."""
+        if index < self.fed:
+            return False
+        if self.ended:
+            return True
+        raise NeedSamples(math.ceil(index) + 1)
+
+    def at_or_after_end(self, index: float) -> bool:
+        """``index >= n`` for a recording of n samples (raises :class:`NeedSamples` while
+        that is not known yet)."""
+        return self._known_end(index)
+
+    def after_end(self, index: float) -> bool:
+        """``index > n`` for a recording of n samples (see :meth:`at_or_after_end`)."""
+        if index <= self.fed:
+            return False
+        return self._known_end(index)
+
+    def end_or(self, index: int) -> int:
+        """``min(index, n)``: the end of the recording where it comes before ``index``."""
+        return self.fed if self.after_end(index) else index
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray, int]:
+        """Samples ``[start, stop)`` with zeros outside the recording; returns (x, start).
+
+        A read-only view of the buffer where the samples are held, else a padded copy.
+
+        Raises
+        ------
+        NeedSamples
+            Samples before ``stop`` have not been fed yet and the input has not ended.
+        """
+        start, stop = int(start), int(stop)
+        if stop > self.fed and not self.ended:
+            raise NeedSamples(stop)
+        lo, hi = max(start, 0), min(stop, self.fed)
+        first = self.first_held
+        if lo < first and hi > lo:
+            raise RuntimeError(
+                f"PPM receiver read sample {lo}, behind its look-back buffer ({first})"
+            )
+        at = self._lo - first
+        if lo == start and hi == stop:
+            x = self._data[at + start : at + stop].view()
+            x.flags.writeable = False
+            return x, start
+        padded = np.zeros(max(stop - start, 0), np.complex64)
+        if hi > lo:
+            padded[lo - start : hi - start] = self._data[at + lo : at + hi]
+        return padded, start
+
+    def read_within(
+        self, buffer: tuple[np.ndarray, int] | None, start: int, stop: int
+    ) -> tuple[np.ndarray, int]:
+        """``buffer`` (samples, first sample index) when it covers ``[start, stop)``, else
+        :meth:`read` of that range."""
+        if buffer is not None and buffer[1] <= start and stop <= buffer[1] + buffer[0].size:
+            return buffer
+        return self.read(start, stop)
+
+    @property
+    def nonfinite(self) -> int:
+        """Number of NaN/Inf samples fed (and erased) so far."""
+        return self._erased_count
+
+    def erased_within(self, start: float, stop: float) -> bool:
+        """Whether any erased sample lies in ``[start, stop)`` (sample indices)."""
+        if not self._erased:
+            return False
+        if len(self._erased) > 1:
+            self._erased = [np.concatenate(self._erased)]
+        erased = self._erased[0]
+        i = int(np.searchsorted(erased, math.floor(start)))
+        return i < erased.size and erased[i] < math.ceil(stop)
+
+    # ------------------------------------------------------------------ filters
 
     def filter(self, chip_samples: float, freq_hz: float) -> PulseFilter:
         """A :class:`PulseFilter`, cached: chip to 1e-5 sample, carrier to 20 Hz (the loss
@@ -145,62 +297,3 @@ class SampleReader:
             stack = np.stack([filt.weights for filt in filters])
             self._carrier_sets[key] = stack
         return stack
-
-    def read(self, start: int, stop: int) -> tuple[np.ndarray, int]:
-        """Samples ``[start, stop)`` with zeros outside the recording; returns (x, start)."""
-        lo, hi = max(start, 0), min(stop, self.n_samples)
-        x = self.source.read(lo, max(hi - lo, 0)) if hi > lo else np.zeros(0, np.complex64)
-        x = self._erase_nonfinite(x, lo)
-        if lo != start or hi != stop or x.size != hi - lo:
-            padded = np.zeros(stop - start, np.complex64)
-            padded[lo - start : lo - start + x.size] = x
-            x = padded
-        return x, start
-
-    def read_within(
-        self, buffer: tuple[np.ndarray, int] | None, start: int, stop: int
-    ) -> tuple[np.ndarray, int]:
-        """``buffer`` (samples, first sample index) when it covers ``[start, stop)``, else
-        :meth:`read` of that range."""
-        if buffer is not None and buffer[1] <= start and stop <= buffer[1] + buffer[0].size:
-            return buffer
-        return self.read(start, stop)
-
-    def _erase_nonfinite(self, x: np.ndarray, start: int) -> np.ndarray:
-        """``x`` with NaN/Inf samples set to zero (erasures), noting where they were.
-
-        Every read goes through here, so a non-finite sample is an erasure wherever it
-        falls: the decode is that of the same recording with zeros there. The test is one
-        sum (NaN and Inf propagate through it), so finite data costs one pass.
-        """
-        if x.size == 0:
-            return x
-        with np.errstate(invalid="ignore", over="ignore"):
-            if np.isfinite(np.add.reduce(x.view(np.float32))):
-                return x
-        bad = ~np.isfinite(x)
-        if not bad.any():  # the sum overflowed: large but finite samples
-            return x
-        self._erased.append(np.flatnonzero(bad) + start)
-        x = np.array(x)
-        x[bad] = 0
-        return x
-
-    @property
-    def nonfinite(self) -> int:
-        """Number of distinct NaN/Inf samples read (and erased) so far."""
-        self._merge_erased()
-        return int(self._erased[0].size) if self._erased else 0
-
-    def _merge_erased(self) -> None:
-        if len(self._erased) > 1:
-            self._erased = [np.unique(np.concatenate(self._erased))]
-
-    def erased_within(self, start: float, stop: float) -> bool:
-        """Whether any erased sample lies in ``[start, stop)`` (sample indices)."""
-        if not self._erased:
-            return False
-        self._merge_erased()
-        erased = self._erased[0]
-        i = int(np.searchsorted(erased, math.floor(start)))
-        return i < erased.size and erased[i] < math.ceil(stop)

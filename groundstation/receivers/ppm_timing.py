@@ -63,6 +63,15 @@ class PeriodGrid:
                 self.slope = slope
         self.p_ref, self.t_ref = p_ref, t_ref
 
+    def snapshot(self) -> tuple:
+        """The grid's state, for :meth:`restore`."""
+        return list(self.points), self.p_ref, self.t_ref, self.slope
+
+    def restore(self, saved: tuple) -> None:
+        """Go back to a state taken by :meth:`snapshot`."""
+        points, self.p_ref, self.t_ref, self.slope = saved
+        self.points = list(points)
+
     def time(self, periods: np.ndarray | float) -> np.ndarray:
         """Start of ``periods`` (samples, fractional)."""
         if isinstance(periods, (int, float)):
@@ -91,6 +100,14 @@ class TrackState:
     filter: PulseFilter
     sigma2: float
     blocks: int = 0
+
+    def snapshot(self) -> tuple[PulseFilter, float, int]:
+        """The state's values, for :meth:`restore`."""
+        return self.filter, self.sigma2, self.blocks
+
+    def restore(self, saved: tuple[PulseFilter, float, int]) -> None:
+        """Go back to the values taken by :meth:`snapshot`."""
+        self.filter, self.sigma2, self.blocks = saved
 
 
 @dataclass

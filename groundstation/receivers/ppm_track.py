@@ -25,9 +25,9 @@ from groundstation.receivers.ppm_detect import (
     marker_search,
     slot_decisions,
 )
-from groundstation.receivers.ppm_image import LineResult, assemble_image
+from groundstation.receivers.ppm_image import ImageAssembly, LineResult
 from groundstation.receivers.ppm_kernels import energy_sums, marker_scores
-from groundstation.receivers.ppm_sources import SampleReader
+from groundstation.receivers.ppm_sources import NeedSamples, SampleBuffer
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.results import DecodedImage
 from signals.dsp import parabolic_offset
@@ -46,12 +46,15 @@ from signals.formats.ppm import (
 #: Blocks of periods decoded between timing updates: short while the clock rate is still
 #: uncertain, then longer.
 BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
+#: Periods tracked past the last line found before the transmission is taken as over
+#: (about 23 s): a longer silence ends it, and the receiver's look-back stays bounded.
+COAST_LIMIT_PERIODS: Final = 2048
 
 
 class LineTracker:
-    """Decode the lines of a locked transmission from a :class:`SampleReader`."""
+    """Decode the lines of a locked transmission from a :class:`SampleBuffer`."""
 
-    def __init__(self, reader: SampleReader):
+    def __init__(self, reader: SampleBuffer):
         self.reader = reader
 
     def decode_block(
@@ -204,65 +207,6 @@ class LineTracker:
         nonfinite |= self.reader.erased_within(start, stop)
         return LineResult(present, grey, peak, nonfinite, start, stop), score
 
-    def decode_image(self, lock: ImageLock) -> DecodedImage:
-        """Decode the transmission ``lock`` found: every line, then the image."""
-        header, copy, grid = lock.header, lock.copy_index, lock.grid
-        state = TrackState(self.reader.filter(grid.chip_samples, lock.freq_hz), lock.sigma2)
-        # Header pulses refine timing and carrier before the first line.
-        for first in (1, 1 + HEADER_COPY_PERIODS):
-            self.decode_block(grid, first + np.arange(HEADER_PERIODS), state, True, True)
-            state.blocks += 1
-        first_start = float(grid.time(0))
-        lp = header.line_periods
-        period = PREAMBLE_PERIODS
-        slots = header.sent_lines.size
-        found: list[tuple[int, int, LineResult]] = []  # (period, number read, result)
-        coast = absent = 0
-        slot = 0
-        truncated = False
-        end_period = period
-        while slot < slots:
-            t_line = float(grid.time(period))
-            last_window = (lp - 1) * grid.slope + (SLOT_CHIPS[-1] + 2) * grid.chip_samples
-            if t_line + last_window > self.reader.n_samples:
-                truncated = True  # the recording ends before this line's last pulse
-                break
-            self.reader.on_progress(int(t_line))
-            res, score = self.decode_line(grid, period, header, state, coast)
-            if score < MARKER_THRESHOLD:
-                if self.frame_marker_at(grid, period, state):
-                    break  # the next transmission starts here
-                # Silent periods inserted before this line? Its marker comes later.
-                shift = self.scan_line_marker(grid, period + 1, period + lp, state)
-                if shift is not None:
-                    # The slots passed over since the last line were silence, not lines.
-                    period, slot = shift, slot - absent
-                    coast = absent = 0
-                    continue
-            if res.present:
-                found.append((period, join12(res.grey[0], res.grey[1]), res))
-                end_period = period + lp
-                period += lp
-                slot += 1
-                coast = absent = 0
-                continue
-            period += lp
-            slot += 1
-            absent += 1
-            coast += lp
-        return assemble_image(
-            header,
-            copy,
-            grid,
-            first_start,
-            found,
-            end_period,
-            truncated,
-            state,
-            self.reader.n_samples,
-            self.reader.period0,
-        )
-
     def scan_line_marker(
         self, grid: PeriodGrid, p_lo: int, p_hi: int, state: TrackState
     ) -> int | None:
@@ -280,3 +224,111 @@ class LineTracker:
         scores = scores.reshape(periods.size, deltas.size).max(axis=1)
         hits = np.flatnonzero(scores >= MARKER_THRESHOLD + 4.0)
         return int(periods[hits[0]]) if hits.size else None
+
+
+class ImageTracking:
+    """One transmission being decoded, a line per :meth:`step`, from its lock to its end.
+
+    The state between steps is the period grid, the tracking state and the place on the
+    grid; a step that needs samples not fed yet leaves them as they were (it raises
+    :class:`~groundstation.receivers.ppm_sources.NeedSamples` and runs again later).
+
+    Parameters
+    ----------
+    tracker : LineTracker
+        The line decoder over the receiver's sample buffer.
+    lock : ImageLock
+        The verified transmission start.
+    """
+
+    def __init__(self, tracker: LineTracker, lock: ImageLock):
+        self.tracker = tracker
+        self.reader = tracker.reader
+        self.header = lock.header
+        self.grid = lock.grid
+        filt = self.reader.filter(self.grid.chip_samples, lock.freq_hz)
+        self.state = TrackState(filt, lock.sigma2)
+        self.first_start = float(self.grid.time(0))
+        self.assembly = ImageAssembly(lock.header, lock.copy_index, self.first_start)
+        self.period = PREAMBLE_PERIODS
+        self.end_period = PREAMBLE_PERIODS  # period after the last line found
+        self.slot = 0
+        self.coast = 0
+        self.absent = 0
+        self.truncated = False
+        self.done = False
+        self._primed = False
+
+    @property
+    def resume_from(self) -> float:
+        """Sample where the transmission ends so far (after its last line found)."""
+        return float(self.grid.time(self.end_period))
+
+    def step(self) -> bool:
+        """Decode the next line (the first step: the header pulses); False once it is over.
+
+        The header and lines it releases wait in :attr:`assembly` (``take_events``).
+        """
+        if self.done:
+            return False
+        saved = self.grid.snapshot(), self.state.snapshot()
+        try:
+            more = self._step()
+        except NeedSamples:
+            self.grid.restore(saved[0])
+            self.state.restore(saved[1])
+            raise
+        self.done = not more
+        return more
+
+    def _step(self) -> bool:
+        grid, state, header = self.grid, self.state, self.header
+        if not self._primed:
+            # Header pulses refine timing and carrier before the first line.
+            for first in (1, 1 + HEADER_COPY_PERIODS):
+                self.tracker.decode_block(
+                    grid, first + np.arange(HEADER_PERIODS), state, True, True
+                )
+                state.blocks += 1
+            self._primed = True
+            return True
+        if self.slot >= header.sent_lines.size:
+            return False
+        if self.period - self.end_period > COAST_LIMIT_PERIODS:
+            return False  # that long without a line: the transmission is over
+        lp = header.line_periods
+        period = self.period
+        t_line = float(grid.time(period))
+        last_window = (lp - 1) * grid.slope + (SLOT_CHIPS[-1] + 2) * grid.chip_samples
+        if self.reader.after_end(t_line + last_window):
+            self.truncated = True  # the recording ends before this line's last pulse
+            return False
+        res, score = self.tracker.decode_line(grid, period, header, state, self.coast)
+        if score < MARKER_THRESHOLD:
+            if self.tracker.frame_marker_at(grid, period, state):
+                return False  # the next transmission starts here
+            # Silent periods inserted before this line? Its marker comes later.
+            shift = self.tracker.scan_line_marker(grid, period + 1, period + lp, state)
+            if shift is not None:
+                # The slots passed over since the last line were silence, not lines.
+                self.period, self.slot = shift, self.slot - self.absent
+                self.coast = self.absent = 0
+                return True
+        self.period += lp
+        self.slot += 1
+        if res.present:
+            number = join12(res.grey[0], res.grey[1])
+            self.assembly.add(period, number, res, grid, state.filter.capture)
+            self.end_period = period + lp
+            self.coast = self.absent = 0
+        else:
+            self.absent += 1
+            self.coast += lp
+        return True
+
+    def finish(self) -> DecodedImage | None:
+        """The decoded image (None when too few lines were received to believe it)."""
+        stop = self.reader.end_or(math.ceil(self.grid.time(self.end_period)))
+        return self.assembly.finish(
+            self.grid, self.end_period, stop, self.truncated, self.state, self.reader.period0
+        )

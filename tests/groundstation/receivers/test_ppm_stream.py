@@ -1,0 +1,164 @@
+"""The PPM receiver fed chunk by chunk: the same samples in chunks of any sizes give the same
+headers, lines and images; events come as they are decided; the look-back stays bounded."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from groundstation.receivers.ppm import ArraySource, PpmReceiver, decode_ppm
+from groundstation.results import DecodedImage, ImageHeader, ImageLine
+from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
+from signals.sources.images import make_image
+
+FS_HZ = 180e3
+
+
+@functools.lru_cache(maxsize=1)
+def _recording() -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Two images with a gap, at 12 dB (a few symbol errors, so decisions are exercised)."""
+    rng = np.random.default_rng(21)
+    images = (make_image("random", 7, 9, rng), make_image("ramp", 5, 11, rng))
+    channel = PpmChannel(clock_ppm=-35, carrier_offset_hz=9000, esn0_db=12.0)
+    items = [ImageTransmission(images[0], 3), SilentGap(40), ImageTransmission(images[1], 4)]
+    sig = PpmSignal(items, fs_hz=FS_HZ, channel=channel, lead_s=0.03, tail_s=0.03)
+    return sig.samples(rng), images
+
+
+def _feed(x: np.ndarray, sizes) -> tuple[list, PpmReceiver]:
+    receiver = PpmReceiver(FS_HZ)
+    events = []
+    pos = 0
+    for size in itertools.cycle(sizes):
+        if pos >= x.size:
+            break
+        events += receiver.feed(x[pos : pos + size])
+        pos += size
+    events += receiver.end()
+    return events, receiver
+
+
+def _key(event) -> tuple:
+    """Everything an event holds, arrays as bytes."""
+    if isinstance(event, ImageHeader):
+        return ("header", event)
+    if isinstance(event, ImageLine):
+        return (
+            "line",
+            event.image_id,
+            event.line,
+            event.grey.tobytes(),
+            np.float64(event.snr_db).tobytes(),
+            event.sample_start,
+            event.sample_count,
+            event.line_number_corrected,
+        )
+    assert isinstance(event, DecodedImage)
+    return (
+        "image",
+        event.image_id,
+        event.grey.tobytes(),
+        event.received.tobytes(),
+        np.float64(event.snr_db).tobytes(),
+        event.line_snr_db.tobytes(),
+        event.sample_start,
+        event.sample_count,
+        event.carrier_offset_hz,
+        event.clock_ppm,
+        event.header,
+        tuple(event.lines_missing),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _whole() -> list[tuple]:
+    x, _ = _recording()
+    events, _ = _feed(x, [x.size])
+    return [_key(e) for e in events]
+
+
+def test_events_in_order_and_images_hold_their_lines():
+    x, images = _recording()
+    events, receiver = _feed(x, [65_536])
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == [
+        "ImageHeader",
+        *["ImageLine"] * 7,
+        "DecodedImage",
+        "ImageHeader",
+        *["ImageLine"] * 5,
+        "DecodedImage",
+    ]
+    decoded = [e for e in events if isinstance(e, DecodedImage)]
+    assert [d.image_id for d in decoded] == [3, 4]
+    for d, image in zip(decoded, images, strict=True):
+        assert d.received.all()
+        lines = [e for e in events if isinstance(e, ImageLine) and e.image_id == d.image_id]
+        assert [_key(e) for e in lines] == [_key(e) for e in d.received_lines]
+        assert d.header is not None
+        # At 12 dB a few pixels are wrong (P_s ≈ 7e-3), not many.
+        assert np.count_nonzero(d.grey != image) <= 4
+    assert receiver.result().images == decoded
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 60_000), min_size=1, max_size=12))
+def test_any_chunking_gives_byte_identical_events(sizes):
+    x, _ = _recording()
+    events, _ = _feed(x, sizes)
+    assert [_key(e) for e in events] == _whole()
+
+
+def test_decode_ppm_is_the_chunked_feed():
+    x, _ = _recording()
+    result = decode_ppm(ArraySource(x, FS_HZ), chunk_samples=12_345)
+    images = [e for e in _whole() if e[0] == "image"]
+    assert [_key(image) for image in result.images] == images
+
+
+def test_a_recording_that_stops_keeps_the_lines_decided():
+    x, _ = _recording()
+    whole = _whole()
+    first_image = next(i for i, k in enumerate(whole) if k[0] == "image")
+    # Stop about three lines into the second image (after its 40-period gap, 18-period
+    # preamble and 16-period lines of 2000 samples).
+    cut = whole[first_image][7] + (40 + 18 + 3 * 16) * 2000
+    receiver = PpmReceiver(FS_HZ)
+    fed = [_key(e) for e in receiver.feed(x[:cut])]
+    # What the samples decided before the end was known is what the whole recording gives.
+    assert fed == whole[: len(fed)] and len(fed) > first_image
+    tail = receiver.end()
+    (second,) = [e for e in tail if isinstance(e, DecodedImage)]
+    assert second.image_id == 4 and second.truncated and 2 <= second.lines_received < 5
+    assert [e.line for e in second.received_lines] == list(range(second.lines_received))
+    assert any("ends inside image 4" in w for w in receiver.result().warnings)
+
+
+def test_the_look_back_stays_bounded():
+    x, _ = _recording()
+    noise = np.random.default_rng(3).standard_normal((2, 4_000_000)).astype(np.float32)
+    x = np.concatenate([x, (noise[0] + 1j * noise[1]) * np.float32(np.std(x[:5000]))])
+    receiver = PpmReceiver(FS_HZ)
+    held = []
+    for start in range(0, x.size, 50_000):
+        receiver.feed(x[start : start + 50_000])
+        held.append(receiver.buffer.held)
+    receiver.end()
+    # At most: the look-back (24 periods of 2000 samples), what verifying a candidate
+    # reaches (both header copies and the first four line markers the header places: up
+    # to 27 + 3 × 4100 periods), a chunk and a scan block.
+    assert max(held) < (24 + 27 + 3 * 4100 + 1) * 2000 + 50_000 + (1 << 15)
+
+
+def test_feeding_after_the_end_is_an_error():
+    from groundstation.errors import DecodeError
+
+    receiver = PpmReceiver(FS_HZ)
+    receiver.end()
+    with pytest.raises(DecodeError):
+        receiver.feed(np.zeros(10, np.complex64))
