@@ -52,11 +52,12 @@ from typing import Final
 
 import numpy as np
 
-from groundstation.errors import DecodeError, NoSignalError
+from groundstation.errors import DataFileError, DecodeError, NoSignalError
 from groundstation.io.recording import Recording, nonfinite_to_zero
+from groundstation.receivers.stream import Event
 from groundstation.receivers.tlm_bitsync import (
     SEARCH_CLOCK_OFFSET,
-    snr_m2m4,
+    snr_m2m4_from_moments,
     soft_bits,
     soft_llr_scale,
     subcarrier,
@@ -66,10 +67,10 @@ from groundstation.receivers.tlm_carrier import CarrierTrack, NoCarrier, derotat
 from groundstation.receivers.tlm_framesync import (
     SegmentFrame,
     find_frames,
+    frame_badness,
     to_decoded,
-    unique_frames,
 )
-from groundstation.results import TelemetryDecodeResult, TruncatedFrame
+from groundstation.results import DecodedFrame, TelemetryDecodeResult, TruncatedFrame
 from signals.formats.tlm import (
     BIT_RATES_BPS,
     CARRIER_POWER_FRACTION,
@@ -138,16 +139,287 @@ def _decode_segment(
     return _SegmentResult(carrier, frames, truncated, clock_offset, bit_s, cn0_dbhz)
 
 
-def _segments(n: int, fs_hz: float, bit_rate_bps: float) -> list[tuple[int, int]]:
-    """Overlapping ``(start, stop)`` segments; every frame fits whole in the segment that
-    owns its start (owner: the last segment starting at or before it)."""
+def _segment_geometry(fs_hz: float, bit_rate_bps: float) -> tuple[int, int]:
+    """Length and step (samples) of the regular segments."""
     frame_s = frame_duration_s(bit_rate_bps) * (1 + SEARCH_CLOCK_OFFSET)
     length = int(max(MIN_SEGMENT_S, SEGMENT_FRAMES * frame_s) * fs_hz)
     step = length - int((frame_s + SEGMENT_MARGIN_S) * fs_hz)
+    return length, step
+
+
+def _segments(n: int, fs_hz: float, bit_rate_bps: float) -> list[tuple[int, int]]:
+    """Overlapping ``(start, stop)`` segments; every frame fits whole in the segment that
+    owns its start (owner: the last segment starting at or before it).
+
+    Regular segments start every ``step`` samples; the last one ends with the recording
+    (``TelemetryReceiver`` decides the same segments as the samples arrive)."""
+    length, step = _segment_geometry(fs_hz, bit_rate_bps)
     if n <= length:
         return [(0, n)]
     starts = [*list(range(0, n - length, step)), n - length]
     return [(s, s + length) for s in starts]
+
+
+def _check_rates(fs_hz: float, bit_rate_bps: float) -> None:
+    if bit_rate_bps not in BIT_RATES_BPS:
+        raise DecodeError(
+            f"bit rate {bit_rate_bps:g} bit/s is not a telemetry rate {list(BIT_RATES_BPS)}"
+        )
+    if fs_hz < MIN_FS_HZ:
+        raise DecodeError(f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz needed")
+
+
+class TelemetryReceiver:
+    """Push-based telemetry receiver (ICD §4): fed chunks of any size, it hands out each
+    frame as soon as it is decided (see :mod:`groundstation.receivers.stream`).
+
+    The samples are decoded in the overlapping segments of the module docstring, each as
+    soon as the samples after it have begun to arrive; the last segment ends with the input
+    (:meth:`end`). A frame is handed out once no later segment can hold a better copy of it,
+    so the same samples split into chunks of any sizes give the same frames in the same
+    order. At most two segments of samples are held.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Complex sample rate (Hz), ≥ 8000.
+    bit_rate_bps : float
+        Bit rate (bit/s), one of ICD §4.
+    start_utc : datetime
+        UTC of sample 0.
+
+    Raises
+    ------
+    DecodeError
+        If the bit rate or the sample rate is not one of ICD §4.
+    """
+
+    def __init__(self, fs_hz: float, bit_rate_bps: float, *, start_utc: datetime) -> None:
+        _check_rates(fs_hz, bit_rate_bps)
+        self.fs_hz = float(fs_hz)
+        self.bit_rate_bps = float(bit_rate_bps)
+        self.start_utc = start_utc
+        self.samples_fed = 0
+        self._length, self._step = _segment_geometry(fs_hz, bit_rate_bps)
+        # a frame belongs to the segment it starts in; half a frame of slack either side
+        # keeps one whose start estimate differs by a sample between two segments
+        self._half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
+        # samples [buf_start, samples_fed) are held: from the last regular segment decoded
+        # (the final segment may start anywhere after it)
+        self._buf = np.zeros(self._length + 2 * self._step, np.complex64)
+        self._buf_start = 0
+        self._next = 0  # start of the next regular segment
+        self._n_decoded = 0  # segments decoded
+        self._pending: list[SegmentFrame] = []  # frames of the last segment, owner unknown
+        self._raw: list[SegmentFrame] = []  # owned frames not yet de-duplicated
+        self._tail: SegmentFrame | None = None  # last kept frame, a better copy may come
+        self._ended = False
+        self._nonfinite = 0
+        self._warnings: list[str] = []
+        self._truncated: list[TruncatedFrame] = []
+        self._frames: list[DecodedFrame] = []
+        self._tracks: list[tuple[int, int, CarrierTrack]] = []
+        self._cn0s: list[float] = []
+        self._clock: list[float] = []
+        self._best_miss = (-np.inf, 0.0)
+        self._soft_sums = np.zeros(3)  # count, Σ soft², Σ soft⁴ of the frames handed out
+
+    # ------------------------------------------------------------------ push interface
+    def feed(self, chunk: np.ndarray) -> list[Event]:
+        """Take the next samples (any length; NaN/Inf are erasures, read as 0).
+
+        Returns
+        -------
+        list of DecodedFrame
+            The frames these samples decided, in time order.
+        """
+        if self._ended:
+            raise DecodeError("the telemetry receiver was fed after end()")
+        chunk = np.asarray(chunk)
+        events: list[Event] = []
+        for lo in range(0, chunk.size, self._step):
+            piece = np.array(chunk[lo : lo + self._step], dtype=np.complex64)
+            self._nonfinite += nonfinite_to_zero(piece)
+            self._append(piece)
+            while self.samples_fed > self._next + self._length:
+                events += self._decode(self._next, self._next + self._length, final=False)
+                self._next += self._step
+                self._drop_before(self._next - self._step)
+        return events
+
+    def end(self) -> list[Event]:
+        """The input is over: decode the last segment, flush the frames held."""
+        if self._ended:
+            return []
+        self._ended = True
+        n = self.samples_fed
+        if n == 0:
+            return []
+        start = max(0, n - self._length)
+        events = self._decode(start, n, final=True)
+        events += self._own_pending(np.inf)
+        events += self._release(np.inf)
+        events += self._truncated
+        return events
+
+    def result(self) -> TelemetryDecodeResult:
+        """Frames and link estimates of the input so far (of all of it after :meth:`end`).
+
+        Raises
+        ------
+        NoSignalError
+            If no segment held a telemetry carrier (or no sample was fed).
+        """
+        if self.samples_fed <= 0:
+            raise NoSignalError("the recording holds no samples")
+        warnings = list(self._warnings)
+        if self._nonfinite:
+            warnings.append(f"{self._nonfinite} non-finite samples were replaced by 0")
+        if not self._tracks:
+            raise NoSignalError(
+                f"no telemetry carrier within ±{MAX_CARRIER_OFFSET_HZ:.0f} Hz of the tuned "
+                f"frequency (strongest line {self._best_miss[0]:.1f} dB, detection threshold "
+                f"{self._best_miss[1]:.1f} dB)"
+            )
+        fs_hz = self.fs_hz
+        a0, _b0, first = self._tracks[0]
+        lengths = np.array([b - a for a, b, _ in self._tracks], dtype=float)
+        cn0_lin = 10 ** (np.array(self._cn0s) / 10)
+        cn0_dbhz = float(10 * np.log10(np.sum(cn0_lin * lengths) / np.sum(lengths)))
+        if len(self._tracks) > 1:
+            mids = np.array([(a + b) / 2 / fs_hz for a, b, _ in self._tracks])
+            fmid = np.array(
+                [tr.offset_hz + tr.rate_hz_per_s * (b - a) / 2 / fs_hz for a, b, tr in self._tracks]
+            )
+            rate, offset0 = np.polyfit(mids, fmid, 1)
+            offset = float(offset0)
+            rate = float(rate)
+        else:
+            offset = first.offset_hz - first.rate_hz_per_s * a0 / fs_hz
+            rate = first.rate_hz_per_s
+        decoded = list(self._frames)
+        count, m2, m4 = self._soft_sums
+        ebn0 = snr_m2m4_from_moments(int(count), m2 / max(count, 1), m4 / max(count, 1))
+        clock_offset = float(np.median(self._clock))
+        for t in self._truncated:
+            warnings.append(
+                f"frame at sample {t.sample_start} is cut off by the end of the recording "
+                f"({t.bits_received} of {FRAME_BITS} bits)"
+            )
+        failures = sum(not d.parity_ok for d in decoded)
+        if decoded:
+            message = (
+                f"{len(decoded)} telemetry frames ({failures} with parity errors), carrier at "
+                f"{offset:+.1f} Hz, C/N0 {cn0_dbhz:.1f} dB-Hz, Eb/N0 {ebn0:.1f} dB"
+            )
+        else:
+            message = (
+                f"carrier found at {offset:+.0f} Hz, C/N0 {cn0_dbhz:.0f} dB-Hz, "
+                "but no telemetry frame"
+            )
+            warnings.append(message)
+        return TelemetryDecodeResult(
+            frames=decoded,
+            cn0_dbhz=cn0_dbhz,
+            ebn0_db=ebn0,
+            carrier_offset_hz=offset,
+            carrier_rate_hz_per_s=rate,
+            truncated_frames=list(self._truncated),
+            warnings=warnings,
+            bit_rate_bps=self.bit_rate_bps,
+            fs_hz=fs_hz,
+            n_samples=int(self.samples_fed),
+            clock_offset=clock_offset,
+            message=message,
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _append(self, piece: np.ndarray) -> None:
+        held = self.samples_fed - self._buf_start
+        if held + piece.size > self._buf.size:
+            grown = np.zeros(max(2 * self._buf.size, held + piece.size), np.complex64)
+            grown[:held] = self._buf[:held]
+            self._buf = grown
+        self._buf[held : held + piece.size] = piece
+        self.samples_fed += piece.size
+
+    def _drop_before(self, start: int) -> None:
+        cut = start - self._buf_start
+        if cut <= 0:
+            return
+        held = self.samples_fed - self._buf_start
+        self._buf[: held - cut] = self._buf[cut:held]
+        self._buf_start = start
+
+    def _decode(self, a: int, b: int, *, final: bool) -> list[Event]:
+        """Decode segment ``[a, b)``; hand out the frames it decides."""
+        x = self._buf[a - self._buf_start : b - self._buf_start]
+        events = self._own_pending(a)
+        own_lo = -np.inf if self._n_decoded == 0 else a - self._half_frame
+        self._n_decoded += 1
+        try:
+            res = _decode_segment(x, self.fs_hz, self.bit_rate_bps, a, final=final)
+        except NoCarrier as exc:
+            self._best_miss = max(self._best_miss, (exc.peak_db, exc.threshold_db))
+            self._warnings.append(
+                f"no carrier in samples {a}-{b} ({(b - a) / self.fs_hz:.0f} s from "
+                f"{a / self.fs_hz:.0f} s)"
+            )
+            self._pending = []
+        else:
+            log.debug(
+                "segment %d-%d: carrier %+.2f Hz, %+.4f Hz/s, C/N0 %.1f dB-Hz, %d frames",
+                a, b, res.carrier.offset_hz, res.carrier.rate_hz_per_s, res.cn0_dbhz,
+                len(res.frames),
+            )  # fmt: skip
+            self._tracks.append((a, b, res.carrier))
+            self._cn0s.append(res.cn0_dbhz)
+            self._clock.append(res.clock_offset)
+            for f in res.frames:
+                f.bit_s = res.bit_s
+            self._pending = [f for f in res.frames if own_lo <= f.first_bit_sample]
+            self._truncated += [t for t in res.truncated if own_lo <= t.sample_start]
+        # no later segment holds a frame starting before this one's start - half a frame
+        events += self._release(a - self._half_frame)
+        return events
+
+    def _own_pending(self, next_start: float) -> list[Event]:
+        """The next segment starts at ``next_start``: the last one's frames before it (and
+        half a frame) are its own."""
+        own_hi = next_start + self._half_frame
+        self._raw += [f for f in self._pending if f.first_bit_sample < own_hi]
+        self._pending = []
+        return []
+
+    def _release(self, frontier: float) -> list[Event]:
+        """De-duplicate the frames starting before ``frontier`` (no later frame can); hand
+        out those no later copy can replace."""
+        gap = self._half_frame
+        ready = sorted(
+            (f for f in self._raw if f.first_bit_sample < frontier),
+            key=lambda f: f.first_bit_sample,
+        )
+        self._raw = [f for f in self._raw if f.first_bit_sample >= frontier]
+        out: list[SegmentFrame] = []
+        for f in ready:
+            tail = self._tail
+            if tail is not None and f.first_bit_sample - tail.first_bit_sample < gap:
+                if frame_badness(f) < frame_badness(tail):
+                    self._tail = f
+                continue
+            if tail is not None:
+                out.append(tail)
+            self._tail = f
+        if self._tail is not None and frontier - self._tail.first_bit_sample >= gap:
+            out.append(self._tail)
+            self._tail = None
+        events: list[Event] = []
+        for f in out:
+            decoded = to_decoded(f, self.fs_hz, self.start_utc, f.bit_s)
+            self._frames.append(decoded)
+            self._soft_sums += (f.soft.size, np.sum(f.soft**2), np.sum(f.soft**4))
+            events.append(decoded)
+        return events
 
 
 def decode_tlm_segments(
@@ -158,8 +430,10 @@ def decode_tlm_segments(
     bit_rate_bps: float,
     start_utc: datetime,
     progress: Callable[[int], object] | None = None,
+    chunk_samples: int = 1 << 18,
 ) -> TelemetryDecodeResult:
-    """Decode telemetry from any sample source, segment by segment.
+    """Decode telemetry from any sample source: read chunk by chunk and fed to a
+    :class:`TelemetryReceiver`.
 
     Parameters
     ----------
@@ -174,7 +448,9 @@ def decode_tlm_segments(
     start_utc : datetime
         UTC of sample 0.
     progress : callable, optional
-        Called with the number of new samples processed after each segment.
+        Called with the number of new samples processed after each chunk.
+    chunk_samples : int
+        Samples read at a time.
 
     Raises
     ------
@@ -183,115 +459,14 @@ def decode_tlm_segments(
     DecodeError
         If the bit rate or the sample rate is not one of ICD §4.
     """
-    if bit_rate_bps not in BIT_RATES_BPS:
-        raise DecodeError(
-            f"bit rate {bit_rate_bps:g} bit/s is not a telemetry rate {list(BIT_RATES_BPS)}"
-        )
-    if fs_hz < MIN_FS_HZ:
-        raise DecodeError(f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz needed")
-    if n_samples <= 0:
-        raise NoSignalError("the recording holds no samples")
-    segments = _segments(n_samples, fs_hz, bit_rate_bps)
-    warnings: list[str] = []
-    frames: list[SegmentFrame] = []
-    truncated: list[TruncatedFrame] = []
-    tracks: list[tuple[int, int, CarrierTrack]] = []
-    cn0s: list[float] = []
-    clock: list[float] = []
-    bit_s = 1.0 / bit_rate_bps
-    best_miss = (-np.inf, 0.0)
-    done = 0
-    nonfinite = 0
-    # a frame belongs to the segment it starts in; half a frame of slack either side
-    # keeps one whose start estimate differs by a sample between two segments
-    half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
-    for i, (a, b) in enumerate(segments):
-        x = np.array(read(a, b - a), dtype=np.complex64)
-        nonfinite += nonfinite_to_zero(x)
-        own_lo = a - half_frame if i > 0 else -np.inf
-        own_hi = segments[i + 1][0] + half_frame if i + 1 < len(segments) else np.inf
-        final = i + 1 == len(segments)
-        try:
-            res = _decode_segment(x, fs_hz, bit_rate_bps, a, final=final)
-        except NoCarrier as exc:
-            best_miss = max(best_miss, (exc.peak_db, exc.threshold_db))
-            warnings.append(
-                f"no carrier in samples {a}-{b} ({(b - a) / fs_hz:.0f} s from {a / fs_hz:.0f} s)"
-            )
-        else:
-            log.debug(
-                "segment %d-%d: carrier %+.2f Hz, %+.4f Hz/s, C/N0 %.1f dB-Hz, %d frames",
-                a, b, res.carrier.offset_hz, res.carrier.rate_hz_per_s, res.cn0_dbhz,
-                len(res.frames),
-            )  # fmt: skip
-            tracks.append((a, b, res.carrier))
-            cn0s.append(res.cn0_dbhz)
-            clock.append(res.clock_offset)
-            bit_s = res.bit_s
-            frames += [f for f in res.frames if own_lo <= f.first_bit_sample < own_hi]
-            truncated += [t for t in res.truncated if own_lo <= t.sample_start < own_hi]
+    receiver = TelemetryReceiver(fs_hz, bit_rate_bps, start_utc=start_utc)
+    for start in range(0, max(0, int(n_samples)), chunk_samples):
+        chunk = read(start, min(chunk_samples, n_samples - start))
+        receiver.feed(chunk)
         if progress is not None:
-            progress(b - done)
-            done = b
-    if nonfinite:
-        warnings.append(f"{nonfinite} non-finite samples were replaced by 0")
-    if not tracks:
-        raise NoSignalError(
-            f"no telemetry carrier within ±{MAX_CARRIER_OFFSET_HZ:.0f} Hz of the tuned "
-            f"frequency (strongest line {best_miss[0]:.1f} dB, detection threshold "
-            f"{best_miss[1]:.1f} dB)"
-        )
-    # --- merge estimates
-    a0, _b0, first = tracks[0]
-    lengths = np.array([b - a for a, b, _ in tracks], dtype=float)
-    cn0_lin = 10 ** (np.array(cn0s) / 10)
-    cn0_dbhz = float(10 * np.log10(np.sum(cn0_lin * lengths) / np.sum(lengths)))
-    if len(tracks) > 1:
-        mids = np.array([(a + b) / 2 / fs_hz for a, b, _ in tracks])
-        fmid = np.array(
-            [tr.offset_hz + tr.rate_hz_per_s * (b - a) / 2 / fs_hz for a, b, tr in tracks]
-        )
-        rate, offset0 = np.polyfit(mids, fmid, 1)
-        offset = float(offset0)
-        rate = float(rate)
-    else:
-        offset = first.offset_hz - first.rate_hz_per_s * a0 / fs_hz
-        rate = first.rate_hz_per_s
-    frames = unique_frames(frames, half_frame)
-    decoded = [to_decoded(f, fs_hz, start_utc, bit_s) for f in frames]
-    soft_all = np.concatenate([f.soft for f in frames]) if frames else np.zeros(0)
-    ebn0 = snr_m2m4(soft_all)
-    clock_offset = float(np.median(clock))
-    for t in truncated:
-        warnings.append(
-            f"frame at sample {t.sample_start} is cut off by the end of the recording "
-            f"({t.bits_received} of {FRAME_BITS} bits)"
-        )
-    failures = sum(not d.parity_ok for d in decoded)
-    if decoded:
-        message = (
-            f"{len(decoded)} telemetry frames ({failures} with parity errors), carrier at "
-            f"{offset:+.1f} Hz, C/N0 {cn0_dbhz:.1f} dB-Hz, Eb/N0 {ebn0:.1f} dB"
-        )
-    else:
-        message = (
-            f"carrier found at {offset:+.0f} Hz, C/N0 {cn0_dbhz:.0f} dB-Hz, but no telemetry frame"
-        )
-        warnings.append(message)
-    return TelemetryDecodeResult(
-        frames=decoded,
-        cn0_dbhz=cn0_dbhz,
-        ebn0_db=ebn0,
-        carrier_offset_hz=offset,
-        carrier_rate_hz_per_s=rate,
-        truncated_frames=truncated,
-        warnings=warnings,
-        bit_rate_bps=float(bit_rate_bps),
-        fs_hz=float(fs_hz),
-        n_samples=int(n_samples),
-        clock_offset=clock_offset,
-        message=message,
-    )
+            progress(len(chunk))
+    receiver.end()
+    return receiver.result()
 
 
 def decode_tlm_samples(
@@ -377,13 +552,16 @@ def decode_tlm_recording(
     if rate is None:
         rate = detect_bit_rate(recording.read, recording.n_samples, recording.fs_hz)
         warnings.append(f"recording has no mars1:bit_rate; detected {rate:g} bit/s")
-    result = decode_tlm_segments(
-        recording.read,
-        recording.n_samples,
-        recording.fs_hz,
-        bit_rate_bps=rate,
-        start_utc=recording.start_utc,
-        progress=progress,
-    )
+    receiver = TelemetryReceiver(recording.fs_hz, rate, start_utc=recording.start_utc)
+    try:
+        for _first, chunk in recording.chunks(1 << 18):
+            receiver.feed(chunk)
+            if progress is not None:
+                progress(chunk.size)
+    except DataFileError as exc:
+        # the file shrank under us: what was read is the recording
+        warnings.append(f"{exc}; decoded the first {receiver.samples_fed} samples")
+    receiver.end()
+    result = receiver.result()
     result.warnings[:0] = warnings
     return result

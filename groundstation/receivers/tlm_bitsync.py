@@ -111,8 +111,7 @@ def quality_db(soft: np.ndarray) -> float:
 
 def _m2m4(soft: np.ndarray) -> tuple[float, float]:
     """Second moment M2 of soft BPSK decisions and the squared signal power (3·M2² − M4)/2."""
-    m2 = float(np.mean(soft**2))
-    m4 = float(np.mean(soft**4))
+    m2, m4 = _moments(soft)
     return m2, 0.5 * (3 * m2 * m2 - m4)
 
 
@@ -139,7 +138,19 @@ def snr_m2m4(soft: np.ndarray) -> float:
     """Eb/N0 (dB) from soft BPSK decisions by the second and fourth moments."""
     if soft.size < 16:
         return math.nan
-    m2, s2 = _m2m4(soft)
+    return snr_m2m4_from_moments(soft.size, *_moments(soft))
+
+
+def _moments(soft: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(soft**2)), float(np.mean(soft**4))
+
+
+def snr_m2m4_from_moments(count: int, m2: float, m4: float) -> float:
+    """Eb/N0 (dB) from the second and fourth moments ``m2``, ``m4`` of ``count`` soft BPSK
+    decisions (NaN below 16 decisions or where the moments hold no signal)."""
+    if count < 16:
+        return math.nan
+    s2 = 0.5 * (3 * m2 * m2 - m4)
     if s2 <= 0:
         return math.nan
     s = math.sqrt(s2)

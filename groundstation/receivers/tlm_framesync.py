@@ -44,6 +44,7 @@ class SegmentFrame:
     inverted: bool
     sync_errors: int
     undetected_error_prob: float = 0.0
+    bit_s: float = 0.0  # bit length estimated by the frame's segment (s)
 
 
 def find_frames(
@@ -102,23 +103,11 @@ def find_frames(
     return frames, truncated
 
 
-def unique_frames(frames: list[SegmentFrame], min_gap_samples: float) -> list[SegmentFrame]:
-    """Frames in time order, one per start: of two closer than ``min_gap_samples`` (the same
-    frame seen by two overlapping segments) keep the one with fewer parity failures, then
-    the lower undetected-error probability."""
-
-    def badness(f: SegmentFrame) -> tuple[int, float]:
-        words = np.packbits(f.soft > 0)[SYNC_BITS // 8 :]
-        return int(np.sum(~words_parity_ok(words))), f.undetected_error_prob
-
-    out: list[SegmentFrame] = []
-    for f in sorted(frames, key=lambda f: f.first_bit_sample):
-        if out and f.first_bit_sample - out[-1].first_bit_sample < min_gap_samples:
-            if badness(f) < badness(out[-1]):
-                out[-1] = f
-            continue
-        out.append(f)
-    return out
+def frame_badness(f: SegmentFrame) -> tuple[int, float]:
+    """Parity failures, then undetected-error probability: of two copies of one frame (seen
+    by two overlapping segments) the one with the smaller badness is kept."""
+    words = np.packbits(f.soft > 0)[SYNC_BITS // 8 :]
+    return int(np.sum(~words_parity_ok(words))), f.undetected_error_prob
 
 
 def to_decoded(f: SegmentFrame, fs_hz: float, start_utc: datetime, bit_s: float) -> DecodedFrame:

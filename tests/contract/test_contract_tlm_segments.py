@@ -2,9 +2,11 @@
 passes odd parity (ICD §4) must win, whichever segment holds it.
 
 The receiver cuts a long recording into overlapping segments and keeps one copy of a frame
-found in two. Here the sample source itself serves the two segments different samples for
-the same frame: one segment reads the frame as sent, the other reads it with one data bit
-flipped (that word then has an even number of ones). Everything else is identical.
+found in two. Here the two segments are handed different samples for the same frame: the
+receiver reads each sample once (it is push-based), so the samples are swapped where it hands
+a segment to its segment decoder: one segment sees the frame as sent, the other sees it with
+one data bit flipped (that word then has an even number of ones). Everything else is
+identical.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 from contract.icd_tlm import frame_bytes, pm_waveform
 
-from groundstation.receivers.tlm import decode_tlm_segments
+from groundstation.receivers import tlm
 
 START_UTC = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
 FS_HZ = 8000.0
@@ -55,22 +57,24 @@ def _waveforms() -> tuple[np.ndarray, np.ndarray, list[bytes]]:
 
 
 @pytest.mark.parametrize("spoiled_segment", [0, 1], ids=["first-spoiled", "second-spoiled"])
-def test_overlapping_segments_keep_the_copy_with_odd_parity(spoiled_segment: int) -> None:
+def test_overlapping_segments_keep_the_copy_with_odd_parity(
+    spoiled_segment: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clean, spoiled, frames = _waveforms()
     first_bit = round((CARRIER_S + 2.0 * TARGET) * FS_HZ)
     frame_end = first_bit + round(2.0 * FS_HZ)
-    covering: list[int] = []  # reads that hold the whole target frame
+    covering: list[int] = []  # segments that hold the whole target frame
+    decode_segment = tlm._decode_segment
 
-    def read(start: int, count: int) -> np.ndarray:
-        if start <= first_bit and start + count >= frame_end:
+    def segment_with_swapped_samples(x: np.ndarray, fs_hz, bit_rate_bps, start: int, **kw):
+        if start <= first_bit and start + x.size >= frame_end:
             covering.append(start)
             if len(covering) - 1 == spoiled_segment:
-                return spoiled[start : start + count]
-        return clean[start : start + count]
+                x = spoiled[start : start + x.size]
+        return decode_segment(x, fs_hz, bit_rate_bps, start, **kw)
 
-    result = decode_tlm_segments(
-        read, clean.size, FS_HZ, bit_rate_bps=RATE_BPS, start_utc=START_UTC
-    )
+    monkeypatch.setattr(tlm, "_decode_segment", segment_with_swapped_samples)
+    result = tlm.decode_tlm_samples(clean, FS_HZ, bit_rate_bps=RATE_BPS, start_utc=START_UTC)
     assert len(covering) >= 2, "the test needs the frame whole in two segments"
     # one copy of every frame, the target's the one sent, with its parity right
     assert [bytes(f.words) for f in result.frames] == frames

@@ -1,0 +1,157 @@
+"""The telemetry receiver is push-based: chunks of any size, the same frames, handed out early.
+
+A file is decoded by feeding it chunk by chunk (groundstation.receivers.stream), so the same
+samples split anywhere (single samples at a segment boundary, one huge chunk) must give the
+same events and the same aggregate, byte for byte. A frame is handed out once decided, long
+before the input ends; a recording whose file shrinks while it is read keeps the frames
+decided from what was read; NaN/Inf samples are erasures, decoded as zeros.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from groundstation.io.recording import open_recording, write_recording
+from groundstation.receivers.tlm import (
+    TelemetryReceiver,
+    _segment_geometry,
+    decode_tlm_recording,
+    decode_tlm_samples,
+)
+from groundstation.results import DecodedFrame, TruncatedFrame
+from signals.formats.tlm import CHANNELS, FRAME_BITS, FrameType, from_raw
+from signals.formats.tlm_frames import frame_from_channels
+from signals.modulators.tlm import TelemetryTransmission
+
+START = datetime(1962, 11, 7, 9, 30, tzinfo=UTC)
+FS_HZ = 8000.0
+RATE = 128
+#: Segments of 64 s starting every 58 s: 150 s hold two regular segments and the last one.
+LENGTH, STEP = _segment_geometry(FS_HZ, RATE)
+
+
+@functools.cache
+def _signal() -> np.ndarray:
+    rng = np.random.default_rng(42)
+    frames = []
+    for k in range(80):
+        ft = FrameType(k % 2)
+        values = {c.name: from_raw(c, int(rng.integers(0, c.raw_max + 1))) for c in CHANNELS[ft]}
+        frames.append(frame_from_channels(k % 128, ft, values))
+    tx = TelemetryTransmission(
+        frames, fs_hz=FS_HZ, bit_rate_bps=RATE, rng=rng, carrier_s=4.0, duration_s=150.3,
+        ebn0_db=9.0, carrier_offset_hz=-420.0, carrier_rate_hz_per_s=0.5,
+        phase_noise_rad_per_sqrt_s=0.05, clock_offset=30e-6,
+    )  # fmt: skip
+    return tx.samples()
+
+
+def _feed(x: np.ndarray, cuts: list[int]) -> tuple[list, TelemetryReceiver]:
+    receiver = TelemetryReceiver(FS_HZ, RATE, start_utc=START)
+    events = []
+    edges = [0, *sorted(set(cuts)), x.size]
+    for lo, hi in itertools.pairwise(edges):
+        events += receiver.feed(x[lo:hi])
+    events += receiver.end()
+    return events, receiver
+
+
+@functools.cache
+def _reference() -> tuple[list, str]:
+    events, receiver = _feed(_signal(), [])
+    return events, repr(receiver.result())
+
+
+def test_reference_decodes_every_frame_and_the_cut_one() -> None:
+    events, _ = _reference()
+    frames = [e for e in events if isinstance(e, DecodedFrame)]
+    assert len(frames) == 73 and all(f.parity_ok for f in frames)
+    assert [f.frame_counter for f in frames] == list(range(73))
+    assert isinstance(events[-1], TruncatedFrame)  # 150.3 s end inside frame 73
+
+
+# single samples around both regular segments' decision points and the last segment's start
+_BOUNDARY_SINGLES = [
+    c + d for c in (LENGTH, STEP + LENGTH, round(150.3 * FS_HZ) - LENGTH) for d in range(-2, 3)
+]
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(cuts=st.lists(st.integers(0, round(150.3 * FS_HZ)), max_size=40))
+@example(cuts=_BOUNDARY_SINGLES)
+@example(cuts=[1, 2, 3, 4, 5])
+def test_any_chunking_gives_identical_events_and_result(cuts: list[int]) -> None:
+    x = _signal()
+    events, receiver = _feed(x, cuts)
+    ref_events, ref_result = _reference()
+    assert events == ref_events
+    assert repr(receiver.result()) == ref_result
+    assert receiver.samples_fed == x.size
+
+
+def test_frames_are_handed_out_as_soon_as_decided() -> None:
+    """Fed one second at a time, a frame comes out at most a segment and a step (plus a
+    frame and the chunk) after its first bit: never held back to the end."""
+    x = _signal()
+    receiver = TelemetryReceiver(FS_HZ, RATE, start_utc=START)
+    second = int(FS_HZ)
+    handed_at = []
+    for lo in range(0, x.size, second):
+        for event in receiver.feed(x[lo : lo + second]):
+            handed_at.append((event, receiver.samples_fed))
+    assert len(handed_at) > 20  # most frames before end()
+    frame_samples = FRAME_BITS * FS_HZ / RATE
+    for event, fed in handed_at:
+        assert isinstance(event, DecodedFrame)
+        assert fed - event.sample_start <= LENGTH + STEP + frame_samples + second
+    tail = receiver.end()
+    ref_events, _ = _reference()
+    assert [e for e, _ in handed_at] + tail == ref_events
+
+
+def test_nan_samples_are_erasures() -> None:
+    """1 % NaN/Inf samples decode exactly as zeros in their place, counted in a warning."""
+    x = _signal()[: 40 * round(FS_HZ)].copy()
+    rng = np.random.default_rng(3)
+    bad = rng.choice(x.size, size=x.size // 100, replace=False)
+    zeros = x.copy()
+    zeros[bad] = 0
+    x[bad[::2]] = np.nan
+    x[bad[1::2]] = complex(np.inf, 1.0)
+    with_nan = decode_tlm_samples(x, FS_HZ, bit_rate_bps=RATE, start_utc=START)
+    with_zeros = decode_tlm_samples(zeros, FS_HZ, bit_rate_bps=RATE, start_utc=START)
+    assert with_nan.frames == with_zeros.frames
+    assert len(with_nan.frames) >= 17 and all(f.parity_ok for f in with_nan.frames)
+    assert f"{bad.size} non-finite samples were replaced by 0" in with_nan.warnings
+
+
+def test_a_recording_that_shrinks_keeps_the_frames_decided(tmp_path) -> None:
+    x = _signal()
+    meta = write_recording(
+        tmp_path / "rec", [x], fs_hz=FS_HZ, band="32cm-tlm", start_utc=START,
+        center_frequency_hz=922.76e6, bit_rate_bps=RATE,
+    )  # fmt: skip
+    recording = open_recording(meta)
+    read = [0]
+
+    def shrink_after_half(n: int) -> None:
+        read[0] += n
+        if read[0] >= x.size // 2 and os.path.getsize(recording.data_path) == x.size * 8:
+            os.truncate(recording.data_path, (x.size * 2 // 3) * 8)  # cf32: 8 bytes a sample
+
+    result = decode_tlm_recording(recording, progress=shrink_after_half)
+    assert any("shrank" in w for w in result.warnings)
+    fed = result.n_samples
+    assert x.size // 2 <= fed < x.size * 2 // 3
+    expected = decode_tlm_samples(x[:fed], FS_HZ, bit_rate_bps=RATE, start_utc=START)
+    assert result.frames == expected.frames
+    assert len(result.frames) >= 30
