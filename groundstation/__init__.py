@@ -46,6 +46,8 @@ _EXPORTS = {
     "decode_tlm_samples": "groundstation.receivers.tlm",
     "decode_tlm_recording": "groundstation.receivers.tlm",
     "decode_tlm_to_dir": "groundstation.outputs.tlm",
+    "TelemetryReceiver": "groundstation.receivers.tlm",
+    "CarrierReceiver": "groundstation.receivers.carrier",
     "run_session": "groundstation.session.contact",
     "replay": "groundstation.session.mission",
 }

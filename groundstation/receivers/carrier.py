@@ -33,6 +33,7 @@ from scipy.optimize import minimize
 from groundstation.errors import DecodeError, NoSignalError
 from groundstation.io.recording import Recording
 from groundstation.progress import progress
+from groundstation.receivers.stream import Event
 from groundstation.results import CarrierEstimate
 from signals.bands import band
 from signals.constants import C_M_S
@@ -311,6 +312,11 @@ def one_way_range_rate_bounds(received_hz: float, band_id: str = "8cm-carrier") 
 # ------------------------------------------------------------------------------ recordings
 
 
+def _analysis_decimation(fs_hz: float) -> int:
+    """D of the block means a recording is reduced by (fs // 16 kHz, at least 1)."""
+    return max(1, int(fs_hz // ANALYSIS_FS_HZ))
+
+
 def reduce_recording(
     recording: Recording, *, show_progress: bool = True
 ) -> tuple[np.ndarray, float, int, int]:
@@ -327,17 +333,172 @@ def reduce_recording(
     n_nonfinite : int
         NaN/Inf samples replaced by 0.
     """
-    d = max(1, int(recording.fs_hz // ANALYSIS_FS_HZ))
+    receiver = CarrierReceiver(recording.fs_hz, block_s=math.inf)
+    _feed_recording(receiver, recording, show_progress=show_progress)
+    return receiver.samples, receiver.analysis_fs_hz, receiver.decimation, receiver.nonfinite
+
+
+def _feed_recording(
+    receiver: CarrierReceiver, recording: Recording, *, show_progress: bool
+) -> list[CarrierEstimate]:
+    """Feed ``recording`` to ``receiver`` chunk by chunk, as far as it analyses."""
+    d = receiver.decimation
     stop = min(recording.n_samples, MAX_ANALYSIS_SAMPLES * d)
     stop -= stop % d
-    out = np.empty(stop // d, dtype=np.complex64)
-    bad = 0
+    events = []
     with progress(stop, f"carrier {recording.name}", enabled=show_progress) as bar:
-        for first, chunk in recording.chunks(d * (1 << 16), 0, stop):
-            bad += nonfinite_to_zero(chunk, in_place=True)[1]
-            out[first // d : (first + chunk.size) // d] = chunk.reshape(-1, d).mean(axis=1)
+        for _first, chunk in recording.chunks(d * (1 << 16), 0, stop):
+            events += receiver.feed(chunk)
             bar.update(chunk.size)
-    return out, recording.fs_hz / d, d, bad
+    return events
+
+
+class CarrierReceiver:
+    """Push-based carrier receiver (see :mod:`groundstation.receivers.stream`).
+
+    Chunks of any size are reduced by block means of D = fs // 16 kHz samples (the partial
+    block is carried to the next chunk), and the reduced samples are kept, at most
+    :data:`MAX_ANALYSIS_SAMPLES` of them (32 MB; a longer input is analysed from its
+    start). Every ``block_s`` seconds of input the carrier of that block alone is estimated
+    and handed out (when one stands above the noise); :meth:`end` hands out the estimate
+    over everything analysed, which :meth:`result` returns. Times are from sample 0 of the
+    input; C/N0 is corrected for the block-mean response.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate of the chunks (Hz).
+    tuned_frequency_hz : float
+        Frequency the receiver is tuned to (Hz).
+    max_rate_hz_per_s : float
+        Largest frequency rate to expect (Hz/s).
+    block_s : float
+        Length of the blocks estimated on their own as the input arrives (s); ``inf`` for
+        the final estimate only.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        tuned_frequency_hz: float = 0.0,
+        max_rate_hz_per_s: float = 20.0,
+        block_s: float = 60.0,
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.tuned_frequency_hz = float(tuned_frequency_hz)
+        self.max_rate_hz_per_s = float(max_rate_hz_per_s)
+        self.decimation = _analysis_decimation(fs_hz)
+        self.analysis_fs_hz = self.fs_hz / self.decimation
+        self.samples_fed = 0
+        self.nonfinite = 0
+        d = self.decimation
+        self._block = (
+            0 if not math.isfinite(block_s) else max(MIN_SAMPLES, round(block_s * self.fs_hz / d))
+        )
+        self._carry = np.zeros(0, np.complex64)  # the partial block of D samples
+        self._out = np.zeros(1 << 16, np.complex64)
+        self._count = 0  # reduced samples kept
+        self._next_block = self._block
+        self._final: CarrierEstimate | None = None
+        self._error: Exception | None = None
+        self._ended = False
+
+    @property
+    def delay_s(self) -> float:
+        """Time of reduced sample 0 after input sample 0 ((D - 1) / 2 samples, s)."""
+        return 0.5 * (self.decimation - 1) / self.fs_hz
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The reduced samples kept so far (block means of D; complex64)."""
+        return self._out[: self._count]
+
+    def feed(self, chunk: np.ndarray) -> list[Event]:
+        """Take the next samples; returns the block estimates they complete."""
+        if self._ended:
+            raise DecodeError("the carrier receiver was fed after end()")
+        chunk = np.asarray(chunk)
+        self.samples_fed += chunk.size
+        d = self.decimation
+        room = (MAX_ANALYSIS_SAMPLES - self._count) * d - self._carry.size
+        x = np.array(chunk[: max(0, room)], dtype=np.complex64)
+        self.nonfinite += nonfinite_to_zero(x, in_place=True)[1]
+        if self._carry.size:
+            x = np.concatenate([self._carry, x])
+        whole = x.size - x.size % d
+        self._carry = x[whole:]
+        reduced = x[:whole].reshape(-1, d).mean(axis=1)
+        if self._count + reduced.size > self._out.size:
+            grown = np.zeros(max(2 * self._out.size, self._count + reduced.size), np.complex64)
+            grown[: self._count] = self._out[: self._count]
+            self._out = grown
+        self._out[self._count : self._count + reduced.size] = reduced
+        self._count += reduced.size
+        events: list[Event] = []
+        while self._block and self._count >= self._next_block:
+            first = self._next_block - self._block
+            estimate = self._estimate(first, self._next_block)
+            if estimate is not None:
+                events.append(estimate)
+            self._next_block += self._block
+        return events
+
+    def end(self) -> list[Event]:
+        """The input is over: the estimate over everything analysed (none without a carrier)."""
+        if self._ended:
+            return [self._final] if self._final is not None else []
+        self._ended = True
+        try:
+            self._final = self._estimate(0, self._count, raise_errors=True)
+        except (NoSignalError, DecodeError) as exc:
+            self._error = exc
+            return []
+        return [self._final]
+
+    def result(self) -> CarrierEstimate:
+        """The estimate over everything analysed (after :meth:`end`).
+
+        Raises
+        ------
+        NoSignalError
+            No carrier stands above the noise.
+        DecodeError
+            Too few samples, or :meth:`end` not called yet.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._final is None:
+            raise DecodeError("the carrier receiver has no final estimate before end()")
+        return self._final
+
+    def _estimate(
+        self, first: int, stop: int, *, raise_errors: bool = False
+    ) -> CarrierEstimate | None:
+        """The carrier of reduced samples ``[first, stop)``, in the input's terms."""
+        try:
+            est = estimate_carrier(
+                self._out[first:stop],
+                self.analysis_fs_hz,
+                tuned_frequency_hz=self.tuned_frequency_hz,
+                max_rate_hz_per_s=self.max_rate_hz_per_s,
+            )
+        except (NoSignalError, DecodeError):
+            if raise_errors:
+                raise
+            return None
+        d = self.decimation
+        delay_s = self.delay_s + first * d / self.fs_hz
+        gain = _block_sum_gain(est.frequency_offset_hz, self.fs_hz, d)
+        reference_s = est.reference_time_s + delay_s
+        return dataclasses.replace(
+            est,
+            reference_time_s=reference_s,
+            offset_at_start_hz=est.offset_at_start_hz - est.rate_hz_per_s * delay_s,
+            cn0_dbhz=est.cn0_dbhz - 20.0 * math.log10(gain),
+            fs_hz=self.fs_hz,
+            n_samples=(stop - first) * d,
+        )
 
 
 def _block_sum_gain(offset_hz: float, fs_hz: float, d: int) -> float:
@@ -378,7 +539,8 @@ class RecordingMeasurement:
 
 
 def measure_recording(recording: Recording, *, show_progress: bool = True) -> RecordingMeasurement:
-    """Measure the carrier of a recording, read chunk by chunk (bounded memory).
+    """Measure the carrier of a recording, fed chunk by chunk to a :class:`CarrierReceiver`
+    (bounded memory).
 
     A recording sampled well above what a ±2 kHz residual needs is reduced first by block
     means of D = fs // 16 kHz samples: means of white noise stay white (N0 unchanged) and a
@@ -390,21 +552,20 @@ def measure_recording(recording: Recording, *, show_progress: bool = True) -> Re
     NoSignalError
         No carrier in the recording.
     """
-    x, fs_hz, d, n_bad = reduce_recording(recording, show_progress=show_progress)
-    est = estimate_carrier(
-        x,
-        fs_hz,
+    receiver = CarrierReceiver(
+        recording.fs_hz,
         tuned_frequency_hz=recording.center_frequency_hz,
         max_rate_hz_per_s=band(recording.band).max_residual_rate_hz_per_s,
+        block_s=math.inf,
     )
-    delay_s = 0.5 * (d - 1) / recording.fs_hz
-    gain = _block_sum_gain(est.frequency_offset_hz, recording.fs_hz, d)
-    est = dataclasses.replace(
+    _feed_recording(receiver, recording, show_progress=show_progress)
+    receiver.end()
+    est = receiver.result()
+    return RecordingMeasurement(
         est,
-        reference_time_s=est.reference_time_s + delay_s,
-        offset_at_start_hz=est.offset_at_start_hz - est.rate_hz_per_s * delay_s,
-        cn0_dbhz=est.cn0_dbhz - 20.0 * math.log10(gain),
-        fs_hz=recording.fs_hz,
-        n_samples=x.size * d,
+        receiver.samples,
+        receiver.analysis_fs_hz,
+        receiver.decimation,
+        receiver.delay_s,
+        receiver.nonfinite,
     )
-    return RecordingMeasurement(est, x, fs_hz, d, delay_s, n_bad)
