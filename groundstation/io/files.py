@@ -222,6 +222,44 @@ def _check_replaceable(target: Path, own_files: Iterable[str], inputs: Iterable[
 
 
 @contextlib.contextmanager
+def live_folder(target: Path | str, *, own_files: Iterable[str] = ()) -> Iterator[Path]:
+    """Hold ``target`` for a run that writes into it as it goes (``listen``).
+
+    A fresh folder holding only the result marker is swapped in as ``target`` at once (an
+    earlier result set is removed: a new run has begun), and the folder lock is held until
+    the context ends; the caller then swaps its final set in whole (:func:`staged_folder`).
+
+    Raises
+    ------
+    OutputError
+        The target holds other files, or another run is writing it.
+    """
+    target = Path(target).absolute()
+    own_files = list(own_files)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _check_replaceable(target, own_files, ())
+    with folder_lock(target):
+        _check_replaceable(target, own_files, ())
+        with signals_deferred():
+            fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.live-", dir=target.parent))
+            (fresh / RESULT_MARKER).write_text(
+                "A result folder of the Mars 1 ground station: a new run replaces it whole.\n",
+                encoding="utf-8",
+            )
+            os.chmod(fresh, 0o777 & ~_umask())
+            if target.exists() and _exchange(fresh, target):
+                shutil.rmtree(fresh, ignore_errors=True)
+            elif target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, old / "set")
+                os.replace(fresh, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(fresh, target)
+        yield target
+
+
+@contextlib.contextmanager
 def staged_folder(
     target: Path | str, *, own_files: Iterable[str] = (), inputs: Iterable[Path] = ()
 ) -> Iterator[Path]:

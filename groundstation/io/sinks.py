@@ -63,10 +63,12 @@ class ZmqPubSink:
 
     The socket is ZeroMQ's XPUB (a PUB that also hears subscriptions): it waits for a first
     subscriber for at most ``wait_subscriber_s``, then publishes whether or not one came,
-    as a radio transmits.
+    as a radio transmits. Port 0 binds a port the system picks (:attr:`address` tells it).
 
     Attributes
     ----------
+    address : StreamAddress
+        Where it is bound.
     subscribed : bool
         A subscriber had joined when publishing began.
     """
@@ -79,15 +81,29 @@ class ZmqPubSink:
         self._socket = context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.LINGER, ZMQ_LINGER_MS)
         self._socket.setsockopt(zmq.SNDHWM, ZMQ_SNDHWM)
+        endpoint = address.zmq_endpoint
+        if address.port == 0:
+            endpoint = endpoint.rsplit(":", 1)[0] + ":*"
         try:
-            self._socket.bind(address.zmq_endpoint)
+            self._socket.bind(endpoint)
         except zmq.ZMQError as exc:
             self._socket.close(0)
             raise RecordingError(f"{address}: cannot bind ({exc})") from None
-        self.subscribed = bool(self._socket.poll(int(wait_subscriber_s * 1000), zmq.POLLIN))
-        if self.subscribed:
+        bound = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.address = address.with_port(int(bound.rsplit(":", 1)[1]))
+        self.subscribed = False
+        if wait_subscriber_s > 0:
+            self.wait_for_subscriber(wait_subscriber_s)
+
+    def wait_for_subscriber(self, timeout_s: float) -> bool:
+        """Wait at most ``timeout_s`` for a first subscriber; True once one has joined."""
+        import zmq
+
+        if not self.subscribed and self._socket.poll(int(timeout_s * 1000), zmq.POLLIN):
             self._socket.recv()  # the subscription itself
+            self.subscribed = True
             time.sleep(JOINED_PAUSE_S)
+        return self.subscribed
 
     def send(self, chunk: np.ndarray) -> None:
         """Publish ``chunk`` as one message."""

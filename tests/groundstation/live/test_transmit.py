@@ -18,13 +18,13 @@ import pytest
 
 from groundstation.cli.app import main
 from groundstation.decode import decode_recording
-from groundstation.errors import SessionError
+from groundstation.errors import RecordingError
 from groundstation.io.facts import SourceOptions
 from groundstation.io.recording import open_recording
 from groundstation.io.streams import open_stream
+from groundstation.live.transmit import band_targets, open_sinks, plan_streams, send_streams
 from groundstation.session.mission import default_session, session_start
 from groundstation.session.play import session_downlinks
-from groundstation.session.transmit import band_targets, open_sinks, plan_streams, send_streams
 
 WAIT_S = 30.0
 
@@ -50,7 +50,7 @@ def test_several_bands_go_to_consecutive_ports_or_one_recording_each():
     }
     assert band_targets("out/s.sigmf-meta", bands[:2])["8cm-carrier"] == "out/s_8cm-carrier"
     assert band_targets("out/s.sigmf-meta", bands[:1]) == {"32cm-tlm": "out/s"}
-    with pytest.raises(SessionError, match="standard output takes one band"):
+    with pytest.raises(RecordingError, match="standard output takes one band"):
         band_targets("-", bands)
 
 
