@@ -155,6 +155,12 @@ def _cmd_transmit(args: argparse.Namespace) -> int:
     return run_transmit_command(args)
 
 
+def _cmd_listen(args: argparse.Namespace) -> int:
+    from groundstation.cli.listen import run_listen_command
+
+    return run_listen_command(args)
+
+
 def _cmd_mission(args: argparse.Namespace) -> int:
     from groundstation.session.mission import run_mission_command
 
@@ -226,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     bands = commands.add_parser("bands", help="list the bands, their carriers and sample rates")
     add_bands_arguments(bands)
     bands.set_defaults(func=_cmd_bands)
+
+    listen = commands.add_parser(
+        "listen", help="decode a live stream (ZeroMQ, UDP, a pipe) as it arrives"
+    )
+    streams.add_listen_arguments(listen)
+    listen.set_defaults(func=_cmd_listen)
 
     transmit = commands.add_parser(
         "transmit", help="stream a session's downlinks live (ZeroMQ, UDP, a pipe, a file)"

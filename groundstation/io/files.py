@@ -45,6 +45,28 @@ def signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def leave_interrupts_to_main_thread() -> None:
+    """Block SIGINT, SIGTERM and SIGHUP in the calling (worker) thread, for good.
+
+    The kernel hands a process's signal to any thread that does not block it; only the
+    main thread runs Python's handlers, and one busy in a wait may not see a signal that
+    landed in a worker until the wait ends. A worker that calls this first leaves every
+    interrupt to the main thread, which is woken by it at once.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPT_SIGNALS)
+
+
+def run_pending_interrupts() -> None:
+    """In the main thread: run now the handler of an interrupt that landed in another thread.
+
+    A signal the kernel gave to a thread that is not the main one (a library's worker) is
+    noted, and its Python handler runs when the main thread next looks, which a main thread
+    that mostly waits may not do for long. Changing the signal mask (here by an empty set)
+    makes the interpreter look at once. Call it from a loop that waits in short steps.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, ())
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.

@@ -41,6 +41,7 @@ import numpy as np
 
 from groundstation.errors import RecordingError
 from groundstation.io.facts import SourceFacts, SourceOptions, band_and_frequency
+from groundstation.io.files import leave_interrupts_to_main_thread
 from groundstation.io.samples import SAMPLE_BYTES, SAMPLE_FORMATS, to_complex64
 from signals.bands import load_bands
 
@@ -308,6 +309,7 @@ class StreamSource:
             self._pipe = stream
 
     def _run(self) -> None:
+        leave_interrupts_to_main_thread()
         try:
             scheme = self.address.scheme
             if scheme in ("zmq", "zmq+pull"):

@@ -24,6 +24,7 @@ from typing import BinaryIO, Final
 import numpy as np
 
 from groundstation.errors import RecordingError
+from groundstation.io.files import leave_interrupts_to_main_thread
 from groundstation.io.recording import base_path, format_utc
 from groundstation.io.samples import SAMPLE_FORMATS
 from groundstation.io.sinks import SampleSink, open_sink
@@ -180,6 +181,7 @@ def _pace(
     on_chunk: ChunkHook | None,
     errors: list[BaseException],
 ) -> None:
+    leave_interrupts_to_main_thread()
     d = stream.downlink
     chunk_samples = max(1, round(d.fs_hz * CHUNK_S))
     position = 0
