@@ -31,6 +31,9 @@ from groundstation.receivers.stream import Event, Receiver
 
 #: Longest a wait for samples lasts before the clocks are looked at again (s).
 POLL_S: Final = 0.1
+#: A live carrier estimate every this many seconds of signal (and one over the whole
+#: stream at its end).
+LIVE_CARRIER_BLOCK_S: Final = 5.0
 
 #: Called with each event as soon as the receiver decides it.
 Subscriber = Callable[[Event], None]
@@ -102,7 +105,9 @@ def make_receiver(facts: SourceFacts) -> Receiver:
     if kind == "carrier":
         from groundstation.receivers.carrier import CarrierReceiver
 
-        return CarrierReceiver(facts.fs_hz, tuned_frequency_hz=facts.center_frequency_hz)
+        return CarrierReceiver(
+            facts.fs_hz, tuned_frequency_hz=facts.center_frequency_hz, block_s=LIVE_CARRIER_BLOCK_S
+        )
     raise RecordingError(f"band {facts.band} is an uplink; this station receives downlinks")
 
 
