@@ -160,6 +160,21 @@ def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--record", action="store_true", help="keep the SigMF recordings in the session folder"
     )
+    live = parser.add_argument_group("live (a page on 127.0.0.1 shows the session happening)")
+    live.add_argument(
+        "--live",
+        action="store_true",
+        help="play the downlinks through transmit and listen at once and serve a page that "
+        "shows them: waterfalls, margins, telemetry, the image line by line, the command log",
+    )
+    pace = live.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="times real time (default 1)"
+    )
+    pace.add_argument("--fast", action="store_true", help="as fast as the receivers take it")
+    live.add_argument(
+        "--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument("--seed", type=int, default=1962, help="seed of every random draw")
     parser.add_argument(
         "--carrier-s",

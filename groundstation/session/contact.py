@@ -33,6 +33,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +63,7 @@ from signals.formats.uplink import Command
 from signals.path.channel import through_channel
 from signals.path.geometry import get_trajectory
 from signals.path.link_budget import LinkBudget, link_budget
-from signals.spacecraft.downlinks import SessionLink, session_downlink
+from signals.spacecraft.downlinks import Downlink, SessionLink, session_downlink
 from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 
 log = logging.getLogger(__name__)
@@ -471,6 +472,19 @@ def _range_rate_check(
     }
 
 
+#: What ``run_session`` calls instead of writing the downlinks' recordings: (downlinks by
+#: band, folder for recordings, plan, command table, spacecraft log) -> recordings by band.
+Air = Callable[
+    [dict[str, Downlink], Path, SessionPlan, list[dict[str, Any]], list[str]], dict[str, Path]
+]
+
+
+def band_rng(seed: int, band_id: str) -> np.random.Generator:
+    """The generator of one band's impairments and noise when the bands are streamed side
+    by side (``transmit``, ``contact --live``): from the session's seed and the band."""
+    return np.random.default_rng([seed, DOWNLINK_BANDS.index(band_id)])
+
+
 def run_session(
     start_utc: datetime,
     scenario: str = "historical",
@@ -483,8 +497,16 @@ def run_session(
     record: bool = False,
     show_progress: bool = True,
     write_report: bool = True,
+    air: Air | None = None,
 ) -> SessionResult:
-    """Run one emulated session; write the session folder when ``outdir`` is given."""
+    """Run one emulated session; write the session folder when ``outdir`` is given.
+
+    ``air`` replaces the downlinks' recordings: given every band's downlink at once (each
+    band with its own generator, :func:`groundstation.session.play.band_rng`), the folder
+    for recordings, the plan, the command table and the spacecraft's log, it returns the
+    recording of what was received of each band (``contact --live``: transmitted and
+    listened to at once, :mod:`groundstation.session.live`).
+    """
     from signals.spacecraft.craft import Spacecraft
 
     wall_start = time.perf_counter()
@@ -522,6 +544,8 @@ def run_session(
         if profile.carrier_band_s <= 0:
             transmissions.pop("8cm-carrier", None)
         link = session_link(plan, profile)
+        downlinks: dict[str, Downlink] = {}
+        metas: dict[str, Path] = {}
         for band_id in DOWNLINK_BANDS:
             tx = transmissions.get(band_id)
             if tx is None:
@@ -534,19 +558,26 @@ def run_session(
                 tx,
                 link,
                 spacecraft.channels_at,
-                rng,
+                rng if air is None else band_rng(seed, band_id),
                 antenna_power_gain_s=spacecraft.flight.antenna_power_gain_s,
             )
-            meta = write_downlink(recording_dir / band_id, downlink)
             if band_id in bands_of_kind("telemetry"):
                 outcome.frames_expected = downlink.frames_sent
             elif band_id == "5cm-ppm":
                 outcome.lines_expected = sum(i["lines"] for i in downlink.truth["images"])
             else:
                 carrier_truth = downlink.truth
+            if air is None:
+                metas[band_id] = write_downlink(recording_dir / band_id, downlink)
+            else:
+                downlinks[band_id] = downlink
+        if air is not None:
+            table = _command_table(plan.commands, sent_utc, received, [])
+            metas = air(downlinks, recording_dir, plan, table, list(spacecraft.log))
+        for band_id, meta in metas.items():
             recordings[band_id] = open_recording(meta)
             if record:
-                outcome.recording = str(meta.relative_to(work))
+                bands[band_id].recording = str(meta.relative_to(work))
         range_rate_check = None
         bands_dir = work / "bands"
         for band_id in DOWNLINK_BANDS:
@@ -761,19 +792,37 @@ def run_contact_command(args: argparse.Namespace) -> int:
             carrier_s=float(args.carrier_s),
             max_tlm_s=profile.max_tlm_s + max(extra_s, 0.0),
         )
-    with staged_folder(args.output, own_files=["session.json"]) as staging:
-        result = run_session(
-            start,
-            args.scenario,
-            staging,
-            number=number,
-            kind=kind,
-            profile=profile,
-            seed=args.seed,
-            record=args.record,
-        )
-    print(describe_session(result))
+    live = None
+    if args.live:
+        from groundstation.session.live import LiveSession
+
+        if not (args.speed > 0 and 0 <= args.port <= 65535):
+            raise SessionError("--speed must be above 0 and --port within 0-65535")
+        live = LiveSession(None if args.fast else args.speed, port=args.port)
+        print(f"live page: {live.start()}", flush=True)
+    try:
+        with staged_folder(args.output, own_files=["session.json"]) as staging:
+            result = run_session(
+                start,
+                args.scenario,
+                staging,
+                number=number,
+                kind=kind,
+                profile=profile,
+                seed=args.seed,
+                record=args.record,
+                show_progress=live is None,
+                air=None if live is None else live.air,
+            )
+    except BaseException:
+        if live is not None:
+            live.finish("The session was cut short.", "")
+        raise
+    summary = describe_session(result)
+    print(summary)
     print(f"report: {args.output / 'report.html'}")
+    if live is not None:
+        live.finish(summary.splitlines()[-1].strip(), str(args.output / "report.html"))
     return 0
 
 

@@ -27,6 +27,7 @@ from groundstation.session.contact import (
     SessionProfile,
     _command_table,
     _uplink,
+    band_rng,
     plan_session,
     session_link,
 )
@@ -57,11 +58,6 @@ class SessionStreams:
     downlinks: dict[str, Downlink]
     commands: list[dict[str, Any]] = field(default_factory=list)
     spacecraft_log: list[str] = field(default_factory=list)
-
-
-def band_rng(seed: int, band_id: str) -> np.random.Generator:
-    """The generator of one band's impairments and noise (from the seed and the band)."""
-    return np.random.default_rng([seed, DOWNLINK_BANDS.index(band_id)])
 
 
 def session_downlinks(
