@@ -1,6 +1,10 @@
-"""Telemetry subcarrier and bit synchronisation (ICD §4): derotated samples to soft bits.
+"""Telemetry subcarrier and bit synchronisation (ICD §4): data bins to soft bits.
 
-The imaginary part of the derotated signal holds 2·J1(β)·A·d(t)·sin θ(t). Integrals over
+The imaginary part of the derotated signal holds 2·J1(β)·A·d(t)·sin θ(t). The functions here
+work on bins of ``m`` samples (:mod:`~groundstation.receivers.tlm_frontend`): sums over a
+bin of Im(z)·exp(−j·2π·1024·t) for the subcarrier, of Im(z)·sin θ̂ for the bits; a span
+that ends inside a bin takes that bin's sum in proportion (linear within the bin, as the
+integrand is zero at the half-cycle edges where spans end). Integrals over
 nominal subcarrier cycles, grouped and squared (removing the data), give the subcarrier
 frequency (hence the clock error ε) and its phase modulo π from the peak of their spectrum.
 Half-cycle integrals of the matched product Im(z)·sin θ̂ are summed into bits for each of the
@@ -17,7 +21,8 @@ import numpy as np
 from scipy import special
 
 from groundstation.errors import DecodeError
-from groundstation.receivers.tlm_carrier import derotate, peak_offset, prefix_sums, prefix_sums_at
+from groundstation.receivers.tlm_carrier import peak_offset, prefix_sums
+from groundstation.receivers.tlm_frontend import sums_at_grid
 from signals.formats.tlm import (
     SUBCARRIER_HZ,
     SYNC_BITS,
@@ -28,26 +33,40 @@ from signals.formats.tlm import (
 SEARCH_CLOCK_OFFSET: Final = 250e-6
 
 
-def subcarrier(xi: np.ndarray, fs_hz: float, bit_rate_bps: float) -> tuple[float, float]:
+def subcarrier(
+    mix: np.ndarray, first: float, m: int, n: int, fs_hz: float, bit_rate_bps: float
+) -> tuple[float, float]:
     """Subcarrier frequency offset δ (Hz) and phase ψ0 (rad, mod π) of Im(z).
 
     θ(t) = 2π·(1024 + δ)·t + ψ0 with t from the segment's first sample.
+
+    Parameters
+    ----------
+    mix : ndarray of complex
+        Bins of Im(z)·exp(−j·2π·1024·t), ``m`` samples each, the first starting ``first``
+        samples after the segment's first sample.
+    first : float
+        Position of the first bin's first sample in the segment (samples).
+    m : int
+        Samples per bin.
+    n : int
+        Samples in the segment.
+    fs_hz, bit_rate_bps : float
+        Sample rate (Hz) and bit rate (bit/s).
     """
-    n = xi.size
     n_per_bit = cycles_per_bit(bit_rate_bps)
     group = max(1, n_per_bit // 2)
     samples_per_cycle = fs_hz / SUBCARRIER_HZ
     n_cycles = int(np.floor((n - 1) / samples_per_cycle))
-    mix = derotate(xi, 2 * np.pi * SUBCARRIER_HZ / fs_hz * np.arange(n), np.complex128)
     pre = prefix_sums(mix)
     n_groups = n_cycles // group
-    if n_groups < 4:
+    if n_groups < 4 or mix.size < 2:
         raise DecodeError("segment too short to recover the telemetry subcarrier")
-    edges = np.arange(n_groups + 1) * group * samples_per_cycle
-    cum = prefix_sums_at(pre, mix, edges)
+    group_samples = group * samples_per_cycle
+    cum = sums_at_grid(pre, mix, -first / m, group_samples / m, n_groups + 1)
     y = np.diff(cum)
     sq = y * y
-    t_g = (edges[:-1] + 0.5 * group * samples_per_cycle) / fs_hz
+    t_g = (np.arange(n_groups) + 0.5) * group_samples / fs_hz
     group_rate = fs_hz / (group * samples_per_cycle)
     max_f = 2 * SUBCARRIER_HZ * SEARCH_CLOCK_OFFSET
     nfft = 1 << int(np.ceil(np.log2(n_groups * 16)))
@@ -63,13 +82,21 @@ def subcarrier(xi: np.ndarray, fs_hz: float, bit_rate_bps: float) -> tuple[float
 
 
 def soft_bits(
-    xi: np.ndarray, fs_hz: float, bit_rate_bps: float, delta_hz: float, psi0: float
+    w: np.ndarray,
+    first: float,
+    m: int,
+    n: int,
+    fs_hz: float,
+    bit_rate_bps: float,
+    delta_hz: float,
+    psi0: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Soft bits by half-cycle matched integration; returns (bit start positions, soft)."""
-    n = xi.size
+    """Soft bits by half-cycle matched integration; returns (bit start positions, soft).
+
+    ``w`` holds bins of Im(z)·sin θ̂ (θ̂ from ``delta_hz``, ``psi0``), laid out as the
+    ``mix`` of :func:`subcarrier`; positions are samples from the segment's first.
+    """
     f_sc = SUBCARRIER_HZ + delta_hz
-    theta = 2 * np.pi * f_sc / fs_hz * np.arange(n) + psi0
-    w = xi * np.sin(theta)
     pre = prefix_sums(w)
     half_s = 0.5 / f_sc
     # half cycles may start up to half a sample before the first sample (a frame that
@@ -78,10 +105,10 @@ def soft_bits(
     t_first = (k0 * np.pi - psi0) / (2 * np.pi * f_sc)
     # a half cycle counts when it ends within half a sample of the last sample's end
     n_half = int(np.floor(((n + 0.5) / fs_hz - t_first) / half_s))
-    if n_half < 2:
+    if n_half < 2 or w.size < 2:
         return np.zeros(0), np.zeros(0)
-    pos = (t_first + np.arange(n_half + 1) * half_s) * fs_hz
-    h = prefix_sums_at(pre, w, pos) / fs_hz
+    h = sums_at_grid(pre, w, (t_first * fs_hz - first) / m, half_s * fs_hz / m, n_half + 1)
+    h /= fs_hz
     per_bit = 2 * cycles_per_bit(bit_rate_bps)
     best = (-1.0, 0)
     for j in range(min(per_bit, n_half)):
@@ -100,7 +127,7 @@ def soft_bits(
     # bit each: it is resolved at the higher rates; at a few bit/s with few frames it may
     # not be, and the inversion flag is then only the sync word's polarity.
     sign = -1.0 if (k0 + j) % 2 else 1.0
-    return pos[idx[:-1]], sign * np.diff(h[idx])
+    return (t_first + idx[:-1] * half_s) * fs_hz, sign * np.diff(h[idx])
 
 
 def quality_db(soft: np.ndarray) -> float:

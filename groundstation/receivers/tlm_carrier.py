@@ -1,15 +1,18 @@
-"""Telemetry carrier acquisition and tracking (ICD §4), feed-forward over one segment.
+"""Telemetry carrier acquisition and tracking (ICD §4), feed-forward.
 
-1. **Acquisition.** Power spectra of short blocks (about 0.5 s) over the first 16 s, summed
+1. **Acquisition** (once, on the first 16 s of the input at its full rate, again on the
+   next 16 s while none is found). Power spectra of short blocks (about 0.5 s), summed
    along straight lines f0 + ḟ·t (an incoherent Hough search over |f0| ≤ 2 kHz + margin,
    |ḟ| ≤ 5.5 Hz/s): the residual carrier (J0(β)² = 58.6 % of the power) gives the peak. The
    peak is tested against the noise-only distribution (:class:`NoCarrier` when it fails).
-2. **Tracking.** The segment is derotated with that line and box-car decimated to about
-   256 Hz (the box car suppresses the data sidebands at 1024 Hz); a second line search
-   (blocks of 2 s) on the decimated carrier over the whole segment refines offset and rate;
-   a least-squares quadratic fit to the unwrapped phase of the smoothed carrier and a final
-   zero-phase box-car average of the remaining phasor give the carrier phase. The averaging
-   time minimises thermal plus random-walk phase error for the measured C/N0.
+   The line starts the front end's NCO (:mod:`~groundstation.receivers.tlm_frontend`).
+2. **Tracking** (every segment, on the carrier bins: means of about 1/256 s of the
+   NCO-derotated samples; the box car nulls the subcarrier at 1024 Hz). A line search
+   (blocks of 2 s) over the segment refines offset and rate and tests the carrier's presence
+   again; a least-squares quadratic fit to the unwrapped phase of the smoothed carrier and a
+   final zero-phase box-car average of the remaining phasor give the carrier phase. The
+   averaging time minimises thermal plus random-walk phase error for the measured C/N0.
+   The segment's line then moves the NCO, so the carrier stays locked from chunk to chunk.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import signal as sps
-from scipy import stats
+from scipy import special
 
+from signals.dsp import block_power_spectra, noise_floor, parabolic_offset
 from signals.formats.tlm import (
     MAX_CARRIER_OFFSET_HZ,
     MAX_CARRIER_RATE_HZ_PER_S,
@@ -66,44 +69,26 @@ def _boxcar(x: np.ndarray, width: int) -> np.ndarray:
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
-def derotate(x: np.ndarray, phase_rad: np.ndarray, dtype: type = np.complex64) -> np.ndarray:
-    """``x·exp(−j·phase)`` block by block (bounded temporaries), as ``dtype``."""
-    out = np.empty(x.size, dtype=dtype)
-    block = 1 << 18
-    for start in range(0, x.size, block):
-        stop = start + block
-        out[start:stop] = x[start:stop] * np.exp(-1j * phase_rad[start:stop])
-    return out
-
-
 def peak_offset(y: np.ndarray, i: int) -> float:
-    """Fractional position (bins, within ±0.5) of the parabola's vertex through the peak
-    ``y[i]`` and its neighbours; 0 at an edge or where the three points hold no maximum."""
+    """Fractional position (bins) of the parabola's vertex through the peak ``y[i]`` and its
+    neighbours (:func:`signals.dsp.parabolic_offset`); 0 at an edge."""
     if not 0 < i < y.size - 1:
         return 0.0
-    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
-    denom = y0 - 2 * y1 + y2
-    if not denom < 0:
-        return 0.0
-    return float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5))
+    return parabolic_offset(y[i - 1], y[i], y[i + 1])
 
 
-def _noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
+def noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
     """Noise density N0 (power/Hz, so that σ² = N0·fs per sample) from the spectrum median.
 
     Hann-windowed periodograms of up to ``max_blocks`` blocks spread over ``x``, averaged;
-    the median over frequency is corrected for the median of a chi-square with 2K degrees
-    of freedom (the signal occupies a small part of the band).
+    the median over frequency, which the signal occupying a small part of the band hardly
+    moves, is scaled to the mean by :func:`signals.dsp.noise_floor`.
     """
     nperseg = int(min(1024, max(64, 2 ** int(np.log2(max(x.size // 8, 64))))))
-    n_blocks = max(1, x.size // nperseg)
-    blocks = x[: n_blocks * nperseg].reshape(n_blocks, nperseg)
-    blocks = blocks[:: max(1, n_blocks // max_blocks)][:max_blocks]
-    window = sps.get_window("hann", nperseg)
-    psd = np.mean(np.abs(np.fft.fft(blocks * window, axis=1)) ** 2, axis=0)
-    psd /= fs_hz * np.sum(window**2)
-    median_over_mean = (1.0 - 1.0 / (9.0 * blocks.shape[0])) ** 3
-    return float(np.median(psd)) / median_over_mean
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(nperseg) / nperseg)  # periodic Hann
+    spectra = block_power_spectra(x, nperseg, max_blocks=max_blocks, window=window, centred=False)
+    psd = np.mean(spectra, axis=0) / (fs_hz * np.sum(window**2))
+    return float(noise_floor(psd, n_averaged=spectra.shape[0]))
 
 
 def _line_search(
@@ -149,22 +134,54 @@ def _block_spectra(
     x: np.ndarray, fs_hz: float, nfft: int, n_blocks: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Power spectra of consecutive blocks, fftshifted, each normalised to noise mean 1."""
-    blocks = x[: n_blocks * nfft].reshape(n_blocks, nfft)
-    spec = np.fft.fftshift(np.abs(np.fft.fft(blocks, axis=1)) ** 2, axes=1)
+    spec = block_power_spectra(x[: n_blocks * nfft], nfft).astype(np.float64)
+    spec /= np.maximum(noise_floor(spec, axis=1, keepdims=True), 1e-300)
     freqs = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
-    med = np.median(spec, axis=1, keepdims=True)
-    spec = spec / np.maximum(med / np.log(2.0), 1e-300)
     times = (np.arange(n_blocks) + 0.5) * nfft / fs_hz
     return spec, freqs, times
 
 
+@dataclass(frozen=True)
+class Acquisition:
+    """The carrier line found by the acquisition.
+
+    Attributes
+    ----------
+    offset_hz : float
+        Offset at the window's first sample (Hz).
+    rate_hz_per_s : float
+        Rate (Hz/s).
+    rate_error_hz_per_s : float
+        How far the rate may be off (Hz/s): three bins over the window, plus 0.05 Hz/s.
+    """
+
+    offset_hz: float
+    rate_hz_per_s: float
+    rate_error_hz_per_s: float
+
+
 @dataclass
 class CarrierTrack:
-    phase_rad: np.ndarray  # full-rate carrier phase of the segment
-    offset_hz: float  # residual offset at the segment's first sample
+    """The carrier of one segment, relative to the reference line it was measured against.
+
+    Attributes
+    ----------
+    phase_rad : ndarray
+        Carrier phase at the carrier bins' centres, less the reference line's (rad).
+    offset_hz, rate_hz_per_s : float
+        Residual offset at the segment's first sample (Hz) and rate (Hz/s), both relative
+        to the reference line.
+    carrier_power : float
+        Mean power of the residual carrier line.
+    n0 : float
+        Noise density, σ² = N0·fs per sample.
+    """
+
+    phase_rad: np.ndarray
+    offset_hz: float
     rate_hz_per_s: float
-    carrier_power: float  # mean power of the residual carrier line
-    n0: float  # noise density, σ² = N0·fs per sample
+    carrier_power: float
+    n0: float
 
 
 class NoCarrier(Exception):
@@ -174,10 +191,21 @@ class NoCarrier(Exception):
         self.threshold_db = threshold_db
 
 
-def track_carrier(x: np.ndarray, fs_hz: float) -> CarrierTrack:
-    """Acquire and track the residual carrier of one segment (see the module docstring)."""
+def _detection_threshold(n_blocks: int, cells: int) -> float:
+    """Mean normalised power on the best of ``cells`` lines that noise alone exceeds with
+    probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1)."""
+    return float(special.gammainccinv(n_blocks, CARRIER_FALSE_ALARM / cells) / n_blocks)
+
+
+def acquire_carrier(x: np.ndarray, fs_hz: float) -> Acquisition:
+    """Find the residual carrier's line in ``x`` (full rate, up to 16 s; stage 1).
+
+    Raises
+    ------
+    NoCarrier
+        No line stands above the noise-only threshold.
+    """
     n = x.size
-    # --- 1. acquisition: Hough search over the first window
     nfft = int(2 ** round(np.log2(ACQUISITION_BLOCK_S * fs_hz)))
     window = min(n, int(ACQUISITION_WINDOW_S * fs_hz))
     n_blocks = max(1, window // nfft)
@@ -194,44 +222,63 @@ def track_carrier(x: np.ndarray, fs_hz: float) -> CarrierTrack:
     if n_rates == 1:
         rates = np.zeros(1)
     j, rate1, score, cells = _line_search(spec, times, bin_hz, rates)
-    threshold = stats.gamma.isf(CARRIER_FALSE_ALARM / cells, a=n_blocks) / n_blocks
+    threshold = _detection_threshold(n_blocks, cells)
     if score < threshold:
         raise NoCarrier(10 * np.log10(max(score, 1e-12)), 10 * np.log10(threshold))
     t_mid = 0.5 * (times[0] + times[-1])
     f_mid = float(np.interp(j, np.arange(freqs.size), freqs))
-    f0 = f_mid - rate1 * t_mid  # offset at the segment's first sample
-    t = np.arange(n) / fs_hz
-    phase1 = 2 * np.pi * (f0 * t + 0.5 * rate1 * t * t)
-    z = derotate(x, phase1)
+    # the line is good to about a bin over its window (noise and leakage make it up to
+    # two): the tracking searches three bins per window either side
+    rate_err = 3.0 * bin_hz / max(span_s, nfft / fs_hz) + 0.05
+    return Acquisition(f_mid - rate1 * t_mid, rate1, rate_err)
 
-    # --- 2. decimate to CARRIER_RATE_HZ with a box car, refine by a line search
-    m = max(1, round(fs_hz / CARRIER_RATE_HZ))
-    fs_c = fs_hz / m
-    n_c = n // m
+
+def track_carrier(
+    c: np.ndarray, t_c: np.ndarray, fs_c: float, n0: float, rate_error_hz_per_s: float
+) -> CarrierTrack:
+    """Track the residual carrier of one segment on its carrier bins (stage 2).
+
+    Parameters
+    ----------
+    c : ndarray of complex
+        Carrier bins (means of the samples derotated by the reference line).
+    t_c : ndarray
+        Their centre times from the segment's first sample (s).
+    fs_c : float
+        Their rate (Hz).
+    n0 : float
+        Noise density (σ² = N0·fs per full-rate sample).
+    rate_error_hz_per_s : float
+        Largest rate error of the reference line searched (Hz/s).
+
+    Raises
+    ------
+    NoCarrier
+        Too few bins, or no line above the noise-only threshold.
+    """
+    n_c = c.size
     if n_c < 16:
         raise NoCarrier(-np.inf, 0.0)
-    c = z[: n_c * m].reshape(n_c, m).mean(axis=1)
-    t_c = (np.arange(n_c) * m + 0.5 * (m - 1)) / fs_hz
-    n0 = _noise_density(x, fs_hz)
     nfft2 = int(min(2 ** round(np.log2(2.0 * fs_c)), 2 ** np.floor(np.log2(n_c))))
     k2 = n_c // nfft2
     spec2, freqs2, times2 = _block_spectra(c, fs_c, nfft2, k2)
     bin2 = fs_c / nfft2
     span2 = max(times2[-1] - times2[0], 1e-9)
-    # the first stage resolves its line to about a bin over its window (noise and
-    # leakage make it up to two): search three bins per window either side
-    rate_err = 3.0 * bin_hz / max(span_s, nfft / fs_hz) + 0.05
+    rate_err = rate_error_hz_per_s
     n_rates2 = 1 if k2 < 3 else int(np.ceil(2 * rate_err * span2 / bin2)) + 1
     rates2 = np.linspace(-rate_err, rate_err, n_rates2) if n_rates2 > 1 else np.zeros(1)
-    j2, rate2, _, _ = _line_search(spec2, times2, bin2, rates2)
+    j2, rate2, score, cells = _line_search(spec2, times2, bin2, rates2)
+    threshold = _detection_threshold(k2, cells)
+    if score < threshold:
+        raise NoCarrier(10 * np.log10(max(score, 1e-12)), 10 * np.log10(threshold))
     tmid2 = 0.5 * (times2[0] + times2[-1])
     f2 = float(np.interp(j2, np.arange(freqs2.size), freqs2)) - rate2 * tmid2
     phase2 = 2 * np.pi * (f2 * t_c + 0.5 * rate2 * t_c * t_c)
     c2 = c * np.exp(-1j * phase2)
 
     # --- 3. smoothed phase, quadratic fit, final smoothing with the optimum window
-    # without a rate search in stage 2 (a segment of a few seconds) the residual may still
-    # sweep a few hertz: smooth over a quarter second for the fit, else over one second
+    # without a rate search (a segment of a few seconds) the residual may still sweep a
+    # few hertz: smooth over a quarter second for the fit, else over one second
     w1 = max(1, round((1.0 if n_rates2 > 1 else 0.25) * fs_c))
     v = _boxcar(c2, w1)
     ph = np.unwrap(np.angle(v))
@@ -248,8 +295,6 @@ def track_carrier(x: np.ndarray, fs_hz: float) -> CarrierTrack:
     resid = np.unwrap(np.angle(v3))
     resid -= 2 * np.pi * np.round(np.mean(resid) / (2 * np.pi))
     phase_c = phase2 + quad + resid
-    phase1 += np.interp(t, t_c, phase_c)
-    phase = phase1
-    offset = f0 + f2 + poly[1] / (2 * np.pi)
-    rate = rate1 + rate2 + 2 * poly[2] / (2 * np.pi)
-    return CarrierTrack(phase, float(offset), float(rate), carrier_power, n0)
+    offset = f2 + poly[1] / (2 * np.pi)
+    rate = rate2 + 2 * poly[2] / (2 * np.pi)
+    return CarrierTrack(phase_c, float(offset), float(rate), carrier_power, n0)

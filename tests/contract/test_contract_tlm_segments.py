@@ -2,11 +2,11 @@
 passes odd parity (ICD §4) must win, whichever segment holds it.
 
 The receiver cuts a long recording into overlapping segments and keeps one copy of a frame
-found in two. Here the two segments are handed different samples for the same frame: the
-receiver reads each sample once (it is push-based), so the samples are swapped where it hands
-a segment to its segment decoder: one segment sees the frame as sent, the other sees it with
-one data bit flipped (that word then has an even number of ones). Everything else is
-identical.
+found in two. Here the two segments decode the same frame differently: the receiver reads
+each sample once (it is push-based, and both segments are cut from the same bins), so one
+segment's decision is altered where the segment decoder hands it back: that segment's copy
+has one data bit flipped (its word then has an even number of ones), as if noise had flipped
+it there only. Everything else is identical.
 """
 
 from __future__ import annotations
@@ -32,16 +32,14 @@ TARGET = 27
 FLIPPED_BIT = 10 * 8 + 2  # a data bit of word 10 (mag_z_nt in a science frame)
 
 
-def _waveforms() -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+def _waveform() -> tuple[np.ndarray, list[bytes]]:
     frames = [
         frame_bytes(k, k % 2, {"battery_v": 40 + k, "mag_z_nt": 8192 + 37 * k})
         for k in range(N_FRAMES)
     ]
-    spoiled = list(frames)
-    bad = bytearray(frames[TARGET])
-    bad[FLIPPED_BIT // 8] ^= 0x80 >> (FLIPPED_BIT % 8)
-    spoiled[TARGET] = bytes(bad)
-    args = dict(
+    clean = pm_waveform(
+        frames,
+        rng=np.random.default_rng(1),
         fs_hz=FS_HZ,
         bit_rate_bps=RATE_BPS,
         carrier_s=CARRIER_S,
@@ -49,31 +47,32 @@ def _waveforms() -> tuple[np.ndarray, np.ndarray, list[bytes]]:
         ebn0_db=None,
         carrier_offset_hz=125.0,
     )
-    clean = pm_waveform(frames, rng=np.random.default_rng(1), **args)
-    other = pm_waveform(spoiled, rng=np.random.default_rng(1), **args)
     rng = np.random.default_rng(2)
     noise = 0.05 * (rng.standard_normal(clean.size) + 1j * rng.standard_normal(clean.size))
-    return clean + noise.astype(np.complex64), other + noise.astype(np.complex64), frames
+    return clean + noise.astype(np.complex64), frames
 
 
 @pytest.mark.parametrize("spoiled_segment", [0, 1], ids=["first-spoiled", "second-spoiled"])
 def test_overlapping_segments_keep_the_copy_with_odd_parity(
     spoiled_segment: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clean, spoiled, frames = _waveforms()
+    clean, frames = _waveform()
     first_bit = round((CARRIER_S + 2.0 * TARGET) * FS_HZ)
     frame_end = first_bit + round(2.0 * FS_HZ)
     covering: list[int] = []  # segments that hold the whole target frame
-    decode_segment = tlm._decode_segment
+    decode_segment = tlm.TelemetryReceiver._decode_segment
 
-    def segment_with_swapped_samples(x: np.ndarray, fs_hz, bit_rate_bps, start: int, **kw):
-        if start <= first_bit and start + x.size >= frame_end:
-            covering.append(start)
+    def segment_with_a_flipped_bit(self, a: int, b: int, **kw):
+        result = decode_segment(self, a, b, **kw)
+        if a <= first_bit and b >= frame_end:
+            covering.append(a)
             if len(covering) - 1 == spoiled_segment:
-                x = spoiled[start : start + x.size]
-        return decode_segment(x, fs_hz, bit_rate_bps, start, **kw)
+                (copy,) = [f for f in result.frames if abs(f.first_bit_sample - first_bit) < 8]
+                copy.soft = copy.soft.copy()
+                copy.soft[FLIPPED_BIT] = -copy.soft[FLIPPED_BIT]
+        return result
 
-    monkeypatch.setattr(tlm, "_decode_segment", segment_with_swapped_samples)
+    monkeypatch.setattr(tlm.TelemetryReceiver, "_decode_segment", segment_with_a_flipped_bit)
     result = tlm.decode_tlm_samples(clean, FS_HZ, bit_rate_bps=RATE_BPS, start_utc=START_UTC)
     assert len(covering) >= 2, "the test needs the frame whole in two segments"
     # one copy of every frame, the target's the one sent, with its parity right
