@@ -42,16 +42,6 @@ CARRIER_FALSE_ALARM: Final = 1e-4
 CARRIER_RATE_HZ: Final = 256.0
 
 
-def prefix_sums_at(prefix: np.ndarray, values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` up to fractional sample position ``pos``.
-
-    ``prefix[n]`` is the sum of ``values[:n]``; the partial sample is linearly weighted.
-    """
-    pos = np.clip(pos, 0.0, values.size - 1e-9)
-    i = np.floor(pos).astype(np.int64)
-    return prefix[i] + (pos - i) * values[i]
-
-
 def prefix_sums(values: np.ndarray) -> np.ndarray:
     out = np.zeros(values.size + 1, dtype=values.dtype)
     np.cumsum(values, out=out[1:])

@@ -153,6 +153,9 @@ if numba is not None:
         count = xr.shape[0] // 2
         seed = not cont
         bad = 0
+        # samples left in the data bin and in the carrier bin under way (no modulo per sample)
+        left_a = m - n_first % m
+        left_c = m_c - n_first % m_c
         i = 0
         while i < count:
             n = n_first + i
@@ -182,28 +185,35 @@ if numba is not None:
                 cr += zr
                 ci += zi
                 # A += z·conj(u), B += z·u
-                ar += zr * ur + zi * ui
-                ai += zi * ur - zr * ui
-                br += zr * ur - zi * ui
-                bi += zi * ur + zr * ui
-                n = n_first + i + 1
-                if n % m == 0:
+                zur = zr * ur
+                zii = zi * ui
+                ziu = zi * ur
+                zri = zr * ui
+                ar += zur + zii
+                ai += ziu - zri
+                br += zur - zii
+                bi += ziu + zri
+                i += 1
+                left_a -= 1
+                if left_a == 0:
                     out_a[ja] = complex(ar, ai)
                     out_b[ja] = complex(br, bi)
                     ja += 1
                     ar = ai = br = bi = 0.0
-                if n % m_c == 0:
+                    left_a = m
+                left_c -= 1
+                if left_c == 0:
                     out_c[jc] = complex(cr / m_c, ci / m_c)
-                    centre = n - 0.5 * m_c - 0.5
+                    centre = n_first + i - 0.5 * m_c - 0.5
                     tc = (centre - n0) / fs
                     out_ph[jc] = ph0 + two_pi * (f * tc + 0.5 * r * tc * tc)
                     jc += 1
                     cr = ci = 0.0
+                    left_c = m_c
                 # advance the phasors
                 pr, pi_ = pr * sr - pi_ * si, pr * si + pi_ * sr
                 sr, si = sr * qr - si * qi, sr * qi + si * qr
                 ur, ui = ur * vr - ui * vi, ur * vi + ui * vr
-                i += 1
         acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = ar, ai, br, bi, cr, ci
         phasors[0], phasors[1], phasors[2], phasors[3], phasors[4], phasors[5] = (
             pr,
@@ -373,8 +383,8 @@ def sums_at_grid_numpy(
     """``prefix`` (the running sum of ``values``, one longer) at the fractional positions
     ``first + k·step``, k < ``count``: the partial cell counts in proportion. Positions are
     clipped to the cells held."""
-    pos = np.clip(first + step * np.arange(count), 0.0, values.size - 1e-9)
-    i = np.floor(pos).astype(np.int64)
+    pos = np.clip(first + step * np.arange(count), 0.0, values.size)
+    i = np.minimum(np.floor(pos).astype(np.int64), values.size - 1)
     return prefix[i] + (pos - i) * values[i]
 
 
@@ -382,14 +392,14 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
     def _grid_kernel(prefix, values, first, step, out):  # pragma: no cover - compiled
-        hi = values.shape[0] - 1e-9
+        n = values.shape[0]
         for k in range(out.shape[0]):
             pos = first + k * step
             if pos < 0.0:
                 pos = 0.0
-            elif pos > hi:
-                pos = hi
-            i = int(pos)
+            elif pos > n:
+                pos = n
+            i = min(int(pos), n - 1)  # the last cell's end is its own prefix plus all of it
             out[k] = prefix[i] + (pos - i) * values[i]
 
 

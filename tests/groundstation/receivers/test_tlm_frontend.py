@@ -89,3 +89,8 @@ def test_sums_at_grid_equal_the_numpy_definition(monkeypatch) -> None:
     assert fe.sums_at_grid(prefix, values, 1.5, 1.0, 1)[0] == pytest.approx(
         values[0] + 0.5 * values[1]
     )
+    # past the last cell: the whole sum (never an index beyond the cells)
+    np.testing.assert_allclose(
+        fe.sums_at_grid(prefix, values, 999.5, 1.0, 3),
+        [prefix[999] + 0.5 * values[999], prefix[1000], prefix[1000]],
+    )
