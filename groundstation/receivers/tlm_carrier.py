@@ -121,14 +121,19 @@ def _line_search(
 
 
 def _block_spectra(
-    x: np.ndarray, fs_hz: float, nfft: int, n_blocks: int
+    x: np.ndarray, fs_hz: float, nfft: int, n_blocks: int, *, max_hz: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Power spectra of consecutive blocks, fftshifted, each normalised to noise mean 1."""
-    spec = block_power_spectra(x[: n_blocks * nfft], nfft).astype(np.float64)
-    spec /= np.maximum(noise_floor(spec, axis=1, keepdims=True), 1e-300)
+    """Power spectra of consecutive blocks, fftshifted, each normalised to noise mean 1 (the
+    median over its whole band), kept within ``max_hz`` of zero; one block at a time, so
+    only the kept bins are ever held for every block."""
     freqs = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
+    keep = np.abs(freqs) <= max_hz
+    spec = np.empty((n_blocks, int(np.count_nonzero(keep))))
+    for k in range(n_blocks):
+        power = block_power_spectra(x[k * nfft : (k + 1) * nfft], nfft)[0].astype(np.float64)
+        spec[k] = power[keep] / max(noise_floor(power), 1e-300)
     times = (np.arange(n_blocks) + 0.5) * nfft / fs_hz
-    return spec, freqs, times
+    return spec, freqs[keep], times
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,22 @@ class NoCarrier(Exception):
         self.threshold_db = threshold_db
 
 
+def _quadratic_fit(t: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Coefficients (c0, c1, c2) of c0 + c1·t + c2·t² fitted to ``y`` by least squares with
+    weights ``weight`` (as :func:`numpy.polynomial.polynomial.polyfit` with ``w=weight``),
+    from the 3×3 normal equations in t scaled to [−1, 1]: no matrix the size of ``t``."""
+    mid = 0.5 * (t[0] + t[-1])
+    half = max(0.5 * (t[-1] - t[0]), 1e-12)
+    u = (t - mid) / half
+    w2 = weight * weight
+    powers = [np.sum(w2 * u**k) for k in range(5)]
+    normal = np.array([[powers[i + j] for j in range(3)] for i in range(3)])
+    rhs = np.array([np.sum(w2 * y * u**k) for k in range(3)])
+    b0, b1, b2 = np.linalg.solve(normal, rhs)
+    c2 = b2 / half**2
+    return np.array([b0 - b1 * mid / half + c2 * mid * mid, b1 / half - 2 * c2 * mid, c2])
+
+
 def _detection_threshold(n_blocks: int, cells: int) -> float:
     """Mean normalised power on the best of ``cells`` lines that noise alone exceeds with
     probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1)."""
@@ -202,9 +223,7 @@ def acquire_carrier(x: np.ndarray, fs_hz: float) -> Acquisition:
     if n < nfft:
         nfft = int(2 ** np.floor(np.log2(max(n, 16))))
         n_blocks = 1
-    spec, freqs, times = _block_spectra(x, fs_hz, nfft, n_blocks)
-    keep = np.abs(freqs) <= SEARCH_OFFSET_HZ
-    spec, freqs = spec[:, keep], freqs[keep]
+    spec, freqs, times = _block_spectra(x, fs_hz, nfft, n_blocks, max_hz=SEARCH_OFFSET_HZ)
     bin_hz = fs_hz / nfft
     span_s = max(times[-1] - times[0], 1e-9)
     n_rates = 1 if n_blocks < 3 else int(np.ceil(2 * SEARCH_RATE_HZ_PER_S * span_s / bin_hz)) + 1
@@ -272,8 +291,8 @@ def track_carrier(
     w1 = max(1, round((1.0 if n_rates2 > 1 else 0.25) * fs_c))
     v = _boxcar(c2, w1)
     ph = np.unwrap(np.angle(v))
-    poly = np.polynomial.polynomial.polyfit(t_c, ph, 2, w=np.abs(v))
-    quad = np.polynomial.polynomial.polyval(t_c, poly)
+    poly = _quadratic_fit(t_c, ph, np.abs(v))
+    quad = poly[0] + t_c * (poly[1] + t_c * poly[2])
     c3 = c2 * np.exp(-1j * quad)
     v = _boxcar(c3, w1)
     carrier_power = max(float(np.mean(np.abs(v) ** 2)) - n0 * fs_c / w1, 1e-30)
