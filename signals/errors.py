@@ -11,3 +11,7 @@ class SignalsError(Exception):
 
 class ConfigError(SignalsError):
     """A configuration value (band table, scenario, parameter) is missing or invalid."""
+
+
+class GeometryError(ConfigError):
+    """A time or an orbit problem the geometry model cannot answer."""

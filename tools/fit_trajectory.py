@@ -4,7 +4,7 @@ Usage (from the repository root, about a minute)::
 
     python tools/fit_trajectory.py [--check]
 
-The free parameters are the three of the burn (:class:`signals.path.geometry.Injection`):
+The free parameters are the three of the burn (:class:`signals.path.injection.Injection`):
 the coast on the parking orbit (s), the velocity added along the track and across it
 (km/s). The parking orbit is fixed: circular at 200 km, inclined 64.9°, its plane through
 Baikonur at the launch epoch.
@@ -46,7 +46,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from signals.path import geometry as geo
+from signals.constants import EARTH_RADIUS_KM, GM_EARTH_KM3_S2, GM_MARS_KM3_S2, GM_SUN_KM3_S2
+from signals.mission import LAUNCH_UTC
+from signals.path.ephemeris import EARTH_INDEX, LAUNCH_UNIX_S, MARS_INDEX, ephemeris
+from signals.path.geometry import Trajectory
+from signals.path.injection import (
+    TRAJECTORY_FILE,
+    Correction,
+    Injection,
+    load_correction,
+    load_injection,
+)
+from signals.path.kepler import solve_lambert
+from signals.path.orbit import Flight, closest_approach, parking_orbit_state
 
 TARGET_KM = 195_000.0
 TARGET_UTC = datetime(1963, 6, 19, 12, tzinfo=UTC)
@@ -54,7 +66,7 @@ LAST_CONTACT_UTC = datetime(1963, 3, 21, 12, tzinfo=UTC)
 LAST_CONTACT_KM = 106.76e6
 CORRECTION_UTC = datetime(1962, 11, 15, 12, tzinfo=UTC)
 NOMINAL_TARGET_KM = 11_000.0
-OUT = Path(__file__).resolve().parents[1] / "signals" / "data" / geo.TRAJECTORY_FILE
+OUT = Path(__file__).resolve().parents[1] / "signals" / "data" / TRAJECTORY_FILE
 
 PARKING = {
     "site_latitude_deg": 45.920,
@@ -65,31 +77,31 @@ PARKING = {
 
 
 def _seconds(t: datetime) -> float:
-    return (t - geo.LAUNCH_UTC).total_seconds()
+    return (t - LAUNCH_UTC).total_seconds()
 
 
 def _helio(index: int, t_s: float) -> tuple[np.ndarray, np.ndarray]:
-    eph = geo.ephemeris()
-    t = eph.time([geo._LAUNCH_UNIX_S + t_s])
+    eph = ephemeris()
+    t = eph.time([LAUNCH_UNIX_S + t_s])
     p, v = eph.barycentric(index, t)
     s_p, s_v = eph.barycentric(0, t)
     return p[0] - s_p[0], v[0] - s_v[0]
 
 
-def injection(x: np.ndarray) -> geo.Injection:
-    return geo.Injection(
+def injection(x: np.ndarray) -> Injection:
+    return Injection(
         **PARKING, coast_s=float(x[0]), dv_along_km_s=float(x[1]), dv_cross_km_s=float(x[2])
     )
 
 
 def aim_vector(aim_utc: datetime, distance_km: float, burn_s: float) -> np.ndarray:
     """The aim point relative to Mars (km) from a Lambert arc, night side (see module)."""
-    r_e, _ = _helio(geo._EARTH, burn_s)
-    r_m, v_m = _helio(geo._MARS, _seconds(aim_utc))
+    r_e, _ = _helio(EARTH_INDEX, burn_s)
+    r_m, v_m = _helio(MARS_INDEX, _seconds(aim_utc))
     tof = _seconds(aim_utc) - burn_s
     aim = np.zeros(3)
     for _ in range(20):
-        _, v2 = geo.solve_lambert(r_e, r_m + aim, tof, geo.GM_SUN_KM3_S2)
+        _, v2 = solve_lambert(r_e, r_m + aim, tof, GM_SUN_KM3_S2)
         u = (v2 - v_m) / np.linalg.norm(v2 - v_m)
         out = r_m / np.linalg.norm(r_m)
         perp = out - (out @ u) * u
@@ -99,41 +111,41 @@ def aim_vector(aim_utc: datetime, distance_km: float, burn_s: float) -> np.ndarr
 
 def first_guess(aim_utc: datetime) -> np.ndarray:
     """Coast and burn from a Lambert arc and a departure hyperbola (see module)."""
-    eph = geo.ephemeris()
+    eph = ephemeris()
     probe = injection(np.array([0.0, 0.0, 0.0]))
-    r0, v0 = geo.parking_orbit_state(probe, eph)
+    r0, v0 = parking_orbit_state(probe, eph)
     h = np.cross(r0, v0)
     h /= np.linalg.norm(h)
     burn_s = 3600.0
-    r_e, v_e = _helio(geo._EARTH, burn_s)
-    r_m, _ = _helio(geo._MARS, _seconds(aim_utc))
-    v1, _ = geo.solve_lambert(r_e, r_m, _seconds(aim_utc) - burn_s, geo.GM_SUN_KM3_S2)
+    r_e, v_e = _helio(EARTH_INDEX, burn_s)
+    r_m, _ = _helio(MARS_INDEX, _seconds(aim_utc))
+    v1, _ = solve_lambert(r_e, r_m, _seconds(aim_utc) - burn_s, GM_SUN_KM3_S2)
     v_inf = v1 - v_e
     u = v_inf - (v_inf @ h) * h
     u /= np.linalg.norm(u)
     vinf = float(np.linalg.norm(v_inf))
-    r_p = geo.EARTH_RADIUS_KM + PARKING["altitude_km"]
-    ecc = 1.0 + r_p * vinf**2 / geo.GM_EARTH_KM3_S2
+    r_p = EARTH_RADIUS_KM + PARKING["altitude_km"]
+    ecc = 1.0 + r_p * vinf**2 / GM_EARTH_KM3_S2
     theta = math.acos(-1.0 / ecc)
     p_hat = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
     r_hat = r0 / np.linalg.norm(r0)
     angle = math.atan2(np.cross(r_hat, p_hat) @ h, r_hat @ p_hat) % (2 * math.pi)
-    n = math.sqrt(geo.GM_EARTH_KM3_S2 / r_p**3)
-    v_c = math.sqrt(geo.GM_EARTH_KM3_S2 / r_p)
-    v_p = math.sqrt(vinf**2 + 2 * geo.GM_EARTH_KM3_S2 / r_p)
+    n = math.sqrt(GM_EARTH_KM3_S2 / r_p**3)
+    v_c = math.sqrt(GM_EARTH_KM3_S2 / r_p)
+    v_p = math.sqrt(vinf**2 + 2 * GM_EARTH_KM3_S2 / r_p)
     return np.array([angle / n, v_p - v_c, 0.0])
 
 
-def correction(dv: np.ndarray) -> geo.Correction:
-    return geo.Correction(CORRECTION_UTC, (float(dv[0]), float(dv[1]), float(dv[2])))
+def correction(dv: np.ndarray) -> Correction:
+    return Correction(CORRECTION_UTC, (float(dv[0]), float(dv[1]), float(dv[2])))
 
 
 def offset_at(flight_of, x: np.ndarray, aim_utc: datetime) -> np.ndarray:
     """Probe minus Mars (km) at ``aim_utc`` for the flight ``flight_of(x, end_s)``."""
     t_s = _seconds(aim_utc)
     flight = flight_of(x, t_s + 60.0)
-    eph = geo.ephemeris()
-    m_p, _ = eph.barycentric(geo._MARS, eph.time([geo._LAUNCH_UNIX_S + t_s]))
+    eph = ephemeris()
+    m_p, _ = eph.barycentric(MARS_INDEX, eph.time([LAUNCH_UNIX_S + t_s]))
     return flight.state(np.array([t_s]))[0, :3] - m_p[0]
 
 
@@ -167,7 +179,7 @@ def fit_flyby(flight_of, x, steps, max_step, target_km, aim_km, burn_s):
         aim = aim_vector(aim_utc, aim_km, burn_s)
         x = hit(flight_of, x, steps, max_step, aim_utc, aim)
         flight = flight_of(x, _seconds(TARGET_UTC + timedelta(days=12)))
-        when, dist = geo.closest_approach(flight, TARGET_UTC)
+        when, dist = closest_approach(flight, TARGET_UTC)
         dt_s = (TARGET_UTC - when).total_seconds()
         print(f"  outer {outer}: closest {dist:.1f} km at {when:%Y-%m-%d %H:%M:%S} UTC")
         if abs(dist - target_km) < 1.0 and abs(dt_s) < 60.0:
@@ -177,8 +189,8 @@ def fit_flyby(flight_of, x, steps, max_step, target_km, aim_km, burn_s):
     raise SystemExit("the outer fit did not converge")
 
 
-def report_nominal(inj: geo.Injection, corr: geo.Correction) -> dict[str, object]:
-    traj = geo.Trajectory(inj, corr)
+def report_nominal(inj: Injection, corr: Correction) -> dict[str, object]:
+    traj = Trajectory(inj, corr)
     when, dist = traj.flyby()
     out = {
         "nominal_closest_approach_utc": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -190,14 +202,14 @@ def report_nominal(inj: geo.Injection, corr: geo.Correction) -> dict[str, object
     return out
 
 
-def report(inj: geo.Injection) -> dict[str, object]:
-    traj = geo.Trajectory(inj)
+def report(inj: Injection) -> dict[str, object]:
+    traj = Trajectory(inj)
     when, dist = traj.flyby()
     rng = traj.range_km(LAST_CONTACT_UTC)
     st = traj.flight.injection_state_km
     r = float(np.linalg.norm(st[:3]))
     v = float(np.linalg.norm(st[3:]))
-    c3 = v**2 - 2 * geo.GM_EARTH_KM3_S2 / r
+    c3 = v**2 - 2 * GM_EARTH_KM3_S2 / r
     out = {
         "closest_approach_utc": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "closest_approach_km": round(dist, 1),
@@ -211,9 +223,9 @@ def report(inj: geo.Injection) -> dict[str, object]:
     return out
 
 
-def write(inj: geo.Injection, corr: geo.Correction, fit: dict[str, object]) -> None:
+def write(inj: Injection, corr: Correction, fit: dict[str, object]) -> None:
     lines = [
-        "# Mars 1 injection: the parking orbit and the Blok L burn (signals/path/geometry.py).",
+        "# Mars 1 injection: the parking orbit and the Blok L burn (signals/path/injection.py).",
         "# Written by tools/fit_trajectory.py; [fit] is what the integration gives (a record",
         "# of the fit, not read by the code).",
         "",
@@ -248,14 +260,14 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="report the stored fit only")
     args = parser.parse_args()
     if args.check:
-        inj = geo.load_injection()
+        inj = load_injection()
         report(inj)
-        report_nominal(inj, geo.load_correction())
+        report_nominal(inj, load_correction())
         return 0
     x = first_guess(TARGET_UTC)
     print(f"first guess: coast {x[0]:.1f} s, along {x[1]:.5f} km/s")
     x = fit_flyby(
-        lambda x, end_s: geo.Flight(injection(x), end_s),
+        lambda x, end_s: Flight(injection(x), end_s),
         x,
         np.array([0.5, 1e-7, 1e-7]),
         np.array([600.0, 0.05, 0.05]),
@@ -267,11 +279,9 @@ def main() -> int:
     fit = report(inj)
     print("nominal: the midcourse correction")
     # Gravity focusing: aim wider than the closest approach, r_p sqrt(1 + 2 mu / (r_p v^2)).
-    aim_km = NOMINAL_TARGET_KM * math.sqrt(
-        1 + 2 * geo.GM_MARS_KM3_S2 / (NOMINAL_TARGET_KM * 4.0**2)
-    )
+    aim_km = NOMINAL_TARGET_KM * math.sqrt(1 + 2 * GM_MARS_KM3_S2 / (NOMINAL_TARGET_KM * 4.0**2))
     dv = fit_flyby(
-        lambda dv, end_s: geo.Flight(inj, end_s, correction(dv)),
+        lambda dv, end_s: Flight(inj, end_s, correction(dv)),
         np.zeros(3),
         np.full(3, 1e-7),
         np.full(3, 0.01),

@@ -156,7 +156,8 @@ def run_ephemeris_command(args: argparse.Namespace) -> int:
     start = _time(args.start, "--from")
     end = _time(args.end, "--to")
     times = row_times(start, end, parse_duration_s(args.step))
-    from signals.path.geometry import LAUNCH_UTC, TRAJECTORY_END_UTC
+    from signals.mission import LAUNCH_UTC
+    from signals.path.ephemeris import TRAJECTORY_END_UTC
 
     if start < LAUNCH_UTC or end > TRAJECTORY_END_UTC:
         raise EphemerisError(

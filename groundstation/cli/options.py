@@ -54,9 +54,9 @@ class DefinedIn:
         return value in self._names()
 
 
-SCENARIOS = DefinedIn("signals.spacecraft.scenarios", "SCENARIOS")
+SCENARIOS = DefinedIn("signals.mission", "SCENARIOS")
 #: ``contact`` also listens for the sister craft lost in its parking orbit (Sputnik 22).
-CONTACT_SCENARIOS = DefinedIn("signals.spacecraft.scenarios", "SCENARIOS", "sputnik22")
+CONTACT_SCENARIOS = DefinedIn("signals.mission", "SCENARIOS", "sputnik22")
 IMAGE_SOURCES = DefinedIn("signals.sources.images", "IMAGE_SOURCES")
 
 

@@ -36,7 +36,10 @@ from skyfield.api import wgs84
 from skyfield.functions import mxv
 
 from signals.bands import band, station
-from signals.path import geometry as geo
+from signals.constants import C_KM_S, EARTH_RADIUS_KM, GM_EARTH_KM3_S2, GM_SUN_KM3_S2
+from signals.path.ephemeris import EARTH_INDEX, MARS_INDEX, UNIX_EPOCH, ephemeris
+from signals.path.kepler import propagate_kepler, solve_lambert
+from signals.path.orbit import orbit_plane
 
 LAUNCH_UTC: Final = datetime(1962, 10, 24, 17, 55, 4, tzinfo=UTC)
 SITE_LATITUDE_DEG: Final = 45.920
@@ -54,41 +57,30 @@ DECAY_FIRST_UTC: Final = datetime(1962, 10, 29, tzinfo=UTC)
 DECAY_LAST_UTC: Final = datetime(1963, 2, 26, tzinfo=UTC)
 #: The band Yevpatoria would have listened on (omni antenna, works in any attitude).
 LISTENING_BAND: Final = "1.6m-tlm"
-_UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _unix(t: datetime) -> float:
-    return (t - _UNIX_EPOCH).total_seconds()
+    return (t - UNIX_EPOCH).total_seconds()
 
 
 @functools.cache
 def _orbit_frame() -> tuple[np.ndarray, np.ndarray, float]:
     """Node and in-plane unit vectors (ICRF) and the site's argument of latitude (rad)."""
-    eph = geo.ephemeris()
-    site = wgs84.latlon(SITE_LATITUDE_DEG, SITE_LONGITUDE_DEG)
-    p = site.at(eph.time([_unix(LAUNCH_UTC)])).position.km[:, 0]
-    lat = math.asin(p[2] / float(np.linalg.norm(p)))
-    ra = math.atan2(p[1], p[0])
-    inc = math.radians(INCLINATION_DEG)
-    u_site = math.asin(math.sin(lat) / math.sin(inc))
-    node = ra - math.atan2(math.cos(inc) * math.sin(u_site), math.cos(u_site))
-    p_hat = np.array([math.cos(node), math.sin(node), 0.0])
-    q_hat = np.array(
-        [-math.cos(inc) * math.sin(node), math.cos(inc) * math.cos(node), math.sin(inc)]
+    return orbit_plane(
+        SITE_LATITUDE_DEG, SITE_LONGITUDE_DEG, INCLINATION_DEG, _unix(LAUNCH_UTC), ephemeris()
     )
-    return p_hat, q_hat, u_site
 
 
 def insertion_state() -> tuple[np.ndarray, np.ndarray]:
     """Geocentric position (km) and velocity (km/s) at perigee, :data:`INSERTION_S`."""
     p_hat, q_hat, u_site = _orbit_frame()
-    r_p = geo.EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
-    r_a = geo.EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
+    r_p = EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
+    r_a = EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
     ecc = (r_a - r_p) / (r_a + r_p)
     u = u_site + math.radians(INSERTION_DOWNRANGE_DEG)
     radial = math.cos(u) * p_hat + math.sin(u) * q_hat
     along = -math.sin(u) * p_hat + math.cos(u) * q_hat
-    return r_p * radial, math.sqrt(geo.GM_EARTH_KM3_S2 * (1 + ecc) / r_p) * along
+    return r_p * radial, math.sqrt(GM_EARTH_KM3_S2 * (1 + ecc) / r_p) * along
 
 
 def orbit_km(t_utc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,13 +93,13 @@ def orbit_km(t_utc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     unix = np.asarray(t_utc, dtype="datetime64[us]").astype(np.int64) * 1e-6
     r0, v0 = insertion_state()
-    return geo.propagate_kepler(r0, v0, unix - _unix(LAUNCH_UTC) - INSERTION_S, geo.GM_EARTH_KM3_S2)
+    return propagate_kepler(r0, v0, unix - _unix(LAUNCH_UTC) - INSERTION_S, GM_EARTH_KM3_S2)
 
 
 @functools.cache
 def planned_coast_s() -> float:
     """Time from launch to the ignition the departure towards Mars needed (s)."""
-    eph = geo.ephemeris()
+    eph = ephemeris()
     p_hat, q_hat, _ = _orbit_frame()
     h = np.cross(p_hat, q_hat)
 
@@ -118,14 +110,14 @@ def planned_coast_s() -> float:
         return p[0] - s_p[0], v[0] - s_v[0]
 
     start = _unix(LAUNCH_UTC) + 3600.0
-    r_e, v_e = helio(geo._EARTH, start)
-    r_m, _ = helio(geo._MARS, _unix(ASSUMED_ARRIVAL_UTC))
-    v1, _ = geo.solve_lambert(r_e, r_m, _unix(ASSUMED_ARRIVAL_UTC) - start, geo.GM_SUN_KM3_S2)
+    r_e, v_e = helio(EARTH_INDEX, start)
+    r_m, _ = helio(MARS_INDEX, _unix(ASSUMED_ARRIVAL_UTC))
+    v1, _ = solve_lambert(r_e, r_m, _unix(ASSUMED_ARRIVAL_UTC) - start, GM_SUN_KM3_S2)
     v_inf = v1 - v_e
     u = v_inf - (v_inf @ h) * h
     u /= np.linalg.norm(u)
-    r_p = geo.EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
-    ecc = 1.0 + r_p * float(v_inf @ v_inf) / geo.GM_EARTH_KM3_S2
+    r_p = EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
+    ecc = 1.0 + r_p * float(v_inf @ v_inf) / GM_EARTH_KM3_S2
     theta = math.acos(-1.0 / ecc)
     periapsis = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
     r0, _ = insertion_state()
@@ -133,12 +125,12 @@ def planned_coast_s() -> float:
     angle = math.atan2(float(np.cross(r_hat, periapsis) @ h), float(r_hat @ periapsis))
     angle %= 2.0 * math.pi
     # Time from perigee to that true anomaly on the ellipse (Kepler's equation).
-    r_a = geo.EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
+    r_a = EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
     e = (r_a - r_p) / (r_a + r_p)
     a = 0.5 * (r_a + r_p)
     big_e = 2.0 * math.atan(math.sqrt((1 - e) / (1 + e)) * math.tan(angle / 2.0)) % (2 * math.pi)
     mean = big_e - e * math.sin(big_e)
-    return INSERTION_S + mean / math.sqrt(geo.GM_EARTH_KM3_S2 / a**3)
+    return INSERTION_S + mean / math.sqrt(GM_EARTH_KM3_S2 / a**3)
 
 
 def ignition_utc() -> datetime:
@@ -159,7 +151,7 @@ class PassSample:
 
 def view_from_yevpatoria(t_utc: np.ndarray) -> PassSample:
     """Elevation, range, range rate and the 1.6 m band's Doppler at Yevpatoria."""
-    eph = geo.ephemeris()
+    eph = ephemeris()
     t_utc = np.asarray(t_utc, dtype="datetime64[us]")
     unix = t_utc.astype(np.int64) * 1e-6
     st = station()
@@ -173,7 +165,7 @@ def view_from_yevpatoria(t_utc: np.ndarray) -> PassSample:
     rate = np.einsum("ij,ij->i", topo, topo_v) / rng
     local = mxv(site.rotation_at(t), topo.T)
     elevation = np.degrees(np.arcsin(np.clip(local[2] / rng, -1.0, 1.0)))
-    doppler = -band(LISTENING_BAND).carrier_hz * rate / geo.C_KM_S
+    doppler = -band(LISTENING_BAND).carrier_hz * rate / C_KM_S
     return PassSample(t_utc, elevation, rng, rate, doppler)
 
 

@@ -76,13 +76,10 @@ from signals.constants import AU_KM, EARTH_RADIUS_KM
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
-from signals.spacecraft.scenarios import SCENARIOS
+from signals.mission import LAUNCH_UTC, SCENARIOS
 
 if TYPE_CHECKING:
     from signals.path.geometry import Trajectory
-
-LAUNCH_UTC: Final[datetime] = datetime(1962, 11, 1, 16, 14, 16, tzinfo=UTC)
-"""Launch of Mars 1 (Molniya 8K78, Baikonur)."""
 
 LAST_CONTACT_UTC: Final[datetime] = datetime(1963, 3, 21, tzinfo=UTC)
 """Last radio contact, at 106,760,000 km."""

@@ -75,8 +75,8 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_and_errors_list_choices_read_where_they_are_defined():
+    from signals.mission import SCENARIOS
     from signals.sources.images import IMAGE_SOURCES
-    from signals.spacecraft.scenarios import SCENARIOS
 
     help_text = _cli("synth", "ppm", "--help").stdout
     assert all(name in help_text for name in IMAGE_SOURCES)

@@ -12,7 +12,8 @@ import pytest
 
 from groundstation.cli.app import main
 from groundstation.cli.ephemeris import COLUMNS, parse_duration_s
-from signals.path.geometry import AU_KM, get_trajectory
+from signals.constants import AU_KM
+from signals.path.geometry import get_trajectory
 
 
 def test_csv_rows_match_the_trajectory(capsys):

@@ -1,0 +1,203 @@
+"""The probe's flight, integrated: from the injection to its barycentric state at any time.
+
+In: an :class:`~signals.path.injection.Injection` (and the ``nominal`` scenario's
+:class:`~signals.path.injection.Correction`). Out: a :class:`Flight`, the probe's
+barycentric position (km) and velocity (km/s) at any second after launch, and its
+closest approach to Mars (:func:`closest_approach`). The probe starts on its parking orbit
+at launch (:func:`parking_orbit_state`); the burn is impulsive; from then on its motion
+under the gravity of the bodies of :data:`~signals.path.ephemeris.BODIES` is integrated
+numerically (scipy ``solve_ivp``, DOP853, dense output).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Final
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import minimize_scalar
+from skyfield.api import wgs84
+
+from signals.constants import EARTH_RADIUS_KM, GM_EARTH_KM3_S2
+from signals.errors import GeometryError
+from signals.mission import LAUNCH_UTC
+from signals.path.ephemeris import (
+    EARTH_INDEX,
+    LAUNCH_UNIX_S,
+    MARS_INDEX,
+    Ephemeris,
+    body_table,
+    ephemeris,
+)
+from signals.path.injection import Correction, Injection
+
+#: Integration tolerances (relative; absolute in km and km/s) of the flight.
+RTOL: Final = 1e-12
+ATOL_KM: Final = 1e-6
+ATOL_KM_S: Final = 1e-12
+
+
+def orbit_plane(
+    latitude_deg: float, longitude_deg: float, inclination_deg: float, unix_s: float, eph: Ephemeris
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The plane of an orbit that holds a launch site at an instant, on a northbound pass.
+
+    Parameters
+    ----------
+    latitude_deg, longitude_deg : float
+        The site (deg N, deg E).
+    inclination_deg : float
+        Inclination of the orbit to the equator (deg), at least the site's latitude.
+    unix_s : float
+        The instant (POSIX seconds, UTC).
+    eph : Ephemeris
+        The time scale (and the Earth's orientation).
+
+    Returns
+    -------
+    p_hat, q_hat : ndarray, shape (3,)
+        Unit vectors (ICRF) to the ascending node and 90° further along the orbit.
+    u_site : float
+        The site's argument of latitude at ``unix_s`` (rad).
+    """
+    site = wgs84.latlon(latitude_deg, longitude_deg)
+    p_site = site.at(eph.time([unix_s])).position.km[:, 0]
+    lat = math.asin(p_site[2] / float(np.linalg.norm(p_site)))
+    ra = math.atan2(p_site[1], p_site[0])
+    inc = math.radians(inclination_deg)
+    u_site = math.asin(math.sin(lat) / math.sin(inc))
+    node = ra - math.atan2(math.cos(inc) * math.sin(u_site), math.cos(u_site))
+    p_hat = np.array([math.cos(node), math.sin(node), 0.0])
+    q_hat = np.array(
+        [-math.cos(inc) * math.sin(node), math.cos(inc) * math.cos(node), math.sin(inc)]
+    )
+    return p_hat, q_hat, u_site
+
+
+def parking_orbit_state(injection: Injection, eph: Ephemeris) -> tuple[np.ndarray, np.ndarray]:
+    """Geocentric position (km) and velocity (km/s) on the parking orbit at launch.
+
+    The orbit is circular and its plane holds the launch site at the launch epoch, on the
+    northbound pass (:func:`orbit_plane`); the probe is put above the site at that instant
+    (the ascent itself is not modelled). ICRF axes (the GCRS).
+    """
+    p_hat, q_hat, u_site = orbit_plane(
+        injection.site_latitude_deg,
+        injection.site_longitude_deg,
+        injection.inclination_deg,
+        LAUNCH_UNIX_S,
+        eph,
+    )
+    a_km = EARTH_RADIUS_KM + injection.altitude_km
+    v_circ = math.sqrt(GM_EARTH_KM3_S2 / a_km)
+    r0 = a_km * (math.cos(u_site) * p_hat + math.sin(u_site) * q_hat)
+    v0 = v_circ * (-math.sin(u_site) * p_hat + math.cos(u_site) * q_hat)
+    return r0, v0
+
+
+class Flight:
+    """The probe's barycentric state from launch to ``end_s`` (dense DOP853 output).
+
+    Integrated arcs: the parking orbit from launch to the burn, and the flight from the
+    burn on (split at the midcourse correction when one is given). Times are seconds after
+    launch.
+    """
+
+    def __init__(
+        self, injection: Injection, end_s: float, correction: Correction | None = None
+    ) -> None:
+        eph = ephemeris()
+        table = body_table()
+        rhs = table.acceleration_function(eph.gm_km3_s2)
+        t_launch = eph.time([LAUNCH_UNIX_S])
+        e_p, e_v = eph.barycentric(EARTH_INDEX, t_launch)
+        r0, v0 = parking_orbit_state(injection, eph)
+        y0 = np.concatenate([r0 + e_p[0], v0 + e_v[0]])
+        atol = np.array([ATOL_KM] * 3 + [ATOL_KM_S] * 3)
+        self.injection = injection
+        self.burn_s = injection.coast_s
+        self.end_s = end_s
+        if not 0.0 <= self.burn_s < end_s:
+            raise GeometryError("the burn must come after launch and before the end")
+        kwargs = {"method": "DOP853", "rtol": RTOL, "atol": atol, "dense_output": True}
+        if self.burn_s > 0:
+            coast = solve_ivp(rhs, (0.0, self.burn_s), y0, **kwargs)
+            if not coast.success:
+                raise GeometryError(f"parking-orbit integration failed: {coast.message}")
+            self._coast = coast.sol
+            y_burn = coast.y[:, -1].copy()
+        else:
+            self._coast = None
+            y_burn = y0
+        t_burn = eph.time([LAUNCH_UNIX_S + self.burn_s])
+        e_p, e_v = eph.barycentric(EARTH_INDEX, t_burn)
+        r, v = y_burn[:3] - e_p[0], y_burn[3:] - e_v[0]
+        radial = r / np.linalg.norm(r)
+        cross = np.cross(r, v)
+        cross /= np.linalg.norm(cross)
+        along = np.cross(cross, radial)
+        y_burn[3:] += injection.dv_along_km_s * along + injection.dv_cross_km_s * cross
+        self.injection_state_km = np.concatenate([r, y_burn[3:] - e_v[0]])
+        self.correction = correction
+        self.correction_s = end_s
+        if correction is not None:
+            self.correction_s = (correction.epoch_utc - LAUNCH_UTC).total_seconds()
+            if not self.burn_s < self.correction_s < end_s:
+                raise GeometryError("the correction must come after the burn and before the end")
+        cruise = solve_ivp(rhs, (self.burn_s, self.correction_s), y_burn, **kwargs)
+        if not cruise.success:
+            raise GeometryError(f"flight integration failed: {cruise.message}")
+        self._cruise = cruise.sol
+        self.n_steps = cruise.t.size - 1
+        self._corrected = None
+        if correction is not None:
+            y_corr = cruise.y[:, -1].copy()
+            y_corr[3:] += np.asarray(correction.dv_km_s, dtype=float)
+            after = solve_ivp(rhs, (self.correction_s, end_s), y_corr, **kwargs)
+            if not after.success:
+                raise GeometryError(f"flight integration failed: {after.message}")
+            self._corrected = after.sol
+            self.n_steps += after.t.size - 1
+
+    def state(self, t_s: np.ndarray) -> np.ndarray:
+        """Barycentric position (km) and velocity (km/s), shape (n, 6), at seconds after launch."""
+        t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
+        out = np.empty((t_s.size, 6))
+        before = t_s < self.burn_s
+        later = t_s >= self.correction_s if self._corrected is not None else np.zeros_like(before)
+        cruise = ~before & ~later
+        if np.any(before):
+            out[before] = self._coast(t_s[before]).T
+        if np.any(cruise):
+            out[cruise] = self._cruise(t_s[cruise]).T
+        if np.any(later):
+            out[later] = self._corrected(t_s[later]).T
+        return out
+
+
+def closest_approach(flight: Flight, around_utc: datetime) -> tuple[datetime, float]:
+    """Closest approach to Mars' centre within ±10 days of ``around_utc``: (UTC, km).
+
+    Mars from DE421 (skyfield); the minimum on an hourly grid is refined by Brent's method.
+    """
+    eph = ephemeris()
+    centre_s = (around_utc - LAUNCH_UTC).total_seconds()
+    grid_s = centre_s + np.arange(-240.0, 240.0 + 1, 1.0) * 3600.0
+    grid_s = grid_s[(grid_s > flight.burn_s) & (grid_s < flight.end_s)]
+
+    def distance_km(t_s: np.ndarray) -> np.ndarray:
+        m_p, _ = eph.barycentric(MARS_INDEX, eph.time(LAUNCH_UNIX_S + np.atleast_1d(t_s)))
+        return np.linalg.norm(flight.state(t_s)[:, :3] - m_p, axis=1)
+
+    d = distance_km(grid_s)
+    k = int(np.argmin(d))
+    lo, hi = grid_s[max(k - 1, 0)], grid_s[min(k + 1, grid_s.size - 1)]
+    res = minimize_scalar(
+        lambda x: float(distance_km(np.array([x]))[0]),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 0.1},
+    )
+    return LAUNCH_UTC + timedelta(seconds=float(res.x)), float(res.fun)
