@@ -15,3 +15,11 @@ class ConfigError(SignalsError):
 
 class GeometryError(ConfigError):
     """A time or an orbit problem the geometry model cannot answer."""
+
+
+class SpacecraftError(SignalsError):
+    """The spacecraft emulator was driven inconsistently (e.g. commands out of time order)."""
+
+
+class ReceiverConfigError(SpacecraftError):
+    """The spacecraft's command receiver cannot work on the samples it was given."""

@@ -20,7 +20,7 @@ from signals.formats import uplink as fmt
 from signals.modulators.carrier import CarrierSignal
 from signals.modulators.uplink import modulate_commands
 from signals.path.link_budget import link_budget, max_range_km
-from signals.spacecraft.craft import CommandReceiver
+from signals.spacecraft.command_receiver import CommandReceiver
 
 START_UTC = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
 

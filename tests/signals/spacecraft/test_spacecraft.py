@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from signals.errors import ReceiverConfigError, SpacecraftError
 from signals.formats.uplink import (
     BIT_RATE_BPS,
     FRAME_BITS,
@@ -15,12 +16,8 @@ from signals.formats.uplink import (
     Opcode,
 )
 from signals.modulators.uplink import command_start_times_s, modulate_bursts, modulate_commands
-from signals.spacecraft.craft import (
-    CommandReceiver,
-    ReceiverConfigError,
-    Spacecraft,
-    SpacecraftError,
-)
+from signals.spacecraft.command_receiver import CommandReceiver
+from signals.spacecraft.craft import Spacecraft
 from signals.spacecraft.flight import FlightModel
 
 T0_UTC = datetime(1962, 11, 3, 9, 0, tzinfo=UTC)  # Sun–star orientation: dish pointed
