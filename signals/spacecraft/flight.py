@@ -72,11 +72,22 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from signals.constants import AU_KM, EARTH_RADIUS_KM
+from signals.constants import EARTH_RADIUS_KM
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
 from signals.mission import LAUNCH_UTC, SCENARIOS
+from signals.spacecraft.environment import (
+    IMF_1AU_NT,
+    METEOROID_SENSOR_AREA_M2,
+    SECTOR_S,
+    belt_rates_cps,
+    dipole_axis,
+    l_shell,
+    meteoroid_flux_per_m2_s,
+    parker_field_nt,
+    poisson_quantile,
+)
 
 if TYPE_CHECKING:
     from signals.path.geometry import Trajectory
@@ -99,40 +110,11 @@ LEAK_TIME_CONSTANT_S: Final[float] = 300.0
 BOTTLE_B_USE_MPA_PER_DAY: Final[float] = 0.25
 """Bottle B's use while it alone holds Sun–star orientation (emulator definition)."""
 
-METEOROID_ZONES_ALTITUDE_KM: Final[tuple[tuple[float, float], ...]] = (
-    (6_000.0, 40_000.0),
-    (20.0e6, 40.0e6),
-)
-"""Altitude ranges of the documented micrometeoroid streams."""
-METEOROID_SENSOR_AREA_M2: Final[float] = 0.1
-"""Sensitive area of the micrometeoroid detector (assumption)."""
-METEOROID_ZONE_FLUX_PER_M2_S: Final[float] = 1.0 / 120.0 / METEOROID_SENSOR_AREA_M2
-"""Flux in the documented zones: one hit per two minutes on the sensor (ICD §1)."""
-METEOROID_SPORADIC_FLUX_PER_M2_S: Final[float] = 1.0 / 86400.0 / METEOROID_SENSOR_AREA_M2
-"""Sporadic flux at 1 AU: one hit a day on the sensor (emulator definition)."""
-METEOROID_SPORADIC_EXPONENT: Final[float] = -1.3
-"""The sporadic flux falls as r_sun ** -1.3 (interplanetary dust, Grün et al. 1985)."""
-METEOROID_ZONE_RATE_PER_S: Final[float] = METEOROID_ZONE_FLUX_PER_M2_S * METEOROID_SENSOR_AREA_M2
-METEOROID_BACKGROUND_RATE_PER_S: Final[float] = (
-    METEOROID_SPORADIC_FLUX_PER_M2_S * METEOROID_SENSOR_AREA_M2
-)
-
-IMF_1AU_NT: Final[float] = 4.0
-"""Interplanetary field at 1 AU (emulator definition, within the documented 3–4 nT)."""
-SOLAR_WIND_KM_S: Final[float] = 400.0
-SUN_ROTATION_RAD_S: Final[float] = 2.0 * np.pi / (25.38 * 86400.0)
-"""The Sun's sidereal rotation rate (25.38 d)."""
-SECTOR_S: Final[float] = 27.2753 * 86400.0 / 4.0
-"""Duration of one magnetic sector: four per synodic solar rotation."""
 SPIN_PERIOD_S: Final[float] = 60.0
 """Spin period about the Sun axis from 7 Nov 1962 (assumption: the record gives no rate)."""
 SPIN_ANTENNA_DEPTH: Final[float] = 0.25
 """How much the 1.6 m semi-directional antenna's gain towards Earth swings as the craft spins:
 power gain 1 ± 0.25 about its mean (±1 dB; assumption: the record gives no pattern)."""
-DIPOLE_POLE_LAT_DEG: Final[float] = 78.6
-DIPOLE_POLE_LON_DEG: Final[float] = 290.0
-"""Geomagnetic north pole, epoch 1960 (IGRF)."""
-
 _MAG_CHANNEL: Final = tlm_format.CHANNEL_BY_NAME["mag_x_nt"]
 MAG_RANGE_NT: Final[float] = float(tlm_format.from_raw(_MAG_CHANNEL, _MAG_CHANNEL.raw_max))
 """Largest field component the ICD §4 science frame can carry (8191 × 0.005 nT)."""
@@ -263,58 +245,6 @@ def _tabulated_directions(trajectory: Trajectory) -> np.ndarray:
     return units
 
 
-def dipole_axis(t_s: np.ndarray) -> np.ndarray:
-    """Unit vector of the Earth's dipole (north geomagnetic pole), ICRF, shape (n, 3).
-
-    The pole turns with the Earth: its right ascension is the Greenwich mean sidereal time
-    plus its east longitude (UT1 taken as UTC, precession ignored: well under a degree).
-    """
-    jd = 2437970.176574 + np.asarray(t_s, dtype=float) / 86400.0  # launch = JD 2437970.1766
-    gmst_deg = 280.46061837 + 360.98564736629 * (jd - 2451545.0)
-    ra = np.radians(gmst_deg + DIPOLE_POLE_LON_DEG)
-    colat = np.radians(90.0 - DIPOLE_POLE_LAT_DEG)
-    return np.stack(
-        [np.sin(colat) * np.cos(ra), np.sin(colat) * np.sin(ra), np.full(ra.shape, np.cos(colat))],
-        axis=-1,
-    )
-
-
-def parker_field_nt(sun_au: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Parker-spiral field (nT): radial and azimuthal components, :data:`IMF_1AU_NT` at 1 AU.
-
-    >>> b_r, b_phi = parker_field_nt(np.array([1.0]))
-    >>> round(float(np.hypot(b_r, b_phi)[0]), 6)
-    4.0
-    """
-    r = np.asarray(sun_au, dtype=float)
-    k = SUN_ROTATION_RAD_S * AU_KM / SOLAR_WIND_KM_S
-    b_r = IMF_1AU_NT / np.sqrt(1.0 + k**2) / r**2
-    return b_r, -b_r * k * r
-
-
-def poisson_quantile(u: np.ndarray, mean: npt.ArrayLike) -> np.ndarray:
-    """Smallest count k with P(K ≤ k) ≥ u for K ~ Poisson(mean): the inverse CDF.
-
-    Parameters
-    ----------
-    u : numpy.ndarray
-        Probabilities in (0, 1).
-    mean : float or array_like
-        Poisson means (counts per interval), broadcast against ``u``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The counts, as floats. The continuous inverse of the regularised incomplete gamma
-        function (``pdtrik``) lands within one count of the answer; the CDF one count
-        lower decides between the two (what ``scipy.stats.poisson.ppf`` computes, without
-        importing ``scipy.stats``).
-    """
-    upper = np.ceil(special.pdtrik(u, mean))
-    lower = np.maximum(upper - 1, 0)
-    return np.where(special.pdtr(lower, mean) >= u, lower, upper)
-
-
 class FlightModel:
     """The spacecraft's state over the flight, channel by channel (ICD §4).
 
@@ -430,15 +360,7 @@ class FlightModel:
 
     def meteoroid_rate_per_s(self, t_s: npt.ArrayLike) -> np.ndarray:
         """Expected micrometeoroid hit rate (1/s): flux × the sensor's area."""
-        altitude_km = self.altitude_km_s(t_s)
-        in_zone = np.zeros(altitude_km.shape, dtype=bool)
-        for low_km, high_km in METEOROID_ZONES_ALTITUDE_KM:
-            in_zone |= (altitude_km >= low_km) & (altitude_km <= high_km)
-        sporadic = (
-            METEOROID_SPORADIC_FLUX_PER_M2_S
-            * np.minimum(self.sun_distance_au_s(t_s), 10.0) ** METEOROID_SPORADIC_EXPONENT
-        )
-        flux = np.where(in_zone, METEOROID_ZONE_FLUX_PER_M2_S, sporadic)
+        flux = meteoroid_flux_per_m2_s(self.altitude_km_s(t_s), self.sun_distance_au_s(t_s))
         return flux * METEOROID_SENSOR_AREA_M2
 
     def magnetic_latitude_sin_s(self, t_s: npt.ArrayLike) -> np.ndarray:
@@ -452,8 +374,7 @@ class FlightModel:
 
     def l_shell_s(self, t_s: npt.ArrayLike) -> np.ndarray:
         """McIlwain L of the tilted dipole at ``t_s``: r / (R_E cos² λ), λ magnetic latitude."""
-        sin_lat = self.magnetic_latitude_sin_s(t_s)
-        return self.distance_km_s(t_s) / EARTH_RADIUS_KM / np.maximum(1.0 - sin_lat**2, 1e-6)
+        return l_shell(self.distance_km_s(t_s), self.magnetic_latitude_sin_s(t_s))
 
     def spin_phase_rad_s(self, t_s: npt.ArrayLike) -> np.ndarray:
         """Spin angle about the Sun axis (rad): 0 until 6 Nov, spun up over 6 Nov, then
@@ -562,19 +483,9 @@ class FlightModel:
         return tuple(np.clip(c, -MAG_RANGE_NT, MAG_RANGE_NT) for c in components)
 
     def radiation_rates_cps(self, t_s: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Expected (gas-discharge, scintillation) counting rates (counts/s).
-
-        Each belt is a Gaussian in L; off the magnetic equator the trapped flux falls as
-        (B_eq / B)^½ with B / B_eq = √(1 + 3 sin² λ) / cos⁶ λ along the dipole field line
-        (emulator definition).
-        """
-        sin2 = self.magnetic_latitude_sin_s(t_s) ** 2
-        cos2 = np.maximum(1.0 - sin2, 1e-6)
-        shell = self.distance_km_s(t_s) / EARTH_RADIUS_KM / cos2
-        off_equator = (cos2**3 / np.sqrt(1.0 + 3.0 * sin2)) ** 0.5
-        inner = off_equator * np.exp(-0.5 * ((shell - 1.6) / 0.2) ** 2)
-        outer = off_equator * np.exp(-0.5 * ((shell - 4.0) / 0.8) ** 2)
-        return 2.5 + 1500.0 * inner + 3000.0 * outer, 15.0 + 3000.0 * inner + 9000.0 * outer
+        """Expected (gas-discharge, scintillation) counting rates (counts/s) at ``t_s``
+        (:func:`~signals.spacecraft.environment.belt_rates_cps`)."""
+        return belt_rates_cps(self.distance_km_s(t_s), self.magnetic_latitude_sin_s(t_s))
 
     def channels_s(self, t_s: npt.ArrayLike) -> dict[str, np.ndarray]:
         """Every ICD §4 channel at many instants (vectorised form of :meth:`channels_at`).

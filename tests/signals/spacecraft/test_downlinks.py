@@ -13,6 +13,7 @@ import pytest
 from signals.bands import impairments, parse_session_tables, session
 from signals.errors import ConfigError
 from signals.formats.tlm import FRAME_BITS
+from signals.mission import LAUNCH_UTC
 from signals.modulators.ppm import ImageTransmission, PpmChannel
 from signals.path.geometry import get_trajectory
 from signals.spacecraft.craft import BandTransmission
@@ -26,12 +27,7 @@ from signals.spacecraft.downlinks import (
     session_downlink,
     telemetry_downlink,
 )
-from signals.spacecraft.flight import (
-    LAUNCH_UTC,
-    SPIN_ANTENNA_DEPTH,
-    SPIN_PERIOD_S,
-    FlightModel,
-)
+from signals.spacecraft.flight import SPIN_ANTENNA_DEPTH, SPIN_PERIOD_S, FlightModel
 
 START = datetime(1962, 11, 4, 2, 17, tzinfo=UTC)
 

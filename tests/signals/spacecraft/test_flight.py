@@ -6,19 +6,21 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from signals.constants import EARTH_RADIUS_KM
 from signals.errors import ConfigError
+from signals.formats.tlm import AttitudeMode
+from signals.mission import LAUNCH_UTC
+from signals.spacecraft.environment import (
+    METEOROID_BACKGROUND_RATE_PER_S,
+    METEOROID_ZONE_RATE_PER_S,
+    parker_field_nt,
+)
 from signals.spacecraft.flight import (
     CHANNEL_MODELS,
     CHANNEL_NAMES,
-    EARTH_RADIUS_KM,
-    LAUNCH_UTC,
-    METEOROID_BACKGROUND_RATE_PER_S,
-    METEOROID_ZONE_RATE_PER_S,
     SPIN_PERIOD_S,
-    AttitudeMode,
     FlightModel,
     FlightTimeError,
-    parker_field_nt,
     seconds_since_launch,
 )
 
