@@ -116,7 +116,7 @@ def _caption(entry: Mapping[str, Any]) -> str:
 
 def _what_it_shows(lines: Any, pixels: Any) -> str:
     """What the camera sent: Mars at closest approach, or the stored test chart."""
-    from signals.spacecraft.downlinks import FLYBY_IMAGE_SIZE
+    from signals.spacecraft.camera import FLYBY_IMAGE_SIZE
 
     if (lines, pixels) == FLYBY_IMAGE_SIZE:
         return (

@@ -63,8 +63,9 @@ from signals.formats.uplink import Command
 from signals.path.channel import through_channel
 from signals.path.geometry import get_trajectory
 from signals.path.link_budget import LinkBudget, link_budget
-from signals.spacecraft.downlinks import Downlink, SessionLink, session_downlink
+from signals.spacecraft.downlinks import Downlink
 from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
+from signals.spacecraft.session_downlinks import SessionLink, session_downlink
 
 log = logging.getLogger(__name__)
 

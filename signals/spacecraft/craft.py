@@ -37,6 +37,8 @@ from signals.spacecraft.flight import FlightModel
 
 TELEMETRY_BANDS: Final[tuple[str, ...]] = bands_of_kind("telemetry")
 (PPM_BAND,) = bands_of_kind("ppm")
+(CARRIER_BAND,) = (b for b in bands_of_kind("carrier") if band(b).direction == "down")
+"""The downlink band of the coherent carrier (ICD §6)."""
 DEFAULT_BIT_RATE_BPS: Final[float] = 1.0
 """Telemetry bit rate before any set-bit-rate command (works at every distance)."""
 DEFAULT_TX_BITS: Final[int] = 1 << TxStateBit.TX_1_6M

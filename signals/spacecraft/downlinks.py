@@ -8,14 +8,12 @@ images, carrier plan); :meth:`Downlink.chunks` then generates the samples throug
 and the channel chunk by chunk, as the modulators do, so that a recording (or a live
 transmitter) never holds the whole signal.
 
-Two ways in:
-
-- one band from its options: :func:`telemetry_downlink`, :func:`carrier_downlink`,
-  :func:`ppm_downlink` (the ``synth`` commands);
-- one band of a session: :func:`session_downlink` turns what the spacecraft's
-  :class:`~signals.spacecraft.craft.BandTransmission` plans and what the station knows of
-  the link (:class:`SessionLink`) into those options, drawing the session's impairments
-  (``[impairments.*]`` of ``signals/data/mars1.toml``) from the session's generator.
+In: one band's options (:class:`TelemetryOptions`, :class:`CarrierOptions`,
+:class:`PpmOptions`), the flight's channels (telemetry) and a random generator. Out: a
+:class:`Downlink`, through :func:`telemetry_downlink`, :func:`carrier_downlink` or
+:func:`ppm_downlink`. The ``synth`` commands fill the options from the command line; one
+band of a session (:func:`signals.spacecraft.session_downlinks.session_downlink`) fills
+them from the spacecraft's plan and the session's link, drawing the impairments.
 
 Telemetry frames carry the channels of the flight at the instant each frame leaves the
 spacecraft: one light time before it reaches the station, with the bit clock's error
@@ -50,11 +48,9 @@ from typing import Any, Final
 
 import numpy as np
 
-from signals.bands import Impairments, band, impairments, session
-from signals.constants import C_M_S
+from signals.bands import band
 from signals.dsp import rechunk
 from signals.errors import ConfigError
-from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import (
     COUNTER_MODULUS,
     DEFAULT_CARRIER_S,
@@ -63,28 +59,36 @@ from signals.formats.tlm import (
     FrameType,
 )
 from signals.formats.tlm_frames import frame_from_channels
+from signals.mission import LAUNCH_UTC
 from signals.modulators.carrier import CarrierSignal, CoherentMode, downlink_frequencies
 from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
 from signals.modulators.tlm import TelemetryTransmission
-from signals.spacecraft.craft import PPM_BAND, TELEMETRY_BANDS, BandTransmission
-from signals.spacecraft.flight import LAUNCH_UTC
+from signals.spacecraft.craft import CARRIER_BAND, PPM_BAND, TELEMETRY_BANDS
 
 #: Channels of the flight at an instant (``FlightModel.channels_at``, ``Spacecraft.channels_at``).
 ChannelSource = Callable[[datetime], Mapping[str, float | int]]
 
-CARRIER_BAND: Final[str] = "8cm-carrier"
 SAMPLE_DATATYPE: Final[str] = "cf32_le"
 """SigMF datatype of the samples a downlink yields (complex64: float32 I and Q, little-endian)."""
 TELEMETRY_CHUNK_SAMPLES: Final[int] = 1 << 18
 DEFAULT_TELEMETRY_FRAMES: Final[int] = 10
 """Frames of a telemetry downlink given neither a frame count nor a duration."""
-
-SPIN_MODULATED_BAND: Final[str] = "1.6m-tlm"
-"""The band whose antenna (omni / semi-directional) the craft's spin sweeps past Earth."""
-NEAR_MARS_KM: Final[float] = 5e6
-"""Within this distance of Mars the camera sees the planet."""
-FLYBY_IMAGE_SIZE: Final[tuple[int, int]] = (96, 128)
-"""Lines and pixels of an image taken near Mars."""
+_MODULATOR_OPTIONS: Final[tuple[str, ...]] = (
+    "fs_hz",
+    "bit_rate_bps",
+    "carrier_s",
+    "tail_s",
+    "ebn0_db",
+    "cn0_dbhz",
+    "carrier_offset_hz",
+    "carrier_rate_hz_per_s",
+    "carrier_phase_rad",
+    "phase_noise_rad_per_sqrt_s",
+    "clock_offset",
+    "invert",
+)
+"""The :class:`TelemetryOptions` that :class:`~signals.modulators.tlm.TelemetryTransmission`
+takes as they are."""
 
 
 @dataclass(frozen=True)
@@ -389,21 +393,10 @@ def telemetry_downlink(
         )
     transmission = TelemetryTransmission(
         frames,
-        fs_hz=o.fs_hz,
-        bit_rate_bps=o.bit_rate_bps,
         rng=rng,
-        carrier_s=o.carrier_s,
         duration_s=duration_s,
-        tail_s=o.tail_s,
-        ebn0_db=o.ebn0_db,
-        cn0_dbhz=o.cn0_dbhz,
-        carrier_offset_hz=o.carrier_offset_hz,
-        carrier_rate_hz_per_s=o.carrier_rate_hz_per_s,
-        carrier_phase_rad=o.carrier_phase_rad,
-        phase_noise_rad_per_sqrt_s=o.phase_noise_rad_per_sqrt_s,
-        clock_offset=o.clock_offset,
-        invert=o.invert,
         power_gain=_power_gain_at_recording_time(o),
+        **{name: getattr(o, name) for name in _MODULATOR_OPTIONS},
     )
     return _downlink(
         o.band_id,
@@ -593,174 +586,3 @@ def ppm_downlink(options: PpmOptions, rng: np.random.Generator) -> Downlink:
         signal.truth(),
         lambda: signal.chunks(rng),
     )
-
-
-def near_mars(t_utc: datetime) -> bool:
-    """Whether the camera sees Mars at ``t_utc`` (within :data:`NEAR_MARS_KM`)."""
-    from signals.path.geometry import get_trajectory
-
-    return float(get_trajectory().mars_distance_km(t_utc)) < NEAR_MARS_KM
-
-
-def camera_image(t_utc: datetime, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """What the camera returns at ``t_utc``: Mars as seen at closest approach when near the
-    planet (in :data:`FLYBY_IMAGE_SIZE`), else the stored test chart in ``size``."""
-    from signals.path.geometry import get_trajectory
-    from signals.sources.images import bars, mars
-
-    if near_mars(t_utc):
-        trajectory = get_trajectory()
-        closest_utc, _ = trajectory.flyby()
-        phase_deg = float(trajectory.mars_phase_angle_deg(closest_utc))
-        return mars(*FLYBY_IMAGE_SIZE, rng, phase_angle_deg=phase_deg)
-    return bars(*size)
-
-
-# ------------------------------------------------------------------------------ sessions
-
-
-@dataclass(frozen=True)
-class SessionLink:
-    """What the station's plan knows of one session's link.
-
-    Attributes
-    ----------
-    light_time_s : float
-        One-way light time (s).
-    two_way : bool
-        The station transmits the 39 cm uplink: the 8 cm carrier is coherent.
-    cn0_dbhz : mapping of str to float
-        Received C/N0 of each downlink band from the link budget (dB-Hz).
-    max_frames : int
-        Telemetry frames at most per band.
-    max_telemetry_s : float
-        Length of a telemetry downlink at most, carrier included (s).
-    carrier_duration_s : float
-        Length of the 8 cm carrier downlink (s).
-    image_size : tuple of int, optional
-        Lines and pixels of a test-chart image.
-    """
-
-    light_time_s: float
-    two_way: bool
-    cn0_dbhz: Mapping[str, float]
-    max_frames: int
-    max_telemetry_s: float
-    carrier_duration_s: float
-    image_size: tuple[int, int] | None
-
-
-def session_downlink(
-    tx: BandTransmission,
-    link: SessionLink,
-    channels_at: ChannelSource,
-    rng: np.random.Generator,
-    *,
-    impaired: Impairments | None = None,
-    antenna_power_gain_s: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> Downlink:
-    """One band of a session: what the spacecraft plans to send, through the session's link.
-
-    The impairments (oscillator, clock, Doppler prediction residuals, phase noise) are
-    drawn from ``rng`` within the limits of ``impaired`` (default
-    :func:`signals.bands.impairments`); the sample rates are the station's
-    (:func:`signals.bands.session`).
-
-    Parameters
-    ----------
-    tx : BandTransmission
-        The spacecraft's plan for the band (start, carrier, rate, images).
-    link : SessionLink
-        The session's link as the station planned it.
-    channels_at : callable
-        The spacecraft's ICD §4 channels at a UTC instant (telemetry).
-    rng : numpy.random.Generator
-        The session's generator: impairments, image, pulse phases and noise.
-    impaired : Impairments, optional
-        Limits of the drawn impairments.
-    antenna_power_gain_s : callable, optional
-        The 1.6 m antenna's power gain towards Earth (mean 1) against seconds since launch
-        (:meth:`signals.spacecraft.flight.FlightModel.antenna_power_gain_s`: a spinning
-        craft); the dish bands are not modulated (a spinning craft cannot point its dish).
-    """
-    imp = impairments() if impaired is None else impaired
-    setup = session()
-    received_utc = tx.start_utc + timedelta(seconds=link.light_time_s)
-    carrier_hz = band(tx.band_id).carrier_hz
-    cn0_dbhz = link.cn0_dbhz[tx.band_id]
-    if tx.band_id in TELEMETRY_BANDS:
-        t = imp.telemetry
-        rate = float(tx.bit_rate_bps or 1.0)
-        room_s = max(link.max_telemetry_s - tx.carrier_s, FRAME_BITS / rate)
-        max_ppm = t.oscillator_max_ppm
-        oscillator_hz = float(rng.uniform(-max_ppm, max_ppm)) * 1e-6 * carrier_hz
-        options = TelemetryOptions(
-            start_utc=received_utc,
-            band_id=tx.band_id,
-            bit_rate_bps=rate,
-            light_time_s=link.light_time_s,
-            n_frames=max(1, min(link.max_frames, int(room_s // (FRAME_BITS / rate)))),
-            carrier_s=tx.carrier_s,
-            tail_s=t.tail_s,
-            cn0_dbhz=cn0_dbhz,
-            carrier_offset_hz=oscillator_hz + float(rng.normal(0.0, t.doppler_residual_sigma_hz)),
-            carrier_rate_hz_per_s=float(rng.normal(0.0, t.doppler_rate_sigma_hz_per_s)),
-            carrier_phase_rad=float(rng.uniform(0, 2 * np.pi)),
-            phase_noise_rad_per_sqrt_s=t.phase_noise_rad_per_sqrt_s,
-            clock_offset=float(rng.uniform(-t.clock_max_ppm / 1e6, t.clock_max_ppm / 1e6)),
-            invert=bool(rng.integers(2)),
-            fs_hz=setup.telemetry_fs_hz,
-            antenna_power_gain_s=(
-                antenna_power_gain_s if tx.band_id == SPIN_MODULATED_BAND else None
-            ),
-        )
-        return telemetry_downlink(options, channels_at, rng)
-    if tx.band_id == PPM_BAND:
-        p = imp.ppm
-        items: list[ImageTransmission | SilentGap] = []
-        for request in tx.images:
-            size = link.image_size or FLYBY_IMAGE_SIZE
-            image = camera_image(tx.start_utc, size, rng)
-            items += [
-                ImageTransmission(image, request.image_id % 4096, request.mode),
-                SilentGap(int(p.gap_periods)),
-            ]
-        from signals.path.geometry import get_trajectory
-
-        range_rate_km_s = float(get_trajectory().range_rate_km_s(received_utc))
-        channel = PpmChannel(
-            clock_ppm=float(rng.uniform(-p.clock_max_ppm, p.clock_max_ppm)),
-            drift_ppm_per_hour=float(
-                rng.uniform(-p.clock_drift_max_ppm_per_hour, p.clock_drift_max_ppm_per_hour)
-            ),
-            doppler_v_over_c=range_rate_km_s * 1e3 / C_M_S,
-            carrier_offset_hz=float(rng.uniform(-p.oscillator_max_ppm, p.oscillator_max_ppm))
-            * 1e-6
-            * carrier_hz,
-            carrier_rate_hz_per_s=float(rng.normal(0.0, p.carrier_rate_sigma_hz_per_s)),
-            esn0_db=cn0_dbhz + 10.0 * math.log10(CHIP_S),
-        )
-        options = PpmOptions(
-            start_utc=received_utc,
-            items=tuple(items),
-            channel=channel,
-            fs_hz=setup.ppm_fs_hz,
-            lead_s=p.lead_s,
-            tail_s=p.tail_s,
-        )
-        return ppm_downlink(options, rng)
-    if tx.band_id == CARRIER_BAND:
-        c = imp.carrier
-        options = CarrierOptions(
-            start_utc=received_utc,
-            duration_s=link.carrier_duration_s,
-            fs_hz=setup.carrier_fs_hz,
-            two_way=link.two_way,
-            cn0_dbhz=min(cn0_dbhz, setup.carrier_cn0_cap_dbhz),
-            prediction_error_m_s=float(rng.normal(0.0, c.range_rate_prediction_sigma_m_s)),
-            residual_rate_hz_per_s=float(rng.normal(0.0, c.rate_residual_sigma_hz_per_s)),
-            phase_noise_rad_per_sqrt_s=c.phase_noise_rad_per_sqrt_s,
-            initial_phase_rad=float(rng.uniform(0, 2 * np.pi)),
-        )
-        return carrier_downlink(options, rng)
-    raise ConfigError(f"band {tx.band_id} is not a downlink band")

@@ -20,14 +20,13 @@ from signals.spacecraft.craft import BandTransmission
 from signals.spacecraft.downlinks import (
     CarrierOptions,
     PpmOptions,
-    SessionLink,
     TelemetryOptions,
     carrier_downlink,
     ppm_downlink,
-    session_downlink,
     telemetry_downlink,
 )
 from signals.spacecraft.flight import SPIN_ANTENNA_DEPTH, SPIN_PERIOD_S, FlightModel
+from signals.spacecraft.session_downlinks import SessionLink, session_downlink
 
 START = datetime(1962, 11, 4, 2, 17, tzinfo=UTC)
 
