@@ -243,35 +243,17 @@ def _tuned_hz(band_id: str, start_utc: datetime) -> float:
     return band(band_id).carrier_hz + float(get_trajectory().doppler_hz(band_id, start_utc))
 
 
-def _downlink(
-    band_id: str,
-    start_utc: datetime,
-    fs_hz: float,
-    tuned_hz: float,
-    n_samples: int,
-    description: str,
-    truth: dict[str, Any],
-    generate: Callable[[], Iterator[np.ndarray]],
-    **more: Any,
-) -> Downlink:
-    """A :class:`Downlink` whose truth also names the band, the start and the tuning."""
-    return Downlink(
-        band_id=band_id,
-        fs_hz=fs_hz,
-        start_utc=start_utc,
-        tuned_hz=tuned_hz,
-        n_samples=n_samples,
-        description=description,
-        truth={
-            **truth,
-            "band": band_id,
-            "start_utc": start_utc,
-            "tuned_frequency_hz": tuned_hz,
-            "nominal_frequency_hz": band(band_id).carrier_hz,
-        },
-        generate=generate,
-        **more,
-    )
+def _downlink(truth: dict[str, Any], **fields: Any) -> Downlink:
+    """A :class:`Downlink` of ``fields`` whose truth also names the band, the start and the
+    tuning."""
+    band_id = fields["band_id"]
+    more = {
+        "band": band_id,
+        "start_utc": fields["start_utc"],
+        "tuned_frequency_hz": fields["tuned_hz"],
+        "nominal_frequency_hz": band(band_id).carrier_hz,
+    }
+    return Downlink(truth={**truth, **more}, **fields)
 
 
 # ------------------------------------------------------------------------------ telemetry
@@ -399,19 +381,19 @@ def telemetry_downlink(
         **{name: getattr(o, name) for name in _MODULATOR_OPTIONS},
     )
     return _downlink(
-        o.band_id,
-        o.start_utc,
-        o.fs_hz,
-        _tuned_hz(o.band_id, o.start_utc),
-        transmission.n_samples,
-        f"Mars 1 {o.band_id} telemetry, {o.bit_rate_bps:g} bit/s, emulated",
         {
             **transmission.truth(),
             "light_time_s": o.light_time_s,
             "ebn0_db": o.ebn0_db,
             "cn0_dbhz": o.cn0_dbhz,
         },
-        lambda: transmission.chunks(TELEMETRY_CHUNK_SAMPLES),
+        band_id=o.band_id,
+        start_utc=o.start_utc,
+        fs_hz=o.fs_hz,
+        tuned_hz=_tuned_hz(o.band_id, o.start_utc),
+        n_samples=transmission.n_samples,
+        description=f"Mars 1 {o.band_id} telemetry, {o.bit_rate_bps:g} bit/s, emulated",
+        generate=lambda: transmission.chunks(TELEMETRY_CHUNK_SAMPLES),
         bit_rate_bps=o.bit_rate_bps,
         frames_sent=n_frames,
     )
@@ -515,12 +497,6 @@ def carrier_downlink(options: CarrierOptions, rng: np.random.Generator) -> Downl
     )
     coherent_mode = "two-way" if o.two_way else "one-way"
     return _downlink(
-        CARRIER_BAND,
-        o.start_utc,
-        o.fs_hz,
-        tuned_hz,
-        signal.n_samples,
-        f"Mars 1 8 cm carrier, {coherent_mode}, emulated",
         {
             **signal.truth(),
             "coherent_mode": coherent_mode,
@@ -534,7 +510,13 @@ def carrier_downlink(options: CarrierOptions, rng: np.random.Generator) -> Downl
             "predicted_range_rate_km_s": predicted_km_s,
             "range_km_mid": float(trajectory.range_km(mid_utc)),
         },
-        lambda: signal.chunks(rng),
+        band_id=CARRIER_BAND,
+        start_utc=o.start_utc,
+        fs_hz=o.fs_hz,
+        tuned_hz=tuned_hz,
+        n_samples=signal.n_samples,
+        description=f"Mars 1 8 cm carrier, {coherent_mode}, emulated",
+        generate=lambda: signal.chunks(rng),
         coherent_mode=coherent_mode,
         uplink_hz=predicted.uplink_hz if o.two_way else None,
     )
@@ -577,12 +559,12 @@ def ppm_downlink(options: PpmOptions, rng: np.random.Generator) -> Downlink:
         f"{i.header.lines}x{i.header.pixels}" for i in o.items if isinstance(i, ImageTransmission)
     )
     return _downlink(
-        PPM_BAND,
-        o.start_utc,
-        o.fs_hz,
-        _tuned_hz(PPM_BAND, o.start_utc),
-        signal.n_samples,
-        f"Mars 1 5 cm PPM images ({sizes}), emulated",
         signal.truth(),
-        lambda: signal.chunks(rng),
+        band_id=PPM_BAND,
+        start_utc=o.start_utc,
+        fs_hz=o.fs_hz,
+        tuned_hz=_tuned_hz(PPM_BAND, o.start_utc),
+        n_samples=signal.n_samples,
+        description=f"Mars 1 5 cm PPM images ({sizes}), emulated",
+        generate=lambda: signal.chunks(rng),
     )

@@ -19,9 +19,7 @@ from typing import Final
 import numpy as np
 
 from groundstation.cli.options import DEFAULT_AT_UTC
-from groundstation.cli.synth import truth_path
-from groundstation.io.files import write_json
-from groundstation.session.downlinks import write_downlink
+from groundstation.cli.synth import write_synth
 from signals.errors import ConfigError
 from signals.spacecraft.downlinks import CarrierOptions, carrier_downlink
 
@@ -91,10 +89,7 @@ def synth_carrier(
         phase_noise_rad_per_sqrt_s=phase_noise_rad_per_sqrt_s,
         initial_phase_rad=float(rng.uniform(0.0, 2.0 * np.pi)),
     )
-    downlink = carrier_downlink(options, rng)
-    meta_path = write_downlink(base, downlink)
-    write_json(truth_path(base), downlink.truth)
-    return meta_path
+    return write_synth(base, carrier_downlink(options, rng))
 
 
 def run_synth(args: argparse.Namespace) -> Path:

@@ -15,10 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from groundstation.cli.synth import truth_path
-from groundstation.io.files import write_json
-from groundstation.io.recording import base_path
-from groundstation.session.downlinks import write_downlink
+from groundstation.cli.synth import write_synth
 from signals.errors import ConfigError
 from signals.modulators.ppm import ImageTransmission, PpmChannel, SilentGap
 from signals.sources.images import make_image
@@ -58,8 +55,7 @@ def run_synth(args: argparse.Namespace) -> Path:
     """Write ``NAME.sigmf-meta``/``.sigmf-data`` and ``NAME.truth.json``; return the meta path."""
     rng = np.random.default_rng(args.seed)
     downlink = ppm_downlink(build_options(args, rng), rng)
-    base = base_path(args.output)
-    meta_path = write_downlink(base, downlink, show_progress=getattr(args, "progress", True))
-    truth = {**downlink.truth, "seed": args.seed, "source": args.source}
-    write_json(truth_path(base), truth)
-    return meta_path
+    more_truth = {"seed": args.seed, "source": args.source}
+    return write_synth(
+        args.output, downlink, more_truth, show_progress=getattr(args, "progress", True)
+    )

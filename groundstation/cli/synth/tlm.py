@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from groundstation.cli.options import DEFAULT_START_UTC
-from groundstation.cli.synth import truth_path
-from groundstation.io.files import write_json
-from groundstation.session.downlinks import write_downlink
+from groundstation.cli.synth import write_synth
 from signals.formats.tlm import DEFAULT_CARRIER_S
 from signals.spacecraft.downlinks import TelemetryOptions, telemetry_downlink
 
@@ -109,9 +107,7 @@ def synth_tlm(
         fs_hz=fs_hz,
     )
     downlink = telemetry_downlink(options, flight.channels_at, rng)
-    meta_path = write_downlink(base, downlink)
-    write_json(truth_path(base), {**downlink.truth, "seed": seed, "scenario": scenario})
-    return meta_path
+    return write_synth(base, downlink, {"seed": seed, "scenario": scenario})
 
 
 def run_synth(args: argparse.Namespace) -> Path:
