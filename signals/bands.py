@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -31,6 +32,14 @@ BAND_IDS: Final[tuple[str, ...]] = (
     "8cm-carrier",
     "5cm-ppm",
 )
+
+#: Two-way turnaround ratio of the coherent link (ICD §6): 32 cm downlink / 39 cm uplink.
+TURNAROUND_RATIO: Final = Fraction(6, 5)
+#: The 8 cm carrier is this multiple of the 32 cm carrier (ICD §6).
+X8_MULTIPLIER: Final = 4
+#: The bands of the coherent link (the on-board oscillator, or its turnaround of the 39 cm
+#: uplink), each with its multiple of the 32 cm carrier.
+COHERENT_BANDS: Final[dict[str, int]] = {"32cm-tlm": 1, "8cm-carrier": X8_MULTIPLIER}
 
 _DIRECTIONS: Final = ("down", "up")
 #: What a band carries (``kind`` in the band table): its modulator and receiver follow.

@@ -33,10 +33,9 @@ from groundstation.receivers.carrier import (
     range_rate_from_doppler,
 )
 from groundstation.results import CarrierBandResult, CarrierEstimate
-from signals.bands import band
+from signals.bands import COHERENT_BANDS, TURNAROUND_RATIO, band
 from signals.constants import C_M_S
 from signals.dsp import block_power_spectra
-from signals.modulators.carrier import COHERENT_BANDS, TURNAROUND_RATIO
 
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
 MODE_KEY: Final = keys.COHERENT_MODE

@@ -23,26 +23,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from fractions import Fraction
 from typing import Final
 
 import numpy as np
 
-from signals.bands import band
+from signals.bands import COHERENT_BANDS, TURNAROUND_RATIO, X8_MULTIPLIER, band
 from signals.constants import C_M_S
 from signals.errors import ConfigError
 from signals.path.channel import through_channel
 
-#: Two-way turnaround ratio: 32 cm downlink / 39 cm uplink.
-TURNAROUND_RATIO: Final = Fraction(6, 5)
-#: The 8 cm carrier is this multiple of the 32 cm carrier.
-X8_MULTIPLIER: Final = 4
 #: Largest one-way on-board oscillator offset (ppm).
 MAX_OSCILLATOR_PPM: Final = 1.0
 #: Lowest sample rate of a carrier recording (Hz).
 MIN_FS_HZ: Final = 8000.0
-#: Coherent bands (the ones that carry the on-board oscillator or its turnaround).
-COHERENT_BANDS: Final[dict[str, int]] = {"32cm-tlm": 1, "8cm-carrier": X8_MULTIPLIER}
 
 
 class CarrierError(ConfigError):

@@ -43,7 +43,7 @@ from scipy.optimize import brentq
 from skyfield.api import wgs84
 from skyfield.functions import mxv
 
-from signals.bands import band, station
+from signals.bands import COHERENT_BANDS, band, station
 from signals.constants import AU_KM, C_KM_S
 from signals.dsp import true_runs
 from signals.errors import GeometryError
@@ -291,7 +291,7 @@ class Trajectory:
             ``two_way`` for a band that is not part of the coherent link, or a bad time.
         """
         b = band(band_id)
-        if two_way and band_id not in ("32cm-tlm", "8cm-carrier"):
+        if two_way and band_id not in COHERENT_BANDS:
             raise GeometryError(f"band {band_id!r} has no two-way coherent mode")
         s, scalar = self._compute(t_utc)
         factor = 2.0 if two_way else 1.0
