@@ -57,7 +57,7 @@ from signals.path.injection import (
     load_correction,
     load_injection,
 )
-from signals.path.kepler import solve_lambert
+from signals.path.kepler import departure_periapsis_angle, solve_lambert
 from signals.path.orbit import Flight, closest_approach, parking_orbit_state
 
 TARGET_KM = 195_000.0
@@ -81,11 +81,7 @@ def _seconds(t: datetime) -> float:
 
 
 def _helio(index: int, t_s: float) -> tuple[np.ndarray, np.ndarray]:
-    eph = ephemeris()
-    t = eph.time([LAUNCH_UNIX_S + t_s])
-    p, v = eph.barycentric(index, t)
-    s_p, s_v = eph.barycentric(0, t)
-    return p[0] - s_p[0], v[0] - s_v[0]
+    return ephemeris().heliocentric(index, LAUNCH_UNIX_S + t_s)
 
 
 def injection(x: np.ndarray) -> Injection:
@@ -121,15 +117,9 @@ def first_guess(aim_utc: datetime) -> np.ndarray:
     r_m, _ = _helio(MARS_INDEX, _seconds(aim_utc))
     v1, _ = solve_lambert(r_e, r_m, _seconds(aim_utc) - burn_s, GM_SUN_KM3_S2)
     v_inf = v1 - v_e
-    u = v_inf - (v_inf @ h) * h
-    u /= np.linalg.norm(u)
     vinf = float(np.linalg.norm(v_inf))
     r_p = EARTH_RADIUS_KM + PARKING["altitude_km"]
-    ecc = 1.0 + r_p * vinf**2 / GM_EARTH_KM3_S2
-    theta = math.acos(-1.0 / ecc)
-    p_hat = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
-    r_hat = r0 / np.linalg.norm(r0)
-    angle = math.atan2(np.cross(r_hat, p_hat) @ h, r_hat @ p_hat) % (2 * math.pi)
+    angle = departure_periapsis_angle(r0 / np.linalg.norm(r0), h, v_inf, r_p, GM_EARTH_KM3_S2)
     n = math.sqrt(GM_EARTH_KM3_S2 / r_p**3)
     v_c = math.sqrt(GM_EARTH_KM3_S2 / r_p)
     v_p = math.sqrt(vinf**2 + 2 * GM_EARTH_KM3_S2 / r_p)

@@ -125,6 +125,14 @@ class Ephemeris:
         pos = self.bodies[index].at(t)
         return pos.position.km.T, pos.velocity.km_per_s.T
 
+    def heliocentric(self, index: int, unix_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Position (km) and velocity (km/s) of ``BODIES[index]`` relative to the Sun at one
+        instant (POSIX seconds), shape (3,)."""
+        t = self.time([unix_s])
+        p, v = self.barycentric(index, t)
+        s_p, s_v = self.barycentric(0, t)
+        return p[0] - s_p[0], v[0] - s_v[0]
+
 
 @functools.cache
 def ephemeris() -> Ephemeris:

@@ -232,3 +232,27 @@ def solve_lambert(
     v1 = (r2 - f * r1) / g
     v2 = (gdot * r2 - r1) / g
     return v1, v2
+
+
+def departure_periapsis_angle(
+    r_hat: np.ndarray, h_hat: np.ndarray, v_inf_km_s: np.ndarray, r_p_km: float, mu_km3_s2: float
+) -> float:
+    """Where on a circular or elliptical orbit a departure hyperbola must start, as an angle.
+
+    The hyperbola leaves with the excess speed |``v_inf_km_s``| towards the direction of
+    ``v_inf_km_s`` projected into the plane of the orbit (unit normal ``h_hat``), from a
+    periapsis at ``r_p_km`` in that plane. The angle is measured in the sense of the motion
+    from the unit vector ``r_hat`` to that periapsis.
+
+    Returns
+    -------
+    float
+        The angle (rad), in [0, 2π).
+    """
+    u = v_inf_km_s - (v_inf_km_s @ h_hat) * h_hat
+    u /= np.linalg.norm(u)
+    ecc = 1.0 + r_p_km * float(v_inf_km_s @ v_inf_km_s) / mu_km3_s2
+    theta = math.acos(-1.0 / ecc)
+    periapsis = math.cos(theta) * u - math.sin(theta) * np.cross(h_hat, u)
+    angle = math.atan2(float(np.cross(r_hat, periapsis) @ h_hat), float(r_hat @ periapsis))
+    return angle % TWO_PI

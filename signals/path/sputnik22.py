@@ -38,7 +38,7 @@ from skyfield.functions import mxv
 from signals.bands import band, station
 from signals.constants import C_KM_S, EARTH_RADIUS_KM, GM_EARTH_KM3_S2, GM_SUN_KM3_S2
 from signals.path.ephemeris import EARTH_INDEX, MARS_INDEX, UNIX_EPOCH, ephemeris
-from signals.path.kepler import propagate_kepler, solve_lambert
+from signals.path.kepler import departure_periapsis_angle, propagate_kepler, solve_lambert
 from signals.path.orbit import orbit_plane
 
 LAUNCH_UTC: Final = datetime(1962, 10, 24, 17, 55, 4, tzinfo=UTC)
@@ -102,28 +102,13 @@ def planned_coast_s() -> float:
     eph = ephemeris()
     p_hat, q_hat, _ = _orbit_frame()
     h = np.cross(p_hat, q_hat)
-
-    def helio(index: int, unix_s: float) -> tuple[np.ndarray, np.ndarray]:
-        t = eph.time([unix_s])
-        p, v = eph.barycentric(index, t)
-        s_p, s_v = eph.barycentric(0, t)
-        return p[0] - s_p[0], v[0] - s_v[0]
-
     start = _unix(LAUNCH_UTC) + 3600.0
-    r_e, v_e = helio(EARTH_INDEX, start)
-    r_m, _ = helio(MARS_INDEX, _unix(ASSUMED_ARRIVAL_UTC))
+    r_e, v_e = eph.heliocentric(EARTH_INDEX, start)
+    r_m, _ = eph.heliocentric(MARS_INDEX, _unix(ASSUMED_ARRIVAL_UTC))
     v1, _ = solve_lambert(r_e, r_m, _unix(ASSUMED_ARRIVAL_UTC) - start, GM_SUN_KM3_S2)
-    v_inf = v1 - v_e
-    u = v_inf - (v_inf @ h) * h
-    u /= np.linalg.norm(u)
     r_p = EARTH_RADIUS_KM + PERIGEE_ALTITUDE_KM
-    ecc = 1.0 + r_p * float(v_inf @ v_inf) / GM_EARTH_KM3_S2
-    theta = math.acos(-1.0 / ecc)
-    periapsis = math.cos(theta) * u - math.sin(theta) * np.cross(h, u)
     r0, _ = insertion_state()
-    r_hat = r0 / np.linalg.norm(r0)
-    angle = math.atan2(float(np.cross(r_hat, periapsis) @ h), float(r_hat @ periapsis))
-    angle %= 2.0 * math.pi
+    angle = departure_periapsis_angle(r0 / np.linalg.norm(r0), h, v1 - v_e, r_p, GM_EARTH_KM3_S2)
     # Time from perigee to that true anomaly on the ellipse (Kepler's equation).
     r_a = EARTH_RADIUS_KM + APOGEE_ALTITUDE_KM
     e = (r_a - r_p) / (r_a + r_p)

@@ -7,7 +7,13 @@ import pytest
 
 from signals.constants import GM_EARTH_KM3_S2, GM_SUN_KM3_S2
 from signals.errors import GeometryError
-from signals.path.kepler import propagate_kepler, solve_lambert, stumpff_c, stumpff_s
+from signals.path.kepler import (
+    departure_periapsis_angle,
+    propagate_kepler,
+    solve_lambert,
+    stumpff_c,
+    stumpff_s,
+)
 
 MU_CURTIS = 398_600.0  # km^3/s^2, the value used in Curtis' examples
 
@@ -84,3 +90,24 @@ def test_stumpff_functions_are_continuous_through_zero():
     assert stumpff_c(z)[8] == pytest.approx((np.cosh(2.0) - 1) / 4.0)
     assert stumpff_s(z)[7] == pytest.approx((2.0 - np.sin(2.0)) / 8.0)
     assert stumpff_s(z)[8] == pytest.approx((np.sinh(2.0) - 2.0) / 8.0)
+
+
+def test_departure_periapsis_angle_puts_the_asymptote_along_the_excess_velocity():
+    # In the x-y plane (h = +z), a hyperbola from r_p = 7000 km leaving with v_inf along +y:
+    # its asymptote turns by acos(-1/e) from the periapsis, so the periapsis lies that far
+    # back from +y; measured from +x in the sense of the motion.
+    mu, r_p, v_inf = GM_EARTH_KM3_S2, 7000.0, np.array([0.0, 3.0, 0.0])
+    ecc = 1.0 + r_p * 9.0 / mu
+    expect = (np.pi / 2 - np.arccos(-1.0 / ecc)) % (2 * np.pi)
+    h = np.array([0.0, 0.0, 1.0])
+    angle = departure_periapsis_angle(np.array([1.0, 0.0, 0.0]), h, v_inf, r_p, mu)
+    assert angle == pytest.approx(expect, abs=1e-12)
+    # The out-of-plane part of v_inf does not move it; starting a quarter turn later does.
+    tilted = v_inf + np.array([0.0, 0.0, 0.5])
+    ecc_t = 1.0 + r_p * float(tilted @ tilted) / mu
+    expect_t = (np.pi / 2 - np.arccos(-1.0 / ecc_t)) % (2 * np.pi)
+    assert departure_periapsis_angle(
+        np.array([1.0, 0.0, 0.0]), h, tilted, r_p, mu
+    ) == pytest.approx(expect_t, abs=1e-12)
+    later = departure_periapsis_angle(np.array([0.0, 1.0, 0.0]), h, v_inf, r_p, mu)
+    assert later == pytest.approx((expect - np.pi / 2) % (2 * np.pi), abs=1e-12)
