@@ -19,9 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
-from skyfield.api import Loader
+from skyfield.api import Loader, wgs84
+from skyfield.functions import mxv
 from skyfield.nutationlib import iau2000b_radians
 
+from signals.bands import station
 from signals.constants import (
     GM_EARTH_KM3_S2,
     GM_JUPITER_KM3_S2,
@@ -205,3 +207,39 @@ def body_table() -> BodyTable:
     """The body table from launch to :data:`TRAJECTORY_END_UTC`, built once per process."""
     end_s = (TRAJECTORY_END_UTC - LAUNCH_UTC).total_seconds()
     return BodyTable(ephemeris(), -TABLE_STEP_S, end_s + TABLE_STEP_S)
+
+
+@functools.cache
+def station_site():
+    """The ground station (Yevpatoria, the band table's ``[station]``) as a skyfield place."""
+    st = station()
+    return wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.elevation_m)
+
+
+def seen_from_station(
+    t, geocentric_km: np.ndarray, geocentric_velocity_km_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A craft seen from the station, geometrically (no light time, no aberration).
+
+    Parameters
+    ----------
+    t : skyfield Time
+        The instants (:meth:`Ephemeris.time`).
+    geocentric_km, geocentric_velocity_km_s : ndarray, shape (n, 3)
+        The craft's position (km) and velocity (km/s) relative to the Earth's centre, ICRF.
+
+    Returns
+    -------
+    range_km, range_rate_km_s, elevation_deg : ndarray, shape (n,)
+        Distance from the station (km), its rate (km/s, positive receding) and the
+        elevation above the station's horizon (deg).
+    """
+    site = station_site()
+    at = site.at(t)
+    topo = geocentric_km - at.position.km.T
+    topo_v = geocentric_velocity_km_s - at.velocity.km_per_s.T
+    range_km = np.linalg.norm(topo, axis=1)
+    range_rate_km_s = np.einsum("ij,ij->i", topo, topo_v) / range_km
+    local = mxv(site.rotation_at(t), topo.T)
+    elevation_deg = np.degrees(np.arcsin(np.clip(local[2] / range_km, -1.0, 1.0)))
+    return range_km, range_rate_km_s, elevation_deg

@@ -40,8 +40,6 @@ from typing import Final
 
 import numpy as np
 from scipy.optimize import brentq
-from skyfield.api import wgs84
-from skyfield.functions import mxv
 
 from signals.bands import COHERENT_BANDS, band, station
 from signals.constants import AU_KM, C_KM_S
@@ -56,6 +54,7 @@ from signals.path.ephemeris import (
     UNIX_EPOCH,
     datetime_from_unix,
     ephemeris,
+    seen_from_station,
     to_unix_seconds,
     unix_to_dt64,
 )
@@ -139,8 +138,6 @@ class Trajectory:
         self._sun = eph["sun"]
         self._earth = eph["earth"]
         self._mars = eph["mars"]
-        st = station()
-        self._station = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.elevation_m)
         self._t0_unix = LAUNCH_UNIX_S
         self._end_unix = (TRAJECTORY_END_UTC - UNIX_EPOCH).total_seconds()
         self.injection = load_injection() if injection is None else injection
@@ -190,23 +187,12 @@ class Trajectory:
         earth = self._earth.at(t)
         return y[:, :3] - earth.position.km.T, y[:, 3:] - earth.velocity.km_per_s.T
 
-    def _station_gcrs(self, t) -> tuple[np.ndarray, np.ndarray]:
-        pos = self._station.at(t)
-        return pos.position.km.T, pos.velocity.km_per_s.T
-
     def _compute(self, t_utc: object) -> tuple[ProbeState, bool]:
         unix_s, scalar = to_unix_seconds(t_utc)
         self._check(unix_s)
         t = self._time(unix_s)
         p, v = self._geocentric(unix_s, t)
-        s_p, s_v = self._station_gcrs(t)
-        topo = p - s_p
-        topo_v = v - s_v
-        rng = np.linalg.norm(topo, axis=1)
-        rr = np.einsum("ij,ij->i", topo, topo_v) / rng
-        rot = self._station.rotation_at(t)
-        local = mxv(rot, topo.T)
-        elev = np.degrees(np.arcsin(np.clip(local[2] / rng, -1.0, 1.0)))
+        rng, rr, elev = seen_from_station(t, p, v)
         r_e, _ = self._helio(self._earth, t)
         helio = r_e + p
         r_m, _ = self._helio(self._mars, t)

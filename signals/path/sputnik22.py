@@ -32,12 +32,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
-from skyfield.api import wgs84
-from skyfield.functions import mxv
 
-from signals.bands import band, station
+from signals.bands import band
 from signals.constants import C_KM_S, EARTH_RADIUS_KM, GM_EARTH_KM3_S2, GM_SUN_KM3_S2
-from signals.path.ephemeris import EARTH_INDEX, MARS_INDEX, UNIX_EPOCH, ephemeris
+from signals.dsp import true_runs
+from signals.path.ephemeris import (
+    EARTH_INDEX,
+    MARS_INDEX,
+    UNIX_EPOCH,
+    ephemeris,
+    seen_from_station,
+)
 from signals.path.kepler import departure_periapsis_angle, propagate_kepler, solve_lambert
 from signals.path.orbit import orbit_plane
 
@@ -136,20 +141,10 @@ class PassSample:
 
 def view_from_yevpatoria(t_utc: np.ndarray) -> PassSample:
     """Elevation, range, range rate and the 1.6 m band's Doppler at Yevpatoria."""
-    eph = ephemeris()
     t_utc = np.asarray(t_utc, dtype="datetime64[us]")
-    unix = t_utc.astype(np.int64) * 1e-6
-    st = station()
-    site = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.elevation_m)
-    t = eph.time(unix)
+    t = ephemeris().time(t_utc.astype(np.int64) * 1e-6)
     r, v = orbit_km(t_utc)
-    at = site.at(t)
-    topo = r - at.position.km.T
-    topo_v = v - at.velocity.km_per_s.T
-    rng = np.linalg.norm(topo, axis=1)
-    rate = np.einsum("ij,ij->i", topo, topo_v) / rng
-    local = mxv(site.rotation_at(t), topo.T)
-    elevation = np.degrees(np.arcsin(np.clip(local[2] / rng, -1.0, 1.0)))
+    rng, rate, elevation = seen_from_station(t, r, v)
     doppler = -band(LISTENING_BAND).carrier_hz * rate / C_KM_S
     return PassSample(t_utc, elevation, rng, rate, doppler)
 
@@ -160,11 +155,8 @@ def passes(start_utc: datetime, end_utc: datetime, step_s: float = 10.0) -> list
     start = np.datetime64(start_utc.replace(tzinfo=None), "us")
     grid = start + (np.arange(n) * step_s * 1e6).astype("timedelta64[us]")
     view = view_from_yevpatoria(grid)
-    up = view.elevation_deg > 0.0
-    edges = np.flatnonzero(np.diff(up.astype(int)))
-    bounds = ([0] if up[0] else []) + list(edges + 1) + ([n] if up[-1] else [])
     out = []
-    for a, b in zip(bounds[::2], bounds[1::2], strict=False):
+    for a, b in true_runs(view.elevation_deg > 0.0):
         sl = slice(a, b)
         out.append(
             PassSample(
