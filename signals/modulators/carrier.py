@@ -88,7 +88,7 @@ def _multiplier(band_id: str) -> int:
         return COHERENT_BANDS[band_id]
     except KeyError:
         raise CarrierError(
-            f"band {band_id!r} is not a coherent downlink (use 32cm-tlm or 8cm-carrier)"
+            f"band {band_id!r} is not a coherent downlink (use {' or '.join(COHERENT_BANDS)})"
         ) from None
 
 
