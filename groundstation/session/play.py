@@ -33,8 +33,9 @@ from groundstation.session.contact import (
 )
 from signals.bands import session as session_setup
 from signals.path.geometry import get_trajectory
-from signals.spacecraft.downlinks import Downlink, session_downlink
+from signals.spacecraft.downlinks import Downlink
 from signals.spacecraft.flight import FlightModel
+from signals.spacecraft.session_downlinks import session_downlink
 
 
 @dataclass
