@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -92,104 +92,6 @@ takes as they are."""
 
 
 @dataclass(frozen=True)
-class Downlink:
-    """One band's transmission as the station receives it.
-
-    Attributes
-    ----------
-    band_id : str
-        ICD §1 band id.
-    fs_hz : float
-        Complex sample rate (Hz).
-    start_utc : datetime
-        UTC of sample 0 at the station.
-    tuned_hz : float
-        The station's tuning: nominal carrier plus predicted Doppler (Hz).
-    n_samples : int
-        Length (samples).
-    description : str
-        One line for the recording's metadata.
-    truth : dict
-        What was sent, JSON-ready (the modulator's truth plus the band and tuning).
-    bit_rate_bps : float or None
-        Telemetry bit rate (telemetry bands only).
-    coherent_mode : str or None
-        ``one-way`` or ``two-way`` (8 cm carrier only).
-    uplink_hz : float or None
-        The station's uplink frequency in two-way mode (Hz).
-    frames_sent : int
-        Telemetry frames sent (telemetry bands only).
-    """
-
-    band_id: str
-    fs_hz: float
-    start_utc: datetime
-    tuned_hz: float
-    n_samples: int
-    description: str
-    truth: dict[str, Any]
-    generate: Callable[[], Iterator[np.ndarray]] = field(repr=False, compare=False)
-    bit_rate_bps: float | None = None
-    coherent_mode: str | None = None
-    uplink_hz: float | None = None
-    frames_sent: int = 0
-
-    def chunks(self) -> Iterator[np.ndarray]:
-        """The samples as complex64 chunks of the modulator's own length, generated as they
-        are asked for.
-
-        The noise comes from the generator the downlink was made with: iterate once.
-        """
-        return self.generate()
-
-    def stream(self, chunk_samples: int) -> Iterator[np.ndarray]:
-        """The samples as complex64 chunks of ``chunk_samples`` each (the last shorter).
-
-        The chunks are cut from :meth:`chunks`, so they hold the same samples, byte for
-        byte, as :meth:`samples` whatever ``chunk_samples`` is; memory stays bounded (one
-        modulator block and one chunk at a time) however long the downlink. Like
-        :meth:`chunks`, iterate once.
-
-        Parameters
-        ----------
-        chunk_samples : int
-            Complex samples per chunk, at least 1.
-
-        Yields
-        ------
-        numpy.ndarray of complex64
-            The next ``chunk_samples`` samples, a new array each time.
-
-        Raises
-        ------
-        ValueError
-            ``chunk_samples`` below 1.
-        """
-        if chunk_samples < 1:
-            raise ValueError(f"chunk_samples must be at least 1, got {chunk_samples}")
-        return rechunk(self.chunks(), chunk_samples)
-
-    def samples(self) -> np.ndarray:
-        """The whole downlink as one complex64 array (short downlinks: tests, fixtures)."""
-        return np.concatenate([*self.chunks(), np.zeros(0, np.complex64)])
-
-    @property
-    def facts(self) -> StreamFacts:
-        """What a receiver of this downlink's stream must be told out of band (ICD §8)."""
-        return StreamFacts(
-            band_id=self.band_id,
-            fs_hz=self.fs_hz,
-            tuned_hz=self.tuned_hz,
-            nominal_hz=band(self.band_id).carrier_hz,
-            start_utc=self.start_utc,
-            n_samples=self.n_samples,
-            bit_rate_bps=self.bit_rate_bps,
-            coherent_mode=self.coherent_mode,
-            uplink_hz=self.uplink_hz,
-        )
-
-
-@dataclass(frozen=True)
 class StreamFacts:
     """A downlink's stream as both ends agree on it out of band (ICD §8), and as a
     recording's metadata states it (ICD §2).
@@ -236,6 +138,75 @@ class StreamFacts:
         return self.n_samples / self.fs_hz
 
 
+@dataclass(frozen=True, kw_only=True)
+class Downlink(StreamFacts):
+    """One band's transmission as the station receives it: its stream's facts (the
+    attributes of :class:`StreamFacts`: band, sample rate, tuning, start, length, bit rate,
+    coherent mode) and what makes and describes its samples.
+
+    Attributes
+    ----------
+    description : str
+        One line for the recording's metadata.
+    truth : dict
+        What was sent, JSON-ready (the modulator's truth plus the band and tuning).
+    generate : callable
+        Makes the iterator of :meth:`chunks` (called once per iteration).
+    frames_sent : int
+        Telemetry frames sent (telemetry bands only).
+    """
+
+    description: str
+    truth: dict[str, Any]
+    generate: Callable[[], Iterator[np.ndarray]] = field(repr=False, compare=False)
+    frames_sent: int = 0
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The samples as complex64 chunks of the modulator's own length, generated as they
+        are asked for.
+
+        The noise comes from the generator the downlink was made with: iterate once.
+        """
+        return self.generate()
+
+    def stream(self, chunk_samples: int) -> Iterator[np.ndarray]:
+        """The samples as complex64 chunks of ``chunk_samples`` each (the last shorter).
+
+        The chunks are cut from :meth:`chunks`, so they hold the same samples, byte for
+        byte, as :meth:`samples` whatever ``chunk_samples`` is; memory stays bounded (one
+        modulator block and one chunk at a time) however long the downlink. Like
+        :meth:`chunks`, iterate once.
+
+        Parameters
+        ----------
+        chunk_samples : int
+            Complex samples per chunk, at least 1.
+
+        Yields
+        ------
+        numpy.ndarray of complex64
+            The next ``chunk_samples`` samples, a new array each time.
+
+        Raises
+        ------
+        ValueError
+            ``chunk_samples`` below 1.
+        """
+        if chunk_samples < 1:
+            raise ValueError(f"chunk_samples must be at least 1, got {chunk_samples}")
+        return rechunk(self.chunks(), chunk_samples)
+
+    def samples(self) -> np.ndarray:
+        """The whole downlink as one complex64 array (short downlinks: tests, fixtures)."""
+        return np.concatenate([*self.chunks(), np.zeros(0, np.complex64)])
+
+    @property
+    def facts(self) -> StreamFacts:
+        """What a receiver of this downlink's stream must be told out of band (ICD §8): the
+        :class:`StreamFacts` part of this record."""
+        return StreamFacts(**{f.name: getattr(self, f.name) for f in fields(StreamFacts)})
+
+
 def _tuned_hz(band_id: str, start_utc: datetime) -> float:
     """Nominal carrier plus the Doppler the station predicts at ``start_utc`` (Hz)."""
     from signals.path.geometry import get_trajectory
@@ -243,17 +214,18 @@ def _tuned_hz(band_id: str, start_utc: datetime) -> float:
     return band(band_id).carrier_hz + float(get_trajectory().doppler_hz(band_id, start_utc))
 
 
-def _downlink(truth: dict[str, Any], **fields: Any) -> Downlink:
-    """A :class:`Downlink` of ``fields`` whose truth also names the band, the start and the
+def _downlink(truth: dict[str, Any], **values: Any) -> Downlink:
+    """A :class:`Downlink` of ``values`` whose truth also names the band, the start and the
     tuning."""
-    band_id = fields["band_id"]
+    band_id = values["band_id"]
+    nominal_hz = band(band_id).carrier_hz
     more = {
         "band": band_id,
-        "start_utc": fields["start_utc"],
-        "tuned_frequency_hz": fields["tuned_hz"],
-        "nominal_frequency_hz": band(band_id).carrier_hz,
+        "start_utc": values["start_utc"],
+        "tuned_frequency_hz": values["tuned_hz"],
+        "nominal_frequency_hz": nominal_hz,
     }
-    return Downlink(truth={**truth, **more}, **fields)
+    return Downlink(truth={**truth, **more}, nominal_hz=nominal_hz, **values)
 
 
 # ------------------------------------------------------------------------------ telemetry

@@ -20,6 +20,7 @@ from signals.spacecraft.craft import BandTransmission
 from signals.spacecraft.downlinks import (
     CarrierOptions,
     PpmOptions,
+    StreamFacts,
     TelemetryOptions,
     carrier_downlink,
     ppm_downlink,
@@ -183,6 +184,7 @@ def test_a_stream_in_any_chunk_length_is_the_whole_array_byte_for_byte(band_inde
 def test_stream_facts_are_what_the_recording_metadata_states():
     tlm, carrier, ppm = _downlinks_of_every_band(5)
     facts = tlm.facts
+    assert type(facts) is StreamFacts and isinstance(tlm, StreamFacts)
     assert facts.datatype == "cf32_le" and facts.band_id == "32cm-tlm"
     assert (facts.fs_hz, facts.tuned_hz, facts.start_utc) == (tlm.fs_hz, tlm.tuned_hz, START)
     assert facts.nominal_hz == tlm.truth["nominal_frequency_hz"]
