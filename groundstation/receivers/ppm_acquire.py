@@ -24,7 +24,7 @@ from groundstation.receivers.ppm_detect import (
     marker_search,
     slot_energies,
 )
-from groundstation.receivers.ppm_kernels import energy_sums
+from groundstation.receivers.ppm_kernels import energy_sums, scan_hits
 from groundstation.receivers.ppm_sources import SampleBuffer
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.receivers.ppm_track import LineTracker
@@ -60,20 +60,21 @@ class Acquirer:
     def __init__(self, reader: SampleBuffer, tracker: LineTracker):
         self.reader = reader
         self.tracker = tracker
-        self._rot_cache: tuple[int, list[tuple[float, np.ndarray]]] = (0, [])
+        self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
+            0,
+            (np.zeros(0), np.zeros((0, 0))),
+        )
 
-    def rotators(self, length: int) -> list[tuple[float, np.ndarray]]:
-        """Carrier hypotheses of the scan and their de-rotation phasors (cached)."""
+    def rotators(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Carrier hypotheses of the scan (Hz) and their de-rotation phasors, shape
+        (hypotheses, length) (cached)."""
         if self._rot_cache[0] != length:
             n = np.arange(length)
-            self._rot_cache = (
-                length,
-                [
-                    (f, np.exp(-2j * np.pi * f / self.reader.fs_hz * n).astype(np.complex64))
-                    for f in ACQUISITION_OFFSETS_HZ
-                    if abs(f) < 0.5 * self.reader.fs_hz
-                ],
+            freqs = np.array(
+                [f for f in ACQUISITION_OFFSETS_HZ if abs(f) < 0.5 * self.reader.fs_hz]
             )
+            phasors = np.exp(-2j * np.pi * freqs[:, None] / self.reader.fs_hz * n[None, :])
+            self._rot_cache = (length, (freqs, phasors.astype(np.complex64)))
         return self._rot_cache[1]
 
     def scan_overlap(self) -> int:
@@ -95,7 +96,7 @@ class Acquirer:
         overlap = self.scan_overlap()
         if self.reader.at_or_after_end(pos + overlap):
             return None
-        rotators = self.rotators(ACQUISITION_BLOCK + overlap)
+        freqs, rotators = self.rotators(ACQUISITION_BLOCK + overlap)
         x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
         power = np.square(x.real) + np.square(x.imag)
         real = self.reader.end_or(pos + x.size) - pos
@@ -103,25 +104,9 @@ class Acquirer:
         if sigma2 <= 0.0:
             sigma2 = float(np.mean(power)) or 1.0
         m = min(x.size - overlap, real)
-        hits: list[tuple[int, float, float]] = []
-        for f, rot in rotators:
-            y = x * rot[: x.size]
-            chip_sum = y[: y.size - k + 1].copy()  # coherent sum over one chip
-            for lag in range(1, k):
-                chip_sum += y[lag : y.size - k + 1 + lag]
-            e = np.square(chip_sum.real)
-            e += np.square(chip_sum.imag)
-            e *= np.float32(1.0 / (k * sigma2))
-            parts = [e[o : o + m] for o in offsets]
-            total = parts[0] + parts[1] + parts[2] + parts[3]
-            low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
-            at = np.flatnonzero((total > ACQ_SUM_THRESHOLD) & (low > ACQ_MIN_THRESHOLD))
-            if at.size:
-                # All four pulses must be there: a strong data pulse (or two pulses of
-                # the other marker) with noise is not a marker.
-                four = np.stack([part[at] for part in parts], axis=-1)
-                keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > MARKER_PAIR_MIN
-                hits += [(int(i), float(total[i]), f) for i in at[keep]]
+        thresholds = (ACQ_SUM_THRESHOLD, ACQ_MIN_THRESHOLD, MARKER_PAIR_MIN)
+        at, total, which = scan_hits(x, rotators, k, offsets, m, 1.0 / (k * sigma2), thresholds)
+        hits = list(zip(at.tolist(), total.tolist(), freqs[which].tolist(), strict=True))
         hits.sort()
         candidates = []
         i = 0
@@ -270,7 +255,7 @@ class Acquirer:
                 continue
             if all(header != h for h, _ in found):
                 found.append((header, copy_index))
-        if found:
+        if found or len(marks) < 2:
             return found
         # List decoding: the three best levels of the four least certain periods, most
         # likely combinations first; keep those that pass the check (the caller then asks

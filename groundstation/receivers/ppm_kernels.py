@@ -215,6 +215,79 @@ def marker_scores_numpy(
     return np.where(np.isfinite(score), score, np.float32(0.0))
 
 
+def scan_energies_numpy(
+    x: np.ndarray, rotator: np.ndarray, chip_taps: int, scale: float
+) -> np.ndarray:
+    """Chip energies of the frame-marker scan for one carrier hypothesis (numpy reference).
+
+    ``e[i] = |Σ_{l<k} x[i+l]·r[i+l]|² · scale`` for ``i < len(x) - k + 1``, with r the
+    de-rotation phasors of the hypothesis and k = ``chip_taps`` (float32 throughout).
+    """
+    y = x * rotator[: x.size]
+    chip_sum = y[: y.size - chip_taps + 1].copy()  # coherent sum over one chip
+    for lag in range(1, chip_taps):
+        chip_sum += y[lag : y.size - chip_taps + 1 + lag]
+    e = np.square(chip_sum.real)
+    e += np.square(chip_sum.imag)
+    e *= np.float32(scale)
+    return e
+
+
+def scan_hits_numpy(
+    x: np.ndarray,
+    rotators: np.ndarray,
+    chip_taps: int,
+    offsets: np.ndarray,
+    count: int,
+    scale: float,
+    thresholds: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame-marker scan of a block (numpy reference): where the four chip energies pass.
+
+    Parameters
+    ----------
+    x : ndarray of complex64
+        The block's samples (``count`` positions plus the marker's span).
+    rotators : ndarray of complex64, shape (hypotheses, >= len(x))
+        De-rotation phasors of each carrier hypothesis.
+    chip_taps : int
+        Samples summed coherently per chip.
+    offsets : ndarray of int, shape (4,)
+        Marker pulse offsets (samples).
+    count : int
+        Marker start positions examined: 0 .. count - 1.
+    scale : float
+        1 / (chip_taps · σ²): chip energies in units of their noise mean.
+    thresholds : (float, float, float)
+        The four energies' sum must exceed the first, each of them the second, the two
+        smallest together the third.
+
+    Returns
+    -------
+    (positions, totals, hypotheses)
+        Every passing (position, hypothesis), by hypothesis then position: int64, float32,
+        int64 arrays.
+    """
+    sum_min, each_min, pair_min = thresholds
+    found = []
+    for h in range(rotators.shape[0]):
+        e = scan_energies_numpy(x, rotators[h], chip_taps, scale)
+        parts = [e[o : o + count] for o in offsets]
+        total = parts[0] + parts[1] + parts[2] + parts[3]
+        low = np.minimum(np.minimum(parts[0], parts[1]), np.minimum(parts[2], parts[3]))
+        at = np.flatnonzero((total > sum_min) & (low > each_min))
+        if at.size:
+            # All four pulses must be there: a strong data pulse (or two pulses of the
+            # other marker) with noise is not a marker.
+            four = np.stack([part[at] for part in parts], axis=-1)
+            keep = np.partition(four, 1, axis=-1)[:, :2].sum(-1) > pair_min
+            at = at[keep]
+            found.append((at, total[at], np.full(at.size, h, np.int64)))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
+
+
 # ------------------------------------------------------------------------ compiled kernels
 
 if NUMBA_AVAILABLE:
@@ -333,6 +406,57 @@ if NUMBA_AVAILABLE:
         for k in range(positions.size):
             for j in range(sets):
                 out[j] += _window_energy(xf, positions[k], weight_sets[j])
+
+    @numba.njit(cache=True, nogil=True)
+    def _scan_hits_kernel(
+        xf, rotf, taps, offsets, count, scale, sum_min, each_min, pair_min, out_at, out_total, out_h
+    ):
+        # Strict floating point in the reference's order of operations (numpy's complex
+        # product may still round differently in the last bit).
+        n = xf.size // 2
+        width = n - taps + 1
+        yr = np.empty(n, np.float32)
+        yi = np.empty(n, np.float32)
+        e = np.empty(width, np.float32)
+        o0, o1, o2, o3 = offsets[0], offsets[1], offsets[2], offsets[3]
+        found = 0
+        for h in range(rotf.shape[0]):
+            for i in range(n):
+                ar = xf[2 * i]
+                ai = xf[2 * i + 1]
+                br = rotf[h, 2 * i]
+                bi = rotf[h, 2 * i + 1]
+                yr[i] = ar * br - ai * bi
+                yi[i] = ar * bi + ai * br
+            for i in range(width):
+                sr = yr[i]
+                si = yi[i]
+                for lag in range(1, taps):
+                    sr += yr[i + lag]
+                    si += yi[i + lag]
+                v = sr * sr
+                v += si * si
+                e[i] = v * scale
+            for i in range(count):
+                a = e[i + o0]
+                b = e[i + o1]
+                c = e[i + o2]
+                d = e[i + o3]
+                total = a + b + c + d
+                if total > sum_min and min(min(a, b), min(c, d)) > each_min:
+                    lo1 = min(a, b)
+                    hi1 = max(a, b)
+                    lo2 = min(c, d)
+                    hi2 = max(c, d)
+                    smallest = min(lo1, lo2)
+                    second = min(max(lo1, lo2), min(hi1, hi2))
+                    if smallest + second > pair_min:
+                        if found < out_at.size:
+                            out_at[found] = i
+                            out_total[found] = total
+                            out_h[found] = h
+                        found += 1
+        return found
 
 
 def _weights(weights: np.ndarray) -> np.ndarray:
@@ -472,3 +596,53 @@ def marker_scores(
     if active_kernel() == "numba":
         return marker_scores_numba(x, positions, weights, noise_energy, pair_min)
     return marker_scores_numpy(x, positions, weights, noise_energy, pair_min)
+
+
+def scan_hits_numba(
+    x: np.ndarray,
+    rotators: np.ndarray,
+    chip_taps: int,
+    offsets: np.ndarray,
+    count: int,
+    scale: float,
+    thresholds: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compiled :func:`scan_hits_numpy` (same arguments and results)."""
+    rotf = np.ascontiguousarray(rotators[:, : x.size], dtype=np.complex64).view(np.float32)
+    sum_min, each_min, pair_min = (np.float32(t) for t in thresholds)
+    size = 1024
+    while True:
+        out = np.empty(size, np.int64), np.empty(size, np.float32), np.empty(size, np.int64)
+        found = _scan_hits_kernel(
+            _as_pairs(x),
+            rotf,
+            int(chip_taps),
+            np.ascontiguousarray(offsets, dtype=np.int64),
+            int(count),
+            np.float32(scale),
+            sum_min,
+            each_min,
+            pair_min,
+            *out,
+        )
+        if found <= size:
+            return tuple(a[:found] for a in out)
+        size = found
+
+
+def scan_hits(
+    x: np.ndarray,
+    rotators: np.ndarray,
+    chip_taps: int,
+    offsets: np.ndarray,
+    count: int,
+    scale: float,
+    thresholds: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame-marker scan of a block; see :func:`scan_hits_numpy`.
+
+    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
+    """
+    if active_kernel() == "numba":
+        return scan_hits_numba(x, rotators, chip_taps, offsets, count, scale, thresholds)
+    return scan_hits_numpy(x, rotators, chip_taps, offsets, count, scale, thresholds)

@@ -213,3 +213,29 @@ def test_kernels_match_reference_for_any_chip_and_carrier(chip_samples, freq_hz,
         pk.energy_sums_numpy(x, positions, sets),
         rtol=1e-5,
     )
+
+
+@needs_numba
+@pytest.mark.parametrize("fs_hz", RATES_HZ)
+def test_scan_hits_compiled_equal_the_reference(fs_hz):
+    """The frame-marker scan: the same hits from a block holding markers (the totals to
+    float32 rounding: numpy's complex product may round differently)."""
+    rng = np.random.default_rng(int(fs_hz))
+    chip = fs_hz / CHIP_RATE_HZ
+    k = max(1, round(chip))
+    offsets = np.round(np.array([0, 9, 24, 44]) * chip).astype(np.int64)
+    x = _noise(rng, 20_000)
+    for start in (1000.3, 7000.8, 15000.1):
+        for o in (0, 9, 24, 44):
+            first = round(start + o * chip)
+            x[first : first + round(chip)] += 2.0 * np.exp(2j * np.pi * rng.uniform())
+    freqs = np.array([-15e3, 0.0, 15e3])
+    rot = np.exp(-2j * np.pi * freqs[:, None] / fs_hz * np.arange(x.size)).astype(np.complex64)
+    count = x.size - int(offsets[-1]) - k - 1
+    args = (x, rot, k, offsets, count, 1.0 / k, (18.0, 1.0, 5.0))
+    want = pk.scan_hits_numpy(*args)
+    got = pk.scan_hits_numba(*args)
+    assert want[0].size >= 3
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[2], want[2])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
