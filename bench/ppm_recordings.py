@@ -56,3 +56,44 @@ def ppm_recording(
         center_frequency_hz=5.86e9,
     )
     return open_recording(base)
+
+
+def ppm_image_set(
+    folder: Path,
+    n_images: int,
+    lines: int,
+    pixels: int,
+    *,
+    fs_hz: float = 200e3,
+    esn0_db: float = 16.0,
+    seed: int = 11,
+):
+    """A cf32 PPM recording of ``n_images`` random images of ``lines`` × ``pixels``,
+    separated by 30 silent periods, with an ordinary session's impairments."""
+    base = folder / f"ppm_set_{int(fs_hz)}_{n_images}x{lines}x{pixels}_{seed}"
+    if base.with_name(base.name + ".sigmf-meta").exists():
+        return open_recording(base)
+    rng = np.random.default_rng(seed)
+    items = []
+    for image_id in range(1, n_images + 1):
+        items += [
+            ImageTransmission(make_image("random", lines, pixels, rng), image_id),
+            SilentGap(30),
+        ]
+    channel = PpmChannel(
+        clock_ppm=40.0,
+        doppler_v_over_c=2e-5,
+        carrier_offset_hz=7_000.0,
+        carrier_rate_hz_per_s=1.0,
+        esn0_db=esn0_db,
+    )
+    signal = PpmSignal(items, fs_hz=fs_hz, channel=channel, lead_s=0.05, tail_s=0.05)
+    write_recording(
+        base,
+        signal.chunks(rng, 1 << 20),
+        fs_hz=fs_hz,
+        band="5cm-ppm",
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=5.86e9,
+    )
+    return open_recording(base)

@@ -8,12 +8,23 @@ by a grid over the marker pulses, timing by a fine search, the other frame marke
 away, a header that passes its check (either copy, both added, or a short list of runner-up
 levels), and the first line markers where that header puts them; those markers also fix the
 clock rate before any data.
+
+False alarms. On noise the scan passes about 4.6e-6 of the (position, carrier hypothesis)
+pairs (four chip energies, each Exp(1): sum > 18, each > 1, the two smallest > 5), about one
+candidate per second at 90 kS/s. Noise then finds the other header copy's marker with
+P ≈ 6e-5 and two of the first four line markers with P ≈ 6e-8, so a lock costs under 4e-6
+per candidate: a header is believed only behind its line markers, or, read alone, behind
+both frame markers. The image needs two lines with their line markers as well
+(:data:`~groundstation.receivers.ppm_image.MIN_LINES_RECEIVED`): about 3e-8 false images an
+hour at 180 kS/s. The derivation and the measured counts are in ``docs/ppm-receiver.md``;
+:attr:`Acquirer.counts` counts each stage.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from typing import Final
 
 import numpy as np
@@ -52,6 +63,17 @@ ACQUISITION_BLOCK: Final = 1 << 15
 #: the three weakest together (> 6).
 ACQ_SUM_THRESHOLD: Final = 18.0
 ACQ_MIN_THRESHOLD: Final = 1.0
+#: What :attr:`Acquirer.counts` counts: candidates from the scan, frame markers confirmed by
+#: the fine search, candidates with the other copy's marker as well, headers passing their
+#: check, headers confirmed by line markers, headers believed without them.
+ACQUISITION_COUNTS: Final = (
+    "candidates",
+    "frame_markers",
+    "marker_pairs",
+    "headers",
+    "confirmed_headers",
+    "unconfirmed_headers",
+)
 
 
 class Acquirer:
@@ -60,6 +82,8 @@ class Acquirer:
     def __init__(self, reader: SampleBuffer, tracker: LineTracker):
         self.reader = reader
         self.tracker = tracker
+        #: How many candidates passed each check (see :data:`ACQUISITION_COUNTS`).
+        self.counts: Counter[str] = Counter({name: 0 for name in ACQUISITION_COUNTS})
         self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
             0,
             (np.zeros(0), np.zeros((0, 0))),
@@ -120,7 +144,19 @@ class Acquirer:
         return candidates, pos + m
 
     def acquire(self, candidate: int, f_guess: float, sigma2: float) -> ImageLock | None:
-        """Verify a frame-marker candidate; return the image lock or None."""
+        """Verify a frame-marker candidate; return the image lock or None.
+
+        Raises :class:`~groundstation.receivers.ppm_sources.NeedSamples` (and counts
+        nothing) when the samples it needs have not all been fed yet.
+        """
+        counts: Counter[str] = Counter()
+        lock = self._acquire(candidate, f_guess, sigma2, counts)
+        self.counts.update(counts)
+        return lock
+
+    def _acquire(
+        self, candidate: int, f_guess: float, sigma2: float, counts: Counter[str]
+    ) -> ImageLock | None:
         chip = self.reader.chip0
         span = int(2 * HEADER_COPY_PERIODS * self.reader.period0)
         base = candidate - span - 64
@@ -139,8 +175,10 @@ class Acquirer:
         _, f, t = best
         filt = self.reader.filter(chip, f)
         t1, s1 = marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.5, 1 / 16)
+        counts["candidates"] += 1
         if s1 < ACQ_SUM_THRESHOLD:
             return None
+        counts["frame_markers"] += 1
         copy_span = HEADER_COPY_PERIODS * self.reader.period0
         t2, s2 = marker_search(x, t1 + copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
         t0, s0 = marker_search(x, t1 - copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
@@ -150,6 +188,8 @@ class Acquirer:
             marks = [(0, t1), (HEADER_COPY_PERIODS, t2)]
         else:
             marks = [(0, t1)]
+        if len(marks) > 1:
+            counts["marker_pairs"] += 1
         candidates = [marks]
         if len(marks) == 1:  # a lone marker may be either copy
             candidates.append([(HEADER_COPY_PERIODS, t1)])
@@ -159,14 +199,20 @@ class Acquirer:
             for period, time in option[1:]:
                 grid.add(period, time + base, 4.0)
             headers = self.read_header(grid, f, sigma2, option)
+            counts["headers"] += len(headers)
             # A header is believed when the line markers it predicts are there.
             for header, copy_index in headers:
                 locked = self.lines_where_expected(grid, header, f, sigma2)
                 if locked is not None:
+                    counts["confirmed_headers"] += 1
                     return ImageLock(header, copy_index, locked[0], locked[1], sigma2)
+            # Without line markers, a header read alone is believed only behind both
+            # frame markers (noise passes a lone marker and a check 1 time in 30).
             direct = [(h, c) for h, c in headers if c >= 0]
-            if direct and fallback is None:
+            if direct and fallback is None and len(option) > 1:
                 fallback = ImageLock(direct[0][0], direct[0][1], grid, f, sigma2)
+        if fallback is not None:
+            counts["unconfirmed_headers"] += 1
         return fallback
 
     def lines_where_expected(
@@ -185,7 +231,10 @@ class Acquirer:
         slope_known = len(grid.points) >= 2
         last = max(p for p, _, _ in grid.points)
         marks = [(p, FRAME_MARKER_CHIPS) for p, _, _ in grid.points]
+        found = 0
         for j in range(n):
+            if found + (n - j) < min(n, 2):
+                return None  # too few markers left to find: no need to wait for them
             period = PREAMBLE_PERIODS + header.line_periods * j
             if self.reader.at_or_after_end(grid.time(period) + 64 * grid.chip_samples):
                 break
@@ -197,7 +246,7 @@ class Acquirer:
                 grid.add(period, t, 4.0)
                 marks.append((period, LINE_MARKER_CHIPS))
                 last, slope_known = period, len(grid.points) >= 2
-        found = sum(chips == LINE_MARKER_CHIPS for _, chips in marks)
+                found += 1
         if found < min(n, 2):
             return None
         return grid, self.refine_carrier(grid, marks, f, sigma2)
@@ -255,7 +304,7 @@ class Acquirer:
                 continue
             if all(header != h for h, _ in found):
                 found.append((header, copy_index))
-        if found or len(marks) < 2:
+        if found:
             return found
         # List decoding: the three best levels of the four least certain periods, most
         # likely combinations first; keep those that pass the check (the caller then asks

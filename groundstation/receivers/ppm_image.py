@@ -37,6 +37,8 @@ class LineResult:
         A window of the line held a non-finite sample.
     start, stop : float
         Sample times of the line's first and after its last period.
+    marker : bool
+        Its line marker was found.
     """
 
     present: bool
@@ -45,11 +47,13 @@ class LineResult:
     nonfinite: bool
     start: float
     stop: float
+    marker: bool = True
 
 
-#: An image is reported only with this many lines received (fewer when its header expects
-#: fewer): over an hour of pure noise at 90 kS/s, a header that passed its check by chance
-#: and one line marker found by chance once made two false one-line images.
+#: An image is believed (and reported) only once this many lines were received with their
+#: line markers found (fewer when its header expects fewer): over an hour of pure noise at
+#: 90 kS/s, a header that passed its check by chance and one line marker found by chance
+#: once made two false one-line images. See docs/ppm-false-alarms.md for the rate.
 MIN_LINES_RECEIVED: Final = 2
 
 
@@ -66,9 +70,9 @@ class ImageAssembly:
     the line.
 
     Nothing is released before the image is believed: :data:`MIN_LINES_RECEIVED` lines
-    (fewer when the header expects fewer). Then :attr:`events` receives the
-    :class:`~groundstation.results.ImageHeader` and every line so far, and each later line
-    as it is released.
+    received with their line markers found (fewer when the header expects fewer). Then
+    :attr:`events` receives the :class:`~groundstation.results.ImageHeader` and every line
+    so far, and each later line as it is released.
 
     Parameters
     ----------
@@ -93,6 +97,7 @@ class ImageAssembly:
         self.nonfinite_lines: list[int] = []
         self.peaks: list[np.ndarray] = []
         self.received_header: ImageHeader | None = None
+        self._with_marker = 0  # lines received with their line marker found
         #: What was released since the caller last took it (header and lines, in order).
         self.events: list[ImageHeader | ImageLine] = []
         self._run_start: int | None = None
@@ -168,8 +173,9 @@ class ImageAssembly:
         if self.confirmed:
             self.events.append(line)
             return
+        self._with_marker += res.marker
         expected = self.header.sent_lines.size
-        if np.count_nonzero(self.received) >= min(MIN_LINES_RECEIVED, expected):
+        if self._with_marker >= min(MIN_LINES_RECEIVED, expected):
             start = math.floor(self.first_start)
             self.received_header = ImageHeader(
                 image_id=self.header.image_id,

@@ -205,7 +205,7 @@ class LineTracker:
         start = float(grid.time(period))
         stop = float(grid.time(period + header.line_periods))
         nonfinite |= self.reader.erased_within(start, stop)
-        return LineResult(present, grey, peak, nonfinite, start, stop), score
+        return LineResult(present, grey, peak, nonfinite, start, stop, marker), score
 
     def scan_line_marker(
         self, grid: PeriodGrid, p_lo: int, p_hi: int, state: TrackState

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from groundstation.errors import NoSignalError
-from groundstation.receivers.ppm import decode_ppm
+from groundstation.receivers.ppm import PpmReceiver, decode_ppm
+from groundstation.receivers.ppm_sources import CHUNK_SAMPLES
 from groundstation.receivers.tlm import decode_tlm_segments
 from signals.path.noise import NoiseSource
 
@@ -29,6 +30,23 @@ def test_noise_source_is_unit_variance_and_order_independent():
 def test_ppm_finds_no_image_in_noise(fs_hz, minutes, seed):
     source = NoiseSource(int(fs_hz * 60 * minutes), fs_hz, np.random.default_rng(seed))
     assert decode_ppm(source).images == []
+
+
+@pytest.mark.slow
+def test_ppm_finds_no_image_in_an_hour_of_noise():
+    """One hour at the lowest rate, fed as a stream: nothing gets past the header's line
+    markers (docs/ppm-receiver.md puts a lock at < 4e-6 per candidate, about 3300
+    candidates an hour), so no image."""
+    fs_hz = 90e3
+    source = NoiseSource(int(fs_hz * 3600), fs_hz, np.random.default_rng(11))
+    receiver = PpmReceiver(fs_hz)
+    for start in range(0, source.n_samples, CHUNK_SAMPLES):
+        assert receiver.feed(source.read(start, CHUNK_SAMPLES)) == []
+    assert receiver.end() == []
+    counts = receiver.acquirer.counts
+    assert 1000 < counts["candidates"] < 10_000
+    assert counts["confirmed_headers"] == counts["unconfirmed_headers"] == 0
+    assert receiver.result().images == []
 
 
 @pytest.mark.parametrize(("bit_rate_bps", "seed"), [(64, 3), (1, 4)])

@@ -129,3 +129,24 @@ def test_receiver_at_14db_against_the_genie(genie_loss_at_12db):
     # And the genie itself agrees with its own curve (two-sided 99.9 % Poisson interval).
     expected = symbols * symbol_error_probability(14.0 - loss)
     assert stats.poisson.ppf(0.0005, expected) <= genie <= stats.poisson.ppf(0.9995, expected)
+
+
+#: The design threshold of the acquisition (docs/ppm-receiver.md): every image found.
+THRESHOLD_ESN0_DB = 9.0
+
+
+def test_every_image_is_found_at_the_threshold_esn0():
+    """At Es/N0 = 9 dB (P_s ≈ 0.16) frame markers, headers and line markers are still found:
+    8 images of 10 lines, every one found with every line, nothing else reported."""
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 64, (10, 16)).astype(np.uint8) for _ in range(8)]
+    items: list = []
+    for i, image in enumerate(images):
+        items += [ImageTransmission(image, i + 1), SilentGap(20)]
+    channel = PpmChannel(
+        clock_ppm=30, carrier_offset_hz=6000, carrier_rate_hz_per_s=2, esn0_db=THRESHOLD_ESN0_DB
+    )
+    sig = PpmSignal(items, fs_hz=FS_HZ, channel=channel, lead_s=0.05, tail_s=0.05)
+    result = decode_ppm(ArraySource(sig.samples(rng), FS_HZ))
+    assert [d.image_id for d in result.images] == list(range(1, 9))
+    assert all(d.received.all() for d in result.images)

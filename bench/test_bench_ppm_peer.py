@@ -1,0 +1,126 @@
+"""The whole-process PPM decode against a GNU Radio flowgraph, and its cost per sample by
+what the samples hold.
+
+- ``test_decode_against_gnuradio``: ``groundstation decode`` (a fresh process: start-up,
+  reading, acquisition, tracking, images and files) and the bare slot detector of
+  ``gnuradio_slots.py`` (a fresh ``/usr/bin/python3`` process with Debian's gnuradio) on
+  the same cf32 recording of 20 images at 200 kS/s, run alternately; ``extra_info``
+  gives both best times and ``speedup_over_gnuradio`` = GNU Radio's time / the decode's.
+  Skipped, with the reason, where ``/usr/bin/python3`` has no gnuradio.
+- ``test_cost_per_sample_by_content``: the receiver in this process on narrow images, on
+  pure noise and on wide images of the same length; ``extra_info`` gives each one's time
+  per sample relative to the wide images' (``narrow_over_wide``, ``noise_over_wide``).
+
+Size: ``MARS1_BENCH_SIZE`` = ``full`` (96 M samples, 20 images) or ``smoke`` (a few
+seconds in all). Recordings are written in the session's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import pick
+from ppm_recordings import ppm_image_set
+
+from groundstation.receivers.ppm import PpmReceiver, decode_ppm
+from groundstation.receivers.ppm_sources import ArraySource
+from signals.path.noise import NoiseSource
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_PYTHON = "/usr/bin/python3"
+FS_HZ = 200e3
+
+
+def _has_gnuradio() -> str | None:
+    """None when the system Python imports gnuradio, else why not."""
+    if not Path(SYSTEM_PYTHON).exists():
+        return f"{SYSTEM_PYTHON} does not exist"
+    done = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gnuradio.blocks"], capture_output=True, timeout=60
+    )
+    if done.returncode:
+        return f"{SYSTEM_PYTHON} has no gnuradio (Debian package gnuradio)"
+    return None
+
+
+def _timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, timeout=600)
+    return time.perf_counter() - start
+
+
+def test_decode_against_gnuradio(benchmark, bench_dir):
+    reason = _has_gnuradio()
+    if reason:
+        pytest.skip(f"GNU Radio peer not available: {reason}")
+    n_images, lines = pick((2, 4), (20, 10))
+    recording = ppm_image_set(bench_dir, n_images, lines, 200, fs_hz=FS_HZ)
+    data = str(recording.data_path)
+    gnuradio = [SYSTEM_PYTHON, str(REPO_ROOT / "bench" / "gnuradio_slots.py"), data, str(FS_HZ)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": "Agg"}
+    out = bench_dir / "peer_out"
+
+    def decode() -> float:
+        shutil.rmtree(out, ignore_errors=True)
+        command = [sys.executable, "-m", "groundstation", "decode", str(recording.meta_path)]
+        return _timed([*command, "-o", str(out)], env)
+
+    decode()  # warm the file cache and the compiled kernels' cache
+    _timed(gnuradio)
+    rounds = pick(1, 5)
+    decode_s, gnuradio_s = [], []
+    for _ in range(rounds):  # alternately, so that both see the same machine
+        decode_s.append(decode())
+        gnuradio_s.append(_timed(gnuradio))
+    benchmark.pedantic(decode, rounds=1, iterations=1)
+    info = benchmark.extra_info
+    info.update(
+        n_samples=recording.n_samples,
+        images=n_images,
+        decode_best_s=min(decode_s),
+        gnuradio_best_s=min(gnuradio_s),
+        speedup_over_gnuradio=min(gnuradio_s) / min(decode_s),
+    )
+    summary = (out / "summary.json").read_text()
+    assert summary.count('"lines_missing": []') == n_images
+
+
+def _per_sample_s(samples: ArraySource | NoiseSource, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        if isinstance(samples, NoiseSource):
+            receiver = PpmReceiver(samples.fs_hz)
+            for at in range(0, samples.n_samples, 1 << 20):
+                receiver.feed(samples.read(at, 1 << 20))
+            receiver.end()
+        else:
+            decode_ppm(samples)
+        best = min(best, time.perf_counter() - start)
+    return best / samples.n_samples
+
+
+def test_cost_per_sample_by_content(benchmark, bench_dir):
+    n = pick(2_000_000, 40_000_000)
+    wide = ppm_image_set(bench_dir, 1, max(2, n // (405 * 4444)), 400, fs_hz=FS_HZ)
+    narrow = ppm_image_set(bench_dir, 1, max(2, n // (13 * 4444)), 8, fs_hz=FS_HZ)
+    sources = {
+        "wide": ArraySource(wide.read(0, wide.n_samples), FS_HZ),
+        "narrow": ArraySource(narrow.read(0, narrow.n_samples), FS_HZ),
+        "noise": NoiseSource(n, FS_HZ, np.random.default_rng(1)),
+    }
+    assert decode_ppm(sources["wide"]).images and decode_ppm(sources["narrow"]).images
+    rounds = pick(1, 3)
+    cost = {name: _per_sample_s(source, rounds) for name, source in sources.items()}
+    benchmark.pedantic(decode_ppm, args=(sources["wide"],), rounds=1, iterations=1)
+    info = benchmark.extra_info
+    info.update({f"{name}_ns_per_sample": 1e9 * s for name, s in cost.items()})
+    info["narrow_over_wide"] = cost["narrow"] / cost["wide"]
+    info["noise_over_wide"] = cost["noise"] / cost["wide"]
