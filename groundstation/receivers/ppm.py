@@ -207,6 +207,8 @@ class PpmReceiver:
         if tracking is not None and tracking.assembly.confirmed:
             # A believed image: the scan starts again where it ends, not before.
             oldest = int(min(tracking.resume_from, tracking.grid.time(tracking.period)))
+        elif tracking is not None:  # its header periods are read again on the first step
+            oldest = min(oldest, int(tracking.first_start))
         return oldest - back
 
     def _step(self, events: list[Event]) -> bool:

@@ -162,3 +162,23 @@ def test_feeding_after_the_end_is_an_error():
     receiver.end()
     with pytest.raises(DecodeError):
         receiver.feed(np.zeros(10, np.complex64))
+
+
+@pytest.mark.parametrize("chunk", [997, 7_000, 40_000])
+def test_small_chunks_at_the_lowest_rate(chunk):
+    """At 90 kS/s a scan block (32 768 samples) is longer than the look-back (24 periods
+    of 1000 samples): the image being verified and tracked is kept all the same."""
+    rng = np.random.default_rng(8)
+    image = make_image("random", 6, 10, rng)
+    channel = PpmChannel(clock_ppm=20, carrier_offset_hz=-4000, esn0_db=14.0)
+    items = [SilentGap(50), ImageTransmission(image, 9), SilentGap(10)]
+    x = PpmSignal(items, fs_hz=90e3, channel=channel, lead_s=0.2, tail_s=0.05).samples(rng)
+    events = []
+    receiver = PpmReceiver(90e3)
+    for start in range(0, x.size, chunk):
+        events += receiver.feed(x[start : start + chunk])
+    events += receiver.end()
+    whole = PpmReceiver(90e3)
+    assert [_key(e) for e in events] == [_key(e) for e in whole.feed(x) + whole.end()]
+    (decoded,) = receiver.result().images
+    assert decoded.received.all() and np.array_equal(decoded.grey, image)
