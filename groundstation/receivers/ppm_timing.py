@@ -9,7 +9,6 @@ the noise power and the count of blocks decided.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,33 +28,32 @@ class PeriodGrid:
     """Period grid: sample time of a period start, as a local weighted straight line."""
 
     def __init__(self, period0: int, time0: float, period_samples: float):
-        self.points: list[tuple[float, float, float]] = [(float(period0), time0, 1.0)]
+        # One row per timing measurement: (period, sample time, weight).
+        self._points = np.array([[float(period0), float(time0), 1.0]])
         self.nominal = period_samples
         self.p_ref, self.t_ref, self.slope = float(period0), time0, period_samples
 
+    @property
+    def points(self) -> list[tuple[float, float, float]]:
+        """The measurements in the fit: (period, sample time, weight)."""
+        return [(float(p), float(t), float(w)) for p, t, w in self._points]
+
     def add(self, period: float, time: float, weight: float) -> None:
-        self.points.append((float(period), float(time), float(weight)))
-        newest = self.points[-1][0]
-        keep = [pt for pt in self.points if pt[0] >= newest - FIT_SPAN_PERIODS]
-        self.points = keep if len(keep) >= 2 else self.points[-2:]
+        """Add a timing measurement and fit the line again."""
+        points = np.concatenate([self._points, [[float(period), float(time), float(weight)]]])
+        keep = points[:, 0] >= float(period) - FIT_SPAN_PERIODS
+        self._points = points[keep] if np.count_nonzero(keep) >= 2 else points[-2:]
         self._fit()
 
     def _fit(self) -> None:
-        # A dozen points or so: plain floats beat array operations here.
-        newest = max(pt[0] for pt in self.points)
-        sw = swp = swt = 0.0
-        weighted = []
-        for p, t, weight in self.points:
-            w = weight * math.exp((p - newest) / FIT_MEMORY_PERIODS)
-            weighted.append((w, p, t))
-            sw += w
-            swp += w * p
-            swt += w * t
-        p_ref, t_ref = swp / sw, swt / sw
-        spread = cross = 0.0
-        for w, p, t in weighted:
-            spread += w * (p - p_ref) ** 2
-            cross += w * (p - p_ref) * (t - t_ref)
+        # Whole arrays: narrow images put hundreds of measurements in the fit span.
+        p, t, weight = self._points.T
+        w = weight * np.exp((p - p.max()) / FIT_MEMORY_PERIODS)
+        sw = w.sum()
+        p_ref, t_ref = float(w @ p / sw), float(w @ t / sw)
+        dp = p - p_ref
+        spread = float(w @ (dp * dp))
+        cross = float(w @ (dp * (t - t_ref)))
         if spread >= 1.0:
             slope = cross / spread
             # A clock can be off by at most ~200 ppm: reject fits outside that.
@@ -65,12 +63,12 @@ class PeriodGrid:
 
     def snapshot(self) -> tuple:
         """The grid's state, for :meth:`restore`."""
-        return list(self.points), self.p_ref, self.t_ref, self.slope
+        return self._points, self.p_ref, self.t_ref, self.slope
 
     def restore(self, saved: tuple) -> None:
-        """Go back to a state taken by :meth:`snapshot`."""
-        points, self.p_ref, self.t_ref, self.slope = saved
-        self.points = list(points)
+        """Go back to a state taken by :meth:`snapshot` (the arrays are never changed in
+        place, so the snapshot shares them)."""
+        self._points, self.p_ref, self.t_ref, self.slope = saved
 
     def time(self, periods: np.ndarray | float) -> np.ndarray:
         """Start of ``periods`` (samples, fractional)."""
