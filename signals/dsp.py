@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 __all__ = [
     "block_power_spectra",
+    "hann_periodic",
     "noise_floor",
     "nonfinite_to_zero",
     "parabolic_offset",
@@ -98,6 +99,22 @@ def block_power_spectra(
         blocks = blocks * window
     power = np.abs(np.fft.fft(blocks, axis=1)) ** 2
     return np.fft.fftshift(power, axes=1) if centred else power
+
+
+def hann_periodic(n: int) -> np.ndarray:
+    """The periodic Hann window of ``n`` points (float64), for spectra.
+
+    0.5 − 0.5·cos(2πk/n), k = 0 … n − 1: ``scipy.signal.windows.hann(n, sym=False)``,
+    computed the same way (so bit for bit the same) without importing ``scipy.signal``,
+    whose import costs a decode more than its whole spectrum.
+    """
+    if n <= 1:
+        return np.ones(max(n, 0))
+    fac = np.linspace(-np.pi, np.pi, n + 1)
+    w = np.zeros(n + 1)
+    w += 0.5 * np.cos(0 * fac)
+    w += 0.5 * np.cos(1 * fac)
+    return w[:-1]
 
 
 def _median_over_mean(n_averaged: int) -> float:

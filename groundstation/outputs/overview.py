@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import windows
 
 from groundstation.io.files import atomic_path
 from groundstation.outputs.figures import figure_png, waterfall_figure
 from groundstation.outputs.spectrum import Waterfall
 from signals.bands import band as band_of
-from signals.dsp import block_power_spectra, noise_floor, nonfinite_to_zero
+from signals.dsp import block_power_spectra, hann_periodic, noise_floor, nonfinite_to_zero
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def sampled_waterfall(
     segments_per_row : int
         Largest number of segments averaged in a row.
     """
-    window = windows.hann(n_fft, sym=False).astype(np.float32)
+    window = hann_periodic(n_fft).astype(np.float32)
     scale = fs_hz * float(np.sum(window.astype(np.float64) ** 2))
     n_segments = n_samples // n_fft
     freqs = np.fft.fftshift(np.fft.fftfreq(n_fft, d=1.0 / fs_hz))

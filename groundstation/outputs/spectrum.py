@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy.signal import windows
 
 from groundstation.io.recording import Recording
-from signals.dsp import block_power_spectra, nonfinite_to_zero
+from signals.dsp import block_power_spectra, hann_periodic, nonfinite_to_zero
 
 #: Segments transformed together (bounds the working memory of one FFT batch).
 _FFT_BATCH_SEGMENTS: Final = 256
@@ -75,7 +74,7 @@ class _WaterfallAccumulator:
         self.fs_hz = float(fs_hz)
         self.n_fft = int(n_fft)
         self.max_rows = int(max_rows)
-        self.window = windows.hann(self.n_fft, sym=False).astype(np.float32)
+        self.window = hann_periodic(self.n_fft).astype(np.float32)
         self.group = 1
         if n_samples is not None and n_samples > 0:
             n_segments = -(-int(n_samples) // self.n_fft)
