@@ -155,9 +155,23 @@ class PpmReceiver:
 
         Returns the headers, lines and images these samples decided, in order.
         """
+        self._check_open()
+        self.buffer.append(chunk)
+        return self._after_feed()
+
+    def feed_from(self, count: int, fill: Callable[[np.ndarray], int]) -> list[Event]:
+        """Like :meth:`feed`, the samples written by ``fill`` straight into the receiver's
+        buffer: ``fill(out)`` writes up to ``count`` samples into ``out`` and returns how
+        many (a file read with ``preadv``, without a copy)."""
+        self._check_open()
+        self.buffer.commit(int(fill(self.buffer.space(int(count)))))
+        return self._after_feed()
+
+    def _check_open(self) -> None:
         if self.buffer.ended:
             raise DecodeError("the PPM receiver was fed after the end of its input")
-        self.buffer.append(chunk)
+
+    def _after_feed(self) -> list[Event]:
         if self.buffer.fed < self._waiting_for:
             return []  # the stage that waits would stop again at the same place
         return self._advance()
@@ -296,15 +310,26 @@ def decode_ppm(
     shrunk_at = None
     for start in range(0, source.n_samples, chunk_samples):
         count = min(chunk_samples, source.n_samples - start)
-        try:
-            chunk = source.read(start, count)
-        except DataFileError:
-            chunk = np.zeros(0, np.complex64)
-        receiver.feed(chunk)
+        if isinstance(source, Cf32FileSource):  # read straight into the receiver's buffer
+            got = [0]
+
+            def fill(out: np.ndarray, start: int = start, got: list[int] = got) -> int:
+                got[0] = source.read_into(start, out)
+                return got[0]
+
+            receiver.feed_from(count, fill)
+            size = got[0]
+        else:
+            try:
+                chunk = source.read(start, count)
+            except DataFileError:
+                chunk = np.zeros(0, np.complex64)
+            receiver.feed(chunk)
+            size = chunk.size
         if on_progress is not None:
             on_progress(receiver.samples_fed)
-        if chunk.size < count:
-            shrunk_at = start + chunk.size
+        if size < count:
+            shrunk_at = start + size
             break
     receiver.end()
     result = receiver.result()

@@ -84,6 +84,7 @@ class Acquirer:
         self.tracker = tracker
         #: How many candidates passed each check (see :data:`ACQUISITION_COUNTS`).
         self.counts: Counter[str] = Counter({name: 0 for name in ACQUISITION_COUNTS})
+        self._memo: tuple | None = None
         self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
             0,
             (np.zeros(0), np.zeros((0, 0))),
@@ -157,6 +158,51 @@ class Acquirer:
     def _acquire(
         self, candidate: int, f_guess: float, sigma2: float, counts: Counter[str]
     ) -> ImageLock | None:
+        # What a candidate's first stages found is kept while it waits for the samples of
+        # its line markers: a stream fed in small chunks asks again and again.
+        key = (candidate, f_guess, sigma2)
+        if self._memo is None or self._memo[0] != key:
+            self._memo = (key, self._frame_markers(candidate, f_guess, sigma2), {})
+        found, headers_of = self._memo[1], self._memo[2]
+        counts["candidates"] += 1
+        if found is None:
+            return None
+        counts["frame_markers"] += 1
+        base, f, marks = found
+        if len(marks) > 1:
+            counts["marker_pairs"] += 1
+        candidates = [marks]
+        if len(marks) == 1:  # a lone marker may be either copy
+            candidates.append([(HEADER_COPY_PERIODS, marks[0][1])])
+        fallback = None
+        for option in candidates:
+            grid = PeriodGrid(option[0][0], option[0][1] + base, self.reader.period0)
+            for period, time in option[1:]:
+                grid.add(period, time + base, 4.0)
+            if tuple(option) not in headers_of:
+                headers_of[tuple(option)] = self.read_header(grid, f, sigma2, option)
+            headers = headers_of[tuple(option)]
+            counts["headers"] += len(headers)
+            # A header is believed when the line markers it predicts are there.
+            for header, copy_index in headers:
+                locked = self.lines_where_expected(grid, header, f, sigma2)
+                if locked is not None:
+                    counts["confirmed_headers"] += 1
+                    return ImageLock(header, copy_index, locked[0], locked[1], sigma2)
+            # Without line markers, a header read alone is believed only behind both
+            # frame markers (noise passes a lone marker and a check 1 time in 30).
+            direct = [(h, c) for h, c in headers if c >= 0]
+            if direct and fallback is None and len(option) > 1:
+                fallback = ImageLock(direct[0][0], direct[0][1], grid, f, sigma2)
+        if fallback is not None:
+            counts["unconfirmed_headers"] += 1
+        return fallback
+
+    def _frame_markers(
+        self, candidate: int, f_guess: float, sigma2: float
+    ) -> tuple[int, float, list[tuple[int, float]]] | None:
+        """Carrier and timing refined on a candidate's frame marker, and the other copy's
+        marker looked for: (first sample read, carrier Hz, [(period, start)]) or None."""
         chip = self.reader.chip0
         span = int(2 * HEADER_COPY_PERIODS * self.reader.period0)
         base = candidate - span - 64
@@ -175,10 +221,8 @@ class Acquirer:
         _, f, t = best
         filt = self.reader.filter(chip, f)
         t1, s1 = marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.5, 1 / 16)
-        counts["candidates"] += 1
         if s1 < ACQ_SUM_THRESHOLD:
             return None
-        counts["frame_markers"] += 1
         copy_span = HEADER_COPY_PERIODS * self.reader.period0
         t2, s2 = marker_search(x, t1 + copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
         t0, s0 = marker_search(x, t1 - copy_span, FRAME_MARKER_CHIPS, chip, filt, sigma2, 2.0)
@@ -188,32 +232,7 @@ class Acquirer:
             marks = [(0, t1), (HEADER_COPY_PERIODS, t2)]
         else:
             marks = [(0, t1)]
-        if len(marks) > 1:
-            counts["marker_pairs"] += 1
-        candidates = [marks]
-        if len(marks) == 1:  # a lone marker may be either copy
-            candidates.append([(HEADER_COPY_PERIODS, t1)])
-        fallback = None
-        for option in candidates:
-            grid = PeriodGrid(option[0][0], option[0][1] + base, self.reader.period0)
-            for period, time in option[1:]:
-                grid.add(period, time + base, 4.0)
-            headers = self.read_header(grid, f, sigma2, option)
-            counts["headers"] += len(headers)
-            # A header is believed when the line markers it predicts are there.
-            for header, copy_index in headers:
-                locked = self.lines_where_expected(grid, header, f, sigma2)
-                if locked is not None:
-                    counts["confirmed_headers"] += 1
-                    return ImageLock(header, copy_index, locked[0], locked[1], sigma2)
-            # Without line markers, a header read alone is believed only behind both
-            # frame markers (noise passes a lone marker and a check 1 time in 30).
-            direct = [(h, c) for h, c in headers if c >= 0]
-            if direct and fallback is None and len(option) > 1:
-                fallback = ImageLock(direct[0][0], direct[0][1], grid, f, sigma2)
-        if fallback is not None:
-            counts["unconfirmed_headers"] += 1
-        return fallback
+        return base, float(f), marks
 
     def lines_where_expected(
         self, grid: PeriodGrid, header: PpmHeader, f: float, sigma2: float

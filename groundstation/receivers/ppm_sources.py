@@ -26,8 +26,8 @@ from signals.dsp import nonfinite_to_zero
 from signals.formats.ppm import CHIP_RATE_HZ, PERIOD_CHIPS
 
 #: Samples read from a source per chunk fed to the receiver by :func:`decode_ppm`
-#: (8 MiB of cf32).
-CHUNK_SAMPLES: Final = 1 << 20
+#: (1 MiB of cf32: a chunk read from a file is still in the caches when it is decoded).
+CHUNK_SAMPLES: Final = 1 << 17
 
 
 class SampleSource(Protocol):
@@ -85,6 +85,20 @@ class Cf32FileSource:
             self.shrunk_at = end if self.shrunk_at is None else min(self.shrunk_at, end)
             return out[: got // 8]
         return out
+
+    def read_into(self, start: int, out: np.ndarray) -> int:
+        """Read samples from ``start`` into ``out`` (complex64); returns how many were read
+        (fewer at the end of the file, or where it now ends)."""
+        start = max(0, int(start))
+        count = max(min(out.size, self.n_samples - start), 0)
+        if count == 0:
+            return 0
+        view = memoryview(out[:count]).cast("B")
+        got = os.preadv(self._fd, [view], self.offset_bytes + start * 8) // 8
+        if got < count:
+            end = start + got
+            self.shrunk_at = end if self.shrunk_at is None else min(self.shrunk_at, end)
+        return got
 
     def close(self) -> None:
         """Close the data file."""
@@ -145,23 +159,33 @@ class SampleBuffer:
     def append(self, chunk: np.ndarray) -> None:
         """Add the next samples (NaN/Inf erased to zero and counted)."""
         chunk = np.asarray(chunk, dtype=np.complex64).reshape(-1)
-        if chunk.size == 0:
-            return
-        if self._hi + chunk.size > self._data.size:
+        if chunk.size:
+            self.space(chunk.size)[:] = chunk
+            self.commit(chunk.size)
+
+    def space(self, count: int) -> np.ndarray:
+        """Room for the next ``count`` samples in the buffer itself, to be written in place
+        and then taken with :meth:`commit` (a file is read straight into it)."""
+        if self._hi + count > self._data.size:
             held = self._hi - self._lo
-            need = held + chunk.size
-            if need > self._data.size:  # grow, with room for more (up to 64 MiB more)
-                data = np.empty(need + min(need, 1 << 23) + (1 << 16), np.complex64)
+            need = held + count
+            if 2 * need > self._data.size:  # grow: moves stay rare (at most one per half)
+                # (a very large chunk, an array fed whole, gets no more than it needs)
+                room = need if count < (1 << 22) else 0
+                data = np.empty(need + room + (1 << 16), np.complex64)
                 data[:held] = self._data[self._lo : self._hi]
                 self._data = data
             else:  # room enough once the samples held move to the front
                 self._data[:held] = self._data[self._lo : self._hi]
             self._lo, self._hi = 0, held
-        stop = self._hi + chunk.size
-        self._data[self._hi : stop] = chunk
+        return self._data[self._hi : self._hi + count]
+
+    def commit(self, count: int) -> None:
+        """Take the first ``count`` samples written into :meth:`space` as fed."""
+        stop = self._hi + count
         self._erase_nonfinite(self._data[self._hi : stop], self.fed)
         self._hi = stop
-        self.fed += chunk.size
+        self.fed += count
 
     def discard_before(self, index: int) -> None:
         """Forget the samples before ``index``: no stage will read them again."""

@@ -182,3 +182,25 @@ def test_small_chunks_at_the_lowest_rate(chunk):
     assert [_key(e) for e in events] == [_key(e) for e in whole.feed(x) + whole.end()]
     (decoded,) = receiver.result().images
     assert decoded.received.all() and np.array_equal(decoded.grey, image)
+
+
+def test_a_cf32_file_read_into_the_buffer_decodes_like_its_samples(tmp_path):
+    """A cf32 recording is read straight into the receiver's buffer (no copy): the same
+    events as the samples fed from memory."""
+    from datetime import UTC, datetime
+
+    from groundstation.io.recording import open_recording
+    from groundstation.io.writer import write_recording
+
+    x, _ = _recording()
+    meta = write_recording(
+        tmp_path / "rec",
+        [x],
+        fs_hz=FS_HZ,
+        band="5cm-ppm",
+        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
+        center_frequency_hz=5.86e9,
+    )
+    result = decode_ppm(open_recording(meta), chunk_samples=20_000)
+    images = [e for e in _whole() if e[0] == "image"]
+    assert [_key(image) for image in result.images] == images
