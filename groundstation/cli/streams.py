@@ -90,6 +90,11 @@ def add_transmit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=STREAM_FORMATS, default="cf32", help="sample format (default cf32)"
     )
+    parser.add_argument(
+        "--samp-rate", dest="fs_hz", type=float, default=None, metavar="HZ",
+        help="resample every band to this rate (Hz; a ratio of integers up to 1000 of the "
+        "band's own; default: each band's own rate)",
+    )  # fmt: skip
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument(
         "--speed", type=_positive, default=1.0, metavar="X",

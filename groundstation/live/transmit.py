@@ -14,6 +14,7 @@ rate, divided by the speed), so a receiver sees what a radio would, a chunk at a
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +26,11 @@ import numpy as np
 
 from groundstation.errors import RecordingError
 from groundstation.io.files import leave_interrupts_to_main_thread
-from groundstation.io.recording import base_path, format_utc
+from groundstation.io.recording import MIN_SAMPLE_RATE_HZ, base_path, format_utc
 from groundstation.io.samples import SAMPLE_FORMATS
 from groundstation.io.sinks import SampleSink, open_sink
 from groundstation.io.streams import is_stream_address, parse_address
+from groundstation.live.resample import StreamResampler, rate_ratio
 from groundstation.outputs.carrier import MODE_KEY, UPLINK_KEY
 from signals.spacecraft.downlinks import Downlink
 
@@ -60,6 +62,34 @@ class BandStream:
     target: str
     sample_format: str
     gain: float
+    fs_out_hz: float | None = None
+
+    @property
+    def fs_hz(self) -> float:
+        """The stream's sample rate (Hz): the downlink's, or the one it is resampled to."""
+        return self.fs_out_hz or self.downlink.fs_hz
+
+    @property
+    def n_samples(self) -> int:
+        """Samples the stream carries."""
+        d = self.downlink
+        return math.ceil(d.n_samples * self.fs_hz / d.fs_hz - 1e-9)
+
+    def chunks(self, chunk_s: float):
+        """The stream's samples in chunks of about ``chunk_s`` seconds, resampled if asked."""
+        d = self.downlink
+        chunks = d.stream(max(1, round(d.fs_hz * chunk_s)))
+        if self.fs_out_hz is None or self.fs_out_hz == d.fs_hz:
+            yield from chunks
+            return
+        resampler = StreamResampler(*rate_ratio(d.fs_hz, self.fs_out_hz))
+        for chunk in chunks:
+            out = resampler.feed(chunk)
+            if out.size:
+                yield out
+        tail = resampler.end()
+        if tail.size:
+            yield tail
 
     def facts_line(self) -> str:
         """One line: band, rate, format, tuning, start, bit rate, target."""
@@ -67,9 +97,9 @@ class BandStream:
         rate = f", {d.bit_rate_bps:g} bit/s" if d.bit_rate_bps else ""
         gain = f", gain {20 * np.log10(self.gain):+.0f} dB" if self.gain != 1.0 else ""
         return (
-            f"{d.band_id}: {d.fs_hz:g} S/s {self.sample_format}{gain}, tuned to "
+            f"{d.band_id}: {self.fs_hz:g} S/s {self.sample_format}{gain}, tuned to "
             f"{d.tuned_hz:.3f} Hz, sample 0 at {format_utc(d.start_utc)}{rate}, "
-            f"{d.n_samples} samples ({d.n_samples / d.fs_hz:.1f} s) -> {self.target}"
+            f"{self.n_samples} samples ({d.n_samples / d.fs_hz:.1f} s) -> {self.target}"
         )
 
     def listen_command(self) -> str:
@@ -79,7 +109,7 @@ class BandStream:
             "groundstation listen",
             self.target.replace("zmq+push://", "zmq+pull://"),
             f"--band {d.band_id}",
-            f"--samp-rate {d.fs_hz:g}",
+            f"--samp-rate {self.fs_hz:g}",
             f"--format {self.sample_format}",
             f"--start {format_utc(d.start_utc)}",
         ]
@@ -114,24 +144,45 @@ def band_targets(target: str, bands: list[str]) -> dict[str, str]:
 
 
 def plan_streams(
-    downlinks: dict[str, Downlink], target: str, sample_format: str = "cf32"
+    downlinks: dict[str, Downlink],
+    target: str,
+    sample_format: str = "cf32",
+    fs_hz: float | None = None,
 ) -> list[BandStream]:
-    """The streams of ``downlinks`` sent to ``target`` as ``sample_format``."""
+    """The streams of ``downlinks`` sent to ``target`` as ``sample_format``, resampled to
+    ``fs_hz`` when it is given (a ratio of integers up to 1000 of each band's rate).
+
+    Raises
+    ------
+    RecordingError
+        An unknown format, or a rate no ratio reaches or below what a band's receiver needs.
+    """
     if sample_format not in SAMPLE_FORMATS:
         raise RecordingError(f"unknown sample format {sample_format!r}")
     targets = band_targets(target, list(downlinks))
     gain = 1.0 if sample_format in ("cf32", "cf64") else INTEGER_GAIN
-    return [BandStream(downlinks[b], targets[b], sample_format, gain) for b in downlinks]
+    if fs_hz is not None:
+        for band, d in downlinks.items():
+            if fs_hz < MIN_SAMPLE_RATE_HZ[band]:
+                raise RecordingError(
+                    f"--samp-rate {fs_hz:g} Hz is below the {MIN_SAMPLE_RATE_HZ[band]:g} Hz "
+                    f"band {band} needs"
+                )
+            try:
+                rate_ratio(d.fs_hz, fs_hz)
+            except ValueError as exc:
+                raise RecordingError(f"--samp-rate: {exc}") from None
+    return [BandStream(downlinks[b], targets[b], sample_format, gain, fs_hz) for b in downlinks]
 
 
-def _recording_facts(d: Downlink) -> dict:
+def _recording_facts(d: Downlink, fs_hz: float) -> dict:
     extra: dict[str, object] = {}
     if d.coherent_mode is not None:
         extra[MODE_KEY] = d.coherent_mode
     if d.uplink_hz is not None:
         extra[UPLINK_KEY] = d.uplink_hz
     return {
-        "fs_hz": d.fs_hz,
+        "fs_hz": fs_hz,
         "band": d.band_id,
         "start_utc": d.start_utc,
         "center_frequency_hz": d.tuned_hz,
@@ -155,7 +206,7 @@ def open_sinks(
                 open_sink(
                     s.target,
                     SAMPLE_FORMATS[s.sample_format],
-                    recording=_recording_facts(s.downlink),
+                    recording=_recording_facts(s.downlink, s.fs_hz),
                     stdout=stdout,
                     wait_subscriber_s=wait_subscriber_s,
                 )
@@ -183,14 +234,14 @@ def _pace(
 ) -> None:
     leave_interrupts_to_main_thread()
     d = stream.downlink
-    chunk_samples = max(1, round(d.fs_hz * CHUNK_S))
+    fs_hz = stream.fs_hz
     position = 0
     try:
-        for chunk in d.stream(chunk_samples):
+        for chunk in stream.chunks(CHUNK_S):
             if stop.is_set():
                 return
             if speed is not None:
-                due = t0 + (position + chunk.size) / d.fs_hz / speed
+                due = t0 + (position + chunk.size) / fs_hz / speed
                 while (wait := due - time.monotonic()) > 0:
                     if stop.wait(min(wait, 0.1)):
                         return

@@ -34,7 +34,7 @@ def run_transmit_command(args) -> int:
             )
     if not session.downlinks:
         raise SessionError("the spacecraft transmits nothing in this session")
-    streams = plan_streams(session.downlinks, args.to, args.format)
+    streams = plan_streams(session.downlinks, args.to, args.format, args.fs_hz)
     info = sys.stderr if args.to == "-" else sys.stdout
     pace = "as fast as taken" if args.fast else f"{args.speed:g}x real time"
     p = session.plan

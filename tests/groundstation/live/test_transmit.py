@@ -115,3 +115,19 @@ def test_several_bands_to_stdout_is_a_usage_error(capsys):
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "standard output takes one band" in err[0]
+
+
+def test_a_resampled_stream_decodes_into_the_frames_sent(tmp_path, session_args):
+    session = session_downlinks(**session_args, bands=("32cm-tlm",))
+    downlink = session.downlinks["32cm-tlm"]
+    streams = plan_streams(session.downlinks, str(tmp_path / "rs.sigmf-meta"), "cf32", 9600.0)
+    assert "32cm-tlm: 9600 S/s cf32" in streams[0].facts_line()
+    sent = send_streams(streams, open_sinks(streams), speed=None)
+    assert sent == {"32cm-tlm": streams[0].n_samples}
+    recording = open_recording(tmp_path / "rs.sigmf-meta")
+    assert recording.fs_hz == 9600.0
+    assert recording.n_samples == round(downlink.n_samples * 9600 / 8000)
+    result = decode_recording(tmp_path / "rs.sigmf-meta", tmp_path / "out", show_progress=False)
+    assert len([f for f in result.frames if f.parity_ok]) == downlink.frames_sent
+    with pytest.raises(RecordingError, match="below"):
+        plan_streams(session.downlinks, "-", "cf32", 4000.0)
