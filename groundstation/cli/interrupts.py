@@ -10,8 +10,11 @@ Exit status: 128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+import time
 from types import FrameType
 
 #: The signals that interrupt a run.
@@ -50,6 +53,33 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def _deliver_again(signum: int, hook_returned: threading.Event) -> None:
+    hook_returned.wait(1.0)
+    time.sleep(0.02)  # let the hook return first: a handler raising inside it is printed
+    _state["raised"] = False
+    os.kill(os.getpid(), signum)
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Deliver again an interrupt that landed where Python ignores exceptions.
+
+    A signal handled inside a finaliser (``__del__``, a weak-reference callback) raises
+    there, and Python prints "Exception ignored in ..." and goes on. Instead the signal is
+    sent again, quietly, from another thread once this hook has returned, so that it ends
+    the run at the main thread's next ordinary statement (Python runs handlers in the main
+    thread only; until then ``raised`` keeps a handler from raising inside this hook).
+    """
+    exc = unraisable.exc_value
+    if isinstance(exc, Interrupted):
+        hook_returned = threading.Event()
+        threading.Thread(
+            target=_deliver_again, args=(exc.signum, hook_returned), daemon=True
+        ).start()
+        hook_returned.set()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> dict[int, object]:
     """Route the interrupt signals to :class:`Interrupted`; return the previous handlers.
 
@@ -61,6 +91,7 @@ def install() -> dict[int, object]:
     if signal.getsignal(signal.SIGINT) is not _handler:  # else keep a signal noted earlier
         _state.update(pending=None, received=None)
     _state.update(armed=False, raised=False)
+    sys.unraisablehook = _unraisable
     return {signum: signal.signal(signum, _handler) for signum in INTERRUPT_SIGNALS}
 
 

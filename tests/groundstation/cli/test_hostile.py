@@ -312,3 +312,37 @@ def test_a_signal_after_the_run_keeps_the_runs_status():
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+_SIGNAL_IN_A_FINALISER = """
+import os, signal, time
+from groundstation.cli import interrupts
+interrupts.install()
+interrupts.arm()
+class Finalised:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler runs here, inside the finaliser
+try:
+    Finalised()
+    for _ in range(200):
+        time.sleep(0.01)
+    print("ran on")
+except interrupts.Interrupted as exc:
+    print("interrupted", exc.exit_status)
+"""
+
+
+def test_a_signal_inside_a_finaliser_still_interrupts_quietly():
+    """Python swallows an exception raised in ``__del__``: the signal must end the run anyway,
+    with no "Exception ignored" lines before the one-line message."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_IN_A_FINALISER],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["interrupted", "143"], done.stderr
+    assert done.stderr == ""
