@@ -129,18 +129,7 @@ def slot_decisions(
     returning the energies themselves: the compiled kernel of
     :mod:`groundstation.receivers.ppm_kernels` touches only the slot windows and keeps nothing else.
     With it come the energies half a chip either side of the decided window (the
-    early-late timing discriminator).
-
-    Parameters
-    ----------
-    x : ndarray of complex64
-        Samples; ``period_starts`` are fractional sample positions into it.
-    period_starts : ndarray
-        Start of each period (samples into ``x``).
-    chip_samples : float
-        Chip length (samples).
-    pulse_filter : PulseFilter
-        Weights for this chip length and carrier offset.
+    early-late timing discriminator). The parameters are those of :func:`slot_energies`.
 
     Returns
     -------
