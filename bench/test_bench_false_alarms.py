@@ -16,7 +16,7 @@ from conftest import pick, record_throughput
 from groundstation.errors import NoSignalError
 from groundstation.receivers.ppm import PpmReceiver
 from groundstation.receivers.ppm_sources import CHUNK_SAMPLES
-from groundstation.receivers.tlm import decode_tlm_segments
+from groundstation.receivers.tlm_decode import decode_tlm_segments
 from signals.path.noise import NoiseSource
 
 

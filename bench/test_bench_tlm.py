@@ -16,7 +16,7 @@ from conftest import best_time_s, pick, record_throughput
 from scipy import fft as sp_fft
 from scipy import signal as sps
 
-from groundstation.receivers.tlm import decode_tlm_samples
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 from signals.formats.tlm import CHANNELS, SUBCARRIER_HZ, FrameType, from_raw
 from signals.formats.tlm_frames import frame_from_channels
 from signals.modulators.tlm import TelemetryTransmission

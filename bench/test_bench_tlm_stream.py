@@ -98,7 +98,7 @@ _MEMORY_SCRIPTS = {
     "receiver": """
 import sys
 from groundstation.io.recording import open_recording
-from groundstation.receivers.tlm import decode_tlm_recording
+from groundstation.receivers.tlm_decode import decode_tlm_recording
 decode_tlm_recording(open_recording(sys.argv[1]))
 print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 """,
@@ -115,7 +115,7 @@ _WARM_UP = """
 import numpy as np
 from datetime import UTC, datetime
 from groundstation.errors import NoSignalError
-from groundstation.receivers.tlm import decode_tlm_samples
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 try:
     decode_tlm_samples(np.ones(400_000, np.complex64), 48000.0, bit_rate_bps=64,
                        start_utc=datetime(1962, 11, 5, tzinfo=UTC))
@@ -165,7 +165,7 @@ def _gnuradio_missing() -> str | None:
 _RECEIVER_SCRIPT = """
 import sys
 from groundstation.io.recording import open_recording
-from groundstation.receivers.tlm import decode_tlm_recording
+from groundstation.receivers.tlm_decode import decode_tlm_recording
 print(len(decode_tlm_recording(open_recording(sys.argv[1])).frames))
 """
 

@@ -29,7 +29,7 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from groundstation.receivers.tlm import decode_tlm_samples
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 from signals.formats.tlm import CHANNELS, FRAME_BITS, SYNC_BITS, FrameType, from_raw
 from signals.formats.tlm_frames import frame_from_channels
 from signals.modulators.tlm import TelemetryTransmission

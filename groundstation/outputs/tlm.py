@@ -28,7 +28,7 @@ from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
 from groundstation.outputs.figures import TelemetrySeries, telemetry_figure
 from groundstation.progress import progress
-from groundstation.receivers.tlm import decode_tlm_recording
+from groundstation.receivers.tlm_decode import decode_tlm_recording
 from groundstation.results import DecodedFrame, TelemetryBandResult
 
 

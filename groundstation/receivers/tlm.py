@@ -44,25 +44,24 @@ frame is decoded once and whole.
 The stages are modules of one job each: :mod:`~groundstation.receivers.tlm_frontend` (the
 full-rate pass), :mod:`~groundstation.receivers.tlm_carrier` (1-2),
 :mod:`~groundstation.receivers.tlm_bitsync` (3) and
-:mod:`~groundstation.receivers.tlm_framesync` (4); this module feeds them and cuts the bins
-into segments.
+:mod:`~groundstation.receivers.tlm_framesync` (4); the segment geometry and the bins kept
+between segments are :mod:`~groundstation.receivers.tlm_segments`. This module feeds the
+stages and cuts the bins into segments; :mod:`~groundstation.receivers.tlm_decode` feeds it
+arrays, readers and recordings.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 import numpy as np
 
-from groundstation.errors import DataFileError, DecodeError, NoSignalError
-from groundstation.io.recording import RELATIVE_EPOCH, Recording
+from groundstation.errors import DecodeError, NoSignalError
 from groundstation.receivers.stream import Event
 from groundstation.receivers.tlm_bitsync import (
-    SEARCH_CLOCK_OFFSET,
     snr_m2m4_from_moments,
     soft_bits,
     soft_llr_scale,
@@ -91,32 +90,28 @@ from groundstation.receivers.tlm_frontend import (
     mix,
     subcarrier_bins,
 )
+from groundstation.receivers.tlm_segments import (
+    Bins,
+    check_rates,
+    data_bin_samples,
+    segment_geometry,
+)
 from groundstation.results import DecodedFrame, TelemetryDecodeResult, TruncatedFrame
 from signals.dsp import nonfinite_to_zero
 from signals.formats.tlm import (
-    BIT_RATES_BPS,
     CARRIER_POWER_FRACTION,
     DATA_POWER_FRACTION,
     FRAME_BITS,
     MAX_CARRIER_OFFSET_HZ,
-    MIN_FS_HZ,
     SUBCARRIER_HZ,
     cycles_per_bit,
-    frame_duration_s,
 )
 
 log = logging.getLogger(__name__)
 
-#: Segments: at least this long (s) and at least this many frames.
-MIN_SEGMENT_S: Final = 64.0
-SEGMENT_FRAMES: Final = 3.0
-SEGMENT_MARGIN_S: Final = 4.0
-
 
 #: Spectra averaged for the noise density of a segment.
 NOISE_BLOCKS: Final = 128
-#: Data bins a bit spans (at most eight a subcarrier cycle).
-BINS_PER_BIT: Final = 256
 #: Most samples handled at once (a longer chunk is taken in pieces: bounded temporaries).
 MAX_PIECE: Final = 1 << 20
 #: Rate error searched around a line tracked by an earlier segment (Hz/s).
@@ -135,53 +130,6 @@ class _SegmentResult:
     clock_offset: float
     bit_s: float
     cn0_dbhz: float
-
-
-class _Bins:
-    """A run of bins indexed from ``start`` (absolute), the oldest droppable; room for
-    ``capacity`` (it grows if ever needed)."""
-
-    def __init__(self, dtype: type, capacity: int = 1 << 12) -> None:
-        self.start = 0
-        self._data = np.zeros(max(16, int(capacity)), dtype)
-        self._count = 0
-
-    @property
-    def stop(self) -> int:
-        """One past the last bin held (absolute index)."""
-        return self.start + self._count
-
-    def append(self, values: np.ndarray) -> None:
-        need = self._count + values.size
-        if need > self._data.size:
-            grown = np.zeros(max(2 * self._data.size, need), self._data.dtype)
-            grown[: self._count] = self._data[: self._count]
-            self._data = grown
-        self._data[self._count : need] = values
-        self._count = need
-
-    def get(self, lo: int, hi: int) -> np.ndarray:
-        """Bins ``[lo, hi)`` (absolute; clipped to those held), a view."""
-        lo = max(lo, self.start) - self.start
-        hi = min(hi, self.stop) - self.start
-        return self._data[lo : max(lo, hi)]
-
-    def drop_before(self, index: int) -> None:
-        cut = min(index - self.start, self._count)
-        if cut <= 0:
-            return
-        self._data[: self._count - cut] = self._data[cut : self._count]
-        self._count -= cut
-        self.start += cut
-
-
-def _data_bin_samples(fs_hz: float, bit_rate_bps: float) -> int:
-    """Samples per data bin: 256 bins a bit, at most eight a subcarrier cycle (32 bit/s and
-    up). A bit's edges fall inside a bin, whose sum is split in proportion: at 8 bins a
-    cycle the bin around the zero crossing holds 2.5 % of a half cycle's energy, and a bit
-    of hundreds of half cycles (the low rates) cares still less for coarser bins."""
-    bin_rate_hz = min(8.0 * SUBCARRIER_HZ, BINS_PER_BIT * float(bit_rate_bps))
-    return max(1, int(fs_hz // bin_rate_hz))
 
 
 def _bits_and_frames(
@@ -215,36 +163,6 @@ def _bits_and_frames(
     return soft, frames, truncated
 
 
-def _segment_geometry(fs_hz: float, bit_rate_bps: float) -> tuple[int, int]:
-    """Length and step (samples) of the regular segments."""
-    frame_s = frame_duration_s(bit_rate_bps) * (1 + SEARCH_CLOCK_OFFSET)
-    length = int(max(MIN_SEGMENT_S, SEGMENT_FRAMES * frame_s) * fs_hz)
-    step = length - int((frame_s + SEGMENT_MARGIN_S) * fs_hz)
-    return length, step
-
-
-def _segments(n: int, fs_hz: float, bit_rate_bps: float) -> list[tuple[int, int]]:
-    """Overlapping ``(start, stop)`` segments; every frame fits whole in the segment that
-    owns its start (owner: the last segment starting at or before it).
-
-    Regular segments start every ``step`` samples; the last one ends with the recording
-    (``TelemetryReceiver`` decides the same segments as the samples arrive)."""
-    length, step = _segment_geometry(fs_hz, bit_rate_bps)
-    if n <= length:
-        return [(0, n)]
-    starts = [*list(range(0, n - length, step)), n - length]
-    return [(s, s + length) for s in starts]
-
-
-def _check_rates(fs_hz: float, bit_rate_bps: float) -> None:
-    if bit_rate_bps not in BIT_RATES_BPS:
-        raise DecodeError(
-            f"bit rate {bit_rate_bps:g} bit/s is not a telemetry rate {list(BIT_RATES_BPS)}"
-        )
-    if fs_hz < MIN_FS_HZ:
-        raise DecodeError(f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz needed")
-
-
 class TelemetryReceiver:
     """Push-based telemetry receiver (ICD §4): fed chunks of any size, it hands out each
     frame as soon as it is decided (see :mod:`groundstation.receivers.stream`).
@@ -273,29 +191,29 @@ class TelemetryReceiver:
     """
 
     def __init__(self, fs_hz: float, bit_rate_bps: float, *, start_utc: datetime) -> None:
-        _check_rates(fs_hz, bit_rate_bps)
+        check_rates(fs_hz, bit_rate_bps)
         self.fs_hz = float(fs_hz)
         self.bit_rate_bps = float(bit_rate_bps)
         self.start_utc = start_utc
         self.samples_fed = 0
-        self._length, self._step = _segment_geometry(fs_hz, bit_rate_bps)
+        self._length, self._step = segment_geometry(fs_hz, bit_rate_bps)
         # a frame belongs to the segment it starts in; half a frame of slack either side
         # keeps one whose start estimate differs by a sample between two segments
         self._half_frame = 0.5 * FRAME_BITS * fs_hz / bit_rate_bps
         # --- front end: acquisition window, NCO pieces, bins held
-        self._m = _data_bin_samples(fs_hz, bit_rate_bps)
+        self._m = data_bin_samples(fs_hz, bit_rate_bps)
         self._m_c = max(1, round(fs_hz / CARRIER_BIN_RATE_HZ))
         self._window = int(ACQUISITION_WINDOW_S * fs_hz)
-        self._acq = _Bins(np.complex64, self._window)  # samples held for the acquisition
+        self._acq = Bins(np.complex64, self._window)  # samples held for the acquisition
         self._acquisition: Acquisition | None = None
         self._ncos: list[Nco] = []  # NCO pieces in time order
         self._fe = FrontEndState()
         # held: from the last regular segment's start to the next decision, plus a piece
         held = self._length + self._step + MAX_PIECE
-        self._a = _Bins(np.complex64, held // self._m + 2)
-        self._b = _Bins(np.complex64, held // self._m + 2)
-        self._c = _Bins(np.complex64, held // self._m_c + 2)
-        self._c_phase = _Bins(np.float64, held // self._m_c + 2)
+        self._a = Bins(np.complex64, held // self._m + 2)
+        self._b = Bins(np.complex64, held // self._m + 2)
+        self._c = Bins(np.complex64, held // self._m_c + 2)
+        self._c_phase = Bins(np.float64, held // self._m_c + 2)
         # --- segments and frames
         self._next = 0  # start of the next regular segment
         self._n_decoded = 0  # segments decoded
@@ -462,7 +380,7 @@ class TelemetryReceiver:
         self._c.start = self._c_phase.start = start // self._m_c
         held = self._acq.get(start, self._acq.stop)
         self._mix(held, start)
-        self._acq = _Bins(np.complex64, 16)
+        self._acq = Bins(np.complex64, 16)
 
     def _mix(self, x: np.ndarray, n_first: int) -> None:
         a, b, c, phase = mix(x, n_first, self.fs_hz, self._ncos[-1], self._m, self._m_c, self._fe)
@@ -634,142 +552,3 @@ class TelemetryReceiver:
             self._soft_sums += (f.soft.size, np.sum(f.soft**2), np.sum(f.soft**4))
             events.append(decoded)
         return events
-
-
-def decode_tlm_segments(
-    read: Callable[[int, int], np.ndarray],
-    n_samples: int,
-    fs_hz: float,
-    *,
-    bit_rate_bps: float,
-    start_utc: datetime,
-    progress: Callable[[int], object] | None = None,
-    chunk_samples: int = 1 << 18,
-) -> TelemetryDecodeResult:
-    """Decode telemetry from any sample source: read chunk by chunk and fed to a
-    :class:`TelemetryReceiver`.
-
-    Parameters
-    ----------
-    read : callable
-        ``read(start, count)`` returns complex samples ``[start, start + count)``.
-    n_samples : int
-        Number of samples.
-    fs_hz : float
-        Complex sample rate (Hz), ≥ 8000.
-    bit_rate_bps : float
-        Bit rate (bit/s), one of ICD §4.
-    start_utc : datetime
-        UTC of sample 0.
-    progress : callable, optional
-        Called with the number of new samples processed after each chunk.
-    chunk_samples : int
-        Samples read at a time.
-
-    Raises
-    ------
-    NoSignalError
-        If no segment holds a telemetry carrier.
-    DecodeError
-        If the bit rate or the sample rate is not one of ICD §4.
-    """
-    receiver = TelemetryReceiver(fs_hz, bit_rate_bps, start_utc=start_utc)
-    for start in range(0, max(0, int(n_samples)), chunk_samples):
-        chunk = read(start, min(chunk_samples, n_samples - start))
-        receiver.feed(chunk)
-        if progress is not None:
-            progress(len(chunk))
-    receiver.end()
-    return receiver.result()
-
-
-def decode_tlm_samples(
-    samples: np.ndarray,
-    fs_hz: float,
-    *,
-    bit_rate_bps: float,
-    start_utc: datetime,
-) -> TelemetryDecodeResult:
-    """Decode telemetry from an in-memory complex baseband array.
-
-    Parameters
-    ----------
-    samples : ndarray of complex
-        Baseband samples centred on the tuned frequency (ICD §2); not modified.
-    fs_hz : float
-        Complex sample rate (Hz), ≥ 8000.
-    bit_rate_bps : float
-        Bit rate (bit/s).
-    start_utc : datetime
-        UTC of sample 0.
-    """
-    samples = np.asarray(samples)
-    return decode_tlm_segments(
-        lambda start, count: samples[start : start + count],
-        samples.size,
-        fs_hz,
-        bit_rate_bps=bit_rate_bps,
-        start_utc=start_utc,
-    )
-
-
-def detect_bit_rate(read: Callable[[int, int], np.ndarray], n_samples: int, fs_hz: float) -> float:
-    """Guess the bit rate of a recording without ``mars1:bit_rate``: the rate whose first
-    segment yields the most frames that pass every parity check (fastest first).
-
-    Raises
-    ------
-    NoSignalError
-        If no rate gives a frame.
-    """
-    best = (0, 0.0)
-    for rate in sorted(BIT_RATES_BPS, reverse=True):
-        a, b = _segments(n_samples, fs_hz, rate)[0]
-        receiver = TelemetryReceiver(fs_hz, rate, start_utc=RELATIVE_EPOCH)
-        receiver.feed(read(a, b - a))
-        # a frame read at the wrong rate almost never passes 29 parity checks (2⁻²⁹)
-        good = sum(isinstance(f, DecodedFrame) and all(f.word_parity) for f in receiver.end())
-        if good > best[0]:
-            best = (good, float(rate))
-    if best[0] == 0:
-        raise NoSignalError("no telemetry frame at any bit rate of ICD §4")
-    return best[1]
-
-
-def decode_tlm_recording(
-    recording: Recording,
-    *,
-    bit_rate_bps: float | None = None,
-    progress: Callable[[int], object] | None = None,
-) -> TelemetryDecodeResult:
-    """Decode a telemetry :class:`~groundstation.io.recording.Recording` segment by segment.
-
-    Only one segment (at least 64 s or three frames) is in memory at a time.
-
-    Parameters
-    ----------
-    recording : Recording
-        An opened 32 cm or 1.6 m telemetry recording.
-    bit_rate_bps : float, optional
-        Bit rate (bit/s); default ``mars1:bit_rate``, else detected.
-    progress : callable, optional
-        Called with the number of samples processed after each segment.
-    """
-    rate = bit_rate_bps or recording.bit_rate_bps
-    warnings = []
-    if rate is None:
-        rate = detect_bit_rate(recording.read, recording.n_samples, recording.fs_hz)
-        warnings.append(f"recording has no mars1:bit_rate; detected {rate:g} bit/s")
-    receiver = TelemetryReceiver(recording.fs_hz, rate, start_utc=recording.start_utc)
-    try:
-        for _first, chunk in recording.chunks(1 << 18):
-            receiver.feed(chunk)
-            if progress is not None:
-                progress(chunk.size)
-    except DataFileError as exc:
-        # the file shrank under us: what was read is the recording
-        warnings.append(f"{exc}; decoded the first {receiver.samples_fed} samples")
-    receiver.end()
-    result = receiver.result()
-    result.warnings[:0] = warnings
-    return result

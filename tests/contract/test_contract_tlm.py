@@ -27,7 +27,7 @@ from contract.icd_tlm import (
 )
 
 from groundstation.cli.synth.tlm import synth_tlm
-from groundstation.receivers.tlm import decode_tlm_samples
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 from signals.formats import tlm as fmt
 from signals.formats.tlm_frames import TelemetryFrame, frame_from_channels
 from signals.modulators.tlm import TelemetryTransmission

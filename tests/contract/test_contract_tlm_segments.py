@@ -18,6 +18,7 @@ import pytest
 from contract.icd_tlm import frame_bytes, pm_waveform
 
 from groundstation.receivers import tlm
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 
 START_UTC = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
 FS_HZ = 8000.0
@@ -73,7 +74,7 @@ def test_overlapping_segments_keep_the_copy_with_odd_parity(
         return result
 
     monkeypatch.setattr(tlm.TelemetryReceiver, "_decode_segment", segment_with_a_flipped_bit)
-    result = tlm.decode_tlm_samples(clean, FS_HZ, bit_rate_bps=RATE_BPS, start_utc=START_UTC)
+    result = decode_tlm_samples(clean, FS_HZ, bit_rate_bps=RATE_BPS, start_utc=START_UTC)
     assert len(covering) >= 2, "the test needs the frame whole in two segments"
     # one copy of every frame, the target's the one sent, with its parity right
     assert [bytes(f.words) for f in result.frames] == frames

@@ -16,7 +16,7 @@ from groundstation.io.recording import open_recording
 from groundstation.io.writer import write_recording
 from groundstation.outputs.records import CSV_COLUMNS, summary_record
 from groundstation.outputs.tlm import decode_tlm_to_dir
-from groundstation.receivers.tlm import decode_tlm_recording, decode_tlm_samples
+from groundstation.receivers.tlm_decode import decode_tlm_recording, decode_tlm_samples
 from signals.formats.tlm import CHANNELS, FrameType
 from signals.modulators.tlm import TelemetryTransmission
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from groundstation.io.recording import open_recording
-from groundstation.receivers.tlm import decode_tlm_recording
+from groundstation.receivers.tlm_decode import decode_tlm_recording
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "tlm"
 NAMES = ("tlm32cm_64bps", "tlm1.6m_8bps_inverted", "tlm32cm_128bps_9k6_cut")

@@ -15,7 +15,7 @@ import pytest
 from groundstation.errors import NoSignalError
 from groundstation.receivers.ppm import PpmReceiver, decode_ppm
 from groundstation.receivers.ppm_sources import CHUNK_SAMPLES
-from groundstation.receivers.tlm import decode_tlm_segments
+from groundstation.receivers.tlm_decode import decode_tlm_segments
 from signals.path.noise import NoiseSource
 
 

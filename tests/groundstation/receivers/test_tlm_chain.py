@@ -15,7 +15,8 @@ import pytest
 from scipy import special, stats
 
 from groundstation.errors import NoSignalError
-from groundstation.receivers.tlm import TelemetryDecodeResult, decode_tlm_samples
+from groundstation.receivers.tlm import TelemetryDecodeResult
+from groundstation.receivers.tlm_decode import decode_tlm_samples
 from signals.formats.tlm import (
     CHANNELS,
     DATA_POWER_FRACTION,
@@ -321,10 +322,10 @@ def test_long_low_rate_recording_keeps_the_carrier_in_every_segment() -> None:
 def test_frame_on_a_segment_boundary_is_decoded_once(shift_samples: float) -> None:
     """Overlapping segments each decode the frames that start in them; a frame starting
     right at the next segment's first sample must come out exactly once."""
-    from groundstation.receivers.tlm import _segments
+    from groundstation.receivers.tlm_segments import segments
 
     fs_hz, rate = 8000.0, 128
-    boundary = _segments(10**7, fs_hz, rate)[1][0]
+    boundary = segments(10**7, fs_hz, rate)[1][0]
     carrier_s = (boundary + shift_samples) / fs_hz - 20 * FRAME_BITS / rate
     rng = np.random.default_rng(20)
     frames = random_frames(40, rng)

@@ -21,12 +21,9 @@ from hypothesis import strategies as st
 
 from groundstation.io.recording import open_recording
 from groundstation.io.writer import write_recording
-from groundstation.receivers.tlm import (
-    TelemetryReceiver,
-    _segment_geometry,
-    decode_tlm_recording,
-    decode_tlm_samples,
-)
+from groundstation.receivers.tlm import TelemetryReceiver
+from groundstation.receivers.tlm_decode import decode_tlm_recording, decode_tlm_samples
+from groundstation.receivers.tlm_segments import segment_geometry
 from groundstation.results import DecodedFrame, TruncatedFrame
 from signals.formats.tlm import CHANNELS, FRAME_BITS, FrameType, from_raw
 from signals.formats.tlm_frames import frame_from_channels
@@ -36,7 +33,7 @@ START = datetime(1962, 11, 7, 9, 30, tzinfo=UTC)
 FS_HZ = 8000.0
 RATE = 128
 #: Segments of 64 s starting every 58 s: 150 s hold two regular segments and the last one.
-LENGTH, STEP = _segment_geometry(FS_HZ, RATE)
+LENGTH, STEP = segment_geometry(FS_HZ, RATE)
 
 
 @functools.cache
