@@ -54,6 +54,16 @@ class DefinedIn:
         return value in self._names()
 
 
+class ScheduleLength:
+    """The number of sessions in the replay's schedule, counted only when the help is printed
+    (``%(last_session)s``), so the help and the error for a number past the last agree."""
+
+    def __str__(self) -> str:
+        from groundstation.session.schedule import mission_schedule
+
+        return str(len(mission_schedule()))
+
+
 SCENARIOS = DefinedIn("signals.mission", "SCENARIOS")
 #: ``contact`` also listens for the sister craft lost in its parking orbit (Sputnik 22).
 CONTACT_SCENARIOS = DefinedIn("signals.mission", "SCENARIOS", "sputnik22")
@@ -149,12 +159,13 @@ def add_contact_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="UTC start of the session, e.g. 1962-11-04T10:00Z (must be visible)",
     )
-    when.add_argument(
+    session = when.add_argument(
         "--session",
         type=int,
         default=None,
-        help="session number N of the mission replay's schedule (1-79)",
+        help="session number N of the mission replay's schedule (1-%(last_session)s)",
     )
+    session.last_session = ScheduleLength()  # type: ignore[attr-defined]
     _scenario(parser, CONTACT_SCENARIOS)
     _output(parser, Path("contact"), "session folder (default ./contact)")
     parser.add_argument(

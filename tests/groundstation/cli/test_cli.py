@@ -51,6 +51,18 @@ def test_module_entry_point_and_help():
         assert command in result.stdout
 
 
+def test_contact_help_and_error_give_the_same_session_range(capsys):
+    from groundstation.session.schedule import mission_schedule
+
+    last = len(mission_schedule())
+    with pytest.raises(SystemExit):
+        main(["contact", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert f"(1-{last})" in help_text
+    result = run_cli("contact", "--session", str(last + 1))
+    assert_one_line_error(result, f"sessions 1 to {last}")
+
+
 def _noise_recording(
     tmp_path: Path,
     band: str = "5cm-ppm",

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from groundstation.report.pages import write_mission_report
-from groundstation.session.contact import SessionProfile, find_session_time, run_session
-from groundstation.session.mission import run_scheduled_session, session_day
+from groundstation.session.contact import run_session
+from groundstation.session.mission import run_scheduled_session
+from groundstation.session.plan import SessionProfile, find_session_time
+from groundstation.session.schedule import session_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 
 from groundstation.errors import SessionError
-from groundstation.session.contact import check_visible
-from groundstation.session.mission import (
+from groundstation.session.mission import parse_numbers, replay
+from groundstation.session.plan import check_visible
+from groundstation.session.schedule import (
     LAST_DOCUMENTED_CONTACT,
     mission_schedule,
-    parse_numbers,
-    replay,
     session_start,
 )
 from signals.spacecraft.flight import LAUNCH_UTC, FlightModel

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from groundstation.errors import SessionError
-from groundstation.session.contact import (
+from groundstation.session.plan import (
     check_visible,
     choose_bit_rate,
     find_session_time,
     plan_session,
 )
-from groundstation.session.mission import session_day
+from groundstation.session.schedule import session_day
 from signals.errors import ConfigError
 from signals.path.geometry import get_trajectory
 from signals.path.link_budget import link_budget

@@ -10,7 +10,8 @@ import pytest
 
 from groundstation.cli.synth.tlm import synth_tlm
 from groundstation.io.recording import open_recording
-from groundstation.session.contact import SessionProfile, find_session_time, run_session
+from groundstation.session.contact import run_session
+from groundstation.session.plan import SessionProfile, find_session_time
 from signals.formats.tlm import CHANNEL_BY_NAME
 from signals.formats.uplink import CARRIER_STEP_S, Command
 
