@@ -21,16 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from groundstation.session.contact import (
+from groundstation.session.plan import (
     DOWNLINK_BANDS,
     SessionPlan,
     SessionProfile,
-    _command_table,
-    _uplink,
     band_rng,
     plan_session,
     session_link,
 )
+from groundstation.session.score import command_table
+from groundstation.session.uplink import uplink_at_spacecraft
 from signals.bands import session as session_setup
 from signals.path.geometry import get_trajectory
 from signals.spacecraft.downlinks import Downlink
@@ -99,7 +99,7 @@ def session_downlinks(
     rng = np.random.default_rng(seed)
     flight = FlightModel(scenario, np.random.default_rng(seed), get_trajectory())
     spacecraft = Spacecraft(flight)
-    uplink, _, sent_utc = _uplink(plan, rng, plan.commands, plan.start_utc)
+    uplink, _, sent_utc = uplink_at_spacecraft(plan, rng, plan.commands, plan.start_utc)
     arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
     received = spacecraft.receive_uplink(uplink, session_setup().uplink_fs_hz, arrival)
     transmissions = {t.band_id: t for t in spacecraft.transmission_plan().transmissions}
@@ -120,5 +120,5 @@ def session_downlinks(
             band_rng(seed, band_id),
             antenna_power_gain_s=spacecraft.flight.antenna_power_gain_s,
         )
-    commands = _command_table(plan.commands, sent_utc, received, [])
+    commands = command_table(plan.commands, sent_utc, received, [])
     return SessionStreams(plan, downlinks, commands, [str(e) for e in spacecraft.log])

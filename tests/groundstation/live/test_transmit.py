@@ -23,8 +23,8 @@ from groundstation.io.facts import SourceOptions
 from groundstation.io.recording import open_recording
 from groundstation.io.streams import open_stream
 from groundstation.live.transmit import band_targets, open_sinks, plan_streams, send_streams
-from groundstation.session.mission import default_session, session_start
 from groundstation.session.play import session_downlinks
+from groundstation.session.schedule import default_session, session_start
 
 WAIT_S = 30.0
 
