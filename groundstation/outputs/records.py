@@ -4,6 +4,8 @@
 - ``summary.json`` of each band: :func:`summary_record`;
 - ``telemetry.csv`` and ``telemetry.jsonl``: :func:`frame_record` gives one frame's columns
   (:data:`CSV_COLUMNS`), :func:`telemetry_csv_text` and :func:`telemetry_jsonl_text` the files;
+- a session's ``session.json`` (:func:`session_record`) and ``telemetry.csv`` of both
+  telemetry bands (:func:`session_telemetry_csv_text`);
 - SigMF annotations (ICD §2): :func:`frame_annotations`, :func:`image_annotations`,
   :func:`carrier_annotation`, with the keys of :mod:`groundstation.io.keys`, each with its
   occupied band (``core:freq_lower_edge`` / ``core:freq_upper_edge``) computed from the same
@@ -16,6 +18,7 @@ in :func:`frame_record`. The per-band output modules call these functions and wr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -29,12 +32,16 @@ from groundstation.io import keys
 from groundstation.io.files import write_json, write_text
 from groundstation.io.recording import format_utc, parse_utc
 from groundstation.results import (
+    BandOutcome,
     BandResult,
     CarrierBandResult,
     CarrierEstimate,
+    CommandOutcome,
     DecodedFrame,
     DecodedImage,
     PpmBandResult,
+    SessionFrame,
+    SessionResult,
     TelemetryBandResult,
     TelemetryDecodeResult,
 )
@@ -423,3 +430,110 @@ def no_signal_record(recording: str, reason: str) -> dict[str, Any]:
 def write_summary(path: Path | str, result: BandResult) -> Path:
     """Write ``summary.json`` for ``result`` atomically (non-finite numbers as ``null``)."""
     return write_json(path, summary_record(result))
+
+
+# ============================================================================ session
+
+
+def command_record(command: CommandOutcome) -> dict[str, Any]:
+    """One command's entry in ``session.json``."""
+    return {
+        "opcode": command.opcode,
+        "argument": command.argument,
+        "description": command.description,
+        "sent_utc": format_utc(command.sent_utc),
+        "received_utc": None if command.received_utc is None else format_utc(command.received_utc),
+        "accepted": command.accepted,
+        "acknowledged": command.acknowledged,
+    }
+
+
+def band_outcome_record(outcome: BandOutcome) -> dict[str, Any]:
+    """One band's entry in ``session.json``: its link budget, then what was decoded."""
+    b = outcome.budget
+    out: dict[str, Any] = {
+        "usable": bool(b.usable),
+        "reason": b.reason,
+        "transmitted": outcome.transmitted,
+        "cn0_dbhz": b.cn0_dbhz,
+        "margin_db": b.margin_db,
+        "bit_rate_bps": b.bit_rate_bps,
+        "ebn0_db": b.ebn0_db,
+        "esn0_db": b.esn0_db,
+        "lock_time_s": outcome.lock_time_s,
+        "frames_decoded": outcome.frames_decoded,
+        "frames_lost": outcome.frames_lost,
+        "lines_decoded": outcome.lines_decoded,
+        "lines_lost": outcome.lines_lost,
+    }
+    if outcome.decoded is not None:
+        out["measured"] = measured_record(outcome.decoded)
+    if outcome.recording:
+        out["recording"] = outcome.recording
+    if outcome.error:
+        out["error"] = outcome.error
+    return out
+
+
+def session_record(result: SessionResult) -> dict[str, Any]:
+    """The ``session.json`` content of a session (Python values; see :func:`write_session`)."""
+    p = result.plan
+    up = p.budgets["1.6m-cmd"]
+    return {
+        "session": p.number,
+        "kind": p.kind,
+        "scenario": p.scenario,
+        "start_utc": format_utc(p.start_utc),
+        "range_km": p.range_km,
+        "range_rate_km_s": p.range_rate_km_s,
+        "light_time_s": p.light_time_s,
+        "elevation_deg": p.elevation_deg,
+        "sun_distance_au": p.sun_distance_au,
+        "days_since_launch": p.days_since_launch,
+        "attitude_mode": p.attitude_mode,
+        "dish_pointed": p.dish_pointed,
+        "bit_rate_bps": p.bit_rate_bps,
+        "contact": result.contact,
+        "commands": [command_record(c) for c in result.commands],
+        "end_command": None if result.end_command is None else command_record(result.end_command),
+        "bands": {b: band_outcome_record(o) for b, o in result.bands.items()},
+        "uplink": {
+            "band": "1.6m-cmd",
+            "cn0_dbhz": up.cn0_dbhz,
+            "ebn0_db": up.ebn0_db,
+            "margin_db": up.margin_db,
+            "usable": bool(up.usable),
+        },
+        "range_rate_check": None
+        if result.range_rate_check is None
+        else dataclasses.asdict(result.range_rate_check),
+        "images": [image_record(i.image, i.name, i.fs_hz) for i in result.images],
+        "spacecraft_log": result.spacecraft_log,
+        "elapsed_s": result.elapsed_s,
+    }
+
+
+def write_session(path: Path | str, result: SessionResult) -> Path:
+    """Write ``session.json`` for ``result`` atomically (non-finite numbers as ``null``)."""
+    return write_json(path, session_record(result))
+
+
+#: Columns of a session's ``telemetry.csv``: the band, then a band's columns.
+SESSION_CSV_COLUMNS: Final = ("band", *CSV_COLUMNS)
+
+
+def session_telemetry_csv_text(frames: Sequence[SessionFrame]) -> str:
+    """A session's ``telemetry.csv``: the frames of every band in time order, band first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SESSION_CSV_COLUMNS)
+    for item in frames:
+        writer.writerow([item.band, *csv_row(frame_record(item.frame))])
+    return out.getvalue()
+
+
+def write_session_telemetry_csv(path: Path | str, frames: Sequence[SessionFrame]) -> Path | None:
+    """Write a session's ``telemetry.csv`` atomically; nothing (None) without frames."""
+    if not frames:
+        return None
+    return write_text(path, session_telemetry_csv_text(frames))

@@ -1,16 +1,18 @@
 """From a session's or a mission's results to the plain records the report templates read.
 
-Nothing here draws or writes HTML: each function takes the results (``session.json`` /
-``mission.json`` content, telemetry rows, image files) and returns dataclasses of text
-and numbers. Every table is a list of :class:`Column` (header, unit, how to get and write
-the value), so adding a column to a table is one edit in one list.
+Nothing here draws or writes HTML: each function takes the typed results
+(:class:`groundstation.results.SessionResult`, its frames, the mission's entries) and
+returns dataclasses of text and numbers. Every table is a list of :class:`Column` (header,
+unit, how to get and write the value), so adding a column to a table is one edit in one list.
 
-The results are read tolerantly: any part may be missing, None or NaN, and reads as a
-dash. Whether a session made contact is decided in one place, :func:`session_contact`.
+Numbers may be None or NaN (a quantity not measured) and read as a dash. Whether a session
+made contact is the session's own verdict (``SessionResult.contact``, decided once by
+``groundstation.session.score.made_contact``); the report never decides it again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +38,13 @@ from groundstation.report.format import (
     yes_no,
 )
 from groundstation.report.tables import Cell, Column, Fact, Table, build_table
-from groundstation.results import DecodedFrame, SessionFrame
+from groundstation.results import (
+    BandOutcome,
+    CommandOutcome,
+    DecodedFrame,
+    SessionFrame,
+    SessionResult,
+)
 from signals.bands import bands_of_kind
 from signals.formats.tlm import CHANNEL_BY_NAME, CHANNEL_NAMES, FrameType
 from signals.formats.uplink import BIT_RATE_BPS as UPLINK_BIT_RATE_BPS
@@ -53,74 +61,61 @@ def whole(value: Any) -> int:
     return 0 if n is None else int(n)
 
 
-# ------------------------------------------------------------------------------ contact
-# The one seam with the session's own decision: these two read the summary only.
+# ------------------------------------------------------------------------------ verdict
 
 
-def _tlm_bands(session: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    bands = mapping(session.get("bands"))
-    return {
-        b: v for b, v in bands.items() if b in bands_of_kind("telemetry") and isinstance(v, Mapping)
-    }
+def _tlm_bands(result: SessionResult) -> dict[str, BandOutcome]:
+    return {b: o for b, o in result.bands.items() if b in bands_of_kind("telemetry")}
 
 
-def session_contact(session: Mapping[str, Any]) -> bool:
-    """Whether the session made contact: its own verdict, else telemetry decoded on a band
-    whose link budget closes."""
-    if isinstance(session.get("contact"), bool):
-        return session["contact"]
-    return any(
-        whole(v.get("frames_decoded")) > 0 and v.get("usable") for v in _tlm_bands(session).values()
-    )
-
-
-def _margin_key(band: Mapping[str, Any]) -> float:
-    margin = number(band.get("margin_db"))
+def _margin_key(outcome: BandOutcome) -> float:
+    margin = number(outcome.budget.margin_db)
     return -math.inf if margin is None else margin
 
 
-def session_verdict(session: Mapping[str, Any]) -> str:
-    """One sentence: contact or not, and why (from the link budget and the decoders)."""
-    tlm = _tlm_bands(session)
-    range_km = number(session.get("range_km"))
+def session_verdict(result: SessionResult) -> str:
+    """One sentence: contact or not (the session's verdict), and why (from the link budget
+    and the decoders)."""
+    tlm = _tlm_bands(result)
+    range_km = number(result.plan.range_km)
     at = f" at {range_km / 1e6:.2f} million km" if range_km is not None else ""
-    if session_contact(session):
-        decoded = {b: v for b, v in tlm.items() if whole(v.get("frames_decoded")) > 0}
+    if result.contact:
+        decoded = {b: o for b, o in tlm.items() if o.frames_decoded > 0}
         if not decoded:
             return f"Contact{at}."
-        best = max(decoded, key=lambda b: whole(decoded[b].get("frames_decoded")))
-        v = decoded[best]
-        n = whole(v.get("frames_decoded"))
-        rate = number(v.get("bit_rate_bps"))
+        best = max(decoded, key=lambda b: decoded[b].frames_decoded)
+        o = decoded[best]
+        n = o.frames_decoded
+        rate = number(o.budget.bit_rate_bps)
         rate_text = f" at {rate:g} bit/s" if rate is not None else ""
-        margin = number(v.get("margin_db"))
+        margin = number(o.budget.margin_db)
         margin_text = f", link margin {margin:+.1f} dB" if margin is not None else ""
-        lost = whole(v.get("frames_lost"))
-        lost_text = f" ({lost} lost)" if lost else ""
+        lost_text = f" ({o.frames_lost} lost)" if o.frames_lost else ""
         return (
             f"Contact: {n} telemetry frame{'s' if n != 1 else ''}{lost_text} decoded on "
             f"{best}{rate_text}{at}{margin_text}."
         )
     if not tlm:
         return f"No contact{at}: no telemetry band was worked in this session."
-    usable = {b: v for b, v in tlm.items() if v.get("usable")}
+    usable = {b: o for b, o in tlm.items() if o.budget.usable}
     if not usable:
         parts = [
-            f"{b} {tlm[b].get('reason') or 'does not close'}"
+            f"{b} {tlm[b].budget.reason or 'does not close'}"
             for b in sorted(tlm, key=lambda b: _margin_key(tlm[b]), reverse=True)
         ]
         return f"No contact{at}: no telemetry link closes ({'; '.join(parts)})."
     best = max(usable, key=lambda b: _margin_key(usable[b]))
-    v = usable[best]
-    margin = number(v.get("margin_db"))
+    o = usable[best]
+    margin = number(o.budget.margin_db)
     margin_text = f" ({margin:+.1f} dB)" if margin is not None else ""
-    if v.get("transmitted") is False:
+    if not o.transmitted:
         return (
             f"No contact{at}: the {best} link budget closes{margin_text} but the "
             "spacecraft did not transmit on it."
         )
-    error = v.get("error")
-    why = f": {error}" if error else ""
+    why = f": {o.error}" if o.error else ""
+    if o.decoded is not None and not o.frames_decoded:
+        why = ": every frame received failed parity"
     return (
         f"No contact{at}: the {best} link budget closes{margin_text} but no telemetry "
         f"frame was decoded{why}."
@@ -130,33 +125,30 @@ def session_verdict(session: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------ header
 
 
-def session_facts(session: Mapping[str, Any]) -> list[Fact]:
+def session_facts(result: SessionResult) -> list[Fact]:
     """Where the probe was and how it was oriented, as the header's facts."""
-    number_ = session.get("session")
-    kind = session.get("kind") or "session"
-    range_km = number(session.get("range_km"))
-    rate = number(session.get("range_rate_km_s"))
-    light = number(session.get("light_time_s"))
+    p = result.plan
+    light = number(p.light_time_s)
     light_text = (
         DASH
         if light is None
         else f"{light:.2f} s" + (f" ({light / 60:.1f} min)" if light >= 60 else "")
     )
-    mode = session.get("attitude_mode")
+    rate = number(p.range_rate_km_s)
     direction = "(receding)" if rate is not None and rate > 0 else "(approaching)"
     return [
-        Fact("Session", f"{number_ if number_ is not None else DASH} ({kind})"),
-        Fact("Scenario", str(session.get("scenario") or DASH)),
-        Fact("Start", utc_text(session.get("start_utc"))[:19] + " UTC"),
-        Fact("Days since launch", fmt(session.get("days_since_launch"), ".2f", "d")),
-        Fact("Range", DASH if range_km is None else f"{range_km / 1e6:.3f} million km"),
+        Fact("Session", f"{p.number if p.number is not None else DASH} ({p.kind})"),
+        Fact("Scenario", p.scenario),
+        Fact("Start", utc_text(p.start_utc)[:19] + " UTC"),
+        Fact("Days since launch", fmt(p.days_since_launch, ".2f", "d")),
+        Fact("Range", fmt(p.range_km / 1e6, ".3f", "million km")),
         Fact("Range rate", DASH if rate is None else f"{rate:+.3f} km/s {direction}"),
         Fact("One-way light time", light_text),
-        Fact("Elevation at Yevpatoria", fmt(session.get("elevation_deg"), ".1f", "°")),
-        Fact("Distance from the Sun", fmt(session.get("sun_distance_au"), ".3f", "AU")),
-        Fact("Attitude mode", DASH if mode is None else f"{mode} — {attitude_name(mode)}"),
-        Fact("Dish pointed at Earth", yes_no(session.get("dish_pointed"))),
-        Fact("Telemetry bit rate", fmt(session.get("bit_rate_bps"), "g", "bit/s")),
+        Fact("Elevation at Yevpatoria", fmt(p.elevation_deg, ".1f", "°")),
+        Fact("Distance from the Sun", fmt(p.sun_distance_au, ".3f", "AU")),
+        Fact("Attitude mode", f"{p.attitude_mode} — {attitude_name(p.attitude_mode)}"),
+        Fact("Dish pointed at Earth", yes_no(p.dish_pointed)),
+        Fact("Telemetry bit rate", fmt(p.bit_rate_bps, "g", "bit/s")),
     ]
 
 
@@ -189,44 +181,43 @@ class Band:
         return "good" if self.usable else "bad"
 
 
-def _downlink(band_id: str, v: Mapping[str, Any]) -> Band:
-    tlm, ppm = band_id in bands_of_kind("telemetry"), band_id in bands_of_kind("ppm")
+def _downlink(o: BandOutcome) -> Band:
+    tlm, ppm = o.band_id in bands_of_kind("telemetry"), o.band_id in bands_of_kind("ppm")
+    b = o.budget
     return Band(
-        band_id=band_id,
+        band_id=o.band_id,
         uplink=False,
-        transmitted=v.get("transmitted"),
-        usable=v.get("usable"),
-        margin_db=number(v.get("margin_db")),
-        cn0_dbhz=number(v.get("cn0_dbhz")),
-        bit_rate_bps=number(v.get("bit_rate_bps")),
-        ebn0_db=number(v.get("ebn0_db")),
-        esn0_db=number(v.get("esn0_db")),
-        reason=str(v.get("reason") or ""),
-        error=str(v.get("error") or ""),
-        lock_time_s=number(v.get("lock_time_s")),
-        frames=(whole(v.get("frames_decoded")), whole(v.get("frames_lost"))) if tlm else None,
-        lines=(whole(v.get("lines_decoded")), whole(v.get("lines_lost"))) if ppm else None,
-        measured=dict(mapping(v.get("measured"))),
+        transmitted=o.transmitted,
+        usable=bool(b.usable),
+        margin_db=number(b.margin_db),
+        cn0_dbhz=number(b.cn0_dbhz),
+        bit_rate_bps=number(b.bit_rate_bps),
+        ebn0_db=number(b.ebn0_db),
+        esn0_db=number(b.esn0_db),
+        reason=b.reason or "",
+        error=o.error or "",
+        lock_time_s=number(o.lock_time_s),
+        frames=(o.frames_decoded, o.frames_lost) if tlm else None,
+        lines=(o.lines_decoded, o.lines_lost) if ppm else None,
+        measured=records.measured_record(o.decoded) if o.decoded is not None else {},
     )
 
 
-def session_bands(session: Mapping[str, Any]) -> list[Band]:
+def session_bands(result: SessionResult) -> list[Band]:
     """The session's downlinks, then its uplink (the command link, ICD §5)."""
-    bands = [
-        _downlink(b, v) for b, v in mapping(session.get("bands")).items() if isinstance(v, Mapping)
-    ]
-    up = session.get("uplink")
-    if isinstance(up, Mapping):
+    bands = [_downlink(o) for o in result.bands.values()]
+    up = result.plan.budgets.get("1.6m-cmd")
+    if up is not None:
         bands.append(
             Band(
-                band_id=str(up.get("band") or "1.6m-cmd"),
+                band_id="1.6m-cmd",
                 uplink=True,
                 transmitted=True,
-                usable=up.get("usable"),
-                margin_db=number(up.get("margin_db")),
-                cn0_dbhz=number(up.get("cn0_dbhz")),
+                usable=bool(up.usable),
+                margin_db=number(up.margin_db),
+                cn0_dbhz=number(up.cn0_dbhz),
                 bit_rate_bps=float(UPLINK_BIT_RATE_BPS),
-                ebn0_db=number(up.get("ebn0_db")),
+                ebn0_db=number(up.ebn0_db),
                 esn0_db=None,
                 reason="commands (FSK, ICD §5)",
                 error="",
@@ -310,29 +301,14 @@ def margin_bars(bands: Sequence[Band]) -> list[MarginBar]:
 # ------------------------------------------------------------------------------ commands
 
 
-def _acted_on(command: Mapping[str, Any]) -> bool | None:
-    """Whether the spacecraft acted on a command; None when not said."""
-    for key in ("accepted", "received"):
-        if isinstance(command.get(key), bool):
-            return command[key]
-    if "received_utc" in command:
-        return command["received_utc"] is not None
-    return None
-
-
-def _opcode(c: Mapping[str, Any]) -> str:
-    opcode = c.get("opcode", c.get("op"))
-    return DASH if opcode is None else opcode_name(opcode)
-
-
-COMMAND_COLUMNS: Final[tuple[Column[Mapping[str, Any]], ...]] = (
-    Column("opcode", "", _opcode, numeric=False),
-    Column("argument", "", lambda c: value_text("argument", c.get("argument"))),
-    Column("description", "", lambda c: str(c.get("description") or DASH), numeric=False),
-    Column("sent", "UTC", lambda c: utc_text(c.get("sent_utc"), date=False)),
-    Column("acted on at", "UTC", lambda c: utc_text(c.get("received_utc"), date=False)),
-    Column("acted on", "", lambda c: yes_no(_acted_on(c)), numeric=False),
-    Column("seen in telemetry", "", lambda c: yes_no(c.get("acknowledged")), numeric=False),
+COMMAND_COLUMNS: Final[tuple[Column[CommandOutcome], ...]] = (
+    Column("opcode", "", lambda c: opcode_name(c.opcode), numeric=False),
+    Column("argument", "", lambda c: value_text("argument", c.argument)),
+    Column("description", "", lambda c: c.description or DASH, numeric=False),
+    Column("sent", "UTC", lambda c: utc_text(c.sent_utc, date=False)),
+    Column("acted on at", "UTC", lambda c: utc_text(c.received_utc, date=False)),
+    Column("acted on", "", lambda c: yes_no(c.accepted), numeric=False),
+    Column("seen in telemetry", "", lambda c: yes_no(c.acknowledged), numeric=False),
 )
 
 
@@ -344,34 +320,26 @@ class Commands:
     table: Table | None
 
 
-def session_commands(session: Mapping[str, Any]) -> Commands:
+def session_commands(result: SessionResult) -> Commands:
     """The commands table and its one-line summary.
 
-    Every command sent is listed, the end-of-session command (``end_command``, sent once
-    the downlinks are in) last, so that the table counts what the spacecraft's log counts.
+    Every command sent is listed, the end-of-session command (sent once the downlinks are
+    in) last, so that the table counts what the spacecraft's log counts.
     """
-    commands = [c for c in (session.get("commands") or []) if isinstance(c, Mapping)]
-    end = session.get("end_command")
-    if isinstance(end, Mapping):
-        commands.append(end)
+    commands = result.all_commands
     if not commands:
         return Commands("", None)
-    acknowledged = sum(bool(c.get("acknowledged")) for c in commands)
-    acted = [_acted_on(c) for c in commands]
-    acted_text = (
-        f", {sum(bool(a) for a in acted)} acted on by the spacecraft"
-        if any(a is not None for a in acted)
-        else ""
-    )
+    acknowledged = sum(bool(c.acknowledged) for c in commands)
+    acted = sum(c.accepted for c in commands)
     n = len(commands)
     summary = (
-        f"{n} command{'s' if n != 1 else ''} sent{acted_text}, "
+        f"{n} command{'s' if n != 1 else ''} sent, {acted} acted on by the spacecraft, "
         f"{acknowledged} acknowledged in telemetry."
     )
-    if isinstance(end, Mapping):
+    if result.end_command is not None:
         summary += (
-            f" The last, {_opcode(end)}, went once the downlinks were in: no telemetry "
-            "follows it to acknowledge it."
+            f" The last, {opcode_name(result.end_command.opcode)}, went once the downlinks "
+            "were in: no telemetry follows it to acknowledge it."
         )
     return Commands(summary, build_table(COMMAND_COLUMNS, commands))
 
@@ -387,27 +355,22 @@ class RangeRate:
     quantities: list[Fact]
 
 
-def range_rate_check(session: Mapping[str, Any]) -> RangeRate | None:
+def range_rate_check(result: SessionResult) -> RangeRate | None:
     """The Doppler range rate against the trajectory; None when not measured."""
-    check = mapping(session.get("range_rate_check"))
-    if not check:
+    check = result.range_rate_check
+    if check is None:
         return None
-    measured = next((k for k in check if "measured" in k and k.endswith("_km_s")), None)
-    geometry = next(
-        (k for k in check if ("geometry" in k or "predicted" in k) and k.endswith("_km_s")), None
-    )
-    error = next((k for k in check if "error" in k and k.endswith("_m_s")), None)
+    m, g = number(check.measured_range_rate_km_s), number(check.geometry_range_rate_km_s)
     summary = ""
-    if measured and geometry:
-        m, g = number(check[measured]), number(check[geometry])
-        if m is not None and g is not None:
-            err = number(check[error]) if error else 1e3 * (m - g)
-            err_text = f", a difference of {err:+.3f} m/s" if err is not None else ""
-            summary = (
-                f"Range rate from the Doppler of the coherent carrier: {m:+.6f} km/s; "
-                f"from the trajectory: {g:+.6f} km/s{err_text}."
-            )
-    return RangeRate(summary, [Fact(label(k), value_text(k, v)) for k, v in check.items()])
+    if m is not None and g is not None:
+        err = number(check.error_m_s)
+        err_text = f", a difference of {err:+.3f} m/s" if err is not None else ""
+        summary = (
+            f"Range rate from the Doppler of the coherent carrier: {m:+.6f} km/s; "
+            f"from the trajectory: {g:+.6f} km/s{err_text}."
+        )
+    quantities = [Fact(label(k), value_text(k, v)) for k, v in dataclasses.asdict(check).items()]
+    return RangeRate(summary, quantities)
 
 
 # ------------------------------------------------------------------------------ telemetry

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from groundstation.report.format import number
+from groundstation.results import SessionImage
 
 _IMAGE_KEYS: Final = ("png", "file", "path")
 _MASK_KEYS: Final = ("mask_png", "mask_file", "mask")
@@ -91,16 +92,29 @@ def line_mask_png(entry: Mapping[str, Any]) -> bytes | None:
 
 
 def _caption(entry: Mapping[str, Any]) -> str:
-    parts = [f"Image {entry.get('id', '?')}"]
-    lines, pixels = entry.get("lines"), entry.get("pixels")
+    return _caption_text(
+        entry.get("id", "?"),
+        entry.get("lines"),
+        entry.get("pixels"),
+        entry.get("mode"),
+        entry.get("lines_received"),
+        entry.get("lines_missing"),
+        entry.get("snr_db"),
+    )
+
+
+def _caption_text(
+    image_id: Any, lines: Any, pixels: Any, mode: Any, received: Any, missing: Any, snr_db: Any
+) -> str:
+    """What a picture is: its size, mode, lines received and missing, SNR, what it shows."""
+    parts = [f"Image {image_id}"]
     if lines is not None and pixels is not None:
         parts.append(f"{lines} lines × {pixels} pixels")
-    mode = number(entry.get("mode"))
+    mode = number(mode)
     if mode is not None:
         parts.append("full image" if mode == 0 else f"survey, every {int(mode)}th line")
-    if entry.get("lines_received") is not None:
-        parts.append(f"{entry['lines_received']} lines received")
-    missing = entry.get("lines_missing")
+    if received is not None:
+        parts.append(f"{received} lines received")
     if isinstance(missing, list | tuple):
         if missing:
             shown = ", ".join(str(m) for m in missing[:20])
@@ -108,7 +122,7 @@ def _caption(entry: Mapping[str, Any]) -> str:
             parts.append(f"missing lines {shown}{more}")
         else:
             parts.append("no line missing")
-    snr = number(entry.get("snr_db"))
+    snr = number(snr_db)
     if snr is not None:
         parts.append(f"SNR {snr:.1f} dB")
     return "; ".join(parts) + ". " + _what_it_shows(lines, pixels)
@@ -211,4 +225,45 @@ def session_images(
             remaining.remove(path)
         out.append(_decoded_image(path, entry, base_dir))
     out += [_decoded_image(path, None, base_dir) for path in remaining]
+    return out
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    """A 2-D uint8 array as 8-bit greyscale PNG bytes, encoded as the decoder writes its files."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def session_pictures(images: Sequence[SessionImage]) -> list[DecodedImage]:
+    """The session's pictures, drawn from the decoded images themselves (ICD §3).
+
+    Each picture is the decoder's grey levels as 8-bit greys beside its mask of the lines
+    received (white) and not (black), both as the decoder writes them to ``images/``.
+    """
+    from groundstation.outputs.ppm import grey_to_8bit
+
+    out = []
+    for item in images:
+        image = item.image
+        picture = _png_bytes(grey_to_8bit(image.grey))
+        mask = np.where(image.received[:, None], 255, 0).astype(np.uint8)
+        mask_png = _png_bytes(np.broadcast_to(mask, image.grey.shape))
+        size = (image.grey.shape[1], image.grey.shape[0])
+        caption = _caption_text(
+            image.image_id,
+            image.lines,
+            image.pixels,
+            image.mode,
+            image.lines_received,
+            image.lines_missing,
+            image.snr_db,
+        )
+        out.append(
+            DecodedImage(
+                _magnified(picture, size, f"decoded image {item.name}.png"),
+                _magnified(mask_png, size, "received-pixel mask"),
+                caption + " Beside it, the decoder's mask of what was received.",
+            )
+        )
     return out

@@ -16,7 +16,7 @@ archived as one file. Pages are written atomically (:func:`groundstation.io.file
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -36,9 +36,9 @@ from groundstation.outputs.figures import (
 from groundstation.outputs.spectrum import Waterfall
 from groundstation.report import data, mission_data
 from groundstation.report.format import carrier_mhz, number, utc_text
-from groundstation.report.images import Picture, session_images
+from groundstation.report.images import Picture, session_pictures
 from groundstation.report.tables import Column, Fact, build_table
-from groundstation.results import SessionFrame
+from groundstation.results import SessionResult
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -115,51 +115,32 @@ def _waterfall_img(band_id: str, wf: Waterfall) -> Img:
     return _figure_img(fig, f"waterfall of {band_id}", caption)
 
 
-def write_session_report(
-    path: Path,
-    session: dict,
-    *,
-    waterfalls: dict[str, Waterfall],
-    frames: Sequence[SessionFrame],
-    image_files: list[Path],
-    session_log: list[str],
-) -> Path:
+def write_session_report(path: Path, result: SessionResult) -> Path:
     """Write the self-contained HTML report of one contact session, atomically.
 
     Parameters
     ----------
     path : Path
         The HTML file to write (``report.html``).
-    session : dict
-        The session summary (``SessionResult.to_json()``: plan, ``bands`` keyed by ICD §1
-        band id, ``uplink``, ``commands``, ``range_rate_check``, ``images``). Any part may
-        be missing, None or NaN.
-    waterfalls : dict of str to Waterfall
-        Downlink waterfalls keyed by band id
-        (:func:`groundstation.outputs.spectrum.compute_waterfall`).
-    frames : sequence of SessionFrame
-        The decoded telemetry frames of every band, in time order.
-    image_files : list of Path
-        Decoded image PNGs; embedded as they are.
-    session_log : list of str
-        The spacecraft's log lines.
+    result : SessionResult
+        The session: its plan, each band, the commands, the frames, the pictures, the
+        waterfalls (``result.waterfalls``, by band) and the spacecraft's log. Quantities
+        not measured may be None or NaN.
 
     Returns
     -------
     Path
         ``path``.
     """
-    session = session if isinstance(session, Mapping) else {}
-    number_ = session.get("session")
-    kind = session.get("kind") or "session"
-    start = utc_text(session.get("start_utc"))[:19]
-    bands = data.session_bands(session)
+    p = result.plan
+    number_, kind = p.number, p.kind
+    start = utc_text(p.start_utc)[:19]
+    frames = result.frames
+    bands = data.session_bands(result)
     downlinks = [b for b in bands if not b.uplink]
     telemetry = data.session_telemetry(frames)
-    pictures = session_images(
-        session.get("images") or [], list(image_files or []), Path(path).parent
-    )
-    elapsed = number(session.get("elapsed_s"))
+    pictures = session_pictures(result.images)
+    elapsed = number(result.elapsed_s)
     footer = (
         "Emulated with the Mars 1 ground station"
         + (f" in {elapsed:.1f} s" if elapsed is not None else "")
@@ -170,11 +151,11 @@ def write_session_report(
         "session.html",
         title=f"Mars 1 session {number_}" if number_ is not None else "Mars 1 session",
         heading=f"Mars 1 — session {number_}" if number_ is not None else "Mars 1 — radio session",
-        subtitle=f"{kind} session, {start} UTC" if session.get("start_utc") else str(kind),
-        verdict=data.session_verdict(session),
+        subtitle=f"{kind} session, {start} UTC",
+        verdict=data.session_verdict(result),
         story=data.session_story(frames),
-        contact=data.session_contact(session),
-        header_facts=data.session_facts(session),
+        contact=result.contact,
+        header_facts=data.session_facts(result),
         budget=data.build_table(data.BUDGET_COLUMNS, bands, status=lambda b: b.status)
         if bands
         else None,
@@ -187,11 +168,11 @@ def write_session_report(
         )
         if bands
         else None,
-        commands=data.session_commands(session),
-        range_rate=data.range_rate_check(session),
+        commands=data.session_commands(result),
+        range_rate=data.range_rate_check(result),
         spectra_intro=_SPECTRA_INTRO,
         waterfalls=[
-            _waterfall_img(b, w) for b, w in (waterfalls or {}).items() if isinstance(w, Waterfall)
+            _waterfall_img(b, w) for b, w in result.waterfalls.items() if isinstance(w, Waterfall)
         ],
         telemetry=telemetry,
         telemetry_plot=_figure_img(
@@ -210,7 +191,7 @@ def write_session_report(
             }
             for p in pictures
         ],
-        log=list(session_log or session.get("spacecraft_log") or []),
+        log=list(result.spacecraft_log),
         footer=footer,
     )
     return write_text(path, html)

@@ -41,7 +41,7 @@ import numpy as np
 from groundstation.errors import SessionError
 from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
 from groundstation.progress import progress
-from groundstation.results import CarrierBandResult
+from groundstation.results import BandOutcome, CarrierBandResult, SessionResult
 from groundstation.session.decode import collect_images, decode_band, range_rate_check
 from groundstation.session.downlinks import write_downlink
 from groundstation.session.folder import write_session_folder
@@ -53,13 +53,7 @@ from groundstation.session.plan import (
     plan_session,
     session_link,
 )
-from groundstation.session.score import (
-    BandOutcome,
-    SessionResult,
-    command_table,
-    merge_telemetry,
-    score_band,
-)
+from groundstation.session.score import command_table, made_contact, score_band
 from groundstation.session.uplink import end_of_session_uplink, uplink_at_spacecraft
 from signals.bands import bands_of_kind
 from signals.bands import session as session_setup
@@ -202,28 +196,27 @@ def run_session(
             score_band(outcome, decoded, recordings[band_id])
             if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
                 rate_check = range_rate_check(decoded, carrier_truth, recordings[band_id])
-        telemetry_rows = merge_telemetry(bands)
-        commands = command_table(plan.commands, sent_utc, received, telemetry_rows)
         images = collect_images(bands["5cm-ppm"].decoded, bands_dir / "5cm-ppm", work / "images")
-        stages.step("spacecraft: end of session")
-        end_samples, end_fs_hz, end_t0_utc, end_sent = end_of_session_uplink(plan, rng, recordings)
-        end_received = spacecraft.receive_uplink(end_samples, end_fs_hz, end_t0_utc)
-        # No telemetry follows the end of the session: whether it was seen stays None.
-        end_command = command_table((Command.end_session(),), end_sent, end_received, [])[0]
-        waterfalls: dict[str, Any] = {}
         result = SessionResult(
             plan=plan,
             outdir=outdir,
             bands=bands,
-            commands=commands,
-            spacecraft_log=list(spacecraft.log),
+            commands=[],
+            spacecraft_log=[],
             range_rate_check=rate_check,
-            telemetry_rows=telemetry_rows,
             images=images,
+            contact=made_contact(bands.values()),
             elapsed_s=0.0,
-            waterfalls=waterfalls,
-            end_command=end_command,
         )
+        result.commands = command_table(plan.commands, sent_utc, received, result.frames)
+        stages.step("spacecraft: end of session")
+        end_samples, end_fs_hz, end_t0_utc, end_sent = end_of_session_uplink(plan, rng, recordings)
+        end_received = spacecraft.receive_uplink(end_samples, end_fs_hz, end_t0_utc)
+        # No telemetry follows the end of the session: whether it was seen stays None.
+        end = command_table((Command.end_session(),), end_sent, end_received, [])
+        result.end_command = end[0]
+        result.spacecraft_log = list(spacecraft.log)
+        waterfalls = result.waterfalls
         if outdir is not None:
             stages.step("writing the session folder")
             if write_report:
@@ -338,13 +331,14 @@ def describe_session(result: SessionResult) -> str:
     if result.range_rate_check:
         c = result.range_rate_check
         lines.append(
-            f"  coherent link: range rate {c['measured_range_rate_km_s']:.4f} km/s, "
-            f"error {c['error_m_s']:+.2f} m/s against the geometry"
+            f"  coherent link: range rate {c.measured_range_rate_km_s:.4f} km/s, "
+            f"error {c.error_m_s:+.2f} m/s against the geometry"
         )
-    acked = sum(bool(c["acknowledged"]) for c in result.commands)
+    commands = result.all_commands  # the end of the session too, as the report counts them
+    acked = sum(bool(c.acknowledged) for c in commands)
     lines.append(
-        f"  commands: {len(result.commands)} sent, "
-        f"{sum(c['accepted'] for c in result.commands)} accepted by the spacecraft, "
+        f"  commands: {len(commands)} sent, "
+        f"{sum(c.accepted for c in commands)} accepted by the spacecraft, "
         f"{acked} acknowledged in telemetry"
     )
     lines.append("  verdict: " + ("contact" if result.contact else "no contact"))

@@ -14,8 +14,13 @@ from typing import Any
 from groundstation.errors import GroundStationError
 from groundstation.io import keys
 from groundstation.io.recording import Recording
-from groundstation.outputs import records
-from groundstation.results import BandResult, CarrierBandResult, PpmBandResult
+from groundstation.results import (
+    BandResult,
+    CarrierBandResult,
+    PpmBandResult,
+    RangeRateCheck,
+    SessionImage,
+)
 
 
 def decode_band(meta: Path, outdir: Path) -> tuple[BandResult | None, str | None]:
@@ -30,26 +35,24 @@ def decode_band(meta: Path, outdir: Path) -> tuple[BandResult | None, str | None
 
 def collect_images(
     result: BandResult | None, ppm_dir: Path, images_dir: Path
-) -> list[dict[str, Any]]:
+) -> list[SessionImage]:
     """The PPM decoder's images, their PNGs copied from ``ppm_dir`` into ``images_dir``."""
     if not isinstance(result, PpmBandResult):
         return []
     images = []
     for image, name in zip(result.images, result.image_names, strict=True):
-        entry = records.image_record(image, name, result.recording.fs_hz)
-        for key in ("png", "mask_png"):
-            source = ppm_dir / entry[key]
+        for filename in (f"{name}.png", f"{name}_mask.png"):
+            source = ppm_dir / "images" / filename
             if source.exists():
                 images_dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, images_dir / source.name)
-                entry[key] = f"images/{source.name}"
-        images.append(entry)
+                shutil.copy2(source, images_dir / filename)
+        images.append(SessionImage(image, name, result.recording.fs_hz))
     return images
 
 
 def range_rate_check(
     result: CarrierBandResult, truth: dict[str, Any], recording: Recording
-) -> dict[str, Any] | None:
+) -> RangeRateCheck:
     """Range rate from the measured 8 cm carrier against the geometry (m/s)."""
     from groundstation.receivers.carrier import range_rate_from_doppler
 
@@ -61,13 +64,12 @@ def range_rate_check(
         two_way=two_way,
         uplink_hz=recording.metadata[keys.GLOBAL].get(keys.UPLINK_FREQUENCY),
     )
-    error_m_s = (measured_km_s - truth["range_rate_start_km_s"]) * 1e3
-    return {
-        "mode": truth["coherent_mode"],
-        "measured_range_rate_km_s": measured_km_s,
-        "geometry_range_rate_km_s": truth["range_rate_start_km_s"],
-        "predicted_range_rate_km_s": truth["predicted_range_rate_km_s"],
-        "error_m_s": error_m_s,
-        "carrier_offset_hz": est.frequency_offset_hz,
-        "cn0_dbhz": est.cn0_dbhz,
-    }
+    return RangeRateCheck(
+        mode=truth["coherent_mode"],
+        measured_range_rate_km_s=measured_km_s,
+        geometry_range_rate_km_s=truth["range_rate_start_km_s"],
+        predicted_range_rate_km_s=truth["predicted_range_rate_km_s"],
+        error_m_s=(measured_km_s - truth["range_rate_start_km_s"]) * 1e3,
+        carrier_offset_hz=est.frequency_offset_hz,
+        cn0_dbhz=est.cn0_dbhz,
+    )

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from groundstation.errors import SessionError
 from groundstation.io.files import staged_folder, write_json
-from groundstation.io.recording import parse_utc
+from groundstation.io.recording import format_utc, parse_utc
 from groundstation.progress import progress
 from groundstation.session.schedule import (
     FIRST_SESSION_DAY,
@@ -78,29 +78,27 @@ def run_scheduled_session(
         show_progress=False,
         write_report=bool(outdir),
     )
-    summary = result.to_json()
+    p, bands = result.plan, result.bands
     return {
         "session": entry.number,
         "kind": entry.kind,
-        "start_utc": summary["start_utc"],
-        "range_km": summary["range_km"],
-        "light_time_s": summary["light_time_s"],
-        "elevation_deg": summary["elevation_deg"],
-        "attitude_mode": summary["attitude_mode"],
-        "dish_pointed": summary["dish_pointed"],
-        "bit_rate_bps": summary["bit_rate_bps"],
-        "contact": summary["contact"],
-        "margin_db": {b: v["margin_db"] for b, v in summary["bands"].items()},
-        "usable": {b: v["usable"] for b, v in summary["bands"].items()},
-        "frames": sum(v["frames_decoded"] for v in summary["bands"].values()),
+        "start_utc": format_utc(p.start_utc),
+        "range_km": p.range_km,
+        "light_time_s": p.light_time_s,
+        "elevation_deg": p.elevation_deg,
+        "attitude_mode": p.attitude_mode,
+        "dish_pointed": p.dish_pointed,
+        "bit_rate_bps": p.bit_rate_bps,
+        "contact": result.contact,
+        "margin_db": {b: o.budget.margin_db for b, o in bands.items()},
+        "usable": {b: bool(o.budget.usable) for b, o in bands.items()},
+        "frames": sum(o.frames_decoded for o in bands.values()),
         "frames_by_band": {
-            b: v["frames_decoded"]
-            for b, v in summary["bands"].items()
-            if b in bands_of_kind("telemetry")
+            b: o.frames_decoded for b, o in bands.items() if b in bands_of_kind("telemetry")
         },
-        "commands_acknowledged": sum(bool(c.get("acknowledged")) for c in summary["commands"]),
-        "commands_sent": len(summary["commands"]),
-        "elapsed_s": summary["elapsed_s"],
+        "commands_acknowledged": sum(bool(c.acknowledged) for c in result.commands),
+        "commands_sent": len(result.commands),
+        "elapsed_s": result.elapsed_s,
         "report": f"sessions/session_{entry.number:02d}/report.html" if outdir else None,
     }
 

@@ -16,13 +16,14 @@ import numpy as np
 
 from groundstation.errors import SessionError
 from groundstation.io.recording import format_utc
+from groundstation.results import SessionPlan
 from signals.bands import bands_of_kind
 from signals.bands import session as session_setup
 from signals.errors import ConfigError
 from signals.formats.tlm import BIT_RATES_BPS, TX_STATE_BANDS, tx_state_bits
 from signals.formats.uplink import Command
 from signals.path.geometry import get_trajectory
-from signals.path.link_budget import LinkBudget, link_budget
+from signals.path.link_budget import link_budget
 from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 from signals.spacecraft.session_downlinks import SessionLink
 
@@ -122,29 +123,6 @@ def check_visible(t_utc: datetime) -> float:
     return elevation
 
 
-@dataclass(frozen=True)
-class SessionPlan:
-    """Everything decided before the first command is sent."""
-
-    start_utc: datetime
-    scenario: str
-    number: int | None
-    kind: str
-    range_km: float
-    range_rate_km_s: float
-    light_time_s: float
-    elevation_deg: float
-    sun_distance_au: float
-    dish_pointed: bool
-    attitude_mode: int
-    bit_rate_bps: int
-    main_band: str
-    budgets: dict[str, LinkBudget]
-    commands: tuple[Command, ...]
-    images: tuple[int, ...]
-    two_way: bool
-
-
 def plan_session(
     start_utc: datetime,
     scenario: str = "historical",
@@ -202,6 +180,7 @@ def plan_session(
         light_time_s=float(trajectory.light_time_s(start_utc)),
         elevation_deg=elevation,
         sun_distance_au=float(trajectory.sun_distance_au(start_utc)),
+        days_since_launch=(start_utc - LAUNCH_UTC).total_seconds() / 86400.0,
         dish_pointed=dish,
         attitude_mode=int(flight.attitude_mode_at(start_utc)),
         bit_rate_bps=rate,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 
+from groundstation.results import CommandOutcome
 from groundstation.session.plan import (
     DOWNLINK_BANDS,
     SessionPlan,
@@ -48,16 +48,16 @@ class SessionStreams:
         The station's plan (time, geometry, budgets, commands).
     downlinks : dict of str to Downlink
         The bands the spacecraft transmits, in the order of the band table.
-    commands : list of dict
+    commands : list of CommandOutcome
         Each command as the session report lists it: opcode, argument, description, when
-        it was sent and received (UTC text), whether the spacecraft accepted it.
+        it was sent and received, whether the spacecraft accepted it.
     spacecraft_log : list of str
         What the spacecraft did, in its own words.
     """
 
     plan: SessionPlan
     downlinks: dict[str, Downlink]
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[CommandOutcome] = field(default_factory=list)
     spacecraft_log: list[str] = field(default_factory=list)
 
 

@@ -26,6 +26,7 @@ from groundstation.results import (
     PpmBandResult,
     PpmDecodeResult,
     RecordingInfo,
+    SessionFrame,
     TelemetryBandResult,
     TelemetryDecodeResult,
     TruncatedFrame,
@@ -263,3 +264,15 @@ def test_measured_record_by_band_kind():
     }
     ppm = PpmBandResult(_info("5cm-ppm", 180e3), PpmDecodeResult([], [], 0, []), ())
     assert records.measured_record(ppm) == {}
+
+
+def test_session_telemetry_csv_is_the_band_then_the_frame_columns():
+    frames = [SessionFrame("32cm-tlm" if n % 2 else "1.6m-tlm", _frame(n, parity_ok=n != 2))
+              for n in range(4)]  # fmt: skip
+    text = records.session_telemetry_csv_text(frames)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["band", *records.CSV_COLUMNS]
+    assert [r["band"] for r in rows] == [f.band for f in frames]
+    assert [{k: v for k, v in r.items() if k != "band"} for r in rows] == records.telemetry_rows(
+        [f.frame for f in frames]
+    )

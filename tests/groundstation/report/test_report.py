@@ -19,11 +19,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from groundstation.outputs.ppm import grey_to_8bit
 from groundstation.outputs.spectrum import Waterfall, compute_waterfall
 from groundstation.report.data import session_verdict
 from groundstation.report.format import attitude_name
+from groundstation.report.images import session_images
 from groundstation.report.pages import write_mission_report, write_session_report
-from groundstation.results import DecodedFrame, SessionFrame
+from groundstation.results import (
+    BandOutcome,
+    CommandOutcome,
+    DecodedFrame,
+    DecodedImage,
+    RangeRateCheck,
+    RecordingInfo,
+    SessionImage,
+    SessionPlan,
+    SessionResult,
+    TelemetryBandResult,
+    TelemetryDecodeResult,
+)
+from groundstation.session.score import made_contact
 from signals.bands import bands_of_kind
 from signals.formats.tlm import CHANNELS, FRAME_WORDS, FrameType
 from signals.path.link_budget import link_budget
@@ -40,25 +55,20 @@ def _noise(n: int, sigma2: float, rng: np.random.Generator) -> np.ndarray:
 # ------------------------------------------------------------------------------ session
 
 
-def _band(band_id: str, range_km: float, rate: float | None, dish: bool, **decoded) -> dict:
-    b = link_budget(band_id, range_km, bit_rate_bps=rate, dish_pointed=dish)
-    out = {
-        "usable": bool(b.usable),
-        "reason": b.reason,
-        "transmitted": b.usable,
-        "cn0_dbhz": b.cn0_dbhz,
-        "margin_db": b.margin_db,
-        "bit_rate_bps": b.bit_rate_bps,
-        "ebn0_db": b.ebn0_db,
-        "esn0_db": b.esn0_db,
-        "lock_time_s": None,
-        "frames_decoded": 0,
-        "frames_lost": 0,
-        "lines_decoded": 0,
-        "lines_lost": 0,
-    }
-    out.update(decoded)
-    return out
+def _image_png(path: Path, rng: np.random.Generator) -> Path:
+    Image.fromarray(rng.integers(0, 256, (48, 64), dtype=np.uint8), mode="L").save(path)
+    return path
+
+
+def _waterfall(fs_hz: float, f_hz: float, rng: np.random.Generator) -> Waterfall:
+    x = _noise(1 << 16, 1.0, rng)
+    x += (0.5 * np.exp(2j * np.pi * f_hz * np.arange(x.size) / fs_hz)).astype(np.complex64)
+    return compute_waterfall([x], fs_hz, n_fft=1024, max_rows=400)
+
+
+def _band(band_id: str, range_km: float, rate: float | None, dish: bool, **outcome) -> BandOutcome:
+    budget = link_budget(band_id, range_km, bit_rate_bps=rate, dish_pointed=dish)
+    return BandOutcome(band_id, budget, **({"transmitted": bool(budget.usable)} | outcome))
 
 
 def _decoded_frame(
@@ -77,7 +87,7 @@ def _decoded_frame(
     )
 
 
-def _frames(n_frames: int) -> list[SessionFrame]:
+def _frames(n_frames: int) -> list[DecodedFrame]:
     frames = []
     for i in range(n_frames):
         kind = FrameType(i % 2)
@@ -86,23 +96,74 @@ def _frames(n_frames: int) -> list[SessionFrame]:
         }
         if kind == FrameType.ENGINEERING:
             channels |= {"attitude_mode": 0, "tx_state": 31, "last_command": 3}
-        frames.append(SessionFrame("32cm-tlm", _decoded_frame(i, kind, i != 3, channels)))
+        frames.append(_decoded_frame(i, kind, i != 3, channels))
     return frames
 
 
-def _image_png(path: Path, rng: np.random.Generator) -> Path:
-    Image.fromarray(rng.integers(0, 256, (48, 64), dtype=np.uint8), mode="L").save(path)
-    return path
+def _telemetry(frames: list[DecodedFrame], cn0_dbhz: float = 68.9) -> TelemetryBandResult:
+    info = RecordingInfo("32cm-tlm", "32cm-tlm", 8000.0, 10**6, START, "32cm-tlm.sigmf-meta")
+    decode = TelemetryDecodeResult(frames, cn0_dbhz, 20.5, 112.5, 0.01, bit_rate_bps=64.0)
+    return TelemetryBandResult(info, decode)
 
 
-def _waterfall(fs_hz: float, f_hz: float, rng: np.random.Generator) -> Waterfall:
-    x = _noise(1 << 16, 1.0, rng)
-    x += (0.5 * np.exp(2j * np.pi * f_hz * np.arange(x.size) / fs_hz)).astype(np.complex64)
-    return compute_waterfall([x], fs_hz, n_fft=1024, max_rows=400)
+def _picture(rng: np.random.Generator) -> SessionImage:
+    received = np.ones(48, dtype=bool)
+    received[[7, 30]] = False
+    grey = rng.integers(0, 64, (48, 64)).astype(np.int16) * received[:, None]
+    image = DecodedImage(
+        image_id=1,
+        lines=48,
+        pixels=64,
+        mode=0,
+        grey=grey,
+        received=received,
+        lines_missing=[7, 30],
+        snr_db=17.25,
+        line_snr_db=np.full(48, 17.25),
+        sample_start=0,
+        sample_count=48_000,
+    )
+    return SessionImage(image, "image_1", 180_000.0)
 
 
-def _session(range_km: float = 3_456_789.0) -> dict:
+def _command(opcode: str, argument: int, sent_s: float, received_s: float | None, ack):
+    return CommandOutcome(
+        opcode=opcode,
+        argument=argument,
+        description=f"{opcode} {argument}",
+        sent_utc=START + timedelta(seconds=sent_s),
+        received_utc=None if received_s is None else START + timedelta(seconds=received_s),
+        acknowledged=ack,
+    )
+
+
+def _plan(range_km: float, budgets: dict, **facts) -> SessionPlan:
+    values = {
+        "start_utc": START,
+        "scenario": "historical",
+        "number": 3,
+        "kind": "automatic",
+        "range_km": range_km,
+        "range_rate_km_s": 3.8123,
+        "light_time_s": range_km / 299_792.458,
+        "elevation_deg": 52.3,
+        "sun_distance_au": 0.987,
+        "days_since_launch": 2.706,
+        "dish_pointed": True,
+        "attitude_mode": 0,
+        "bit_rate_bps": 64,
+        "main_band": "32cm-tlm",
+        "budgets": budgets,
+        "commands": (),
+        "images": (1,),
+        "two_way": True,
+    }
+    return SessionPlan(**(values | facts))
+
+
+def _session(range_km: float = 3_456_789.0, rng: np.random.Generator | None = None):
     rate = 64.0
+    rng = rng or np.random.default_rng(21)
     bands = {
         "1.6m-tlm": _band("1.6m-tlm", range_km, rate, True, transmitted=True),
         "32cm-tlm": _band(
@@ -112,80 +173,37 @@ def _session(range_km: float = 3_456_789.0) -> dict:
             True,
             frames_decoded=11,
             frames_lost=1,
+            frames_expected=12,
             lock_time_s=2.4,
-            measured={"cn0_dbhz": 68.9, "carrier_offset_hz": 112.5},
+            decoded=_telemetry(_frames(12)),
         ),
-        "8cm-carrier": _band(
-            "8cm-carrier", range_km, None, True, measured={"frequency_offset_hz": -3.25}
-        ),
+        "8cm-carrier": _band("8cm-carrier", range_km, None, True),
         "5cm-ppm": _band("5cm-ppm", range_km, None, True, lines_decoded=46, lines_lost=2),
     }
-    up = link_budget("1.6m-cmd", range_km, bit_rate_bps=10.0)
-    return {
-        "session": 3,
-        "kind": "automatic",
-        "scenario": "historical",
-        "start_utc": "1962-11-04T09:12:30.000000Z",
-        "range_km": range_km,
-        "range_rate_km_s": 3.8123,
-        "light_time_s": range_km / 299_792.458,
-        "elevation_deg": 52.3,
-        "sun_distance_au": 0.987,
-        "days_since_launch": 2.706,
-        "attitude_mode": 0,
-        "dish_pointed": True,
-        "bit_rate_bps": rate,
-        "contact": True,
-        "commands": [
-            {
-                "opcode": "START_SESSION",
-                "argument": 1,
-                "description": "start session, 10 s",
-                "sent_utc": "1962-11-04T09:12:30.000000Z",
-                "received_utc": "1962-11-04T09:12:42.500000Z",
-                "accepted": True,
-                "acknowledged": True,
-            },
-            {
-                "opcode": "SET_BIT_RATE",
-                "argument": 6,
-                "description": "bit rate 64 bit/s",
-                "sent_utc": "1962-11-04T09:12:42.000000Z",
-                "received_utc": None,
-                "accepted": False,
-                "acknowledged": None,
-            },
+    budgets = {b: o.budget for b, o in bands.items()}
+    budgets["1.6m-cmd"] = link_budget("1.6m-cmd", range_km, bit_rate_bps=10.0)
+    return SessionResult(
+        plan=_plan(range_km, budgets),
+        outdir=None,
+        bands=bands,
+        commands=[
+            _command("START_SESSION", 1, 0.0, 12.5, True),
+            _command("SET_BIT_RATE", 6, 12.0, None, None),
         ],
-        "bands": bands,
-        "uplink": {
-            "band": "1.6m-cmd",
-            "cn0_dbhz": up.cn0_dbhz,
-            "ebn0_db": up.ebn0_db,
-            "margin_db": up.margin_db,
-            "usable": bool(up.usable),
-        },
-        "range_rate_check": {
-            "measured_range_rate_km_s": 3.812345,
-            "geometry_range_rate_km_s": 3.812300,
-            "error_m_s": 0.045,
-            "mode": "two-way",
-        },
-        "images": [
-            {
-                "id": 1,
-                "lines": 48,
-                "pixels": 64,
-                "lines_received": 46,
-                "lines_missing": [7, 30],
-                "snr_db": 17.25,
-                "mode": 0,
-                "png": "images/image_0001.png",
-                "mask_png": "images/image_0001_mask.png",
-            }
-        ],
-        "spacecraft_log": ["09:12:43 command 0x01 start session accepted"],
-        "elapsed_s": 12.5,
-    }
+        spacecraft_log=["09:12:43 command 0x01 start session accepted"],
+        range_rate_check=RangeRateCheck(
+            mode="two-way",
+            measured_range_rate_km_s=3.812345,
+            geometry_range_rate_km_s=3.812300,
+            predicted_range_rate_km_s=3.8123,
+            error_m_s=0.045,
+            carrier_offset_hz=-3.25,
+            cn0_dbhz=70.1,
+        ),
+        images=[_picture(rng)],
+        contact=True,
+        elapsed_s=12.5,
+    )
 
 
 def _pngs(text: str) -> list[bytes]:
@@ -229,27 +247,22 @@ def _assert_self_contained(text: str) -> None:
             image.load()
 
 
+def _grey(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("L"))
+
+
 def test_session_report_tells_the_session(tmp_path: Path) -> None:
     rng = np.random.default_rng(21)
-    session = _session()
-    (tmp_path / "images").mkdir()
-    image = _image_png(tmp_path / "images" / "image_0001.png", rng)
-    mask = np.full((48, 64), 255, dtype=np.uint8)
-    mask[[7, 30]] = 0
-    mask_file = tmp_path / "images" / "image_0001_mask.png"
-    Image.fromarray(mask, mode="L").save(mask_file)
-    waterfalls = {
-        "32cm-tlm": _waterfall(8000.0, 1024.0, rng),
-        "5cm-ppm": _waterfall(180_000.0, 20_000.0, rng),
-    }
-    out = write_session_report(
-        tmp_path / "report.html",
-        session,
-        waterfalls=waterfalls,
-        frames=_frames(12),
-        image_files=[image],
-        session_log=["09:12:43 command 0x01 start session accepted", "a <tag> & more"],
+    session = _session(rng=rng)
+    session.spacecraft_log.append("a <tag> & more")
+    session.waterfalls.update(
+        {
+            "32cm-tlm": _waterfall(8000.0, 1024.0, rng),
+            "5cm-ppm": _waterfall(180_000.0, 20_000.0, rng),
+        }
     )
+    out = write_session_report(tmp_path / "report.html", session)
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
     assert not list(tmp_path.glob(".report.html.*"))
@@ -278,18 +291,17 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
         assert figure in text, figure
     for band_id in ("1.6m-tlm", "32cm-tlm", "8cm-carrier", "5cm-ppm", "1.6m-cmd"):
         assert band_id in text
-    light_s = session["light_time_s"]
-    assert f"{light_s:.2f} s" in text
-    margin = session["bands"]["32cm-tlm"]["margin_db"]
-    assert f"{margin:+.1f}" in text
+    assert f"{session.plan.light_time_s:.2f} s" in text
+    assert f"{session.bands['32cm-tlm'].budget.margin_db:+.1f}" in text
     verdict = session_verdict(session)
     assert verdict.startswith("Contact: 11 telemetry frames (1 lost) decoded on 32cm-tlm")
     assert verdict in text.replace("&#x27;", "'")
     # margin chart, 2 waterfalls, telemetry grid, the image and the decoder's mask
     pngs = _pngs(text)
     assert len(pngs) == 6
-    assert image.read_bytes() in pngs  # embedded as is
-    assert mask_file.read_bytes() in pngs
+    image = session.images[0].image
+    np.testing.assert_array_equal(_grey(pngs[-2]), grey_to_8bit(image.grey))
+    np.testing.assert_array_equal(_grey(pngs[-1])[:, 0], np.where(image.received, 255, 0))
     assert len(text.encode()) < 3_000_000
     # readable names, not the summary's keys
     words = PNG_SRC.sub("", text)
@@ -299,40 +311,30 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
 
 def test_frames_that_all_failed_parity_are_counted_and_not_plotted(tmp_path: Path) -> None:
     session = _session()
-    session["bands"]["32cm-tlm"] |= {"frames_decoded": 0, "frames_lost": 2}
-    rows = [SessionFrame(f.band, dataclasses.replace(f.frame, parity_ok=False)) for f in _frames(2)]
-    out = write_session_report(
-        tmp_path / "r.html",
-        session,
-        waterfalls={},
-        frames=rows,
-        image_files=[],
-        session_log=[],
+    failed = [dataclasses.replace(f, parity_ok=False) for f in _frames(2)]
+    session.bands["32cm-tlm"] = dataclasses.replace(
+        session.bands["32cm-tlm"],
+        frames_decoded=0,
+        frames_lost=2,
+        frames_expected=2,
+        decoded=_telemetry(failed),
     )
+    session.contact = False
+    out = write_session_report(tmp_path / "r.html", session)
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
     assert "0 / 2" in text
     assert "2 frames received (1 engineering, 1 science): 0 passed parity" in text
     assert "so none is plotted" in text
     assert "telemetry channels over the session" not in text  # no plot
+    assert "every frame received failed parity" in session_verdict(session)
 
 
 def test_the_command_table_counts_the_end_of_session_command(tmp_path: Path) -> None:
     # The spacecraft's log counts every command it accepts, the end of the session too.
     session = _session()
-    session["end_command"] = {
-        "opcode": "END_SESSION",
-        "argument": 0,
-        "description": "END_SESSION 0",
-        "sent_utc": "1962-11-04T09:14:30.000000Z",
-        "received_utc": "1962-11-04T09:14:42.500000Z",
-        "accepted": True,
-        "acknowledged": None,
-    }
-    out = write_session_report(
-        tmp_path / "r.html", session, waterfalls={}, frames=[], image_files=[],
-        session_log=[],
-    )  # fmt: skip
+    session.end_command = _command("END_SESSION", 0, 120.0, 132.5, None)
+    out = write_session_report(tmp_path / "r.html", session)
     text = out.read_text(encoding="utf-8")
     assert "3 commands sent, 2 acted on by the spacecraft, 1 acknowledged" in text
     assert "The last, 0x06 end session, went once the downlinks were in" in text
@@ -340,46 +342,46 @@ def test_the_command_table_counts_the_end_of_session_command(tmp_path: Path) -> 
     assert table.count("<tr>") == 1 + 3  # the header and one row per command
 
 
-def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
-    session = {
-        "session": None,
-        "range_km": math.nan,
-        "attitude_mode": None,
-        "bands": {
-            "1.6m-tlm": {"usable": None, "margin_db": None, "cn0_dbhz": math.nan},
-            "5cm-ppm": None,
-        },
-        "uplink": None,
-        "commands": None,
-        "range_rate_check": None,
-        "images": [{"id": 9}],
-    }
-    for s in (session, {}):
-        out = write_session_report(
-            tmp_path / "r.html", s, waterfalls={}, frames=[], image_files=[], session_log=[]
-        )
-        text = out.read_text(encoding="utf-8")
-        _assert_self_contained(text)
-        assert "No contact" in text
-        assert "No telemetry frame was decoded" in text
-    # a frame without values that failed parity, an unreadable image, an empty waterfall
-    bad = tmp_path / "broken.png"
-    bad.write_bytes(b"not a png")
-    rows = [SessionFrame("1.6m-tlm", _decoded_frame(0, FrameType.ENGINEERING, False, {}))]
-    empty = compute_waterfall([], 1000.0, n_fft=64)
-    out = write_session_report(
-        tmp_path / "r2.html",
-        _session(),
-        waterfalls={"1.6m-tlm": empty},
-        frames=rows,
-        image_files=[bad],
-        session_log=[],
+def test_session_report_without_bands_commands_or_pictures(tmp_path: Path) -> None:
+    nothing = SessionResult(
+        plan=_plan(math.nan, {}, number=None, range_rate_km_s=math.nan, images=()),
+        outdir=None,
+        bands={},
+        commands=[],
+        spacecraft_log=[],
+        range_rate_check=None,
+        images=[],
+        contact=False,
+        elapsed_s=math.nan,
     )
+    out = write_session_report(tmp_path / "r.html", nothing)
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
-    assert "not a readable PNG" in text
-    # without the decoder's mask, a strip marks each line: the two missing ones in red
-    strip = Image.open(io.BytesIO(_pngs(text)[-1])).convert("RGB")
+    assert "No contact" in text
+    assert "No telemetry frame was decoded" in text
+    # a frame without values that failed parity, an empty waterfall
+    session = _session()
+    session.images = []
+    session.bands["32cm-tlm"] = dataclasses.replace(
+        session.bands["32cm-tlm"],
+        decoded=_telemetry([_decoded_frame(0, FrameType.ENGINEERING, False, {})]),
+    )
+    session.waterfalls["1.6m-tlm"] = compute_waterfall([], 1000.0, n_fft=64)
+    out = write_session_report(tmp_path / "r2.html", session)
+    text = out.read_text(encoding="utf-8")
+    _assert_self_contained(text)
+    assert "the recording holds no samples" in text
+
+
+def test_pictures_named_in_a_summary_an_unreadable_one_and_a_line_strip(tmp_path: Path) -> None:
+    # The decode page reads a summary's entries: a file that is not a PNG is said, and
+    # without the decoder's mask a strip marks each line, the two missing ones in red.
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png")
+    entry = {"id": 1, "lines": 48, "pixels": 64, "mode": 0, "lines_missing": [7, 30]}
+    (picture,) = session_images([entry], [bad], tmp_path)
+    assert "not a readable PNG" in picture.problem
+    strip = Image.open(io.BytesIO(picture.mask.png)).convert("RGB")
     assert strip.size[1] == 48
     red = [y for y in range(48) if strip.getpixel((0, y))[0] > 150 > strip.getpixel((0, y))[1]]
     assert red == [7, 30]
@@ -387,19 +389,16 @@ def test_session_report_survives_missing_parts(tmp_path: Path) -> None:
 
 def test_session_report_takes_numpy_scalars(tmp_path: Path) -> None:
     session = _session()
-    session["range_km"] = np.float64(session["range_km"])
-    session["attitude_mode"] = np.int64(2)
-    session["bands"]["32cm-tlm"]["usable"] = np.bool_(True)
-    session["bands"]["32cm-tlm"]["measured"]["cn0_dbhz"] = np.float32(68.94)
-    session["range_rate_check"]["error_m_s"] = np.float64(np.nan)
-    out = write_session_report(
-        tmp_path / "r.html",
-        session,
-        waterfalls={},
-        frames=[],
-        image_files=[],
-        session_log=[],
+    session.plan = dataclasses.replace(
+        session.plan, range_km=np.float64(session.plan.range_km), attitude_mode=np.int64(2)
     )
+    session.bands["32cm-tlm"] = dataclasses.replace(
+        session.bands["32cm-tlm"], decoded=_telemetry(_frames(12), cn0_dbhz=np.float32(68.94))
+    )
+    session.range_rate_check = dataclasses.replace(
+        session.range_rate_check, error_m_s=np.float64(np.nan)
+    )
+    out = write_session_report(tmp_path / "r.html", session)
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
     for figure in ("3.457 million km", "2 — spin about the Sun axis"):
@@ -409,27 +408,40 @@ def test_session_report_takes_numpy_scalars(tmp_path: Path) -> None:
     assert not re.search(r"\b(True|False|nan|NaN|inf)\b", text)
 
 
+def _verdict_session(range_km: float, bands: dict[str, BandOutcome]) -> SessionResult:
+    return SessionResult(
+        plan=_plan(range_km, {b: o.budget for b, o in bands.items()}),
+        outdir=None,
+        bands=bands,
+        commands=[],
+        spacecraft_log=[],
+        range_rate_check=None,
+        images=[],
+        contact=made_contact(bands.values()),
+        elapsed_s=1.0,
+    )
+
+
 def test_verdicts_say_why() -> None:
     far = 115e6
-    no_close = {
-        "range_km": far,
-        "contact": False,
-        "bands": {
+    no_close = _verdict_session(
+        far,
+        {
             "1.6m-tlm": _band("1.6m-tlm", far, 1.0, False),
             "32cm-tlm": _band("32cm-tlm", far, 1.0, False),
         },
-    }
+    )
     verdict = session_verdict(no_close)
     assert verdict.startswith("No contact at 115.00 million km: no telemetry link closes")
     assert "below threshold by" in verdict and "dish not pointed at Earth" in verdict
-    lost = {
-        "range_km": 1e6,
-        "bands": {
+    lost = _verdict_session(
+        1e6,
+        {
             "1.6m-tlm": _band(
                 "1.6m-tlm", 1e6, 1.0, False, transmitted=True, error="no sync word found"
             )
         },
-    }
+    )
     verdict = session_verdict(lost)
     assert "closes" in verdict and "no sync word found" in verdict
     assert attitude_name(2) == "spin about the Sun axis"
@@ -515,31 +527,20 @@ def test_mission_report(tmp_path: Path, n: int) -> None:
 
 def test_images_named_by_the_decoder_are_found_below_the_report(tmp_path: Path) -> None:
     # A decoder writes {"file": "images/image_1.png", "mask_file": ...} relative to its own
-    # output folder; the report finds both below its own folder.
+    # output folder; the page finds both below its own folder.
     folder = tmp_path / "bands" / "5cm-ppm" / "images"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(4)
     image = _image_png(folder / "image_1.png", rng)
     mask = _image_png(folder / "image_1_mask.png", rng)
-    session = _session()
-    session["images"] = [
-        {
-            "id": 1,
-            "lines": 48,
-            "pixels": 64,
-            "lines_received": 48,
-            "lines_missing": [],
-            "file": "images/image_1.png",
-            "mask_file": "images/image_1_mask.png",
-        }
-    ]
-    out = write_session_report(
-        tmp_path / "report.html",
-        session,
-        waterfalls={},
-        frames=[],
-        image_files=[],
-        session_log=[],
-    )
-    pngs = _pngs(out.read_text(encoding="utf-8"))
-    assert pngs[-2:] == [image.read_bytes(), mask.read_bytes()]
+    entry = {
+        "id": 1,
+        "lines": 48,
+        "pixels": 64,
+        "lines_received": 48,
+        "lines_missing": [],
+        "file": "images/image_1.png",
+        "mask_file": "images/image_1_mask.png",
+    }
+    (picture,) = session_images([entry], [], tmp_path)
+    assert [picture.image.png, picture.mask.png] == [image.read_bytes(), mask.read_bytes()]

@@ -154,7 +154,7 @@ def test_nominal_flyby_session_sends_mars(tmp_path):
     ppm = result.bands["5cm-ppm"]
     assert ppm.budget.usable and ppm.lines_decoded == ppm.lines_expected > 0
     assert ppm.lines_lost == 0
-    image = np.asarray(Image.open(tmp_path / result.images[0]["png"]), dtype=float)
+    image = np.asarray(Image.open(tmp_path / f"images/{result.images[0].name}.png"), dtype=float)
     left, right = image[:, : image.shape[1] // 2], image[:, image.shape[1] // 2 :]
     assert left.mean() > 3 * right.mean(), "past 90° of phase the lit crescent is on one side"
     historical = plan_session(find_session_time(entry.day_utc), "historical")

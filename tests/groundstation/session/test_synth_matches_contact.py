@@ -52,15 +52,15 @@ def test_synth_tlm_sends_what_a_contact_sends_at_that_time(tmp_path, scenario):
     truth = json.loads(meta.with_name("synth.truth.json").read_text())
     sent = {f["frame_counter"]: f["channels"] for f in truth["frames"]}
 
-    rows = [r for r in result.telemetry_rows if r["band"] == band_id and r["parity_ok"] == "true"]
-    assert rows
+    frames = [f.frame for f in result.frames if f.band == band_id and f.frame.parity_ok]
+    assert frames
     compared = 0
-    for row in rows:
-        channels = sent[int(row["frame_counter"])]
+    for frame in frames:
+        channels = sent[frame.frame_counter]
         for name, value in channels.items():
             if name in COMMAND_STATE:
                 continue
             step = CHANNEL_BY_NAME[name].scale
-            assert float(row[name]) == pytest.approx(value, abs=step * 1e-6), name
+            assert frame.channels[name] == pytest.approx(value, abs=step * 1e-6), name
             compared += 1
-    assert compared >= 6 * len(rows)
+    assert compared >= 6 * len(frames)
