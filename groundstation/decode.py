@@ -30,7 +30,7 @@ DECODERS: Final = {
 
 
 def decode_recording(
-    meta_path: Path | str, outdir: Path | str, *, show_progress: bool = True
+    meta_path: Path | str, outdir: Path | str | None, *, show_progress: bool = True
 ) -> BandResult:
     """Decode one recording into ``outdir`` with the decoder of its band.
 
@@ -38,8 +38,8 @@ def decode_recording(
     ----------
     meta_path : path
         ``NAME.sigmf-meta`` (or ``NAME``).
-    outdir : path
-        Output folder (created).
+    outdir : path or None
+        Output folder (created); None decodes without writing any file.
     show_progress : bool
         Draw a progress bar on a terminal.
 
@@ -67,4 +67,4 @@ def decode_recording(
     decoder: Callable[..., BandResult] = getattr(
         importlib.import_module(module_name), function_name
     )
-    return decoder(recording, Path(outdir), show_progress=show_progress)
+    return decoder(recording, None if outdir is None else Path(outdir), show_progress=show_progress)

@@ -80,7 +80,7 @@ def _plot_spectrum(
 
 
 def decode_carrier_to_dir(
-    recording: Recording | Path | str, outdir: Path | str, *, show_progress: bool = True
+    recording: Recording | Path | str, outdir: Path | str | None, *, show_progress: bool = True
 ) -> CarrierBandResult:
     """Measure the carrier of a coherent-link recording and write the results to ``outdir``.
 
@@ -88,8 +88,8 @@ def decode_carrier_to_dir(
     ----------
     recording : Recording or path
         An ``8cm-carrier`` (or ``39cm-up``) recording.
-    outdir : path
-        Output folder (created).
+    outdir : path or None
+        Output folder (created); None writes nothing (a session that keeps no folder).
     show_progress : bool
         Draw a progress bar on a terminal.
 
@@ -120,8 +120,6 @@ def decode_carrier_to_dir(
     m = measure_recording(recording, show_progress=show_progress)
     est = m.estimate
     reference_utc = recording.start_utc + timedelta(seconds=est.reference_time_s)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     c_km_s = C_M_S * 1e-3
     ranges: dict[str, float] = {}
     if recording.band == "39cm-up":
@@ -156,6 +154,10 @@ def decode_carrier_to_dir(
         spectrum_png="spectrum.png",
         **ranges,
     )
+    if outdir is None:  # a session that keeps no folder: nothing to write
+        return result
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     _plot_spectrum(
         outdir / result.spectrum_png,
         m.samples,

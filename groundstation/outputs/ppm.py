@@ -50,7 +50,7 @@ def image_names(images: Sequence[DecodedImage]) -> list[str]:
 
 
 def decode_ppm_to_dir(
-    recording: Recording, outdir: Path, *, show_progress: bool = True
+    recording: Recording, outdir: Path | None, *, show_progress: bool = True
 ) -> PpmBandResult:
     """Decode every image of a ``5cm-ppm`` recording into ``outdir``; return what was decoded.
 
@@ -58,8 +58,8 @@ def decode_ppm_to_dir(
     ----------
     recording : Recording
         An opened recording (:func:`groundstation.io.recording.open_recording`).
-    outdir : Path
-        Output folder (created).
+    outdir : Path or None
+        Output folder (created); None writes nothing (a session that keeps no folder).
     show_progress : bool
         Draw a progress bar on a terminal.
 
@@ -68,7 +68,6 @@ def decode_ppm_to_dir(
     NoSignalError
         When no image at all is found; nothing is written then.
     """
-    outdir = Path(outdir)
     recording.require_min_sample_rate()
     with progress(recording.n_samples, "PPM decode", enabled=show_progress) as bar:
         done = [0]
@@ -84,6 +83,9 @@ def decode_ppm_to_dir(
     if not result.images:
         raise NoSignalError(f"no PPM image found in {recording.meta_path.name}")
     names = image_names(result.images)
+    if outdir is None:  # a session that keeps no folder: nothing to write
+        return PpmBandResult(recording.info(), result, tuple(names))
+    outdir = Path(outdir)
     annotations: list[dict[str, Any]] = []
     for image, name in zip(result.images, names, strict=True):
         write_png_gray(outdir / "images" / f"{name}.png", grey_to_8bit(image.grey))

@@ -47,7 +47,7 @@ def write_telemetry_plot(
 
 
 def decode_tlm_to_dir(
-    recording: Recording, outdir: Path, *, show_progress: bool = True
+    recording: Recording, outdir: Path | None, *, show_progress: bool = True
 ) -> TelemetryBandResult:
     """Decode a telemetry recording into ``outdir``; return what was decoded.
 
@@ -55,8 +55,9 @@ def decode_tlm_to_dir(
     ----------
     recording : Recording
         An opened ``32cm-tlm`` or ``1.6m-tlm`` recording.
-    outdir : Path
-        Output folder (created if needed).
+    outdir : Path or None
+        Output folder (created if needed); None writes nothing (a session that keeps no
+        folder).
     show_progress : bool
         Draw a progress bar on a terminal.
 
@@ -70,6 +71,8 @@ def decode_tlm_to_dir(
         decoded = decode_tlm_recording(recording, progress=bar.update)
     if not decoded.frames:
         raise NoSignalError(f"{recording.name}: {decoded.message}")
+    if outdir is None:
+        return TelemetryBandResult(recording=recording.info(), decode=decoded, outputs=())
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     result = TelemetryBandResult(

@@ -191,7 +191,9 @@ def run_session(
                 continue
             stages.step(f"{band_id}: decoding")
             outcome = bands[band_id]
-            decoded, error = decode_band(recordings[band_id].meta_path, bands_dir / band_id)
+            # Decoder outputs are drawn only into a folder that is kept.
+            band_dir = bands_dir / band_id if outdir is not None else None
+            decoded, error = decode_band(recordings[band_id].meta_path, band_dir)
             outcome.decoded, outcome.error = decoded, error
             score_band(outcome, decoded, recordings[band_id])
             if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:

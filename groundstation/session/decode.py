@@ -23,8 +23,9 @@ from groundstation.results import (
 )
 
 
-def decode_band(meta: Path, outdir: Path) -> tuple[BandResult | None, str | None]:
-    """Decode one recording into ``outdir``: (the band's result, None) or (None, error)."""
+def decode_band(meta: Path, outdir: Path | None) -> tuple[BandResult | None, str | None]:
+    """Decode one recording into ``outdir`` (None: no files, the session keeps no folder):
+    (the band's result, None) or (None, error)."""
     from groundstation.decode import decode_recording
 
     try:

@@ -65,3 +65,15 @@ def test_an_uplink_band_is_refused(tmp_path):
     )
     with pytest.raises(GroundStationError, match="uplink"):
         decode_recording(meta, tmp_path / "out", show_progress=False)
+
+
+@pytest.mark.parametrize("recording", ["tlm/tlm32cm_64bps.sigmf-meta", "ppm/ppm_limits.sigmf-meta"])
+def test_without_a_folder_the_same_result_and_no_file(tmp_path, monkeypatch, recording):
+    # A session that keeps no folder decodes with outdir None: nothing is drawn or written.
+    monkeypatch.chdir(tmp_path)
+    with_files = decode_recording(FIXTURES / recording, tmp_path / "out", show_progress=False)
+    without = decode_recording(FIXTURES / recording, None, show_progress=False)
+    assert list(tmp_path.iterdir()) == [tmp_path / "out"]
+    assert json.loads(to_json(summary_record(without) | {"outputs": None})) == json.loads(
+        to_json(summary_record(with_files) | {"outputs": None})
+    )
