@@ -386,7 +386,10 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
     title : str
         Figure title; the frame counts are appended.
     """
-    fig = Figure(figsize=(9.0, 7.8), layout="constrained")
+    # A fixed grid, not matplotlib's constrained layout: the panels and their labels are
+    # the same for every session, and laying them out again costs more than drawing them.
+    fig = Figure(figsize=(9.0, 7.8))
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.065, top=0.91, wspace=0.32, hspace=0.3)
     axes = fig.subplots(3, 3, sharex=True)
     for ax, panel in zip(axes.ravel(), TELEMETRY_PANELS, strict=True):
         _draw_panel(ax, panel, series)
@@ -397,7 +400,7 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
     counts = f"{n_ok} of {series.n_frames} frames passed parity"
     if n_bad:
         counts += f"; red ticks: the {n_bad} that failed (values not plotted)"
-    fig.suptitle(f"{title}: {counts}" if title else counts, fontsize=10)
+    fig.suptitle(f"{title}: {counts}" if title else counts, fontsize=10, y=0.985)
     return fig
 
 
