@@ -133,6 +133,31 @@ def mission_facts(mission: Mapping[str, Any], n_sessions: Any, n_contacts: Any) 
     return facts
 
 
+def _ranges(numbers: Sequence[int]) -> str:
+    """``[1, 2, 3, 7]`` as ``1-3, 7``."""
+    spans: list[list[int]] = []
+    for n in sorted(numbers):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def mission_interruption(mission: Mapping[str, Any]) -> str:
+    """One sentence when the replay was interrupted: how many sessions it replayed, and
+    which are missing; empty when it ran to the end."""
+    if mission.get("interrupted") is not True:
+        return ""
+    missing = [whole(n) for n in mission.get("sessions_missing") or []]
+    planned = mission.get("sessions_planned")
+    replayed = len(mission.get("sessions") or [])
+    text = f"Interrupted: {replayed} of {planned if planned is not None else '?'} sessions replayed"
+    if missing:
+        text += f"; missing: {'session' if len(missing) == 1 else 'sessions'} {_ranges(missing)}"
+    return text + ". The figures below count the sessions replayed only."
+
+
 def mission_summary(mission: Mapping[str, Any], n_sessions: Any, n_contacts: Any) -> str:
     """One sentence: how many sessions made contact, and the last one."""
     last = mission.get("last_contact")

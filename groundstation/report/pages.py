@@ -241,6 +241,7 @@ def write_mission_report(path: Path, mission: dict) -> Path:
         title="Mars 1 mission replay",
         contacts=n_contacts,
         summary=mission_data.mission_summary(mission, n_sessions, n_contacts),
+        interrupted=mission_data.mission_interruption(mission),
         mission_facts=mission_data.mission_facts(mission, n_sessions, n_contacts),
         timeline=mission_data.mission_timeline(mission),
         sessions=mission_data.mission_table(sessions) if sessions else None,

@@ -347,6 +347,7 @@ def replay(
         "trajectory": _trajectory_facts(scenario),
         "sessions_planned": len(schedule),
         "interrupted": stopped is not None,
+        "sessions_missing": sorted({s.number for s in schedule} - {e["session"] for e in entries}),
         "sessions": entries,
     }
     write_json(outdir / "mission.json", mission)

@@ -525,6 +525,15 @@ def test_mission_report(tmp_path: Path, n: int) -> None:
         assert "no contact" in text
 
 
+def test_an_interrupted_mission_says_which_sessions_are_missing(tmp_path: Path) -> None:
+    mission = _mission(3) | {"interrupted": True, "sessions_planned": 9}
+    mission["sessions_missing"] = [4, 5, 6, 8, 9]
+    text = write_mission_report(tmp_path / "m.html", mission).read_text(encoding="utf-8")
+    assert "Interrupted: 3 of 9 sessions replayed; missing: sessions 4-6, 8-9." in text
+    whole_run = write_mission_report(tmp_path / "w.html", _mission(3)).read_text(encoding="utf-8")
+    assert "Interrupted" not in whole_run
+
+
 def test_images_named_by_the_decoder_are_found_below_the_report(tmp_path: Path) -> None:
     # A decoder writes {"file": "images/image_1.png", "mask_file": ...} relative to its own
     # output folder; the page finds both below its own folder.

@@ -137,7 +137,8 @@ def test_an_interrupted_contact_keeps_the_old_set(tmp_path, signum):
     assert _debris(tmp_path) == []
 
 
-def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path, signum):
     _old_set(tmp_path / "m", "mission.json")
     proc = _cli("mission", "--workers", "1", "--sessions", "1-40", "-o", "m", cwd=tmp_path)
     deadline = time.monotonic() + 150
@@ -146,14 +147,17 @@ def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path):
             time.sleep(8.0)  # a few sessions replayed
             break
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err
+    assert proc.returncode == 128 + signum, err
     assert len(err.strip().splitlines()) == 1, err
     saved = json.loads((tmp_path / "m" / "mission.json").read_text())
     assert saved["interrupted"] is True
     assert saved["sessions_planned"] == 40
     assert 0 <= saved["sessions_total"] < 40
     assert saved["sessions_total"] == len(saved["sessions"])
-    assert (tmp_path / "m" / "mission.html").exists()
+    replayed = {e["session"] for e in saved["sessions"]}
+    assert saved["sessions_missing"] == sorted(set(range(1, 41)) - replayed)
+    page = (tmp_path / "m" / "mission.html").read_text(encoding="utf-8")
+    assert f"Interrupted: {len(replayed)} of 40 sessions replayed; missing: sessions" in page
     assert _debris(tmp_path) == []
