@@ -7,19 +7,15 @@ session report it is self-contained (images embedded, inline CSS) and written at
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from groundstation.io.files import write_text
 from groundstation.report.format import carrier_mhz, fmt, number
+from groundstation.report.html import Img, data_uri, picture_img, render
 from groundstation.report.images import session_images
-from groundstation.report.pages import Img
 from groundstation.report.tables import Fact
 
 #: Files a decode may write, and what each holds (shown in the page's file list).
@@ -41,24 +37,12 @@ class FileLink:
     what: str
 
 
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("groundstation.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def _png_img(path: Path, alt: str, caption: str = "") -> Img | None:
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    return Img("data:image/png;base64," + base64.b64encode(data).decode("ascii"), alt, caption)
+    return Img(data_uri(data), alt, caption)
 
 
 def verdict(summary: Mapping[str, Any]) -> tuple[bool, str]:
@@ -130,18 +114,8 @@ def _figures(summary: Mapping[str, Any], outdir: Path) -> list[Img]:
     entries = summary.get("images") if isinstance(summary.get("images"), list) else []
     files = sorted(p for p in (outdir / "images").glob("*.png") if not p.stem.endswith("_mask"))
     for picture in session_images(entries, files, outdir):
-        shown = [(picture.image, picture.caption), (picture.mask, "")]
-        for p, caption in shown:
-            if p is not None:
-                out.append(
-                    Img(
-                        "data:image/png;base64," + base64.b64encode(p.png).decode("ascii"),
-                        p.alt,
-                        caption,
-                        width_px=p.width_px,
-                        css=p.css,
-                    )
-                )
+        shown = [picture_img(picture.image, picture.caption), picture_img(picture.mask)]
+        out += [img for img in shown if img is not None]
     for name, alt in (("telemetry.png", "telemetry channels"), ("spectrum.png", "carrier")):
         img = _png_img(outdir / name, alt)
         if img is not None:
@@ -177,22 +151,19 @@ def write_decode_report(
     decoded, text = verdict(summary)
     warnings = [str(w) for w in summary.get("warnings", []) if w]
     name = str(summary.get("recording", outdir.name))
-    html = (
-        _templates()
-        .get_template("decode.html")
-        .render(
-            title=f"{name}: decoded",
-            heading=name,
-            subtitle=f"groundstation decode, band {summary.get('band', '?')}",
-            decoded=decoded,
-            verdict=text,
-            warnings=warnings,
-            recording_facts=_recording_facts(summary),
-            waterfall=_png_img(outdir / "waterfall.png", "waterfall", waterfall_caption),
-            spectrum_facts=_spectrum_facts(summary),
-            figures=_figures(summary, outdir),
-            files=_files(outdir, summary),
-            footer="Mars 1 ground station",
-        )
+    html = render(
+        "decode.html",
+        title=f"{name}: decoded",
+        heading=name,
+        subtitle=f"groundstation decode, band {summary.get('band', '?')}",
+        decoded=decoded,
+        verdict=text,
+        warnings=warnings,
+        recording_facts=_recording_facts(summary),
+        waterfall=_png_img(outdir / "waterfall.png", "waterfall", waterfall_caption),
+        spectrum_facts=_spectrum_facts(summary),
+        figures=_figures(summary, outdir),
+        files=_files(outdir, summary),
+        footer="Mars 1 ground station",
     )
     return write_text(path, html)

@@ -15,14 +15,9 @@ archived as one file. Pages are written atomically (:func:`groundstation.io.file
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from groundstation.io.files import write_text
 from groundstation.outputs.figures import (
@@ -36,52 +31,16 @@ from groundstation.outputs.figures import (
 from groundstation.outputs.spectrum import Waterfall
 from groundstation.report import data, mission_data
 from groundstation.report.format import carrier_mhz, number, utc_text
-from groundstation.report.images import Picture, session_pictures
+from groundstation.report.html import Img, data_uri, picture_img, render
+from groundstation.report.images import session_pictures
 from groundstation.report.tables import Column, Fact, build_table
 from groundstation.results import SessionResult
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
 
-@dataclass(frozen=True)
-class Img:
-    """An image as the templates embed it: a data URI, its text, its shown width."""
-
-    src: str
-    alt: str
-    caption: str = ""
-    width_px: int | None = None
-    css: str = ""
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def _figure_img(fig: Any, alt: str, caption: str = "") -> Img:
-    return Img(_data_uri(figure_png(fig)), alt, caption)
-
-
-def _picture_img(picture: Picture | None) -> Img | None:
-    if picture is None:
-        return None
-    return Img(_data_uri(picture.png), picture.alt, width_px=picture.width_px, css=picture.css)
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("groundstation.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def _render(template: str, **context: Any) -> str:
-    return _templates().get_template(template).render(**context)
+    return Img(data_uri(figure_png(fig)), alt, caption)
 
 
 # ------------------------------------------------------------------------------ session
@@ -147,7 +106,7 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
         + ". Figures follow the interface control document: link budgets §7, "
         "telemetry §4, images §3, commands §5, coherent link §6."
     )
-    html = _render(
+    html = render(
         "session.html",
         title=f"Mars 1 session {number_}" if number_ is not None else "Mars 1 session",
         heading=f"Mars 1 — session {number_}" if number_ is not None else "Mars 1 — radio session",
@@ -184,8 +143,8 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
         else None,
         pictures=[
             {
-                "image": _picture_img(p.image),
-                "mask": _picture_img(p.mask),
+                "image": picture_img(p.image),
+                "mask": picture_img(p.mask),
                 "caption": p.caption,
                 "problem": p.problem,
             }
@@ -236,7 +195,7 @@ def write_mission_report(path: Path, mission: dict) -> Path:
         )
     if (fig := mission_range_figure(points)) is not None:
         range_plot = _figure_img(fig, "range over the flight")
-    html = _render(
+    html = render(
         "mission.html",
         title="Mars 1 mission replay",
         contacts=n_contacts,
@@ -269,7 +228,7 @@ def write_sputnik22_report(path: Path, context: Mapping[str, Any]) -> Path:
         Column("largest rate", "Hz/s", lambda r: r[5]),
         Column("what it was", "", lambda r: r[6], numeric=False),
     ]
-    html = _render(
+    html = render(
         "sputnik22.html",
         title="2MV-4 No.1 (Sputnik 22)",
         verdict=context["verdict"],
