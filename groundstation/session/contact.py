@@ -41,7 +41,7 @@ import numpy as np
 from groundstation.errors import SessionError
 from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
 from groundstation.progress import progress
-from groundstation.results import BandOutcome, CarrierBandResult, SessionResult
+from groundstation.results import BandOutcome, CarrierBandResult, CommandOutcome, SessionResult
 from groundstation.session.decode import collect_images, decode_band, range_rate_check
 from groundstation.session.downlinks import write_downlink
 from groundstation.session.folder import write_session_folder
@@ -84,7 +84,7 @@ class _Stages:
 #: What ``run_session`` calls instead of writing the downlinks' recordings: (downlinks by
 #: band, folder for recordings, plan, command table, spacecraft log) -> recordings by band.
 Air = Callable[
-    [dict[str, Downlink], Path, SessionPlan, list[dict[str, Any]], list[str]], dict[str, Path]
+    [dict[str, Downlink], Path, SessionPlan, list[CommandOutcome], list[str]], dict[str, Path]
 ]
 
 

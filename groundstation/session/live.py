@@ -19,6 +19,8 @@ from groundstation.io.recording import format_utc
 from groundstation.live.air import play_through_air
 from groundstation.live.bus import LiveBus
 from groundstation.live.page import LiveServer, serve
+from groundstation.outputs import records
+from groundstation.results import CommandOutcome
 from signals.bands import load_bands
 from signals.spacecraft.downlinks import Downlink
 
@@ -58,7 +60,7 @@ class LiveSession:
         downlinks: dict[str, Downlink],
         folder: Path,
         plan: Any,
-        commands: list[dict[str, Any]],
+        commands: list[CommandOutcome],
         spacecraft_log: list[str],
     ) -> dict[str, Path]:
         """Publish the session's facts, then transmit and listen to every band at once.
@@ -90,7 +92,7 @@ class LiveSession:
                 "title": title,
                 "facts": facts,
                 "bands": entries,
-                "commands": commands,
+                "commands": [records.command_record(c) for c in commands],
             }
         )
         for line in spacecraft_log:
