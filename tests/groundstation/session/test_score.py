@@ -9,7 +9,7 @@ from groundstation.session.score import command_table, made_contact
 from signals.formats.tlm import FRAME_WORDS, FrameType
 from signals.formats.uplink import Command
 from signals.path.link_budget import link_budget
-from signals.spacecraft.craft import ReceivedCommand
+from signals.spacecraft.command_receiver import ReceivedCommand
 
 T0 = datetime(1962, 11, 4, 2, 18, tzinfo=UTC)
 
