@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         history, reader = self.server.bus.subscribe()
         try:
+            self.wfile.write(b"retry: 500\n\n")  # a dropped feed is retried quickly
             self._write(history)
             over = any(_is_end(text) for text in history)
             while not over and not self.server.stopping.is_set():

@@ -270,7 +270,11 @@ const HANDLERS = {session: onSession, waterfall: onWaterfall, frame: onFrame,
                   carrier: onCarrier, log: onLog, end: onEnd,
                   status: r => setState("live: " + r.text)};
 
+let lastSeq = -1;
+
 function handle(record) {
+  if (record.seq <= lastSeq) return;  // a reconnection replays what is already shown
+  lastSeq = record.seq;
   const f = HANDLERS[record.kind];
   if (f) f(record);
   document.body.dataset.seq = String(record.seq);
@@ -282,8 +286,11 @@ function start() {
   source.onmessage = event => handle(JSON.parse(event.data));
   source.onerror = () => {
     if (over) return;
-    setState("connection lost", true);
-    source.close();
+    if (source.readyState === EventSource.CLOSED) {
+      setState("connection lost", true);
+    } else {
+      setState("reconnecting…");  // the browser retries; the feed replays from the start
+    }
   };
 }
 
