@@ -77,7 +77,11 @@ def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
         ).start()
         hook_returned.set()
         return
-    sys.__unraisablehook__(unraisable)
+    _previous_hook[0](unraisable)
+
+
+#: The unraisable hook :func:`install` replaced (every other exception still goes to it).
+_previous_hook = [sys.__unraisablehook__]
 
 
 def install() -> dict[int, object]:
@@ -91,14 +95,18 @@ def install() -> dict[int, object]:
     if signal.getsignal(signal.SIGINT) is not _handler:  # else keep a signal noted earlier
         _state.update(pending=None, received=None)
     _state.update(armed=False, raised=False)
-    sys.unraisablehook = _unraisable
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook[0] = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     return {signum: signal.signal(signum, _handler) for signum in INTERRUPT_SIGNALS}
 
 
 def restore(previous: dict[int, object]) -> None:
-    """Put back the handlers :func:`install` replaced."""
+    """Put back the handlers :func:`install` replaced (the outermost call: the hook too)."""
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+    if previous and previous.get(signal.SIGINT) is not _handler:
+        sys.unraisablehook = _previous_hook[0]
 
 
 def arm() -> None:

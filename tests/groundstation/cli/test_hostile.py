@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -346,3 +347,24 @@ def test_a_signal_inside_a_finaliser_still_interrupts_quietly():
     )
     assert done.stdout.split() == ["interrupted", "143"], done.stderr
     assert done.stderr == ""
+
+
+def test_the_unraisable_hook_is_chained_and_put_back():
+    """In a process that runs the command line in-process (a test runner, a notebook), the
+    hook it had before is called for every other unraisable exception and put back after."""
+    from groundstation.cli import interrupts
+
+    seen = []
+    before = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        outer = interrupts.install()
+        inner = interrupts.install()
+        sys.unraisablehook(SimpleNamespace(exc_value=ValueError("x")))
+        interrupts.restore(inner)
+        assert sys.unraisablehook is not seen.append  # still ours inside the run
+        interrupts.restore(outer)
+        assert sys.unraisablehook == seen.append
+        assert [type(u.exc_value) for u in seen] == [ValueError]
+    finally:
+        sys.unraisablehook = before
