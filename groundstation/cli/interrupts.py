@@ -53,8 +53,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
-def _deliver_again(signum: int, hook_returned: threading.Event) -> None:
-    hook_returned.wait(1.0)
+def _deliver_again(signum: int) -> None:
     time.sleep(0.02)  # let the hook return first: a handler raising inside it is printed
     _state["raised"] = False
     os.kill(os.getpid(), signum)
@@ -71,11 +70,7 @@ def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """
     exc = unraisable.exc_value
     if isinstance(exc, Interrupted):
-        hook_returned = threading.Event()
-        threading.Thread(
-            target=_deliver_again, args=(exc.signum, hook_returned), daemon=True
-        ).start()
-        hook_returned.set()
+        threading.Thread(target=_deliver_again, args=(exc.signum,), daemon=True).start()
         return
     _previous_hook[0](unraisable)
 
