@@ -502,6 +502,8 @@ class CarrierBandResult:
         The geometry's range rate at ``reference_utc`` (km/s), None outside the flight.
     spectrum_png : str
         The spectrum plot, relative to the output folder.
+    warnings : list of str
+        One-line messages for the user (a data file that shrank while it was read).
     """
 
     kind: ClassVar[str] = "carrier"
@@ -520,6 +522,7 @@ class CarrierBandResult:
     range_rate_two_way_std_km_s: float | None = None
     predicted_range_rate_km_s: float | None = None
     spectrum_png: str = "spectrum.png"
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

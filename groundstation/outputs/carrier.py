@@ -152,6 +152,7 @@ def decode_carrier_to_dir(
         coherent_mode=mode,
         predicted_range_rate_km_s=_predicted_range_rate(reference_utc),
         spectrum_png="spectrum.png",
+        warnings=list(m.warnings),
         **ranges,
     )
     if outdir is None:  # a session that keeps no folder: nothing to write

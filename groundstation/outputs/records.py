@@ -384,6 +384,7 @@ def _carrier_summary(result: CarrierBandResult) -> dict[str, Any]:
     summary.update({k: v for k, v in optional if v is not None})
     summary["predicted_range_rate_km_s"] = result.predicted_range_rate_km_s
     summary["spectrum_png"] = result.spectrum_png
+    summary["warnings"] = list(result.warnings)
     return summary
 
 

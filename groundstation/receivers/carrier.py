@@ -22,6 +22,7 @@ the middle of the record, where the estimate is best and uncorrelated with the r
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -30,7 +31,7 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy.optimize import minimize
 
-from groundstation.errors import DecodeError, NoSignalError
+from groundstation.errors import DataFileError, DecodeError, NoSignalError
 from groundstation.io.recording import Recording
 from groundstation.progress import progress
 from groundstation.receivers.stream import Event
@@ -39,6 +40,8 @@ from signals.bands import band
 from signals.constants import C_M_S
 from signals.dsp import noise_floor, nonfinite_to_zero, parabolic_offset
 from signals.modulators.carrier import COHERENT_BANDS, MAX_OSCILLATOR_PPM, TURNAROUND_RATIO
+
+log = logging.getLogger(__name__)
 
 #: Block length of the coarse frequency track (s).
 TRACK_BLOCK_S: Final = 0.125
@@ -340,17 +343,25 @@ def reduce_recording(
 
 def _feed_recording(
     receiver: CarrierReceiver, recording: Recording, *, show_progress: bool
-) -> list[CarrierEstimate]:
-    """Feed ``recording`` to ``receiver`` chunk by chunk, as far as it analyses."""
+) -> list[str]:
+    """Feed ``recording`` to ``receiver`` chunk by chunk, as far as it analyses.
+
+    A data file that shrinks while it is read ends the input at the last whole chunk read:
+    the receiver keeps what it was fed, and the returned warning says where the input ended.
+    """
     d = receiver.decimation
     stop = min(recording.n_samples, MAX_ANALYSIS_SAMPLES * d)
     stop -= stop % d
-    events = []
     with progress(stop, f"carrier {recording.name}", enabled=show_progress) as bar:
-        for _first, chunk in recording.chunks(d * (1 << 16), 0, stop):
-            events += receiver.feed(chunk)
-            bar.update(chunk.size)
-    return events
+        try:
+            for _first, chunk in recording.chunks(d * (1 << 16), 0, stop):
+                receiver.feed(chunk)
+                bar.update(chunk.size)
+        except DataFileError as exc:
+            message = f"{exc}; analysed the first {receiver.samples_fed} samples"
+            log.warning("%s", message)
+            return [message]
+    return []
 
 
 class CarrierReceiver:
@@ -528,6 +539,8 @@ class RecordingMeasurement:
         Time of reduced sample 0 after the recording's sample 0 ((D - 1) / 2 samples, s).
     n_nonfinite : int
         NaN/Inf samples replaced by 0.
+    warnings : tuple of str
+        One-line messages for the user (a data file that shrank while it was read).
     """
 
     estimate: CarrierEstimate
@@ -536,6 +549,7 @@ class RecordingMeasurement:
     decimation: int
     delay_s: float
     n_nonfinite: int
+    warnings: tuple[str, ...] = ()
 
 
 def measure_recording(recording: Recording, *, show_progress: bool = True) -> RecordingMeasurement:
@@ -558,7 +572,7 @@ def measure_recording(recording: Recording, *, show_progress: bool = True) -> Re
         max_rate_hz_per_s=band(recording.band).max_residual_rate_hz_per_s,
         block_s=math.inf,
     )
-    _feed_recording(receiver, recording, show_progress=show_progress)
+    warnings = _feed_recording(receiver, recording, show_progress=show_progress)
     receiver.end()
     est = receiver.result()
     return RecordingMeasurement(
@@ -568,4 +582,5 @@ def measure_recording(recording: Recording, *, show_progress: bool = True) -> Re
         receiver.decimation,
         receiver.delay_s,
         receiver.nonfinite,
+        tuple(warnings),
     )

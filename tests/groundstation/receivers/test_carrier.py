@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 
 import numpy as np
@@ -269,6 +270,28 @@ def test_decoder_reduces_a_fast_recording(tmp_path):
     assert summary["offset_at_start_hz"] == pytest.approx(1900.0, abs=4 * std)
     assert summary["cn0_dbhz"] == pytest.approx(38.0, abs=0.3)
     assert summary["coherent_mode"] == "one-way"
+
+
+def test_a_recording_that_shrinks_keeps_the_estimate_made(tmp_path):
+    """Once the whole decode was lost to the short read: now the carrier of what was read,
+    written like any other (summary, annotation), with a warning saying where it ended."""
+    fs_hz = 48_000.0
+    x = CarrierSignal(fs_hz, 12.0, 1900.0, -10.0, 45.0).samples(np.random.default_rng(12))
+    common = dict(fs_hz=fs_hz, band="8cm-carrier", start_utc=AT, center_frequency_hz=3.691e9)
+    recording = open_recording(write_recording(tmp_path / "rec", [x], **common))
+    os.truncate(recording.data_path, 8 * (x.size * 2 // 3))  # cf32: 8 bytes a sample
+    result = decode_carrier_to_dir(recording, tmp_path / "out", show_progress=False)
+    assert [w for w in result.warnings if "shrank" in w] == result.warnings != []
+    fed = result.estimate.n_samples
+    assert x.size // 3 <= fed < x.size * 2 // 3
+    # the estimate is the one a recording holding just those samples gives
+    alone = write_recording(tmp_path / "first", [x[:fed]], **common)
+    assert decode_carrier_to_dir(alone, None, show_progress=False).estimate == result.estimate
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["analysed_samples"] == fed and summary["warnings"] == result.warnings
+    meta = json.loads((tmp_path / "out" / "rec.sigmf-meta").read_text())
+    assert [a["core:label"] for a in meta["annotations"]] == ["carrier"]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 
 def test_decoder_reports_no_carrier(tmp_path):
