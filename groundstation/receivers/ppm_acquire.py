@@ -33,13 +33,15 @@ from groundstation.receivers.ppm_detect import (
     MARKER_PAIR_MIN,
     MARKER_THRESHOLD,
     marker_search,
+    marker_search_filters,
     slot_energies,
 )
-from groundstation.receivers.ppm_kernels import energy_sums, scan_hits
+from groundstation.receivers.ppm_kernels import energy_sums
+from groundstation.receivers.ppm_scan import scan_hits, scan_noise_floor
 from groundstation.receivers.ppm_sources import SampleBuffer
 from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
 from groundstation.receivers.ppm_track import LineTracker
-from signals.dsp import noise_floor, parabolic_offset
+from signals.dsp import parabolic_offset
 from signals.formats.ppm import (
     FRAME_MARKER_CHIPS,
     HEADER_COPY_PERIODS,
@@ -123,11 +125,8 @@ class Acquirer:
             return None
         freqs, rotators = self.rotators(ACQUISITION_BLOCK + overlap)
         x, _ = self.reader.read(pos, pos + ACQUISITION_BLOCK + overlap)
-        power = np.square(x.real) + np.square(x.imag)
         real = self.reader.end_or(pos + x.size) - pos
-        sigma2 = noise_floor(power[:real])
-        if sigma2 <= 0.0:
-            sigma2 = float(np.mean(power)) or 1.0
+        sigma2 = scan_noise_floor(x, real)
         m = min(x.size - overlap, real)
         thresholds = (ACQ_SUM_THRESHOLD, ACQ_MIN_THRESHOLD, MARKER_PAIR_MIN)
         at, total, which = scan_hits(x, rotators, k, offsets, m, 1.0 / (k * sigma2), thresholds)
@@ -213,9 +212,9 @@ class Acquirer:
         freqs = np.arange(f_guess - 9000.0, f_guess + 9001.0, 1000.0)
         freqs = freqs[np.abs(freqs) <= limit + 1000.0]
         best = (-1.0, f_guess, t)
-        for f in freqs:
-            filt = self.reader.filter(chip, f)
-            t_f, score = marker_search(x, t, FRAME_MARKER_CHIPS, chip, filt, sigma2, 0.75, 0.25)
+        filters = [self.reader.filter(chip, f) for f in freqs]
+        found = marker_search_filters(x, t, FRAME_MARKER_CHIPS, chip, filters, sigma2, 0.75, 0.25)
+        for f, (t_f, score) in zip(freqs, found, strict=True):
             if score > best[0]:
                 best = (score, f, t_f)
         _, f, t = best

@@ -16,9 +16,15 @@ import numpy as np
 
 from groundstation.receivers.ppm_kernels import (
     Decisions,
+    active_kernel,
     marker_scores,
     period_decisions,
     window_energies,
+)
+from groundstation.receivers.ppm_marker_kernels import (
+    marker_search_compiled,
+    marker_search_sets,
+    search_deltas,
 )
 from signals.dsp import parabolic_offset
 from signals.formats.ppm import N_LEVELS, SLOT_CHIPS
@@ -177,6 +183,13 @@ def genie_decisions(
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _chip_offsets(chips: tuple[int, ...], chip: float) -> np.ndarray:
+    offsets = np.asarray(chips) * chip
+    offsets.flags.writeable = False
+    return offsets
+
+
 def marker_search(
     x: np.ndarray,
     t: float,
@@ -187,7 +200,22 @@ def marker_search(
     span_chips: float,
     step_chips: float = 0.125,
 ) -> tuple[float, float]:
-    """Best marker start near ``t`` (samples into x): (start, normalised score)."""
+    """Best marker start near ``t`` (samples into x): (start, normalised score).
+
+    One compiled call (:mod:`~groundstation.receivers.ppm_marker_kernels`) unless
+    :func:`~groundstation.receivers.ppm_kernels.active_kernel` says ``"numpy"``; the same
+    numbers either way.
+    """
+    if active_kernel() == "numba":
+        return marker_search_compiled(
+            x,
+            t,
+            _chip_offsets(tuple(chips), chip),
+            search_deltas(span_chips, step_chips, chip),
+            filt.weights,
+            sigma2,
+            MARKER_PAIR_MIN,
+        )
     deltas = np.arange(-span_chips, span_chips + 1e-9, step_chips) * chip
     positions = (t + deltas)[:, None] + (np.asarray(chips) * chip)[None, :]
     scores = marker_scores(x, positions, filt.weights, sigma2, MARKER_PAIR_MIN)
@@ -196,6 +224,33 @@ def marker_search(
     if 0 < i < scores.size - 1:
         delta += parabolic_offset(scores[i - 1], scores[i], scores[i + 1]) * (deltas[1] - deltas[0])
     return t + delta, float(scores[i])
+
+
+def marker_search_filters(
+    x: np.ndarray,
+    t: float,
+    chips: tuple[int, ...],
+    chip: float,
+    filters: list[PulseFilter],
+    sigma2: float,
+    span_chips: float,
+    step_chips: float = 0.125,
+) -> list[tuple[float, float]]:
+    """:func:`marker_search` with each of ``filters`` (a carrier grid): one compiled call."""
+    if active_kernel() == "numba":
+        found, scores = marker_search_sets(
+            x,
+            t,
+            _chip_offsets(tuple(chips), chip),
+            search_deltas(span_chips, step_chips, chip),
+            np.stack([filt.weights for filt in filters]),
+            sigma2,
+            MARKER_PAIR_MIN,
+        )
+        return list(zip(found.tolist(), scores.tolist(), strict=True))
+    return [
+        marker_search(x, t, chips, chip, filt, sigma2, span_chips, step_chips) for filt in filters
+    ]
 
 
 def esn0_db(peak_normalised: np.ndarray, capture: float) -> float:

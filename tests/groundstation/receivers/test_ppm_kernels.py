@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from groundstation.receivers import ppm_kernels as pk
+from groundstation.receivers import ppm_scan as ps
 from groundstation.receivers.ppm import PulseFilter, slot_decisions, slot_energies
 from signals.formats.ppm import CHIP_RATE_HZ, N_LEVELS, SLOT_CHIPS
 
@@ -225,7 +226,8 @@ def test_scan_hits_compiled_equal_the_reference(fs_hz):
     k = max(1, round(chip))
     offsets = np.round(np.array([0, 9, 24, 44]) * chip).astype(np.int64)
     x = _noise(rng, 20_000)
-    for start in (1000.3, 7000.8, 15000.1):
+    # Markers inside tiles of the compiled scan and across the boundary of two.
+    for start in (1000.3, 7000.8, 15000.1, 2 * ps.SCAN_TILE - 60.4):
         for o in (0, 9, 24, 44):
             first = round(start + o * chip)
             x[first : first + round(chip)] += 2.0 * np.exp(2j * np.pi * rng.uniform())
@@ -233,9 +235,74 @@ def test_scan_hits_compiled_equal_the_reference(fs_hz):
     rot = np.exp(-2j * np.pi * freqs[:, None] / fs_hz * np.arange(x.size)).astype(np.complex64)
     count = x.size - int(offsets[-1]) - k - 1
     args = (x, rot, k, offsets, count, 1.0 / k, (18.0, 1.0, 5.0))
-    want = pk.scan_hits_numpy(*args)
-    got = pk.scan_hits_numba(*args)
-    assert want[0].size >= 3
+    want = ps.scan_hits_numpy(*args)
+    got = ps.scan_hits_numba(*args)
+    assert want[0].size >= 4
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[2], want[2])
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+
+
+def _search_from_scores(x, t, chips, chip, filt, sigma2, span, step, scores_of):
+    """The marker search written out over a scores function (the numpy path's steps)."""
+    from groundstation.receivers.ppm_detect import MARKER_PAIR_MIN
+    from signals.dsp import parabolic_offset
+
+    deltas = np.arange(-span, span + 1e-9, step) * chip
+    positions = (t + deltas)[:, None] + (np.asarray(chips) * chip)[None, :]
+    scores = scores_of(x, positions, filt.weights, sigma2, MARKER_PAIR_MIN)
+    i = int(np.argmax(scores))
+    delta = deltas[i]
+    if 0 < i < scores.size - 1:
+        delta += parabolic_offset(scores[i - 1], scores[i], scores[i + 1]) * (deltas[1] - deltas[0])
+    return t + delta, float(scores[i])
+
+
+@needs_numba
+@pytest.mark.parametrize("fs_hz", RATES_HZ)
+def test_compiled_marker_search_equals_the_search_over_compiled_scores(fs_hz, monkeypatch):
+    """A whole marker search in one compiled call: bit for bit the start and score of the
+    search over the compiled marker scores (first best, float32 parabola), for one filter
+    and for a carrier grid of them; the numpy search to float32 rounding of the scores."""
+    from groundstation.receivers.ppm_detect import marker_search, marker_search_filters
+
+    rng = np.random.default_rng(int(fs_hz) + 1)
+    for trial in range(40):
+        chip = fs_hz / CHIP_RATE_HZ * (1 + rng.uniform(-2e-4, 2e-4))
+        filters = [PulseFilter(chip, f, fs_hz) for f in rng.uniform(-30e3, 30e3, 3)]
+        x = _noise(rng, 3000)
+        chips = (0, 9, 24, 44) if trial % 2 else (0, 4, 13, 31)
+        t = rng.uniform(300, 1200)
+        for c in chips:  # a marker of random strength near t
+            first = int(t + c * chip + rng.uniform(-1, 1))
+            x[first : first + int(chip)] += rng.uniform(0, 3) * np.exp(2j * np.pi * rng.uniform())
+        sigma2 = float(rng.uniform(0.5, 2.0))
+        span, step = [(0.75, 0.25), (0.5, 1 / 16), (2.0, 0.125), (1.3, 0.125)][trial % 4]
+        args = (x, t, chips, chip)
+        want = [
+            _search_from_scores(*args, f, sigma2, span, step, pk.marker_scores_numba)
+            for f in filters
+        ]
+        monkeypatch.setenv(pk.NO_NUMBA_ENV, "0")
+        got = [marker_search(*args, f, sigma2, span, step) for f in filters]
+        got_grid = marker_search_filters(*args, filters, sigma2, span, step)
+        assert got == want == got_grid
+        monkeypatch.setenv(pk.NO_NUMBA_ENV, "1")
+        numpy_grid = marker_search_filters(*args, filters, sigma2, span, step)
+        np.testing.assert_allclose(numpy_grid, want, rtol=1e-4, atol=1e-3)
+
+
+@needs_numba
+def test_compiled_scan_noise_floor_equals_the_median():
+    """σ² of a scan block from the middle sample powers (radix selection): the same value
+    as the median of all of them, with ties, zeros and odd and even lengths."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(1, 20_000))
+        x = _noise(rng, n) * np.float32(10.0 ** rng.uniform(-3, 3))
+        if trial % 5 == 0:
+            x[: n // 2 + int(rng.integers(0, 3))] = 0  # a median of zero: the mean is used
+        if trial % 7 == 0:
+            x = np.round(x * 2).astype(np.complex64)  # many equal powers
+        count = int(rng.integers(1, n + 1))
+        assert ps.scan_noise_floor_numba(x, count) == ps.scan_noise_floor_numpy(x, count)
