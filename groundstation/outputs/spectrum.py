@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from groundstation.io.recording import Recording
 from signals.dsp import block_power_spectra, hann_periodic, nonfinite_to_zero
+
+if TYPE_CHECKING:  # the figures' process reads Waterfall without the recording readers
+    from groundstation.io.recording import Recording
 
 #: Segments transformed together (bounds the working memory of one FFT batch).
 _FFT_BATCH_SEGMENTS: Final = 256

@@ -170,3 +170,15 @@ def test_channels_round_trip_through_raw(counter: int, ft: FrameType, raws: list
         ch.name: raw & ch.raw_max for ch, raw in zip(chans, raws, strict=False)
     }
     assert back.channels() == pytest.approx(values)
+
+
+def test_bessel_j_is_scipys_to_the_last_bits() -> None:
+    """The two power fractions of the modulation (J0(β)², 2·J1(β)²) from the power series."""
+    from scipy.special import jv
+
+    from signals.formats.tlm import bessel_j
+
+    for x in [k / 20.0 for k in range(-60, 61)]:
+        for order in (0, 1, 2):
+            expected = float(jv(order, x))
+            assert bessel_j(order, x) == pytest.approx(expected, rel=1e-14, abs=1e-16)
