@@ -182,7 +182,13 @@ def _output_name(path: str) -> str:
 
 
 def decode_one(
-    path: str, outdir: str, options: Any, *, strict: bool = False, show_progress: bool = True
+    path: str,
+    outdir: str,
+    options: Any,
+    *,
+    strict: bool = False,
+    show_progress: bool = True,
+    draw_aside: bool = False,
 ) -> DecodeOutcome:
     """Decode one recording of any form into ``outdir``; write the waterfall and the report.
 
@@ -201,17 +207,25 @@ def decode_one(
         A ``core:sha512`` mismatch is an error instead of a warning.
     show_progress : bool
         Draw progress bars on a terminal.
+    draw_aside : bool
+        Draw the figures in a second process while this one decodes
+        (:func:`groundstation.outputs.drawing.figures_aside`): for a decode that has the
+        machine to itself, not for one of several decoded side by side.
     """
+    import contextlib
     import importlib
 
     from groundstation.decode import DECODERS
     from groundstation.errors import DataFileError, GroundStationError
     from groundstation.io.files import staged_folder
     from groundstation.io.sources import open_source
+    from groundstation.outputs.drawing import figures_aside
     from groundstation.outputs.overview import sampled_waterfall
 
     out = Path(outdir)
-    with open_source(path, options) as source:
+    # the figures' process starts first: it imports matplotlib while this one decodes
+    aside = figures_aside() if draw_aside else contextlib.nullcontext()
+    with aside, open_source(path, options) as source:
         recording = source.recording
         facts = source.facts
         recording.require_min_sample_rate()
@@ -285,15 +299,17 @@ def _decode_into(
     from groundstation.errors import NoSignalError
     from groundstation.io.files import write_json
     from groundstation.io.writer import link_data_beside
-    from groundstation.outputs.overview import (
-        measure_spectrum,
-        waterfall_caption,
-        write_waterfall_png,
-    )
+    from groundstation.outputs.drawing import draw_png, wait_for_figures
+    from groundstation.outputs.figures import waterfall_drawable
+    from groundstation.outputs.overview import measure_spectrum, waterfall_caption
     from groundstation.outputs.records import no_signal_record
     from groundstation.report.decode_page import write_decode_report
 
     recording, facts, waterfall = source.recording, source.facts, survey.waterfall
+    title = f"{facts.name} ({facts.band})"
+    drawn = waterfall_drawable(waterfall)
+    if drawn:  # in a second process while this one decodes (decode_one's draw_aside)
+        draw_png("waterfall", out / "waterfall.png", waterfall, title)
     status = EXIT_OK
     try:
         decoder(recording, out, show_progress=show_progress)
@@ -309,12 +325,10 @@ def _decode_into(
             "start_utc": facts.start_utc,
         }
     annotated = out / (recording.name + ".sigmf-meta")
-    title = f"{facts.name} ({facts.band})"
     if facts.form == "stdin":
         _keep_spooled_samples(recording, out)
     elif annotated.exists():
         link_data_beside(recording.data_path, annotated)
-    png = write_waterfall_png(out / "waterfall.png", waterfall, title)
     measurement = measure_spectrum(
         waterfall, facts.band, facts.center_frequency_hz, facts.duration_s or 0.0
     )
@@ -333,13 +347,14 @@ def _decode_into(
             **measurement.as_dict(),
             "nonfinite_fraction": round(survey.nonfinite_fraction, 6),
         }
-    summary["waterfall_png"] = "waterfall.png" if png is not None else None
+    summary["waterfall_png"] = "waterfall.png" if drawn else None
     summary["report_html"] = "report.html"
     if isinstance(summary.get("outputs"), list):
-        written = ["waterfall.png"] if png is not None else []
+        written = ["waterfall.png"] if drawn else []
         summary["outputs"] = [*summary["outputs"], *written, "report.html"]
     summary["warnings"] = [*warnings, *summary.get("warnings", [])]
     write_json(out / "summary.json", summary)
+    wait_for_figures()  # the page embeds them
     write_decode_report(
         out / "report.html", summary, waterfall_caption=waterfall_caption(waterfall)
     )
@@ -429,7 +444,7 @@ def run_decode_command(args: argparse.Namespace) -> int:
     options = _options(args)
     if len(paths) == 1:
         outdir = args.output or Path(_output_name(paths[0]) + "_decoded")
-        outcome = decode_one(paths[0], str(outdir), options, strict=args.strict)
+        outcome = decode_one(paths[0], str(outdir), options, strict=args.strict, draw_aside=True)
         for warning in outcome.warnings:
             log.warning("%s", warning)
         for line in outcome.lines:

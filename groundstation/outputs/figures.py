@@ -5,7 +5,10 @@ decoders (``telemetry.png`` of ``groundstation decode``) draw their plots here, 
 telemetry panel is defined once (:data:`TELEMETRY_PANELS`) and looks the same wherever it
 appears. Functions take arrays and small records, never a session dictionary, and return
 a :class:`matplotlib.figure.Figure` (Agg, no global backend switch); :func:`figure_png`
-turns one into the compact PNG the reports embed.
+turns one into the compact PNG the reports embed. matplotlib is imported by the functions
+that draw, not with this module: the records (:class:`TelemetrySeries`, :class:`MissionPoint`)
+are built where nothing is drawn, or where the drawing is left to a second process
+(:mod:`groundstation.outputs.drawing`).
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-from PIL import Image
 
+from groundstation.io.files import atomic_path, save_figure
 from groundstation.outputs.spectrum import Waterfall
 from signals.formats.tlm import CHANNEL_BY_NAME, AttitudeMode
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 GOOD_COLOUR: Final = "#2e8b47"
 BAD_COLOUR: Final = "#c0392b"
@@ -33,15 +37,31 @@ MUTED_COLOUR: Final = "#7a8191"
 
 
 def figure_png(fig: Figure) -> bytes:
-    """The figure as an 8-bit palette PNG (a third of the RGBA size; plots use few colours)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, facecolor="white")
-    buffer.seek(0)
-    with Image.open(buffer) as rgba:
-        palette = rgba.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    """The figure as an 8-bit palette PNG (a third of the RGBA size; plots use few colours).
+
+    Drawn once at 100 dpi on a white ground, and its pixels quantised as they are: the
+    pixels ``savefig`` would have encoded as an RGBA PNG, without encoding and decoding it.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(100)
+    fig.set_facecolor("white")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    palette = rgba.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     palette.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def write_figure_png(path: Path | str, fig: Figure) -> Path:
+    """Write :func:`figure_png` of ``fig`` to ``path`` atomically."""
+    png = figure_png(fig)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(png)
+    return Path(path)
 
 
 def _no_data(ax: Axes, text: str = "no data") -> None:
@@ -50,6 +70,8 @@ def _no_data(ax: Axes, text: str = "no data") -> None:
 
 
 def _date_axis(ax: Axes) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -82,6 +104,8 @@ class MarginBar:
 
 def margin_figure(bars: Sequence[MarginBar]) -> Figure:
     """Horizontal bars of the link margin per band (green usable, red unusable)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9.0, 0.55 * len(bars) + 1.3), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(bars))[::-1]
@@ -137,6 +161,8 @@ def waterfall_figure(wf: Waterfall, title: str) -> Figure | None:
         t0, t1 = times[0] - dt / 2, times[-1] + dt / 2
     else:
         t0, t1 = 0.0, max(2 * float(times[0]) if times.size else 1.0, 1e-6)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9.0, 3.9), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(
@@ -155,6 +181,19 @@ def waterfall_figure(wf: Waterfall, title: str) -> Figure | None:
     bar = fig.colorbar(image, ax=ax, pad=0.015)
     bar.set_label("PSD (dB re 1/Hz)")
     return fig
+
+
+def waterfall_drawable(wf: Waterfall) -> bool:
+    """Whether :func:`waterfall_figure` draws anything: the waterfall holds finite power."""
+    power = np.asarray(wf.power_db)
+    return power.ndim == 2 and bool(np.isfinite(power).any())
+
+
+def write_waterfall_png(path: Path | str, wf: Waterfall, title: str) -> Path | None:
+    """Draw :func:`waterfall_figure` to ``path`` as :func:`figure_png` (atomically); None
+    when there is nothing to draw."""
+    fig = waterfall_figure(wf, title)
+    return None if fig is None else write_figure_png(path, fig)
 
 
 # ------------------------------------------------------------------------------ telemetry
@@ -367,6 +406,8 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
         ax.set_ylim(bottom=panel.floor)
     ax.ticklabel_format(axis="y", useOffset=False)
     if panel.integer:
+        from matplotlib.ticker import MaxNLocator
+
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if len(panel.channels) > 1:
         ax.legend(fontsize=7, loc="best", frameon=False)
@@ -388,6 +429,8 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
     """
     # A fixed grid, not matplotlib's constrained layout: the panels and their labels are
     # the same for every session, and laying them out again costs more than drawing them.
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9.0, 7.8))
     fig.subplots_adjust(left=0.07, right=0.985, bottom=0.065, top=0.91, wspace=0.32, hspace=0.3)
     axes = fig.subplots(3, 3, sharex=True)
@@ -402,6 +445,11 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
         counts += f"; red ticks: the {n_bad} that failed (values not plotted)"
     fig.suptitle(f"{title}: {counts}" if title else counts, fontsize=10, y=0.985)
     return fig
+
+
+def write_telemetry_png(path: Path | str, series: TelemetrySeries, title: str) -> Path:
+    """Draw :func:`telemetry_figure` to ``path`` (RGBA PNG, 100 dpi, atomically)."""
+    return save_figure(path, telemetry_figure(series, title=title), dpi=100)
 
 
 # ------------------------------------------------------------------------------ mission
@@ -458,6 +506,9 @@ def _contact_rug(ax: Axes, points: Sequence[MissionPoint]) -> None:
 
 def mission_margin_figure(points: Sequence[MissionPoint], bands: Sequence[str]) -> Figure:
     """Link margin of each band over the flight, and the bit rate chosen per session."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     x = [p.start_utc for p in points]
     fig = Figure(figsize=(9.0, 5.6), layout="constrained")
     ax, ax_rate = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
@@ -512,6 +563,8 @@ def mission_range_figure(points: Sequence[MissionPoint]) -> Figure | None:
     points = [p for p in points if p.range_km is not None]
     if not points:
         return None
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(9.0, 3.8), layout="constrained")
     ax = fig.add_subplot()
     ax.plot([p.start_utc for p in points], [p.range_km / 1e6 for p in points], color="#8a93a6")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from groundstation.io.files import atomic_path
-from groundstation.outputs.figures import figure_png, waterfall_figure
+from groundstation.outputs import figures
 from groundstation.outputs.spectrum import Waterfall
 from signals.bands import band as band_of
 from signals.dsp import block_power_spectra, hann_periodic, noise_floor, nonfinite_to_zero
@@ -219,16 +218,9 @@ def measure_spectrum(
 
 
 def write_waterfall_png(path: Path | str, wf: Waterfall, title: str) -> Path | None:
-    """Draw the waterfall to ``path`` (atomically); None when there is nothing to draw."""
-    if wf.power_db.ndim != 2 or wf.power_db.size == 0:
-        return None
-    fig = waterfall_figure(wf, title)
-    if fig is None:
-        return None
-    png = figure_png(fig)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(png)
-    return Path(path)
+    """Draw the waterfall to ``path`` (atomically); None when there is nothing to draw
+    (:func:`groundstation.outputs.figures.write_waterfall_png`)."""
+    return figures.write_waterfall_png(path, wf, title)
 
 
 def waterfall_caption(wf: Waterfall) -> str:

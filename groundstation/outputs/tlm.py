@@ -10,7 +10,9 @@ Writes, all atomically, into ``OUTDIR``:
 - ``telemetry.jsonl``: the same, one JSON object per line;
 - ``NAME.sigmf-meta``: the recording's metadata with one annotation per frame;
 - ``summary.json``: counts and link estimates;
-- ``telemetry.png``: the telemetry panels against time (the reports' panels).
+- ``telemetry.png``: the telemetry panels against time (the reports' panels), drawn by
+  :func:`groundstation.outputs.drawing.draw_png` (in a second process within
+  :func:`~groundstation.outputs.drawing.figures_aside`).
 
 The records are serialised by :mod:`groundstation.outputs.records`; this module decodes,
 calls it and draws the plot.
@@ -22,11 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from groundstation.errors import NoSignalError
-from groundstation.io.files import save_figure
 from groundstation.io.recording import Recording
 from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
-from groundstation.outputs.figures import TelemetrySeries, telemetry_figure
+from groundstation.outputs.drawing import draw_png
+from groundstation.outputs.figures import TelemetrySeries, write_telemetry_png
 from groundstation.progress import progress
 from groundstation.receivers.tlm_decode import decode_tlm_recording
 from groundstation.results import DecodedFrame, TelemetryBandResult
@@ -40,10 +42,13 @@ def write_telemetry_plot(
     The panels are the reports' (:func:`groundstation.outputs.figures.telemetry_figure`):
     only frames that pass parity are plotted, each failed one is a tick at its time.
     """
-    series = TelemetrySeries.from_frames(
+    return write_telemetry_png(path, _series(frames), title)
+
+
+def _series(frames: Sequence[DecodedFrame]) -> TelemetrySeries:
+    return TelemetrySeries.from_frames(
         [f.time_utc for f in frames], [f.channels for f in frames], [f.parity_ok for f in frames]
     )
-    return save_figure(path, telemetry_figure(series, title=title), dpi=100)
 
 
 def decode_tlm_to_dir(
@@ -93,10 +98,8 @@ def decode_tlm_to_dir(
         outdir / recording.meta_path.name,
         records.frame_annotations(decoded, recording.center_frequency_hz),
     )
-    write_telemetry_plot(
-        outdir / "telemetry.png",
-        decoded.frames,
-        title=f"Mars 1 telemetry, {recording.band}, {decoded.bit_rate_bps:g} bit/s",
-    )
+    title = f"Mars 1 telemetry, {recording.band}, {decoded.bit_rate_bps:g} bit/s"
+    # drawn now, or by a second process while the files below are written (outputs.drawing)
+    draw_png("telemetry", outdir / "telemetry.png", _series(decoded.frames), title)
     records.write_summary(outdir / "summary.json", result)
     return result

@@ -20,9 +20,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 #: Never needed to print a version or a command's help.
 HEAVY = ("numpy", "scipy", "matplotlib", "skyfield", "sigmf", "PIL", "distributed", "numba")
-#: Never needed to decode one PPM recording (a decode draws its waterfall and report page,
-#: so matplotlib and jinja2 load; the ephemeris and the cluster do not).
-NOT_FOR_PPM = ("skyfield", "distributed")
+#: Never imported by the process that decodes one recording of a downlink band: the
+#: ephemeris, the cluster, and matplotlib (the figures are drawn by a second process while
+#: it decodes, groundstation.outputs.drawing); jinja2 loads for the report page.
+NOT_FOR_DECODE = ("skyfield", "distributed", "matplotlib")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -87,8 +88,17 @@ def test_help_and_errors_list_choices_read_where_they_are_defined():
     assert "mars" in bad.stderr
 
 
-def test_a_ppm_decode_imports_no_other_stage(fixtures_dir, tmp_path):
-    meta = fixtures_dir / "ppm" / "ppm_fade_90k.sigmf-meta"
+@pytest.mark.parametrize(
+    ("fixture", "figures"),
+    [
+        ("ppm/ppm_fade_90k", ("waterfall.png",)),
+        ("tlm/tlm32cm_64bps", ("waterfall.png", "telemetry.png")),
+        ("tlm/tlm1.6m_8bps_inverted", ("waterfall.png", "telemetry.png")),
+    ],
+)
+def test_a_decode_imports_no_other_stage_nor_the_plotting(fixtures_dir, tmp_path, fixture, figures):
+    meta = fixtures_dir / f"{fixture}.sigmf-meta"
     modules = _modules_after(_main("decode", str(meta), "-o", str(tmp_path / "out")))
     assert (tmp_path / "out" / "summary.json").exists()
-    assert _loaded(modules, NOT_FOR_PPM) == []
+    assert all((tmp_path / "out" / name).stat().st_size > 0 for name in figures)
+    assert _loaded(modules, NOT_FOR_DECODE) == []

@@ -1,0 +1,203 @@
+"""Figures drawn beside the decode, in a second process, while the receiver runs.
+
+A decode's figures (``waterfall.png``, ``telemetry.png``) cost as much as the decode itself
+on a long recording, most of it matplotlib: its import and the drawing. Within
+:func:`figures_aside` they are drawn by a second Python process (``python -m
+groundstation.outputs.drawing``) that imports matplotlib while the first one reads and
+decodes, and draws each figure as soon as its data is there; on a machine with two cores the
+two run side by side. The figures are the same, pixel for pixel: the second process calls
+the same functions.
+
+Outside :func:`figures_aside`, :func:`draw_png` draws at once in the calling process, as
+before. The decoders call :func:`draw_png` and need not know which happens.
+
+A job is a figure's name in :data:`FIGURES`, the PNG's path and its plain data (arrays,
+dataclasses); it goes to the second process as a pickle in a temporary folder of the first,
+which names only the file on the pipe (a pipe holds 64 KiB: a waterfall would block the
+decode until the second process has finished importing). A figure the second process could
+not draw (it died, it failed) is drawn by the first one when it waits
+(:meth:`FigureProcess.wait`): the outputs are the same whatever happens to it. The second
+process ignores the interrupt signals (the first one decides); a first process that ends
+early kills it and waits for it, so nothing is written into a folder after it was removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Final
+
+log = logging.getLogger(__name__)
+
+#: The figures a job may name: name -> (module, function). Each function takes the PNG's
+#: path first, then the figure's data, and writes the PNG atomically.
+FIGURES: Final = {
+    "telemetry": ("groundstation.outputs.figures", "write_telemetry_png"),
+    "waterfall": ("groundstation.outputs.figures", "write_waterfall_png"),
+}
+#: Longest wait for the second process to finish its figures (s); past it, it is killed
+#: and the figures it had not drawn are drawn by the first.
+WAIT_S: Final = 300.0
+
+_ACTIVE: ContextVar[FigureProcess | None] = ContextVar("figure_process", default=None)
+
+
+def _figure_function(name: str) -> Any:
+    module, function = FIGURES[name]
+    return getattr(importlib.import_module(module), function)
+
+
+def draw_png(name: str, path: Path | str, *args: Any) -> None:
+    """Draw figure ``name`` of :data:`FIGURES` into ``path`` (PNG, atomically).
+
+    Within :func:`figures_aside` the second process draws it and the call returns at once
+    (the PNG is there once :meth:`FigureProcess.wait` has returned); elsewhere it is drawn
+    now.
+    """
+    process = _ACTIVE.get()
+    if process is None:
+        _figure_function(name)(Path(path), *args)
+    else:
+        process.submit(name, Path(path), *args)
+
+
+class FigureProcess:
+    """A second process drawing figures; see the module docstring.
+
+    Submit jobs with :meth:`submit`, then :meth:`wait` for all of them (every PNG written,
+    by the second process or, for any it did not write, by this one); :meth:`close` kills
+    the process if it is still running (an early end).
+    """
+
+    def __init__(self) -> None:
+        self._folder = Path(tempfile.mkdtemp(prefix="mars1-figures-"))
+        self._jobs: list[tuple[str, Path, tuple[Any, ...]]] = []
+        env = {**os.environ, "MPLBACKEND": "Agg"}
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "groundstation.outputs.drawing"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError as exc:  # no second process: every figure is drawn here
+            log.debug("figures drawn in this process: %s", exc)
+            self._process = None
+
+    def submit(self, name: str, path: Path, *args: Any) -> None:
+        """Hand the figure ``name`` of ``args`` to the second process, to be written to
+        ``path``."""
+        job = (name, Path(path), args)
+        self._jobs.append(job)
+        if self._process is None:
+            return
+        file = self._folder / f"{len(self._jobs) - 1}.pickle"
+        with open(file, "wb") as out:
+            pickle.dump(job, out, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(os.fsencode(file) + b"\n")
+            self._process.stdin.flush()
+        except OSError:  # it died: what it did not draw is drawn by wait()
+            pass
+
+    def wait(self) -> None:
+        """Return once every submitted figure is written; draw here any the second process
+        did not."""
+        done: set[bytes] = set()
+        if self._process is not None:
+            try:
+                replies, _ = self._process.communicate(timeout=WAIT_S)
+                done = set(replies.split())
+            except (OSError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+        for number, (name, path, args) in enumerate(self._jobs):
+            if str(number).encode() not in done:
+                _figure_function(name)(path, *args)
+        self._jobs.clear()
+
+    @property
+    def running(self) -> bool:
+        """Whether the second process is there, waiting for figures or drawing them."""
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """Kill the second process (if still there) and wait for it; figures it has not
+        drawn are drawn by :meth:`wait`."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def close(self) -> None:
+        """Kill the second process if it still runs (and wait for it); remove the jobs."""
+        if self._process is not None:
+            self.kill()
+            for pipe in (self._process.stdin, self._process.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+            self._process = None
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def wait_for_figures() -> None:
+    """Return once every figure handed to the second process is written (at once outside
+    :func:`figures_aside`)."""
+    process = _ACTIVE.get()
+    if process is not None:
+        process.wait()
+
+
+@contextlib.contextmanager
+def figures_aside() -> Iterator[FigureProcess]:
+    """Within the block, :func:`draw_png` hands figures to a second process.
+
+    Call :func:`wait_for_figures` before using the PNGs (a page embedding them); leaving
+    the block without it (an error, an interrupt) kills the second process first.
+    """
+    process = FigureProcess()
+    token = _ACTIVE.set(process)
+    try:
+        yield process
+    finally:
+        _ACTIVE.reset(token)
+        process.close()
+
+
+def _serve() -> None:
+    """The second process: draw each job named on standard input; reply with its path."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)  # the first process decides when to stop
+    for name in FIGURES:  # the imports, while the first process decodes
+        _figure_function(name)
+    importlib.import_module("matplotlib.backends.backend_agg")
+    for line in sys.stdin.buffer:
+        job = Path(os.fsdecode(line.rstrip(b"\n")))
+        with open(job, "rb") as file:
+            name, path, args = pickle.load(file)
+        try:
+            _figure_function(name)(path, *args)
+        except Exception:  # the first process draws it again (and reports what fails)
+            continue
+        sys.stdout.buffer.write(job.stem.encode() + b"\n")
+        sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,105 @@
+"""Figures drawn by a second process are the figures drawn in the first, byte for byte;
+whatever happens to the second process, every figure handed to it is written; an early end
+kills it and leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from groundstation.outputs import drawing
+from groundstation.outputs.figures import (
+    TelemetrySeries,
+    figure_png,
+    waterfall_drawable,
+    waterfall_figure,
+    write_telemetry_png,
+    write_waterfall_png,
+)
+from groundstation.outputs.spectrum import Waterfall
+
+T0 = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
+
+
+def _series(n: int = 20) -> TelemetrySeries:
+    times = [T0 + timedelta(seconds=4 * i) for i in range(n)]
+    values = [{"battery_v": 27.0 + 0.1 * i, "command_count": i // 5} for i in range(n)]
+    return TelemetrySeries.from_frames(times, values, [i % 7 != 3 for i in range(n)])
+
+
+def _waterfall(seed: int = 1) -> Waterfall:
+    rng = np.random.default_rng(seed)
+    power = (-60.0 + rng.standard_normal((40, 64))).astype(np.float32)
+    power[:, 20] += 25.0  # a carrier
+    return Waterfall(
+        freqs_hz=np.linspace(-4000.0, 4000.0, 64, endpoint=False),
+        times_s=np.arange(40) * 0.5 + 0.25,
+        power_db=power,
+        segments_per_row=4,
+    )
+
+
+def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
+    here, aside = tmp_path / "here", tmp_path / "aside"
+    write_telemetry_png(here / "telemetry.png", _series(), "t")
+    write_waterfall_png(here / "waterfall.png", _waterfall(), "w")
+    with drawing.figures_aside() as process:
+        drawing.draw_png("telemetry", aside / "telemetry.png", _series(), "t")
+        drawing.draw_png("waterfall", aside / "waterfall.png", _waterfall(), "w")
+        assert process.running
+        drawing.wait_for_figures()
+        assert not process.running
+    for name in ("telemetry.png", "waterfall.png"):
+        assert (aside / name).read_bytes() == (here / name).read_bytes()
+
+
+def test_figures_a_dead_process_did_not_draw_are_drawn_by_the_first(tmp_path) -> None:
+    with drawing.figures_aside() as process:
+        process.kill()
+        drawing.draw_png("waterfall", tmp_path / "waterfall.png", _waterfall(), "w")
+        drawing.wait_for_figures()
+    write_waterfall_png(tmp_path / "here.png", _waterfall(), "w")
+    assert (tmp_path / "waterfall.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_leaving_early_kills_the_process_and_writes_nothing(tmp_path) -> None:
+    with pytest.raises(KeyError), drawing.figures_aside() as process:
+        drawing.draw_png("telemetry", tmp_path / "telemetry.png", _series(400), "t")
+        raise KeyError("an error in the decode")
+    assert not process.running
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outside_the_block_figures_are_drawn_at_once(tmp_path) -> None:
+    drawing.draw_png("waterfall", tmp_path / "waterfall.png", _waterfall(), "w")
+    assert (tmp_path / "waterfall.png").exists()
+
+
+def test_a_figure_png_is_the_quantised_savefig() -> None:
+    """figure_png draws once and quantises the pixels savefig would have encoded."""
+    from PIL import Image
+
+    fig = waterfall_figure(_waterfall(), "w")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, facecolor="white")
+    buffer.seek(0)
+    with Image.open(buffer) as rgba:
+        expected = rgba.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    with Image.open(io.BytesIO(figure_png(waterfall_figure(_waterfall(), "w")))) as got:
+        assert got.size == expected.size
+        assert np.array_equal(np.asarray(got.convert("RGB")), np.asarray(expected.convert("RGB")))
+
+
+def test_a_waterfall_without_finite_power_is_not_drawn(tmp_path) -> None:
+    empty = Waterfall(
+        freqs_hz=np.arange(4.0),
+        times_s=np.arange(2.0),
+        power_db=np.full((2, 4), np.nan, np.float32),
+        segments_per_row=1,
+    )
+    assert not waterfall_drawable(empty)
+    assert waterfall_drawable(_waterfall())
+    assert write_waterfall_png(tmp_path / "w.png", empty, "w") is None
