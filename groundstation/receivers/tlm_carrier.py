@@ -107,16 +107,24 @@ def _line_search(
     shifts = np.rint(np.outer(rates, times_s - t_mid) / bin_hz).astype(np.int64)
     pad = int(np.max(np.abs(shifts))) if shifts.size else 0
     padded = np.pad(power, ((0, 0), (pad, pad)), constant_values=0.0)
+    starts = shifts + pad
+
+    def along(h: int) -> np.ndarray:
+        # block k's spectrum from its shifted start, added in block order: the sums of
+        # gathering the (K, B) array and summing it over axis 0, to the bit, without the gather
+        total = padded[0, starts[h, 0] : starts[h, 0] + b].copy()
+        for row in range(1, k):
+            total += padded[row, starts[h, row] : starts[h, row] + b]
+        return total
+
     best = (-np.inf, 0, 0)
-    rows = np.arange(k)[:, None]
-    cols = np.arange(b)[None, :]
     for h in range(rates.size):
-        total = padded[rows, cols + pad + shifts[h][:, None]].sum(axis=0)
+        total = along(h)
         j = int(np.argmax(total))
         if total[j] > best[0]:
             best = (float(total[j]), j, h)
     score, j, h = best
-    total = padded[rows, cols + pad + shifts[h][:, None]].sum(axis=0)
+    total = along(h)
     return j + peak_offset(total, j), float(rates[h]), score / k, b * rates.size
 
 
