@@ -172,13 +172,11 @@ def test_channels_round_trip_through_raw(counter: int, ft: FrameType, raws: list
     assert back.channels() == pytest.approx(values)
 
 
-def test_bessel_j_is_scipys_to_the_last_bits() -> None:
-    """The two power fractions of the modulation (J0(β)², 2·J1(β)²) from the power series."""
-    from scipy.special import jv
+def test_the_power_fractions_are_the_bessel_functions_of_the_modulation_index() -> None:
+    """J0(β)² and 2·J1(β)², written out in the format module, are scipy's to the bit."""
+    from scipy.special import j0, j1
 
-    from signals.formats.tlm import bessel_j
+    from signals.formats.tlm import CARRIER_POWER_FRACTION, DATA_POWER_FRACTION, MOD_INDEX_RAD
 
-    for x in [k / 20.0 for k in range(-60, 61)]:
-        for order in (0, 1, 2):
-            expected = float(jv(order, x))
-            assert bessel_j(order, x) == pytest.approx(expected, rel=1e-14, abs=1e-16)
+    assert float(j0(MOD_INDEX_RAD) ** 2) == CARRIER_POWER_FRACTION
+    assert float(2.0 * j1(MOD_INDEX_RAD) ** 2) == DATA_POWER_FRACTION
