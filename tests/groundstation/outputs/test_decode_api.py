@@ -77,3 +77,19 @@ def test_without_a_folder_the_same_result_and_no_file(tmp_path, monkeypatch, rec
     assert json.loads(to_json(summary_record(without) | {"outputs": None})) == json.loads(
         to_json(summary_record(with_files) | {"outputs": None})
     )
+
+
+@pytest.mark.parametrize(
+    "fixture", ["tlm/tlm32cm_64bps", "tlm/tlm1.6m_8bps_inverted", "ppm/ppm_fade_90k"]
+)
+def test_the_annotated_copy_a_decode_writes_is_valid_sigmf(tmp_path, fixture):
+    """The writer does not check its copy against the SigMF schema at every decode: this does,
+    for each band's annotations."""
+    from groundstation.io.recording import as_sigmf
+
+    meta = FIXTURES / f"{fixture}.sigmf-meta"
+    decode_recording(meta, tmp_path, show_progress=False)
+    copy = tmp_path / meta.name
+    annotated = json.loads(copy.read_text())
+    assert annotated["annotations"]
+    as_sigmf(annotated, copy)  # raises MetadataError naming what is not valid SigMF
