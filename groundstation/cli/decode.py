@@ -212,6 +212,26 @@ def decode_one(
         (:func:`groundstation.outputs.drawing.figures_aside`): for a decode that has the
         machine to itself, not for one of several decoded side by side.
     """
+    from groundstation.outputs.drawing import FigureProcess
+
+    # the figures' process starts first: it imports matplotlib while this one reads
+    figures = FigureProcess() if draw_aside else None
+    try:
+        return _decode_source(path, Path(outdir), options, strict, show_progress, figures)
+    finally:
+        if figures is not None:
+            figures.close()  # at once when the input was bad: nothing was drawn
+
+
+def _decode_source(
+    path: str,
+    out: Path,
+    options: Any,
+    strict: bool,
+    show_progress: bool,
+    figures: Any,
+) -> DecodeOutcome:
+    """:func:`decode_one`, the figures drawn by ``figures`` (a FigureProcess) if given."""
     import contextlib
     import importlib
 
@@ -222,10 +242,7 @@ def decode_one(
     from groundstation.outputs.drawing import figures_aside
     from groundstation.outputs.overview import sampled_waterfall
 
-    out = Path(outdir)
-    # the figures' process starts first: it imports matplotlib while this one decodes
-    aside = figures_aside() if draw_aside else contextlib.nullcontext()
-    with aside, open_source(path, options) as source:
+    with open_source(path, options) as source:
         recording = source.recording
         facts = source.facts
         recording.require_min_sample_rate()
@@ -256,7 +273,9 @@ def decode_one(
         inputs = [recording.data_path]
         if facts.form == "sigmf":
             inputs.append(recording.meta_path)
-        with staged_folder(out, own_files=["summary.json"], inputs=inputs) as staging:
+        # the figures' process is stopped before the staging folder is removed on an error
+        aside = figures_aside(figures) if figures is not None else contextlib.nullcontext()
+        with staged_folder(out, own_files=["summary.json"], inputs=inputs) as staging, aside:
             status, summary, measurement = _decode_into(
                 staging, decoder, source, survey, warnings, sha_state, path, show_progress
             )

@@ -165,13 +165,16 @@ def wait_for_figures() -> None:
 
 
 @contextlib.contextmanager
-def figures_aside() -> Iterator[FigureProcess]:
+def figures_aside(process: FigureProcess | None = None) -> Iterator[FigureProcess]:
     """Within the block, :func:`draw_png` hands figures to a second process.
 
     Call :func:`wait_for_figures` before using the PNGs (a page embedding them); leaving
-    the block without it (an error, an interrupt) kills the second process first.
+    the block without it (an error, an interrupt) kills the second process first. Nest it
+    inside the block that removes the output folder on an error (a staging folder), so that
+    the second process is gone before the folder is. ``process`` is one started earlier
+    (its imports under way); by default one is started now.
     """
-    process = FigureProcess()
+    process = process if process is not None else FigureProcess()
     token = _ACTIVE.set(process)
     try:
         yield process

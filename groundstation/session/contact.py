@@ -264,6 +264,7 @@ def run_contact_command(args: argparse.Namespace) -> int:
 
         return run_sputnik22_command(args)
     from groundstation.io.files import staged_folder
+    from groundstation.outputs.drawing import figures_aside, wait_for_figures
 
     start, number, kind = resolve_start(args)
     profile = SessionProfile.named("contact")
@@ -288,7 +289,8 @@ def run_contact_command(args: argparse.Namespace) -> int:
         live = LiveSession(None if args.fast else args.speed, port=args.port)
         print(f"live page: {live.start()}", flush=True)
     try:
-        with staged_folder(args.output, own_files=["session.json"]) as staging:
+        # each band's figures (telemetry.png) drawn by a second process meanwhile
+        with staged_folder(args.output, own_files=["session.json"]) as staging, figures_aside():
             result = run_session(
                 start,
                 args.scenario,
@@ -301,6 +303,7 @@ def run_contact_command(args: argparse.Namespace) -> int:
                 show_progress=live is None,
                 air=None if live is None else live.air,
             )
+            wait_for_figures()
     except BaseException:
         if live is not None:
             live.finish("The session was cut short.", "")
