@@ -79,6 +79,13 @@ def format_table(report: dict) -> str:
             note = f"peak RSS {info['peak_rss_mib']:.0f} MiB " + note
         if "ratio_to_read_pass" in info:
             note = f"{info['ratio_to_read_pass']:.2f}× read pass " + note
+        peer = info.get("speedup_over_gnuradio", info.get("gnuradio_over_groundstation"))
+        if peer is not None:  # whole-process decode against the GNU Radio flowgraph
+            note = f"{peer:.2f}× GNU Radio's speed " + note
+            if "gnuradio_over_receiver" in info:
+                note = note.replace(
+                    " speed ", f" speed ({info['gnuradio_over_receiver']:.2f}× receiver alone) ", 1
+                )
         rows.append(
             (
                 bench["name"],
