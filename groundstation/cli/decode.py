@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,8 @@ def _decode_source(
     from groundstation.outputs.drawing import figures_aside
     from groundstation.outputs.overview import sampled_waterfall
 
-    with open_source(path, options) as source:
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_source(path, options))
         recording = source.recording
         facts = source.facts
         recording.require_min_sample_rate()
@@ -257,17 +259,26 @@ def _decode_source(
                 "the recording gives no start time (core:datetime): times count from "
                 "sample 0 and are written from 1970-01-01T00:00:00Z; give --start UTC"
             )
+        # the hash is checked by a thread meanwhile, or first when a mismatch is an error
+        digest = None
+        if source.sha512_expected and not strict:
+            digest = source.dataset_sha512_aside()
+            stack.callback(digest.cancel)
+
+        def sha_state() -> str:
+            if not source.sha512_expected:
+                return "not given"
+            actual = digest.hexdigest() if digest is not None else source.dataset_sha512()
+            if actual == source.sha512_expected.lower():
+                return "checked, matches"
+            message = f"{facts.name}: the data does not match its core:sha512"
+            if strict:
+                raise DataFileError(message)
+            warnings.append(message + " (damaged or altered after recording)")
+            return "MISMATCH"
+
+        checked = sha_state() if strict else None
         survey = sampled_waterfall(recording.read, recording.n_samples, recording.fs_hz)
-        sha_state = "not given"
-        if source.sha512_expected:
-            if source.dataset_sha512() == source.sha512_expected.lower():
-                sha_state = "checked, matches"
-            else:
-                message = f"{facts.name}: the data does not match its core:sha512"
-                if strict:
-                    raise DataFileError(message)
-                warnings.append(message + " (damaged or altered after recording)")
-                sha_state = "MISMATCH"
         module_name, function_name = DECODERS[recording.band]
         decoder = getattr(importlib.import_module(module_name), function_name)
         inputs = [recording.data_path]
@@ -277,7 +288,14 @@ def _decode_source(
         aside = figures_aside(figures) if figures is not None else contextlib.nullcontext()
         with staged_folder(out, own_files=["summary.json"], inputs=inputs) as staging, aside:
             status, summary, measurement = _decode_into(
-                staging, decoder, source, survey, warnings, sha_state, path, show_progress
+                staging,
+                decoder,
+                source,
+                survey,
+                warnings,
+                (lambda: checked) if checked is not None else sha_state,
+                path,
+                show_progress,
             )
     lines = []
     if status == EXIT_NO_SIGNAL:
@@ -308,7 +326,7 @@ def _decode_into(
     source: Any,
     survey: Any,
     warnings: list[str],
-    sha_state: str,
+    sha_state: Callable[[], str],
     path: str,
     show_progress: bool,
 ) -> tuple[int, dict, Any]:
@@ -359,7 +377,7 @@ def _decode_into(
         "duration_s": facts.duration_s,
         "start_utc": facts.start_utc,
         "start_utc_known": facts.start_utc is not None,
-        "sha512": sha_state,
+        "sha512": sha_state(),
     }
     if measurement is not None:
         summary["spectrum"] = {
