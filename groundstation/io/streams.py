@@ -18,7 +18,9 @@ that were not whole samples.
 
 A reader thread takes what arrives and puts it on a queue bounded in samples; when the
 receiver falls behind and the queue is full, what arrives is dropped and counted (GNU
-Radio's ``O``), never buffered without limit. A ZeroMQ message or a datagram that is not a
+Radio's ``O``), never buffered without limit. A dropped span is handed out as as many zero
+samples (erasures, which the receivers read as no signal), so that every sample after it
+keeps its index and its time. A ZeroMQ message or a datagram that is not a
 whole number of samples keeps its whole samples; the bytes left over are counted. Standard
 input is a byte stream: a sample split across two reads is joined.
 """
@@ -149,7 +151,7 @@ class StreamStats:
         Samples that arrived (handed out or dropped).
     dropped_samples : int
         Samples that arrived while the queue was full and were dropped (this side's
-        overflow, GNU Radio's ``O``).
+        overflow, GNU Radio's ``O``); :meth:`StreamSource.read` hands them out as zeros.
     dropped_messages : int
         Messages or datagrams dropped whole for that reason.
     ragged_messages : int
@@ -173,6 +175,9 @@ class StreamSource:
     """Samples from a live stream, handed out as they arrive (use :func:`open_stream`).
 
     A reader thread receives into a queue bounded in samples; :meth:`read` takes from it.
+    What arrives while the queue is full is dropped and counted, and later handed out as
+    the same number of zero samples at its place (erasures: the times of what follows stay
+    right).
     The stream ends when the sender says so (an empty UDP datagram, the end of standard
     input) or when the caller stops reading (:meth:`close`); a ZeroMQ stream has no end of
     its own (the caller's idle timeout ends it).
@@ -201,7 +206,8 @@ class StreamSource:
         self.stats = StreamStats()
         self._datatype = facts.datatype
         self._sample_bytes = SAMPLE_BYTES[facts.datatype]
-        self._queue: collections.deque[np.ndarray] = collections.deque()
+        # samples, and the lengths of dropped spans (handed out as zeros)
+        self._queue: collections.deque[np.ndarray | int] = collections.deque()
         self._queued = 0
         self._max_queued = int(queue_samples)
         self._cond = threading.Condition()
@@ -224,8 +230,10 @@ class StreamSource:
         Returns
         -------
         numpy.ndarray or None
-            ``complex64`` samples in the order they arrived (empty when none came within
-            ``timeout_s``); None once the stream has ended and everything was handed out.
+            ``complex64`` samples in the order they arrived, a dropped span as zeros (at most
+            the queue's size plus one message at a time: a long span comes in pieces);
+            empty when none came within ``timeout_s``; None once the stream has ended and
+            everything was handed out.
 
         Raises
         ------
@@ -240,13 +248,27 @@ class StreamSource:
                     return np.zeros(0, np.complex64)
                 self._cond.wait(remaining)
             if self._queue:
-                parts = list(self._queue)
-                self._queue.clear()
-                self._queued = 0
-                return parts[0] if len(parts) == 1 else np.concatenate(parts)
+                return self._take()
         if self._error is not None:
             raise RecordingError(f"{self.address}: {self._error}")
         return None
+
+    def _take(self) -> np.ndarray:
+        """Empty the queue (a long dropped span in pieces); the lock is held."""
+        parts: list[np.ndarray] = []
+        size = 0
+        while self._queue and size < self._max_queued:
+            item = self._queue.popleft()
+            if isinstance(item, int):  # a dropped span: as many zeros (erasures)
+                take = min(item, max(1, self._max_queued - size))
+                if item > take:
+                    self._queue.appendleft(item - take)
+                item = np.zeros(take, np.complex64)
+            else:
+                self._queued -= item.size
+            parts.append(item)
+            size += item.size
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     @property
     def ended(self) -> bool:
@@ -383,6 +405,11 @@ class StreamSource:
             if self._queued + samples.size > self._max_queued:
                 self.stats.dropped_samples += samples.size
                 self.stats.dropped_messages += 1
+                if self._queue and isinstance(self._queue[-1], int):
+                    self._queue[-1] += samples.size
+                else:
+                    self._queue.append(samples.size)
+                self._cond.notify_all()
                 return
             self._queue.append(samples)
             self._queued += samples.size

@@ -204,3 +204,72 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, args, message):
     _, err = proc.communicate(timeout=WAIT_S)
     lines = err.decode().strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+
+
+class _PacedPipe:
+    """Standard input that hands out the next block only once the one before was fed.
+
+    Each block is read only when the receiver has taken everything before it, so what the
+    queue drops is decided by the block sizes alone: a block larger than the queue never
+    fits, every other block always does.
+    """
+
+    def __init__(self, samples: np.ndarray, blocks: list[tuple[int, int]]):
+        self._data = samples.tobytes()
+        self._blocks = list(blocks)
+        self._permits = threading.Semaphore(1)
+        self._handed = 0  # samples handed out so far
+
+    def read(self, size: int) -> bytes:
+        if not self._blocks or not self._permits.acquire(timeout=WAIT_S):
+            return b""  # the end of input (or the feeding stalled: end rather than hang)
+        lo, hi = self._blocks.pop(0)
+        assert (hi - lo) * 8 <= size
+        self._handed = hi
+        return self._data[lo * 8 : hi * 8]
+
+    def fed(self, first: int, chunk: np.ndarray) -> None:
+        if first + chunk.size >= self._handed:  # all handed out was fed: the next block
+            self._permits.release()
+
+
+def test_dropped_samples_become_erasures_and_later_times_stay_right(tmp_path):
+    from groundstation.io.facts import SourceOptions
+    from groundstation.io.streams import PIPE_READ_BYTES, open_stream
+    from groundstation.live.listen import listen, make_receiver, spool_writer
+    from groundstation.receivers.stream import run
+    from groundstation.results import DecodedFrame
+
+    recording = open_recording(TLM)
+    samples = recording.read(0, recording.n_samples)
+    block = PIPE_READ_BYTES // 16  # samples: half of what the reader asks for at once
+    queue = block + block // 2
+    dropped = (200_000, 200_000 + 2 * block)  # one read of twice the queue: never fits
+    blocks = [(lo, min(lo + block, dropped[0])) for lo in range(0, dropped[0], block)]
+    blocks.append(dropped)
+    blocks += [(lo, min(lo + block, samples.size)) for lo in range(dropped[1], samples.size, block)]
+    pipe = _PacedPipe(samples, blocks)
+    options = SourceOptions(sample_format="cf32", fs_hz=8000.0, band="32cm-tlm", bit_rate_bps=64.0)
+    events = []
+    with open_stream("-", options, queue_samples=queue, stdin=pipe) as source:
+        outcome = listen(
+            source,
+            make_receiver(source.facts),
+            spool_writer(source.facts, tmp_path / "spool"),
+            subscribers=[events.append],
+            chunk_subscribers=[pipe.fed],
+            idle_s=WAIT_S,
+        )
+    assert outcome.reason == "end of input"
+    assert outcome.stats.dropped_samples == dropped[1] - dropped[0]
+    assert outcome.samples_fed == samples.size  # the dropped span was fed as zeros
+    # the same samples, undropped, decoded as a file is
+    whole = list(run(make_receiver(source.facts), np.array_split(samples, 7)))
+    starts = [e.sample_start for e in whole if isinstance(e, DecodedFrame)]
+    got = [e.sample_start for e in events if isinstance(e, DecodedFrame)]
+    frame = 256 * 8000 // 64
+    after = [s for s in starts if s > dropped[1]]
+    before = [s for s in starts if s + frame < dropped[0]]
+    assert len(after) >= 3 and len(before) >= 3
+    for start in before + after:  # every frame clear of the gap, at its own sample
+        assert min(abs(g - start) for g in got) <= 1, (start, got)
