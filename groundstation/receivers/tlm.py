@@ -41,6 +41,18 @@ Segments are at least 64 s or three frames long and overlap by one frame and 4 s
 belongs to the segment in which it starts (before the next segment's start), so every
 frame is decoded once and whole.
 
+**Early frames.** A segment is decided only once all of it has arrived, a minute or more
+after most of its frames ended. So that a frame is out within a second of its last
+sample, the receiver also decodes, at fixed steps of the input (every 0.25 s), the
+latest stretch of bins (the last 12 s, or two frames and 4 s at the slow rates) whenever
+a frame is due: at the end of the next frame on the grid of the frames seen so far
+(a few steps later if it does not show), and every second while no frame has been seen.
+A frame found there that is ``parity_ok`` is handed out at once; the segments' copies of
+it are then dropped. A frame that fails its parity there is held: the segments decide
+it (a later copy that passes may still come, from either), as before. Frames in the
+first 16 s come out at the acquisition. The steps are counted in samples, so the same
+input in any chunks gives the same frames in the same order.
+
 The stages are modules of one job each: :mod:`~groundstation.receivers.tlm_frontend` (the
 full-rate pass), :mod:`~groundstation.receivers.tlm_carrier` (1-2),
 :mod:`~groundstation.receivers.tlm_bitsync` (3) and
@@ -52,6 +64,7 @@ arrays, readers and recordings.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +75,7 @@ import numpy as np
 from groundstation.errors import DecodeError, NoSignalError
 from groundstation.receivers.stream import Event
 from groundstation.receivers.tlm_bitsync import (
+    SEARCH_CLOCK_OFFSET,
     snr_m2m4_from_moments,
     soft_bits,
     soft_llr_scale,
@@ -91,6 +105,7 @@ from groundstation.receivers.tlm_frontend import (
     subcarrier_bins,
 )
 from groundstation.receivers.tlm_segments import (
+    SEGMENT_MARGIN_S,
     Bins,
     check_rates,
     data_bin_samples,
@@ -118,6 +133,16 @@ MAX_PIECE: Final = 1 << 20
 TRACKED_RATE_ERROR_HZ_PER_S: Final = 0.1
 #: Carrier bins per second (about; the box car of fs/256 samples nulls 1024 Hz).
 CARRIER_BIN_RATE_HZ: Final = 256.0
+#: Early frames: the input is looked at every this many seconds (of samples).
+EARLY_STEP_S: Final = 0.25
+#: Shortest stretch decoded for early frames (s; at least two frames and a margin).
+EARLY_WINDOW_S: Final = 12.0
+#: Without a frame grid, the latest stretch is decoded every this many seconds (or every
+#: sixteenth of a frame at the slow rates).
+EARLY_SEARCH_S: Final = 1.0
+#: A frame due on the grid is looked for until this long after its end (s, at most a
+#: quarter frame), then the grid moves on to the next one.
+EARLY_WAIT_S: Final = 0.75
 
 
 @dataclass
@@ -230,6 +255,21 @@ class TelemetryReceiver:
         self._clock: list[float] = []
         self._best_miss = (-np.inf, 0.0)
         self._soft_sums = np.zeros(3)  # count, Σ soft², Σ soft⁴ of the frames handed out
+        # --- early frames: steps, the window, the grid of the frames seen
+        bit_n = fs_hz / bit_rate_bps
+        frame_n = FRAME_BITS * bit_n * (1 + SEARCH_CLOCK_OFFSET)
+        self._step_n = max(1, round(EARLY_STEP_S * fs_hz))
+        self._early_tick = self._step_n  # the next step
+        self._early_n = int(max(EARLY_WINDOW_S * fs_hz, 2 * frame_n + SEGMENT_MARGIN_S * fs_hz))
+        self._frame_n = frame_n
+        self._margin_n = SEGMENT_MARGIN_S * fs_hz
+        self._search_n = max(round(EARLY_SEARCH_S * fs_hz), int(frame_n / 16))
+        self._slack_n = min(bit_n, self._step_n)  # past a frame's end before looking
+        self._wait_n = max(self._step_n, min(EARLY_WAIT_S * fs_hz, 0.25 * frame_n))
+        self._last_early = -np.inf  # step of the last early decode
+        self._grid: tuple[float, float] | None = None  # end of the last frame seen, length
+        self._expect: float | None = None  # end of the next frame due
+        self._emitted: list[float] = []  # first bits of the frames handed out, sorted
 
     # ------------------------------------------------------------------ push interface
     def feed(self, chunk: np.ndarray) -> list[Event]:
@@ -247,9 +287,14 @@ class TelemetryReceiver:
         lo = 0
         while lo < chunk.size:
             # pieces end where a segment is decided, so the NCO moves at the same sample
-            # however the input is chunked
+            # however the input is chunked, and at the early steps
             decide = self._next + self._length + 1
-            size = min(chunk.size - lo, MAX_PIECE, max(1, decide - self.samples_fed))
+            size = min(
+                chunk.size - lo,
+                MAX_PIECE,
+                max(1, decide - self.samples_fed),
+                max(1, self._early_tick - self.samples_fed),
+            )
             if self._acquisition is None:  # hold no more than the acquisition window
                 size = max(1, min(size, self._window - (self._acq.stop - self._acq.start)))
             piece = np.asarray(chunk[lo : lo + size], dtype=np.complex64)
@@ -259,6 +304,10 @@ class TelemetryReceiver:
                 events += self._decode(self._next, self._next + self._length, final=False)
                 self._next += self._step
                 self._drop_before(self._next - self._step)
+            if self.samples_fed >= self._early_tick:
+                if self.samples_fed == self._early_tick:
+                    events += self._early(self._early_tick)
+                self._early_tick = (self.samples_fed // self._step_n + 1) * self._step_n
         return events
 
     def end(self) -> list[Event]:
@@ -313,7 +362,7 @@ class TelemetryReceiver:
         else:
             offset = first_offset - first_rate * a0 / fs_hz
             rate = first_rate
-        decoded = list(self._frames)
+        decoded = sorted(self._frames, key=lambda d: d.first_bit_sample)
         count, m2, m4 = self._soft_sums
         ebn0 = snr_m2m4_from_moments(int(count), m2 / max(count, 1), m4 / max(count, 1))
         clock_offset = float(np.median(self._clock))
@@ -429,6 +478,7 @@ class TelemetryReceiver:
             self._clock.append(res.clock_offset)
             for f in res.frames:
                 f.bit_s = res.bit_s
+            self._see(res.frames, b)
             self._pending = [f for f in res.frames if own_lo <= f.first_bit_sample]
             self._truncated += [t for t in res.truncated if own_lo <= t.sample_start]
             # the NCO follows the segment's line from here on
@@ -545,10 +595,79 @@ class TelemetryReceiver:
         if self._tail is not None and frontier - self._tail.first_bit_sample >= gap:
             out.append(self._tail)
             self._tail = None
-        events: list[Event] = []
-        for f in out:
-            decoded = to_decoded(f, self.fs_hz, self.start_utc, f.bit_s)
-            self._frames.append(decoded)
+        # a frame handed out early (it passed its parity there) is not handed out again
+        out = [f for f in out if not self._was_emitted(f.first_bit_sample)]
+        return self._hand_out([to_decoded(f, self.fs_hz, self.start_utc, f.bit_s) for f in out],
+                              out)  # fmt: skip
+
+    def _hand_out(self, decoded: list[DecodedFrame], frames: list[SegmentFrame]) -> list[Event]:
+        """Hand out ``decoded`` (made from ``frames``): keep them, their moments, their
+        first bits (so that no later copy is handed out again)."""
+        for d, f in zip(decoded, frames, strict=True):
+            self._frames.append(d)
             self._soft_sums += (f.soft.size, np.sum(f.soft**2), np.sum(f.soft**4))
-            events.append(decoded)
-        return events
+            bisect.insort(self._emitted, f.first_bit_sample)
+        keep = self._next - self._step - self._length  # no copy of an older frame can come
+        if self._emitted and self._emitted[0] < keep:
+            del self._emitted[: bisect.bisect_left(self._emitted, keep)]
+        return list(decoded)
+
+    def _was_emitted(self, first_bit_sample: float) -> bool:
+        """A copy of the frame starting at ``first_bit_sample`` was handed out."""
+        i = bisect.bisect_left(self._emitted, first_bit_sample - self._half_frame)
+        return i < len(self._emitted) and self._emitted[i] < first_bit_sample + self._half_frame
+
+    # ------------------------------------------------------------------ early frames
+    def _early(self, t: int) -> list[Event]:
+        """At the step ``t`` (samples fed): when a frame is due, decode the latest stretch
+        and hand out the frames in it that pass their parity and are not out yet."""
+        if self._acquisition is None:
+            return []
+        if self._expect is None:
+            if t - self._last_early < self._search_n:
+                return []
+        elif t < self._expect + self._slack_n:
+            return []
+        # the latest stretch, and back to the start of the first frame that was not
+        # whole in the last one (the first stretch reaches back to the acquisition)
+        start = min(t - self._early_n, self._last_early - self._frame_n - self._margin_n)
+        start = int(
+            max(start, t - self._length, self._a.start * self._m, self._c.start * self._m_c)
+        )
+        if t - start < 2 * self._frame_n + self._margin_n:
+            return []  # too short a look to settle a frame's polarity: the segments will
+        self._last_early = t
+        try:
+            res = self._decode_segment(start, t, final=False)
+        except (NoCarrier, DecodeError):  # no carrier, or too short yet
+            self._see([], t)
+            return []
+        for f in res.frames:
+            f.bit_s = res.bit_s
+        self._see(res.frames, t)
+        good, frames = [], []
+        for f in res.frames:
+            if self._was_emitted(f.first_bit_sample):
+                continue
+            decoded = to_decoded(f, self.fs_hz, self.start_utc, f.bit_s)
+            if decoded.parity_ok:
+                good.append(decoded)
+                frames.append(f)
+        return self._hand_out(good, frames)
+
+    def _see(self, frames: list[SegmentFrame], t: float) -> None:
+        """Frames found in bins up to sample ``t``: move the grid, set the next frame due."""
+        for f in frames:
+            length = FRAME_BITS * f.bit_s * self.fs_hz
+            end = f.first_bit_sample + length
+            if self._grid is None or end > self._grid[0]:
+                self._grid = (end, length)
+        if self._grid is None:
+            return
+        last_end, length = self._grid
+        if t - last_end > self._length:  # no frame for a segment: search again
+            self._grid = self._expect = None
+            return
+        # the next end on the grid not yet looked for long enough
+        k = max(1, int(np.ceil((t - self._wait_n - last_end) / length)))
+        self._expect = last_end + k * length

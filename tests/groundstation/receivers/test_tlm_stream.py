@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from groundstation.io.recording import open_recording
 from groundstation.io.writer import write_recording
-from groundstation.receivers.tlm import TelemetryReceiver
+from groundstation.receivers.tlm import EARLY_STEP_S, TelemetryReceiver
+from groundstation.receivers.tlm_carrier import ACQUISITION_WINDOW_S
 from groundstation.receivers.tlm_decode import decode_tlm_recording, decode_tlm_samples
 from groundstation.receivers.tlm_segments import segment_geometry
 from groundstation.results import DecodedFrame, TruncatedFrame
@@ -114,6 +115,32 @@ def test_frames_are_handed_out_as_soon_as_decided() -> None:
     tail = receiver.end()
     ref_events, _ = _reference()
     assert [e for e, _ in handed_at] + tail == ref_events
+
+
+def test_a_parity_good_frame_is_out_one_step_after_its_last_sample() -> None:
+    """Fed 20 ms at a time (as ``transmit`` sends), every frame after the acquisition comes
+    out at the first early step (0.25 s) after its last sample, a bit of margin included;
+    those that ended during the first 16 s come out at the acquisition. None twice."""
+    x = _signal()
+    receiver = TelemetryReceiver(FS_HZ, RATE, start_utc=START)
+    chunk = round(0.02 * FS_HZ)
+    handed_at = []
+    for lo in range(0, x.size, chunk):
+        for event in receiver.feed(x[lo : lo + chunk]):
+            handed_at.append((event, receiver.samples_fed))
+    acquired = ACQUISITION_WINDOW_S * FS_HZ
+    step = EARLY_STEP_S * FS_HZ
+    bit = FS_HZ / RATE
+    frames = [(e, fed) for e, fed in handed_at if isinstance(e, DecodedFrame)]
+    assert len(frames) == 73  # every whole frame before the end (the cut one is the end's)
+    for event, fed in frames:
+        assert event.parity_ok
+        last = event.sample_start + event.sample_count
+        assert fed - max(last, acquired) <= step + bit + chunk, (event.frame_counter, fed - last)
+    counters = [e.frame_counter for e, _ in frames]
+    assert counters == sorted(set(counters))
+    tail = receiver.end()
+    assert [e for e, _ in handed_at] + tail == _reference()[0]
 
 
 def test_nan_samples_are_erasures() -> None:
