@@ -60,8 +60,8 @@ the look-back buffer), :mod:`~groundstation.receivers.ppm_detect` (matched windo
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -84,6 +84,7 @@ from groundstation.receivers.ppm_sources import (
     SampleBuffer,
     SampleSource,
 )
+from groundstation.receivers.ppm_timing import ImageLock
 from groundstation.receivers.ppm_track import ImageTracking, LineTracker
 from groundstation.receivers.stream import Event
 from groundstation.results import DecodedImage, PpmDecodeResult
@@ -105,10 +106,32 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+@dataclass
+class _Candidate:
+    """A frame-marker candidate of the scan, while it is verified.
+
+    ``need``: the samples its verification waits for; ``reach``: one past the furthest
+    sample it has read (when ``done``, all it needed); ``lock``: its lock, once ``done``.
+    """
+
+    sample: int
+    f_guess: float
+    sigma2: float
+    need: int = 0
+    reach: int = 0
+    done: bool = False
+    lock: ImageLock | None = None
+
+
 #: Periods of samples kept behind the scan and behind the end of the image being tracked:
 #: a frame-marker candidate is verified from the header copy before it (two copies of
 #: 9 periods back from the candidate), and a new scan starts where the last image ended.
 LOOK_BACK_PERIODS: Final = 2 * HEADER_COPY_PERIODS + 6
+#: Of the candidates that lock, those whose verification read at most this many periods
+#: more than the one that read least are compared by time (see ``PpmReceiver._first_lock``):
+#: a header copy read as the other moves what a candidate reads by 9 periods.
+LOCK_SETTLE_PERIODS: Final = 2 * HEADER_COPY_PERIODS + 6
 
 
 class PpmReceiver:
@@ -139,8 +162,8 @@ class PpmReceiver:
         self.warnings: list[str] = []
         self._scan_from = 0  # where the current scan started
         self._block = 0  # start of the next block to scan
-        self._block_scanned = 0  # start of the last block scanned (its candidates pending)
-        self._candidates: deque[tuple[int, float, float]] = deque()
+        self._scan_over = False  # the input ends before the next block
+        self._candidates: list[_Candidate] = []  # in order of time
         self._tracking: ImageTracking | None = None
         self._over = False
         self._waiting_for = 0  # samples the stage that stopped last needs
@@ -216,7 +239,7 @@ class PpmReceiver:
     def _look_back_from(self) -> int:
         """The oldest sample a stage may still read."""
         back = int(LOOK_BACK_PERIODS * self.buffer.period0)
-        oldest = self._block_scanned if self._candidates else self._block
+        oldest = min([c.sample for c in self._candidates], default=self._block)
         tracking = self._tracking
         if tracking is not None and tracking.assembly.confirmed:
             # A believed image: the scan starts again where it ends, not before.
@@ -226,9 +249,11 @@ class PpmReceiver:
         return oldest - back
 
     def _step(self, events: list[Event]) -> bool:
-        """One stage: a line of the image tracked, a candidate verified, or a block scanned.
+        """One stage: a line of the image tracked, or the candidates verified as far as
+        the samples go and a lock taken, or a block scanned.
 
-        False when the input has ended and nothing is left to do.
+        False when nothing can be done before more samples come (:attr:`_waiting_for`
+        says how many), or when the input has ended and nothing is left to do.
         """
         tracking = self._tracking
         if tracking is not None:
@@ -245,23 +270,75 @@ class PpmReceiver:
                 # The scan starts again after the image.
                 self._scan_from = max(image.sample_start + image.sample_count, self._scan_from + 1)
                 self._block = self._scan_from
+                self._scan_over = False
                 self._candidates.clear()
+                self.acquirer.forget()
             return True
-        if self._candidates:
-            candidate, f_guess, sigma2 = self._candidates[0]
-            lock = self.acquirer.acquire(candidate, f_guess, sigma2)
-            self._candidates.popleft()
-            if lock is not None:
-                self._tracking = ImageTracking(self.tracker, lock)
+        verified = self._verify()
+        lock = self._first_lock()
+        if lock is not None:
+            self._candidates.remove(lock)
+            self._tracking = ImageTracking(self.tracker, lock.lock)
             return True
-        block = self.acquirer.scan_block(self._block)
+        if self._scan_over:
+            if not self._candidates:
+                self._over = True
+            return verified
+        try:
+            block = self.acquirer.scan_block(self._block)
+        except NeedSamples as need:
+            # nothing more to do before the first of the samples waited for has come
+            waiting = [c.need for c in self._candidates if not c.done]
+            self._waiting_for = min([need.stop, *waiting])
+            return verified
         if block is None:
-            self._over = True
-            return False
-        candidates, next_block = block
-        self._block_scanned, self._block = self._block, next_block
-        self._candidates.extend(candidates)
+            self._scan_over = True
+            return True
+        candidates, self._block = block
+        self._candidates += [_Candidate(*c) for c in candidates]
         return True
+
+    def _verify(self) -> bool:
+        """Verify each candidate as far as the samples fed allow (in order of time); drop
+        those found false. True when one was decided."""
+        decided = False
+        for c in self._candidates:
+            if c.done or (c.need > self.buffer.fed and not self.buffer.ended):
+                continue
+            self.buffer.reach = 0
+            try:
+                c.lock = self.acquirer.acquire(c.sample, c.f_guess, c.sigma2)
+                c.done = decided = True
+            except NeedSamples as need:
+                c.need = need.stop
+            c.reach = max(c.reach, self.buffer.reach)
+        self._candidates = [c for c in self._candidates if not c.done or c.lock is not None]
+        return decided
+
+    def _first_lock(self) -> _Candidate | None:
+        """The lock to take, once it is settled.
+
+        Candidates are verified side by side, so that one waiting for samples far ahead (a
+        noise candidate whose false header places its line markers a minute away) does not
+        hold up the image behind it. The first lock settled is the one whose verification
+        read the fewest samples (R); of the locks that read at most
+        :data:`LOCK_SETTLE_PERIODS` periods more, the earliest in time is taken (two
+        candidates of one transmission, one of them reading a header copy as the other, read
+        about as far: the earlier is right, as when candidates were verified one after the
+        other). It is taken once no candidate still waiting and no block not yet scanned
+        can lock within that reach: the same lock whatever the chunks. A candidate before
+        it whose verification reads further is passed over: two transmissions never
+        overlap, and an image's own candidate needs only its first lines.
+        """
+        locks = [c for c in self._candidates if c.done]
+        if not locks:
+            return None
+        horizon = min(c.reach for c in locks) + LOCK_SETTLE_PERIODS * self.buffer.period0
+        if not (self._scan_over or self._block > horizon):
+            return None  # a block not yet scanned may hold a candidate that reads less
+        if any(not c.done and c.need <= horizon for c in self._candidates):
+            return None
+        return min((c for c in locks if c.reach <= horizon), key=lambda c: c.sample)
 
     def _add_image(self, image: DecodedImage) -> None:
         self.images.append(image)

@@ -86,7 +86,8 @@ class Acquirer:
         self.tracker = tracker
         #: How many candidates passed each check (see :data:`ACQUISITION_COUNTS`).
         self.counts: Counter[str] = Counter({name: 0 for name in ACQUISITION_COUNTS})
-        self._memo: tuple | None = None
+        # what each candidate's first stages found, kept while it waits for samples
+        self._memos: dict[tuple[int, float, float], tuple] = {}
         self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
             0,
             (np.zeros(0), np.zeros((0, 0))),
@@ -152,7 +153,12 @@ class Acquirer:
         counts: Counter[str] = Counter()
         lock = self._acquire(candidate, f_guess, sigma2, counts)
         self.counts.update(counts)
+        self._memos.pop((candidate, f_guess, sigma2), None)
         return lock
+
+    def forget(self) -> None:
+        """Drop what the candidates waiting for samples had found (they are dropped)."""
+        self._memos.clear()
 
     def _acquire(
         self, candidate: int, f_guess: float, sigma2: float, counts: Counter[str]
@@ -160,9 +166,9 @@ class Acquirer:
         # What a candidate's first stages found is kept while it waits for the samples of
         # its line markers: a stream fed in small chunks asks again and again.
         key = (candidate, f_guess, sigma2)
-        if self._memo is None or self._memo[0] != key:
-            self._memo = (key, self._frame_markers(candidate, f_guess, sigma2), {})
-        found, headers_of = self._memo[1], self._memo[2]
+        if key not in self._memos:
+            self._memos[key] = (self._frame_markers(candidate, f_guess, sigma2), {})
+        found, headers_of = self._memos[key]
         counts["candidates"] += 1
         if found is None:
             return None

@@ -146,6 +146,9 @@ class SampleBuffer:
         self.fed = 0
         #: The input has ended: :attr:`fed` is the length of the recording.
         self.ended = False
+        #: One past the furthest sample a stage has read or asked about since it was last
+        #: set to 0 (what a candidate's verification needed: see ``PpmReceiver``).
+        self.reach = 0
         self._data = np.zeros(0, np.complex64)
         self._lo = 0  # _data[_lo:_hi] holds samples [first_held, fed)
         self._hi = 0
@@ -222,6 +225,7 @@ class SampleBuffer:
 
     def _known_end(self, index: float) -> bool:
         """Whether sample ``index`` lies at or after the end of the input, when known."""
+        self.reach = max(self.reach, math.ceil(index) + 1)
         if index < self.fed:
             return False
         if self.ended:
@@ -235,6 +239,7 @@ class SampleBuffer:
 
     def after_end(self, index: float) -> bool:
         """``index > n`` for a recording of n samples (see :meth:`at_or_after_end`)."""
+        self.reach = max(self.reach, math.ceil(index) + 1)
         if index <= self.fed:
             return False
         return self._known_end(index)
@@ -254,6 +259,7 @@ class SampleBuffer:
             Samples before ``stop`` have not been fed yet and the input has not ended.
         """
         start, stop = int(start), int(stop)
+        self.reach = max(self.reach, stop)
         if stop > self.fed and not self.ended:
             raise NeedSamples(stop)
         lo, hi = max(start, 0), min(stop, self.fed)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from groundstation.receivers.ppm import ArraySource, PpmReceiver, decode_ppm
 from groundstation.results import DecodedImage, ImageHeader, ImageLine
+from signals.formats.ppm import PREAMBLE_PERIODS
 from signals.modulators.ppm import ImageTransmission, PpmChannel, PpmSignal, SilentGap
 from signals.sources.images import make_image
 
@@ -137,6 +138,44 @@ def test_a_recording_that_stops_keeps_the_lines_decided():
     assert second.image_id == 4 and second.truncated and 2 <= second.lines_received < 5
     assert [e.line for e in second.received_lines] == list(range(second.lines_received))
     assert any("ends inside image 4" in w for w in receiver.result().warnings)
+
+
+def test_a_header_whose_lines_never_come_does_not_hold_up_the_image_behind_it():
+    """A transmission cut off after its header (a 1000-pixel image whose line markers would
+    come 11 and 22 s later), then a small image: the small image's lines are handed out as
+    their samples arrive, not once the cut-off header's wait is over (before, nothing came
+    out until the end of the input)."""
+    rng = np.random.default_rng(8)
+    channel = PpmChannel(clock_ppm=20, carrier_offset_hz=-4000, esn0_db=12.0)
+    wide = PpmSignal([ImageTransmission(make_image("random", 40, 1000, rng), 77)],
+                     fs_hz=FS_HZ, channel=channel, lead_s=0.03)  # fmt: skip
+    cut = int(wide.period_start_samples(np.array([PREAMBLE_PERIODS]))[0])
+    header_only = next(wide.chunks(rng, chunk_samples=cut))
+    small = make_image("ramp", 8, 9, rng)
+    behind = PpmSignal([ImageTransmission(small, 5)], fs_hz=FS_HZ, channel=channel,
+                       lead_s=0.1, tail_s=0.05).samples(rng)  # fmt: skip
+    x = np.concatenate([header_only, behind])
+    chunk = round(0.02 * FS_HZ)
+    receiver = PpmReceiver(FS_HZ)
+    handed = []
+    for lo in range(0, x.size, chunk):
+        handed += [(e, receiver.samples_fed) for e in receiver.feed(x[lo : lo + chunk])]
+    tail = receiver.end()
+    lines = [(e, fed) for e, fed in handed if isinstance(e, ImageLine)]
+    assert [e.line for e, _ in lines] == list(range(8))  # every line before the end
+    line_samples = lines[1][0].sample_start - lines[0][0].sample_start
+    # the first lines wait for the markers that confirm the image (up to four lines in);
+    # from then on each line is out within a chunk (and the marker search's margin) of
+    # its last sample
+    for event, fed in lines[4:]:
+        assert fed - (event.sample_start + event.sample_count) <= chunk + line_samples // 8
+    (image,) = [e for e in [e for e, _ in handed] + tail if isinstance(e, DecodedImage)]
+    assert image.image_id == 5 and image.received.all()
+    assert np.count_nonzero(image.grey != small) <= 2
+    whole = PpmReceiver(FS_HZ)
+    assert [_key(e) for e, _ in handed] + [_key(e) for e in tail] == [
+        _key(e) for e in whole.feed(x) + whole.end()
+    ]
 
 
 def test_the_look_back_stays_bounded():
