@@ -38,24 +38,7 @@ def ppm_recording(
         ]
         lines_needed -= lines + 8
         image_id += 1
-    channel = PpmChannel(
-        clock_ppm=40.0,
-        drift_ppm_per_hour=0.5,
-        doppler_v_over_c=2e-5,
-        carrier_offset_hz=7_000.0,
-        carrier_rate_hz_per_s=1.0,
-        esn0_db=esn0_db,
-    )
-    signal = PpmSignal(items, fs_hz=fs_hz, channel=channel, lead_s=0.05, tail_s=0.05)
-    write_recording(
-        base,
-        signal.chunks(rng, 1 << 20),
-        fs_hz=fs_hz,
-        band="5cm-ppm",
-        start_utc=datetime(1962, 11, 4, tzinfo=UTC),
-        center_frequency_hz=5.86e9,
-    )
-    return open_recording(base)
+    return _write_ppm(base, items, fs_hz, esn0_db, rng, drift_ppm_per_hour=0.5)
 
 
 def ppm_image_set(
@@ -80,8 +63,22 @@ def ppm_image_set(
             ImageTransmission(make_image("random", lines, pixels, rng), image_id),
             SilentGap(30),
         ]
+    return _write_ppm(base, items, fs_hz, esn0_db, rng)
+
+
+def _write_ppm(
+    base: Path,
+    items: list,
+    fs_hz: float,
+    esn0_db: float,
+    rng: np.random.Generator,
+    *,
+    drift_ppm_per_hour: float = 0.0,
+):
+    """Write ``items`` through an ordinary session's channel as a cf32 recording ``base``."""
     channel = PpmChannel(
         clock_ppm=40.0,
+        drift_ppm_per_hour=drift_ppm_per_hour,
         doppler_v_over_c=2e-5,
         carrier_offset_hz=7_000.0,
         carrier_rate_hz_per_s=1.0,

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 #: Default epoch of a synthetic PPM or telemetry recording (5 November 1962, dish pointed).
 DEFAULT_START_UTC: Final = datetime(1962, 11, 5, 9, 0, 0, tzinfo=UTC)
@@ -255,6 +255,30 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _options(parser: argparse.ArgumentParser, kind: type, *options: tuple[str, Any, str]) -> None:
+    """Options that take one number each, as (flag, default, help) rows, in order."""
+    for flag, default, help_text in options:
+        parser.add_argument(flag, type=kind, default=default, help=help_text)
+
+
+def _start_utc(parser: argparse.ArgumentParser, flag: str, default: datetime) -> None:
+    """The UTC of a synthetic recording's first sample."""
+    parser.add_argument(
+        flag,
+        type=utc_argument,
+        default=default,
+        help=f"UTC of the first sample (ISO 8601; default {default:%Y-%m-%dT%H:%M:%SZ})",
+    )
+
+
+def _recording_name(parser: argparse.ArgumentParser) -> None:
+    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+
+
+#: The oscillator's phase noise of a synthetic carrier (telemetry and 8 cm bands).
+_PHASE_NOISE: Final = "oscillator phase noise, random walk in rad/sqrt(s) (default 0"
+
+
 def add_synth_ppm_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``groundstation synth ppm``."""
     parser.add_argument(
@@ -264,45 +288,35 @@ def add_synth_ppm_arguments(parser: argparse.ArgumentParser) -> None:
         default="mars",
         help="image source: %(choices)s (default %(default)s)",
     )
-    parser.add_argument("--lines", type=int, default=64, help="image lines (default 64)")
-    parser.add_argument("--pixels", type=int, default=64, help="pixels per line (default 64)")
-    parser.add_argument("--image-id", type=int, default=1, help="header image id (default 1)")
-    parser.add_argument(
-        "--mode", type=int, default=0, help="0 full image, k >= 2 survey of every k-th line"
+    _options(
+        parser,
+        int,
+        ("--lines", 64, "image lines (default 64)"),
+        ("--pixels", 64, "pixels per line (default 64)"),
+        ("--image-id", 1, "header image id (default 1)"),
+        ("--mode", 0, "0 full image, k >= 2 survey of every k-th line"),
+        ("--repeat", 1, "transmissions of the image (default 1)"),
+        ("--gap-periods", 90, "silent periods between repeated transmissions (default 90 = 1 s)"),
     )
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="transmissions of the image (default 1)"
-    )
-    parser.add_argument(
-        "--gap-periods",
-        type=int,
-        default=90,
-        help="silent periods between repeated transmissions (default 90 = 1 s)",
-    )
-    parser.add_argument(
-        "--fs-hz", type=float, default=180_000.0, help="sample rate in Hz (default 180000)"
-    )
-    parser.add_argument(
-        "--esn0-db", type=float, default=16.0, help="Es/N0 per pulse in dB (default 16)"
+    _options(
+        parser,
+        float,
+        ("--fs-hz", 180_000.0, "sample rate in Hz (default 180000)"),
+        ("--esn0-db", 16.0, "Es/N0 per pulse in dB (default 16)"),
     )
     parser.add_argument("--noiseless", action="store_true", help="no noise (overrides --esn0-db)")
-    parser.add_argument(
-        "--clock-ppm", type=float, default=0.0, help="on-board clock error in ppm (ICD ±100)"
-    )
-    parser.add_argument(
-        "--drift-ppm-per-hour", type=float, default=0.0, help="clock drift (ICD ≤ 1 ppm/h)"
-    )
-    parser.add_argument(
-        "--doppler-ppm",
-        type=float,
-        default=0.0,
-        help="range rate over c in ppm, stretches the timing (ICD |v/c| ≤ 60 ppm)",
-    )
-    parser.add_argument(
-        "--carrier-offset-hz", type=float, default=0.0, help="residual offset (ICD ±30 kHz)"
-    )
-    parser.add_argument(
-        "--carrier-rate-hz-per-s", type=float, default=0.0, help="offset rate (ICD ≤ 5 Hz/s)"
+    _options(
+        parser,
+        float,
+        ("--clock-ppm", 0.0, "on-board clock error in ppm (ICD ±100)"),
+        ("--drift-ppm-per-hour", 0.0, "clock drift (ICD ≤ 1 ppm/h)"),
+        (
+            "--doppler-ppm",
+            0.0,
+            "range rate over c in ppm, stretches the timing (ICD |v/c| ≤ 60 ppm)",
+        ),
+        ("--carrier-offset-hz", 0.0, "residual offset (ICD ±30 kHz)"),
+        ("--carrier-rate-hz-per-s", 0.0, "offset rate (ICD ≤ 5 Hz/s)"),
     )
     parser.add_argument(
         "--fade-lines",
@@ -310,20 +324,15 @@ def add_synth_ppm_arguments(parser: argparse.ArgumentParser) -> None:
         default=(),
         help='line numbers lost in a fade, e.g. "10-12,40"',
     )
-    parser.add_argument(
-        "--lead-s", type=float, default=0.25, help="silence before the image in s (default 0.25)"
+    _options(
+        parser,
+        float,
+        ("--lead-s", 0.25, "silence before the image in s (default 0.25)"),
+        ("--tail-s", 0.25, "silence after the image in s (default 0.25)"),
     )
-    parser.add_argument(
-        "--tail-s", type=float, default=0.25, help="silence after the image in s (default 0.25)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument(
-        "--start",
-        type=utc_argument,
-        default=DEFAULT_START_UTC,
-        help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
-    )
-    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+    _options(parser, int, ("--seed", 1, "random seed (default 1)"))
+    _start_utc(parser, "--start", DEFAULT_START_UTC)
+    _recording_name(parser)
 
 
 def add_synth_tlm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -337,98 +346,68 @@ def add_synth_tlm_arguments(parser: argparse.ArgumentParser) -> None:
         default=64,
         help="bit rate in bit/s: 1, 2, 4, ... 128 (default 64)",
     )
-    parser.add_argument(
-        "--start",
-        type=utc_argument,
-        default=DEFAULT_START_UTC,
-        help="UTC of the first sample (ISO 8601; default 1962-11-05T09:00:00Z)",
-    )
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=None,
-        help="recording length in s (default: the carrier plus 10 whole frames)",
+    _start_utc(parser, "--start", DEFAULT_START_UTC)
+    _options(
+        parser,
+        float,
+        ("--duration", None, "recording length in s (default: the carrier plus 10 whole frames)"),
     )
     level = parser.add_mutually_exclusive_group()
     level.add_argument("--ebn0-db", type=float, default=None, help="Eb/N0 in dB (default 12)")
     level.add_argument("--cn0-dbhz", type=float, default=None, help="C/N0 in dB-Hz")
-    parser.add_argument(
-        "--carrier-s",
-        type=float,
-        default=None,
-        help="unmodulated carrier before the frames in s "
-        "(default: signals.formats.tlm.DEFAULT_CARRIER_S)",
-    )
-    parser.add_argument(
-        "--carrier-offset-hz", type=float, default=0.0, help="residual offset in Hz (default 0)"
-    )
-    parser.add_argument(
-        "--carrier-rate-hz-per-s",
-        type=float,
-        default=0.0,
-        help="rate of the residual offset in Hz/s (default 0)",
-    )
-    parser.add_argument(
-        "--phase-noise",
-        type=float,
-        default=0.0,
-        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0; ICD limit 0.05)",
-    )
-    parser.add_argument(
-        "--clock-ppm",
-        type=float,
-        default=0.0,
-        help="on-board clock error in ppm: intervals x (1 + ppm/1e6) (default 0)",
+    _options(
+        parser,
+        float,
+        (
+            "--carrier-s",
+            None,
+            "unmodulated carrier before the frames in s "
+            "(default: signals.formats.tlm.DEFAULT_CARRIER_S)",
+        ),
+        ("--carrier-offset-hz", 0.0, "residual offset in Hz (default 0)"),
+        ("--carrier-rate-hz-per-s", 0.0, "rate of the residual offset in Hz/s (default 0)"),
+        ("--phase-noise", 0.0, _PHASE_NOISE + "; ICD limit 0.05)"),
+        ("--clock-ppm", 0.0, "on-board clock error in ppm: intervals x (1 + ppm/1e6) (default 0)"),
     )
     parser.add_argument(
         "--invert", action="store_true", help="send every bit inverted (180° ambiguity)"
     )
-    parser.add_argument(
-        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _options(parser, float, ("--fs-hz", 8000.0, "sample rate in Hz (default 8000)"))
+    _options(parser, int, ("--seed", 0, "random seed (default 0)"))
     _scenario(parser)
-    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+    _recording_name(parser)
 
 
 def add_synth_carrier_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``groundstation synth carrier``."""
-    parser.add_argument(
-        "--at",
-        type=utc_argument,
-        default=DEFAULT_AT_UTC,
-        help="UTC of the first sample (ISO 8601; default 1962-12-13T09:00:00Z)",
-    )
+    _start_utc(parser, "--at", DEFAULT_AT_UTC)
     parser.add_argument(
         "--two-way", action="store_true", help="downlink locked to the 39 cm uplink (6/5)"
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="length in s (default 10)")
-    parser.add_argument(
-        "--cn0-dbhz", type=float, default=40.0, help="carrier C/N0 in dB-Hz (default 40)"
+    _options(
+        parser,
+        float,
+        ("--duration", 10.0, "length in s (default 10)"),
+        ("--cn0-dbhz", 40.0, "carrier C/N0 in dB-Hz (default 40)"),
+        ("--fs-hz", 8000.0, "sample rate in Hz (default 8000)"),
     )
-    parser.add_argument(
-        "--fs-hz", type=float, default=8000.0, help="sample rate in Hz (default 8000)"
+    _options(parser, int, ("--seed", 0, "random seed (default 0)"))
+    _options(
+        parser,
+        float,
+        (
+            "--osc-ppm",
+            None,
+            "one-way on-board oscillator offset in ppm (default: drawn within ±0.5)",
+        ),
+        (
+            "--prediction-error-m-s",
+            0.0,
+            "range-rate error of the station's prediction in m/s (default 0)",
+        ),
+        ("--phase-noise", 0.0, _PHASE_NOISE + ")"),
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--osc-ppm",
-        type=float,
-        default=None,
-        help="one-way on-board oscillator offset in ppm (default: drawn within ±0.5)",
-    )
-    parser.add_argument(
-        "--prediction-error-m-s",
-        type=float,
-        default=0.0,
-        help="range-rate error of the station's prediction in m/s (default 0)",
-    )
-    parser.add_argument(
-        "--phase-noise",
-        type=float,
-        default=0.0,
-        help="oscillator phase noise, random walk in rad/sqrt(s) (default 0)",
-    )
-    _output(parser, None, "recording name NAME (writes NAME.sigmf-*)", required=True)
+    _recording_name(parser)
 
 
 #: ``synth`` kinds: (help, options); each runs ``groundstation.cli.synth.<kind>.run_synth``.

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from groundstation.io.files import leave_interrupts_to_main_thread
 from groundstation.live.bus import LiveBus
@@ -33,7 +33,13 @@ WRITE_TIMEOUT_S: Final = 10.0
 
 def _templates() -> Environment:
     return Environment(
-        loader=PackageLoader("groundstation.live", "templates"),
+        # The live page extends the report's base page (its head), with a style of its own.
+        loader=ChoiceLoader(
+            [
+                PackageLoader("groundstation.live", "templates"),
+                PackageLoader("groundstation.report", "templates"),
+            ]
+        ),
         autoescape=True,
         undefined=StrictUndefined,
     )

@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,11 @@ from groundstation.session.plan import (
     band_rng,
     plan_session,
     session_link,
+    session_transmissions,
 )
 from groundstation.session.score import command_table, made_contact, score_band
-from groundstation.session.uplink import end_of_session_uplink, uplink_at_spacecraft
+from groundstation.session.uplink import command_spacecraft, end_of_session_uplink
 from signals.bands import bands_of_kind
-from signals.bands import session as session_setup
 from signals.formats.uplink import Command
 from signals.path.geometry import get_trajectory
 from signals.spacecraft.downlinks import Downlink
@@ -134,20 +134,11 @@ def run_session(
                 scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-rec-"))
             )
         stages.step(f"uplink: {len(plan.commands)} commands at {plan.range_km / 1e6:.2f} Mkm")
-        uplink, residual_hz, sent_utc = uplink_at_spacecraft(
-            plan, rng, plan.commands, plan.start_utc
-        )
-        arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
-        received = spacecraft.receive_uplink(uplink, session_setup().uplink_fs_hz, arrival)
-        tx_plan = spacecraft.transmission_plan()
+        residual_hz, sent_utc, received = command_spacecraft(plan, spacecraft, rng)
         bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
         recordings: dict[str, Recording] = {}
         carrier_truth: dict[str, Any] | None = None
-        transmissions = {t.band_id: t for t in tx_plan.transmissions}
-        if not profile.both_tlm_bands and {"1.6m-tlm", "32cm-tlm"} <= set(transmissions):
-            transmissions.pop("1.6m-tlm" if plan.main_band == "32cm-tlm" else "32cm-tlm")
-        if profile.carrier_band_s <= 0:
-            transmissions.pop("8cm-carrier", None)
+        transmissions = session_transmissions(plan, profile, spacecraft.transmission_plan())
         link = session_link(plan, profile)
         downlinks: dict[str, Downlink] = {}
         metas: dict[str, Path] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from signals.path.geometry import get_trajectory
 from signals.path.link_budget import link_budget
 from signals.spacecraft.flight import LAUNCH_UTC, SCENARIOS, FlightModel
 from signals.spacecraft.session_downlinks import SessionLink
+
+if TYPE_CHECKING:
+    from signals.spacecraft.craft import BandTransmission, TransmissionPlan
 
 TELEMETRY_RATES_BPS: Final = tuple(sorted(BIT_RATES_BPS, reverse=True))
 DOWNLINK_BANDS: Final = tuple(TX_STATE_BANDS.values())
@@ -203,6 +206,22 @@ def session_link(plan: SessionPlan, profile: SessionProfile) -> SessionLink:
         carrier_duration_s=profile.carrier_band_s,
         image_size=profile.image_size,
     )
+
+
+def session_transmissions(
+    plan: SessionPlan, profile: SessionProfile, tx_plan: TransmissionPlan
+) -> dict[str, BandTransmission]:
+    """The spacecraft's transmissions that the session's profile keeps, by band.
+
+    A profile without both telemetry bands keeps the one the rate was chosen for; one
+    without carrier time drops the 8 cm carrier.
+    """
+    transmissions = {t.band_id: t for t in tx_plan.transmissions}
+    if not profile.both_tlm_bands and {"1.6m-tlm", "32cm-tlm"} <= set(transmissions):
+        transmissions.pop("1.6m-tlm" if plan.main_band == "32cm-tlm" else "32cm-tlm")
+    if profile.carrier_band_s <= 0:
+        transmissions.pop("8cm-carrier", None)
+    return transmissions
 
 
 def band_rng(seed: int, band_id: str) -> np.random.Generator:

@@ -16,7 +16,7 @@ give the same samples every time. The bands' noise therefore differs from that o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
@@ -28,10 +28,10 @@ from groundstation.session.plan import (
     band_rng,
     plan_session,
     session_link,
+    session_transmissions,
 )
 from groundstation.session.score import command_table
-from groundstation.session.uplink import uplink_at_spacecraft
-from signals.bands import session as session_setup
+from groundstation.session.uplink import command_spacecraft
 from signals.path.geometry import get_trajectory
 from signals.spacecraft.downlinks import Downlink
 from signals.spacecraft.flight import FlightModel
@@ -99,14 +99,8 @@ def session_downlinks(
     rng = np.random.default_rng(seed)
     flight = FlightModel(scenario, np.random.default_rng(seed), get_trajectory())
     spacecraft = Spacecraft(flight)
-    uplink, _, sent_utc = uplink_at_spacecraft(plan, rng, plan.commands, plan.start_utc)
-    arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
-    received = spacecraft.receive_uplink(uplink, session_setup().uplink_fs_hz, arrival)
-    transmissions = {t.band_id: t for t in spacecraft.transmission_plan().transmissions}
-    if not profile.both_tlm_bands and {"1.6m-tlm", "32cm-tlm"} <= set(transmissions):
-        transmissions.pop("1.6m-tlm" if plan.main_band == "32cm-tlm" else "32cm-tlm")
-    if profile.carrier_band_s <= 0:
-        transmissions.pop("8cm-carrier", None)
+    _, sent_utc, received = command_spacecraft(plan, spacecraft, rng)
+    transmissions = session_transmissions(plan, profile, spacecraft.transmission_plan())
     link = session_link(plan, profile)
     downlinks: dict[str, Downlink] = {}
     for band_id in DOWNLINK_BANDS:

@@ -9,6 +9,7 @@ the emulated spacecraft's own command receiver.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from signals.bands import impairments
 from signals.bands import session as session_setup
 from signals.formats.uplink import Command
 from signals.path.channel import through_channel
+
+if TYPE_CHECKING:
+    from signals.spacecraft.command_receiver import ReceivedCommand
+    from signals.spacecraft.craft import Spacecraft
 
 
 def uplink_at_spacecraft(
@@ -40,6 +45,27 @@ def uplink_at_spacecraft(
     starts = command_start_times_s(len(commands))
     sent = [sent_utc + timedelta(seconds=float(s)) for s in starts]
     return received, residual_hz, sent
+
+
+def command_spacecraft(
+    plan: SessionPlan, spacecraft: Spacecraft, rng: np.random.Generator
+) -> tuple[float, list[datetime], list[ReceivedCommand]]:
+    """Send the plan's commands: the uplink through the channel, one light time later into
+    the spacecraft's own command receiver.
+
+    Returns
+    -------
+    residual_hz : float
+        The uplink's residual Doppler drawn (Hz).
+    sent_utc : list of datetime
+        When each command's first bit left the station.
+    received : list of ReceivedCommand
+        The commands the spacecraft decoded and acted on.
+    """
+    uplink, residual_hz, sent_utc = uplink_at_spacecraft(plan, rng, plan.commands, plan.start_utc)
+    arrival = plan.start_utc + timedelta(seconds=plan.light_time_s)
+    received = spacecraft.receive_uplink(uplink, session_setup().uplink_fs_hz, arrival)
+    return residual_hz, sent_utc, received
 
 
 def end_of_session_uplink(

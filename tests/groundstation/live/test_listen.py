@@ -77,6 +77,14 @@ def _send_udp(
     sender.close()
 
 
+def _stop(proc: subprocess.Popen, sending: threading.Event) -> None:
+    """Stop the sender, and the command if it still runs (a failed test leaves nothing)."""
+    sending.set()
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
 def _wait_listening(proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -135,10 +143,7 @@ def test_lines_appear_while_listening_and_sigterm_keeps_what_was_decided(tmp_pat
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=WAIT_S)
     finally:
-        stop.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        _stop(proc, stop)
     assert proc.returncode == 143, err.decode()
     report = json.loads((out_dir / "listen.json").read_text(encoding="utf-8"))
     assert report["ended_by"] == "interrupted", report
@@ -168,10 +173,7 @@ def test_duration_and_idle_timeout_end_a_listen(tmp_path, ending):
         sender.start()
         _, err = proc.communicate(timeout=WAIT_S)
     finally:
-        stop.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        _stop(proc, stop)
     assert proc.returncode == 0, err.decode()
     report = json.loads((tmp_path / "live" / "listen.json").read_text(encoding="utf-8"))
     if ending == "duration":
