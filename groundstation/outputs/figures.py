@@ -25,6 +25,7 @@ import numpy as np
 
 from groundstation.io.files import atomic_path, save_figure
 from groundstation.outputs.spectrum import Waterfall
+from groundstation.results.mission import MissionSession
 from signals.formats.tlm import CHANNEL_BY_NAME, AttitudeMode
 
 if TYPE_CHECKING:
@@ -455,35 +456,7 @@ def write_telemetry_png(path: Path | str, series: TelemetrySeries, title: str) -
 # ------------------------------------------------------------------------------ mission
 
 
-@dataclass(frozen=True)
-class MissionPoint:
-    """One session of a mission replay, for the mission plots.
-
-    Attributes
-    ----------
-    start_utc : datetime
-        Session start.
-    range_km : float or None
-        Distance from Earth (km).
-    contact : bool
-        Whether the session made contact.
-    bit_rate_bps : float or None
-        Telemetry bit rate chosen (bit/s).
-    margin_db : dict of str to float
-        Link margin per band (dB); a band missing or NaN is not drawn.
-    usable : dict of str to bool
-        Whether each band was usable.
-    """
-
-    start_utc: datetime
-    range_km: float | None
-    contact: bool
-    bit_rate_bps: float | None
-    margin_db: dict[str, float]
-    usable: dict[str, bool]
-
-
-def _contact_rug(ax: Axes, points: Sequence[MissionPoint]) -> None:
+def _contact_rug(ax: Axes, points: Sequence[MissionSession]) -> None:
     """Marks along the bottom: a green bar for a session with contact, a red cross without."""
     rug = ax.get_xaxis_transform()
     for contact, marker, colour, size, label in (
@@ -504,7 +477,7 @@ def _contact_rug(ax: Axes, points: Sequence[MissionPoint]) -> None:
             )
 
 
-def mission_margin_figure(points: Sequence[MissionPoint], bands: Sequence[str]) -> Figure:
+def mission_margin_figure(points: Sequence[MissionSession], bands: Sequence[str]) -> Figure:
     """Link margin of each band over the flight, and the bit rate chosen per session."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -558,9 +531,9 @@ def mission_margin_figure(points: Sequence[MissionPoint], bands: Sequence[str]) 
     return fig
 
 
-def mission_range_figure(points: Sequence[MissionPoint]) -> Figure | None:
+def mission_range_figure(points: Sequence[MissionSession]) -> Figure | None:
     """Distance from Earth at each session, marked by verdict; None without any range."""
-    points = [p for p in points if p.range_km is not None]
+    points = [p for p in points if math.isfinite(p.range_km)]
     if not points:
         return None
     from matplotlib.figure import Figure

@@ -1,98 +1,65 @@
-"""From a mission replay's results to the plain records ``mission.html`` reads.
+"""From a mission replay's records to what ``mission.html`` shows.
 
-The mission's sessions (entries of
-:func:`groundstation.session.mission.run_scheduled_session`) become points for the
-mission plots, a table with one row per session, and the facts and sentence at the top.
+The mission's sessions (:class:`groundstation.results.MissionSession`, one per session of
+:func:`groundstation.session.mission.replay`) become a table with one row per session, the
+facts and sentence at the top and the timeline beside the record; the plots take the
+sessions themselves (:mod:`groundstation.outputs.figures`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+import math
+from collections.abc import Sequence
+from typing import Final
 
-from groundstation.io.recording import parse_utc
-from groundstation.outputs.figures import MissionPoint
-from groundstation.report.data import mapping, whole
-from groundstation.report.format import DASH, attitude_name, fmt, number, utc_text, yes_no
+from groundstation.report.format import DASH, attitude_name, fmt, yes_no
 from groundstation.report.tables import Cell, Column, Fact, Table, build_table
+from groundstation.results.mission import MissionResult, MissionSession
 
 
-def mission_band_ids(sessions: Sequence[Mapping[str, Any]]) -> list[str]:
+def mission_band_ids(sessions: Sequence[MissionSession]) -> list[str]:
     """Every band with a margin in any session, in order of first appearance."""
     ids: list[str] = []
-    for entry in sessions:
-        ids += [b for b in mapping(entry.get("margin_db")) if b not in ids]
+    for session in sessions:
+        ids += [b for b in session.margin_db if b not in ids]
     return ids
 
 
-def mission_points(sessions: Sequence[Mapping[str, Any]]) -> list[MissionPoint]:
-    """The sessions with a readable start time, for the mission plots."""
-    points = []
-    for e in sessions:
-        try:
-            start = parse_utc(str(e.get("start_utc")))
-        except ValueError:
-            continue
-        margins = {b: number(m) for b, m in mapping(e.get("margin_db")).items()}
-        points.append(
-            MissionPoint(
-                start_utc=start,
-                range_km=number(e.get("range_km")),
-                contact=bool(e.get("contact")),
-                bit_rate_bps=number(e.get("bit_rate_bps")),
-                margin_db={b: m for b, m in margins.items() if m is not None},
-                usable={b: bool(u) for b, u in mapping(e.get("usable")).items()},
-            )
-        )
-    return points
-
-
-def _margin_column(band_id: str) -> Column[Mapping[str, Any]]:
-    def cell(e: Mapping[str, Any]) -> Cell:
-        usable = mapping(e.get("usable")).get(band_id, True)
-        return Cell(fmt(mapping(e.get("margin_db")).get(band_id), "+.1f"), True, muted=not usable)
+def _margin_column(band_id: str) -> Column[MissionSession]:
+    def cell(s: MissionSession) -> Cell:
+        usable = s.usable.get(band_id, True)
+        return Cell(fmt(s.margin_db.get(band_id), "+.1f"), True, muted=not usable)
 
     return Column(band_id, "margin dB", cell)
 
 
-def _commands_pair(e: Mapping[str, Any]) -> str:
-    sent = e.get("commands_sent")
-    return DASH if sent is None else f"{whole(e.get('commands_acknowledged'))} / {sent}"
+def _session_cell(s: MissionSession) -> Cell:
+    """The session number, a link to its own report when the replay kept it."""
+    return Cell(str(s.number), href=s.report or "")
+
+
+def _million_km(range_km: float) -> str:
+    return fmt(range_km / 1e6, ".2f") if math.isfinite(range_km) else DASH
 
 
 #: The mission table's columns before and after the per-band margins.
-def _session_cell(e: Mapping[str, Any]) -> Cell:
-    """The session number, a link to its own report when the replay kept it."""
-    report = e.get("report")
-    return Cell(str(e.get("session", DASH)), href=str(report) if report else "")
-
-
-MISSION_COLUMNS_BEFORE: Final[tuple[Column[Mapping[str, Any]], ...]] = (
+MISSION_COLUMNS_BEFORE: Final[tuple[Column[MissionSession], ...]] = (
     Column("#", "", _session_cell),
-    Column("kind", "", lambda e: str(e.get("kind") or DASH), numeric=False),
-    Column("start", "UTC", lambda e: utc_text(e.get("start_utc"))[:16], numeric=False),
-    Column(
-        "range",
-        "million km",
-        lambda e: fmt(number(e.get("range_km")) and e["range_km"] / 1e6, ".2f"),
-    ),
-    Column(
-        "attitude",
-        "",
-        lambda e: DASH if e.get("attitude_mode") is None else attitude_name(e["attitude_mode"]),
-        numeric=False,
-    ),
-    Column("dish", "", lambda e: yes_no(e.get("dish_pointed")), numeric=False),
-    Column("bit rate", "bit/s", lambda e: fmt(e.get("bit_rate_bps"), "g")),
+    Column("kind", "", lambda s: s.kind or DASH, numeric=False),
+    Column("start", "UTC", lambda s: f"{s.start_utc:%Y-%m-%d %H:%M}", numeric=False),
+    Column("range", "million km", lambda s: _million_km(s.range_km)),
+    Column("attitude", "", lambda s: attitude_name(s.attitude_mode), numeric=False),
+    Column("dish", "", lambda s: yes_no(s.dish_pointed), numeric=False),
+    Column("bit rate", "bit/s", lambda s: fmt(s.bit_rate_bps, "g")),
 )
-MISSION_COLUMNS_AFTER: Final[tuple[Column[Mapping[str, Any]], ...]] = (
-    Column("frames", "", lambda e: fmt(e.get("frames"), "g")),
-    Column("commands ack / sent", "", _commands_pair),
-    Column("verdict", "", lambda e: "contact" if e.get("contact") else "no contact", numeric=False),
+MISSION_COLUMNS_AFTER: Final[tuple[Column[MissionSession], ...]] = (
+    Column("frames", "", lambda s: fmt(s.frames_decoded, "g")),
+    Column("commands ack / sent", "", lambda s: f"{s.commands_acknowledged} / {s.commands_sent}"),
+    Column("verdict", "", lambda s: "contact" if s.contact else "no contact", numeric=False),
 )
 
 
-def mission_table(sessions: Sequence[Mapping[str, Any]]) -> Table:
+def mission_table(sessions: Sequence[MissionSession]) -> Table:
     """One row per session: where, how, the margins, and the verdict."""
     columns = [
         *MISSION_COLUMNS_BEFORE,
@@ -100,36 +67,36 @@ def mission_table(sessions: Sequence[Mapping[str, Any]]) -> Table:
         *MISSION_COLUMNS_AFTER,
     ]
     return build_table(
-        columns, sessions, status=lambda e: "good" if e.get("contact") else "bad", css="compact"
+        columns, sessions, status=lambda s: "good" if s.contact else "bad", css="compact"
     )
 
 
-def mission_facts(mission: Mapping[str, Any], n_sessions: Any, n_contacts: Any) -> list[Fact]:
+def _where(session: MissionSession | None) -> str:
+    """``session 61, 1963-03-21 at 106.76 million km``; a dash for no session."""
+    if session is None:
+        return DASH
+    at = f" at {session.range_km / 1e6:.2f} million km" if math.isfinite(session.range_km) else ""
+    return f"session {session.number}, {session.start_utc:%Y-%m-%d}{at}"
+
+
+def mission_facts(mission: MissionResult) -> list[Fact]:
     """The mission's facts: scenario, counts, the last contact and the first loss."""
-
-    def where(event: Any) -> str:
-        if not isinstance(event, Mapping):
-            return DASH
-        range_km = number(event.get("range_km"))
-        at = f" at {range_km / 1e6:.2f} million km" if range_km is not None else ""
-        return f"session {event.get('session', '?')}, {str(event.get('start_utc') or '')[:10]}{at}"
-
     facts = [
-        Fact("Scenario", str(mission.get("scenario") or DASH)),
-        Fact("Sessions replayed", str(n_sessions)),
-        Fact("Contacts", str(n_contacts)),
-        Fact("Last contact", where(mission.get("last_contact"))),
-        Fact("First session without contact after it", where(mission.get("first_loss"))),
+        Fact("Scenario", mission.scenario or DASH),
+        Fact("Sessions replayed", str(mission.sessions_total)),
+        Fact("Contacts", str(mission.contacts)),
+        Fact("Last contact", _where(mission.last_contact)),
+        Fact("First session without contact after it", _where(mission.first_loss)),
     ]
-    documented = mission.get("documented_sessions_to_21_mar_1963")
+    documented = mission.documented_sessions_to_21_mar_1963
     if documented is not None:
         facts.append(
             Fact("Sessions to 21 Mar 1963 in the schedule", f"{documented} (the record: 61)")
         )
-    if mission.get("workers") is not None:
-        facts.append(Fact("Parallel workers", str(mission["workers"])))
-    if mission.get("schedule"):
-        facts.append(Fact("Schedule", str(mission["schedule"])))
+    if mission.workers is not None:
+        facts.append(Fact("Parallel workers", str(mission.workers)))
+    if mission.schedule:
+        facts.append(Fact("Schedule", mission.schedule))
     return facts
 
 
@@ -144,31 +111,33 @@ def _ranges(numbers: Sequence[int]) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
 
 
-def mission_interruption(mission: Mapping[str, Any]) -> str:
+def mission_interruption(mission: MissionResult) -> str:
     """One sentence when the replay was interrupted: how many sessions it replayed, and
     which are missing; empty when it ran to the end."""
-    if mission.get("interrupted") is not True:
+    if not mission.interrupted:
         return ""
-    missing = [whole(n) for n in mission.get("sessions_missing") or []]
-    planned = mission.get("sessions_planned")
-    replayed = len(mission.get("sessions") or [])
-    text = f"Interrupted: {replayed} of {planned if planned is not None else '?'} sessions replayed"
+    missing = mission.sessions_missing
+    planned = mission.sessions_planned
+    text = (
+        f"Interrupted: {mission.sessions_total} of {planned if planned is not None else '?'} "
+        "sessions replayed"
+    )
     if missing:
         text += f"; missing: {'session' if len(missing) == 1 else 'sessions'} {_ranges(missing)}"
     return text + ". The figures below count the sessions replayed only."
 
 
-def mission_summary(mission: Mapping[str, Any], n_sessions: Any, n_contacts: Any) -> str:
+def mission_summary(mission: MissionResult) -> str:
     """One sentence: how many sessions made contact, and the last one."""
-    last = mission.get("last_contact")
-    if isinstance(last, Mapping) and number(last.get("range_km")) is not None:
+    counts = f"{mission.contacts} of {mission.sessions_total} sessions made contact"
+    last = mission.last_contact
+    if last is not None and math.isfinite(last.range_km):
         return (
-            f"{n_contacts} of {n_sessions} sessions made contact; the last on "
-            f"{str(last.get('start_utc'))[:10]} at "
-            f"{number(last.get('range_km')) / 1e6:.2f} million km (the record: "
+            f"{counts}; the last on {last.start_utc:%Y-%m-%d} at "
+            f"{last.range_km / 1e6:.2f} million km (the record: "
             "21 March 1963 at 106.76 million km)."
         )
-    return f"{n_contacts} of {n_sessions} sessions made contact."
+    return f"{counts}."
 
 
 #: The documented flight (ICD §1): (UTC, event). The emulator's side is added per mission.
@@ -183,25 +152,31 @@ _RECORD_EVENTS: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
-def _sessions_on(sessions: Sequence[Mapping[str, Any]], day: str) -> str:
-    numbers = [str(e.get("session")) for e in sessions if str(e.get("start_utc", ""))[:10] == day]
+def _sessions_on(sessions: Sequence[MissionSession], day: str) -> str:
+    numbers = [str(s.number) for s in sessions if f"{s.start_utc:%Y-%m-%d}" == day]
     return f" (session {', '.join(numbers)})" if numbers else ""
 
 
-def mission_timeline(mission: Mapping[str, Any]) -> Table:
+def mission_timeline(mission: MissionResult) -> Table:
     """The flight's events as the record tells them, beside what the replay shows."""
-    sessions = [e for e in (mission.get("sessions") or []) if isinstance(e, Mapping)]
-    trajectory = mapping(mission.get("trajectory"))
-    last = mapping(mission.get("last_contact"))
-    cadence = [e for e in sessions if e.get("kind") == "automatic"]
-    five = next((e for e in cadence if str(e.get("start_utc", ""))[:10] >= "1962-12-13"), None)
+    sessions = mission.sessions
+    trajectory = mission.trajectory
+    last = mission.last_contact
+    five = next(
+        (
+            s
+            for s in sessions
+            if s.kind == "automatic" and f"{s.start_utc:%Y-%m-%d}" >= "1962-12-13"
+        ),
+        None,
+    )
 
     def emulator(index: int) -> str:
         if index == 0:
             return "the trajectory and the flight model start here"
         if index == 1:
-            burn = str(trajectory.get("burn_utc") or "")[:16].replace("T", " ")
-            return (f"burn at {burn} UTC" if burn else "burn") + "; bottle A empties in minutes"
+            burn = f"burn at {trajectory.burn_utc:%Y-%m-%d %H:%M} UTC" if trajectory else "burn"
+            return burn + "; bottle A empties in minutes"
         if index == 2:
             return "belts crossed 17:35–17:45 UTC, meteoroid zone 17:48–19:22 UTC" + (
                 _sessions_on(sessions, "1962-11-01")
@@ -209,21 +184,17 @@ def mission_timeline(mission: Mapping[str, Any]) -> Table:
         if index == 3:
             return "gyro mode on 6 Nov, spin about the Sun axis from 7 Nov; 1.6 m band only"
         if index == 4:
-            return f"5-day cadence from session {five.get('session')}" if five else DASH
+            return f"5-day cadence from session {five.number}" if five else DASH
         if index == 5:
-            if last.get("start_utc"):
-                km = number(last.get("range_km"))
-                at = f" at {km / 1e6:.2f} million km" if km is not None else ""
-                return (
-                    f"last contact: session {last.get('session')}, "
-                    f"{str(last.get('start_utc'))[:10]}{at}, from the link budget alone"
-                )
+            if last is not None:
+                return f"last contact: {_where(last)}, from the link budget alone"
             return "no contact in the replay"
-        distance = number(trajectory.get("flyby_distance_km"))
-        when = str(trajectory.get("flyby_utc") or "")[:16].replace("T", " ")
-        if distance is None:
+        if trajectory is None:
             return DASH
-        return f"closest approach {distance:,.0f} km at {when} UTC (integrated)"
+        return (
+            f"closest approach {trajectory.flyby_distance_km:,.0f} km at "
+            f"{trajectory.flyby_utc:%Y-%m-%d %H:%M} UTC (integrated)"
+        )
 
     rows = [(i, when, what) for i, (when, what) in enumerate(_RECORD_EVENTS)]
     columns: list[Column[tuple[int, str, str]]] = [

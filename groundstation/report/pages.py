@@ -34,7 +34,7 @@ from groundstation.report.format import carrier_mhz, number, utc_text
 from groundstation.report.html import Img, data_uri, picture_img, render
 from groundstation.report.images import session_pictures
 from groundstation.report.tables import Column, Fact, build_table
-from groundstation.results import SessionResult
+from groundstation.results import MissionResult, SessionResult
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -159,33 +159,28 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
 # ------------------------------------------------------------------------------ mission
 
 
-def write_mission_report(path: Path, mission: dict) -> Path:
+def write_mission_report(path: Path, mission: MissionResult) -> Path:
     """Write the self-contained HTML report of a mission replay, atomically.
 
     Parameters
     ----------
     path : Path
         The HTML file to write (``mission.html``).
-    mission : dict
-        The replay's summary (:func:`groundstation.session.mission.replay`): ``scenario``,
-        ``sessions_total``, ``contacts``, ``last_contact``, ``first_loss`` and
-        ``sessions`` (entries of :func:`groundstation.session.mission.run_scheduled_session`).
+    mission : MissionResult
+        The replay (:func:`groundstation.session.mission.replay`), or one read back from its
+        ``mission.json`` (:func:`groundstation.outputs.mission.mission_from_record`).
 
     Returns
     -------
     Path
         ``path``.
     """
-    mission = mission if isinstance(mission, Mapping) else {}
-    sessions = [e for e in (mission.get("sessions") or []) if isinstance(e, Mapping)]
-    n_sessions = mission.get("sessions_total", len(sessions))
-    n_contacts = mission.get("contacts", sum(bool(e.get("contact")) for e in sessions))
-    points = mission_data.mission_points(sessions)
+    sessions = mission.sessions
     bands = mission_data.mission_band_ids(sessions)
     margin_plot = range_plot = None
-    if points and bands:
+    if sessions and bands:
         margin_plot = _figure_img(
-            mission_margin_figure(points, bands),
+            mission_margin_figure(sessions, bands),
             "link margin over the flight",
             "Margins at each session's telemetry bit rate (the station picks the fastest "
             "rate that closes, so the telemetry margin stays small while the rate falls). "
@@ -193,15 +188,15 @@ def write_mission_report(path: Path, mission: dict) -> Path:
             "Earth); dotted: the margin the budget would give. The marks along the bottom "
             "tell each session's verdict.",
         )
-    if (fig := mission_range_figure(points)) is not None:
+    if (fig := mission_range_figure(sessions)) is not None:
         range_plot = _figure_img(fig, "range over the flight")
     html = render(
         "mission.html",
         title="Mars 1 mission replay",
-        contacts=n_contacts,
-        summary=mission_data.mission_summary(mission, n_sessions, n_contacts),
+        contacts=mission.contacts,
+        summary=mission_data.mission_summary(mission),
         interrupted=mission_data.mission_interruption(mission),
-        mission_facts=mission_data.mission_facts(mission, n_sessions, n_contacts),
+        mission_facts=mission_data.mission_facts(mission),
         timeline=mission_data.mission_timeline(mission),
         sessions=mission_data.mission_table(sessions) if sessions else None,
         margin_plot=margin_plot,

@@ -15,6 +15,7 @@ module          records
 ``session``     :class:`SessionFrame`, :class:`SessionPlan`, :class:`BandOutcome`,
                 :class:`CommandOutcome`, :class:`RangeRateCheck`, :class:`SessionImage`,
                 :class:`SessionResult`
+``mission``     :class:`MissionSession`, :class:`TrajectoryFacts`, :class:`MissionResult`
 ==============  ===========================================================================
 
 Each receiver emits per-item records (:class:`DecodedFrame`, :class:`ImageLine` and
@@ -25,8 +26,8 @@ a receiver can hand them out one at a time as it decides them.
 
 Every output file (``summary.json``, ``telemetry.csv``, ``telemetry.jsonl``, SigMF
 annotations, ``session.json``) is written from these types by
-:mod:`groundstation.outputs.records`; the session scores and the report draws from the same
-types, never from files read back.
+:mod:`groundstation.outputs.records`, ``mission.json`` by :mod:`groundstation.outputs.mission`;
+the session scores and the report draws from the same types, never from files read back.
 
 The package sits at the top of ``groundstation``, not inside :mod:`groundstation.receivers`,
 because it is the contract between every stage after demodulation: receivers produce the
@@ -47,6 +48,7 @@ from groundstation.results.bands import (
 )
 from groundstation.results.carrier import CarrierEstimate
 from groundstation.results.images import DecodedImage, ImageHeader, ImageLine, PpmDecodeResult
+from groundstation.results.mission import MissionResult, MissionSession, TrajectoryFacts
 from groundstation.results.session import (
     BandOutcome,
     CommandOutcome,
@@ -68,6 +70,8 @@ __all__ = [
     "DecodedImage",
     "ImageHeader",
     "ImageLine",
+    "MissionResult",
+    "MissionSession",
     "PpmBandResult",
     "PpmDecodeResult",
     "RangeRateCheck",
@@ -78,5 +82,6 @@ __all__ = [
     "SessionResult",
     "TelemetryBandResult",
     "TelemetryDecodeResult",
+    "TrajectoryFacts",
     "TruncatedFrame",
 ]

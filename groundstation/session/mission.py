@@ -37,12 +37,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from groundstation.errors import SessionError
-from groundstation.io.files import staged_folder, write_json
-from groundstation.io.recording import format_utc, parse_utc
+from groundstation.io.files import staged_folder
+from groundstation.io.recording import parse_utc
+from groundstation.outputs.mission import write_mission
 from groundstation.progress import progress
+from groundstation.results.mission import MissionResult, MissionSession, TrajectoryFacts
 from groundstation.session.schedule import (
     FIRST_SESSION_DAY,
     FLYBY_DAY,
@@ -58,10 +60,10 @@ log = logging.getLogger(__name__)
 
 def run_scheduled_session(
     entry: ScheduledSession, scenario: str, seed: int, outdir: str | None
-) -> dict[str, Any]:
-    """Run one scheduled session in the ``mission`` profile; return its mission.json entry.
+) -> MissionSession:
+    """Run one scheduled session in the ``mission`` profile; return what the mission keeps.
 
-    Runs in a dask worker: imports are local and the result is plain JSON data.
+    Runs in a dask worker: imports are local and the result is a small record.
     """
     from groundstation.session.contact import run_session
     from groundstation.session.plan import SessionProfile
@@ -79,46 +81,48 @@ def run_scheduled_session(
         write_report=bool(outdir),
     )
     p, bands = result.plan, result.bands
-    return {
-        "session": entry.number,
-        "kind": entry.kind,
-        "start_utc": format_utc(p.start_utc),
-        "range_km": p.range_km,
-        "light_time_s": p.light_time_s,
-        "elevation_deg": p.elevation_deg,
-        "attitude_mode": p.attitude_mode,
-        "dish_pointed": p.dish_pointed,
-        "bit_rate_bps": p.bit_rate_bps,
-        "contact": result.contact,
-        "margin_db": {b: o.budget.margin_db for b, o in bands.items()},
-        "usable": {b: bool(o.budget.usable) for b, o in bands.items()},
-        "frames": sum(o.frames_decoded for o in bands.values()),
-        "frames_by_band": {
+    return MissionSession(
+        number=entry.number,
+        kind=entry.kind,
+        start_utc=p.start_utc,
+        range_km=p.range_km,
+        light_time_s=p.light_time_s,
+        elevation_deg=p.elevation_deg,
+        attitude_mode=p.attitude_mode,
+        dish_pointed=p.dish_pointed,
+        bit_rate_bps=p.bit_rate_bps,
+        contact=result.contact,
+        margin_db={b: o.budget.margin_db for b, o in bands.items()},
+        usable={b: bool(o.budget.usable) for b, o in bands.items()},
+        frames_decoded=sum(o.frames_decoded for o in bands.values()),
+        frames_by_band={
             b: o.frames_decoded for b, o in bands.items() if b in bands_of_kind("telemetry")
         },
-        "commands_acknowledged": sum(bool(c.acknowledged) for c in result.commands),
-        "commands_sent": len(result.commands),
-        "elapsed_s": result.elapsed_s,
-        "report": f"sessions/session_{entry.number:02d}/report.html" if outdir else None,
-    }
+        commands_acknowledged=sum(bool(c.acknowledged) for c in result.commands),
+        commands_sent=len(result.commands),
+        elapsed_s=result.elapsed_s,
+        report=f"sessions/session_{entry.number:02d}/report.html" if outdir else None,
+    )
 
 
-def _trajectory_facts(scenario: str) -> dict[str, Any]:
+def _trajectory_facts(scenario: str) -> TrajectoryFacts:
     """The injection burn and the closest approach of the scenario's trajectory."""
     from signals.path.geometry import get_trajectory
 
     trajectory = get_trajectory(scenario)
     when, distance_km = trajectory.flyby()
-    return {
-        "burn_utc": trajectory.injection.burn_utc,
-        "flyby_utc": when,
-        "flyby_distance_km": distance_km,
-    }
+    return TrajectoryFacts(trajectory.injection.burn_utc, when, distance_km)
 
 
 # ------------------------------------------------------------------------------ dask
 
 
+#: The replay's schedule in words (``mission.json``, the mission page).
+SCHEDULE_TEXT: Final = (
+    "automatic every 2 days to 12 Dec 1962, every 5 days from 13 Dec 1962; "
+    "ground-commanded on launch day (radiation belt, meteoroid zone), on the odd days "
+    "3 Nov-5 Dec 1962 and on 21 Mar 1963; attempts every 5 days after that until the flyby"
+)
 #: Longest wait for any one network step with the dask scheduler (s).
 CONNECT_TIMEOUT_S: Final = 10.0
 #: A replay with no worker left for this long gives up (s).
@@ -216,7 +220,7 @@ def _n_workers(client) -> int:
         return 0
 
 
-def _results(client, futures: list, bar) -> Iterator[dict[str, Any]]:
+def _results(client, futures: list, bar) -> Iterator[MissionSession]:
     """Yield each session's result as it completes; give up when no worker is left.
 
     Raises
@@ -260,7 +264,7 @@ def replay(
     seed: int = 1962,
     session_folders: bool = False,
     show_progress: bool = True,
-) -> dict[str, Any]:
+) -> MissionResult:
     """Replay the flight's sessions in parallel; write ``mission.json`` and the report."""
     from signals.spacecraft.flight import SCENARIOS
 
@@ -282,7 +286,7 @@ def replay(
     folders = str(outdir / "sessions") if session_folders else None
     outdir.mkdir(parents=True, exist_ok=True)
     scratch = outdir / ".scratch"
-    entries: list[dict[str, Any]] = []
+    entries: list[MissionSession] = []
     stopped: KeyboardInterrupt | None = None
     n_workers = 0
     client = cluster = None
@@ -314,43 +318,18 @@ def replay(
         if cluster is not None:
             cluster.close(timeout=CONNECT_TIMEOUT_S)
         shutil.rmtree(scratch, ignore_errors=True)
-    entries.sort(key=lambda e: e["session"])
-    contacts = [e for e in entries if e["contact"]]
-    last = contacts[-1] if contacts else None
-    mission = {
-        "scenario": scenario,
-        "schedule": "automatic every 2 days to 12 Dec 1962, every 5 days from 13 Dec 1962; "
-        "ground-commanded on launch day (radiation belt, meteoroid zone), on the odd days "
-        "3 Nov-5 Dec 1962 "
-        "and on 21 Mar 1963; attempts every 5 days after that until the flyby",
-        "sessions_total": len(entries),
-        "documented_sessions_to_21_mar_1963": sum(
-            1 for s in mission_schedule(LAST_DOCUMENTED_CONTACT)
-        ),
-        "contacts": len(contacts),
-        "last_contact": None
-        if last is None
-        else {
-            "session": last["session"],
-            "start_utc": last["start_utc"],
-            "range_km": last["range_km"],
-        },
-        "first_loss": next(
-            (
-                {"session": e["session"], "start_utc": e["start_utc"], "range_km": e["range_km"]}
-                for e in entries
-                if last and e["session"] > last["session"] and not e["contact"]
-            ),
-            None,
-        ),
-        "workers": n_workers,
-        "trajectory": _trajectory_facts(scenario),
-        "sessions_planned": len(schedule),
-        "interrupted": stopped is not None,
-        "sessions_missing": sorted({s.number for s in schedule} - {e["session"] for e in entries}),
-        "sessions": entries,
-    }
-    write_json(outdir / "mission.json", mission)
+    mission = MissionResult(
+        scenario=scenario,
+        sessions=sorted(entries, key=lambda e: e.number),
+        schedule=SCHEDULE_TEXT,
+        documented_sessions_to_21_mar_1963=len(mission_schedule(LAST_DOCUMENTED_CONTACT)),
+        workers=n_workers,
+        trajectory=_trajectory_facts(scenario),
+        sessions_planned=len(schedule),
+        interrupted=stopped is not None,
+        sessions_missing=sorted({s.number for s in schedule} - {e.number for e in entries}),
+    )
+    write_mission(outdir / "mission.json", mission)
     from groundstation.report.pages import write_mission_report
 
     write_mission_report(outdir / "mission.html", mission)
@@ -423,20 +402,17 @@ def run_mission_command(args: argparse.Namespace) -> int:
     if stopped is not None:
         raise stopped
     print(
-        f"{mission['sessions_total']} sessions replayed on {mission['workers']} worker(s), "
-        f"{mission['contacts']} contacts"
+        f"{mission.sessions_total} sessions replayed on {mission.workers} worker(s), "
+        f"{mission.contacts} contacts"
     )
-    last = mission["last_contact"]
-    if last:
-        print(
-            f"last contact: session {last['session']} on {last['start_utc'][:10]} at "
-            f"{last['range_km'] / 1e6:.2f} million km"
-        )
-    if mission["first_loss"]:
-        loss = mission["first_loss"]
-        print(
-            f"contact lost: session {loss['session']} on {loss['start_utc'][:10]} at "
-            f"{loss['range_km'] / 1e6:.2f} million km"
-        )
+    for what, session in (
+        ("last contact", mission.last_contact),
+        ("contact lost", mission.first_loss),
+    ):
+        if session is not None:
+            print(
+                f"{what}: session {session.number} on {session.start_utc:%Y-%m-%d} at "
+                f"{session.range_km / 1e6:.2f} million km"
+            )
     print(f"output in {args.output}/ (mission.json, mission.html)")
     return 0

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from groundstation.outputs.mission import mission_from_record
 from groundstation.outputs.ppm import grey_to_8bit
 from groundstation.outputs.spectrum import Waterfall, compute_waterfall
 from groundstation.report.data import session_verdict
@@ -506,7 +507,7 @@ def _mission(n: int) -> dict:
 @pytest.mark.parametrize("n", [0, 1, 3, 60])
 def test_mission_report(tmp_path: Path, n: int) -> None:
     mission = _mission(n)
-    out = write_mission_report(tmp_path / "mission.html", mission)
+    out = write_mission_report(tmp_path / "mission.html", mission_from_record(mission))
     text = out.read_text(encoding="utf-8")
     _assert_self_contained(text)
     assert f"{mission['contacts']} of {n} sessions made contact" in text
@@ -528,9 +529,13 @@ def test_mission_report(tmp_path: Path, n: int) -> None:
 def test_an_interrupted_mission_says_which_sessions_are_missing(tmp_path: Path) -> None:
     mission = _mission(3) | {"interrupted": True, "sessions_planned": 9}
     mission["sessions_missing"] = [4, 5, 6, 8, 9]
-    text = write_mission_report(tmp_path / "m.html", mission).read_text(encoding="utf-8")
+    text = write_mission_report(tmp_path / "m.html", mission_from_record(mission)).read_text(
+        encoding="utf-8"
+    )
     assert "Interrupted: 3 of 9 sessions replayed; missing: sessions 4-6, 8-9." in text
-    whole_run = write_mission_report(tmp_path / "w.html", _mission(3)).read_text(encoding="utf-8")
+    whole_run = write_mission_report(
+        tmp_path / "w.html", mission_from_record(_mission(3))
+    ).read_text(encoding="utf-8")
     assert "Interrupted" not in whole_run
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from groundstation.report.pages import write_mission_report
+from groundstation.results import MissionResult
 from groundstation.session.contact import run_session
 from groundstation.session.mission import run_scheduled_session
 from groundstation.session.plan import SessionProfile, find_session_time
@@ -70,14 +71,7 @@ def mission_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Two sessions of the replay's schedule, run as the replay runs them (without dask):
     # one with the dish pointed and one after the leak, so every column has values.
     entries = [run_scheduled_session(session_day(n), "historical", 1962, None) for n in (2, 30)]
-    contacts = [e for e in entries if e["contact"]]
-    mission = {
-        "scenario": "historical",
-        "sessions_total": len(entries),
-        "contacts": len(contacts),
-        "last_contact": contacts[-1] if contacts else None,
-        "sessions": entries,
-    }
+    mission = MissionResult("historical", entries)
     return write_mission_report(tmp_path_factory.mktemp("mission") / "mission.html", mission)
 
 

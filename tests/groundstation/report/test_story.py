@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from groundstation.outputs.mission import mission_from_record
 from groundstation.report.data import session_story
 from groundstation.report.mission_data import mission_timeline
 from groundstation.report.pages import write_mission_report
@@ -48,32 +49,46 @@ def test_story_after_the_spin_up_and_without_telemetry():
     assert session_story([]) == ""
 
 
+def _mission_session(number: int, start_utc: str, range_km: float, **kw) -> dict:
+    """A session's entry of mission.json, with plain values where the test does not care."""
+    return {
+        "session": number,
+        "kind": "ground-commanded",
+        "start_utc": start_utc,
+        "range_km": range_km,
+        "light_time_s": range_km / 299_792.458,
+        "elevation_deg": 40.0,
+        "attitude_mode": 0,
+        "dish_pointed": True,
+        "bit_rate_bps": 1,
+        "contact": True,
+        "margin_db": {"1.6m-tlm": 1.0},
+        "usable": {"1.6m-tlm": True},
+        "frames": 2,
+        "frames_by_band": {"1.6m-tlm": 2},
+        "commands_acknowledged": 3,
+        "commands_sent": 3,
+        "elapsed_s": 1.0,
+    } | kw
+
+
 def test_mission_timeline_and_links_to_session_reports(tmp_path):
     sessions = [
-        {
-            "session": 1,
-            "kind": "ground-commanded",
-            "start_utc": "1962-11-01T17:44:00Z",
-            "contact": True,
-            "report": "sessions/session_01/report.html",
-        },
-        {
-            "session": 61,
-            "kind": "ground-commanded",
-            "start_utc": "1963-03-21T17:35:56Z",
-            "contact": True,
-        },
+        _mission_session(
+            1, "1962-11-01T17:44:00Z", 9_000.0, report="sessions/session_01/report.html"
+        ),
+        _mission_session(61, "1963-03-21T17:35:56Z", 106.1e6),
     ]
     mission = {
         "scenario": "historical",
         "sessions": sessions,
-        "last_contact": {"session": 61, "start_utc": "1963-03-21T17:35:56Z", "range_km": 106.1e6},
         "trajectory": {
             "burn_utc": "1962-11-01T17:26:29Z",
             "flyby_utc": "1963-06-19T11:59:59Z",
             "flyby_distance_km": 194999.8,
         },
     }
+    mission = mission_from_record(mission)
     table = mission_timeline(mission)
     texts = [" | ".join(c.text for c in row.cells) for row in table.rows]
     assert len(texts) == 7

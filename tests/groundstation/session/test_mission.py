@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from groundstation.errors import SessionError
+from groundstation.outputs.mission import mission_from_record
 from groundstation.session.mission import parse_numbers, replay
 from groundstation.session.plan import check_visible
 from groundstation.session.schedule import (
@@ -80,7 +81,8 @@ def test_replay_verdicts_follow_the_margin(tmp_path):
     saved = json.loads((tmp_path / "mission.json").read_text())
     assert saved["sessions_total"] == 6
     assert (tmp_path / "mission.html").exists()
-    entries = mission["sessions"]
+    assert mission_from_record(saved) == mission  # mission.json reads back into the same records
+    entries = saved["sessions"]
     for entry in entries:
         for key in ("session", "start_utc", "range_km", "contact", "margin_db", "frames"):
             assert key in entry
@@ -100,5 +102,6 @@ def test_replay_verdicts_follow_the_margin(tmp_path):
     assert by_number[2]["contact"] and by_number[61]["contact"]
     assert not by_number[70]["contact"]
     assert by_number[70]["margin_db"]["1.6m-tlm"] < 0
-    last = mission["last_contact"]
+    last = saved["last_contact"]
     assert last["start_utc"].startswith("1963-03")
+    assert mission.last_contact is not None and mission.last_contact.number == last["session"]
