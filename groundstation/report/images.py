@@ -24,6 +24,10 @@ _MASK_KEYS: Final = ("mask_png", "mask_file", "mask")
 #: Width of the shown picture (px, whole-pixel magnification 1 to 8×).
 _SHOWN_WIDTH_PX: Final = 480
 _STRIP_WIDTH_PX: Final = 18
+#: What the decoder's mask beside (or, on a narrow page, under) an image shows.
+_MASK_CAPTION: Final = (
+    " Next to it, the decoder's mask of the lines received (white) and lost (black)."
+)
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,7 @@ def _decoded_image(
         decoder_mask = _read_png(mask_file) if mask_file is not None else None
         if decoder_mask is not None:
             mask = _magnified(*decoder_mask, "received-pixel mask")
-            caption += " Beside it, the decoder's mask of what was received."
+            caption += _MASK_CAPTION
         elif (strip := line_mask_png(entry)) is not None:
             mask = Picture(strip, "line mask", _STRIP_WIDTH_PX, "pixels strip")
             caption += (
@@ -263,7 +267,7 @@ def session_pictures(images: Sequence[SessionImage]) -> list[DecodedImage]:
             DecodedImage(
                 _magnified(picture, size, f"decoded image {item.name}.png"),
                 _magnified(mask_png, size, "received-pixel mask"),
-                caption + " Beside it, the decoder's mask of what was received.",
+                caption + _MASK_CAPTION,
             )
         )
     return out

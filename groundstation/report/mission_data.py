@@ -46,7 +46,12 @@ def _million_km(range_km: float) -> str:
 MISSION_COLUMNS_BEFORE: Final[tuple[Column[MissionSession], ...]] = (
     Column("#", "", _session_cell),
     Column("kind", "", lambda s: s.kind or DASH, numeric=False),
-    Column("start", "UTC", lambda s: f"{s.start_utc:%Y-%m-%d %H:%M}", numeric=False),
+    Column(
+        "start",
+        "UTC",
+        lambda s: Cell(f"{s.start_utc:%Y-%m-%d %H:%M}", whole_words=True),
+        numeric=False,
+    ),
     Column("range", "million km", lambda s: _million_km(s.range_km)),
     Column("attitude", "", lambda s: attitude_name(s.attitude_mode), numeric=False),
     Column("dish", "", lambda s: yes_no(s.dish_pointed), numeric=False),

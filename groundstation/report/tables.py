@@ -25,6 +25,8 @@ class Cell:
     href: str = ""
     #: A second, muted line (an error message under a reason).
     note: str = ""
+    #: Wrap between words only, never at a hyphen inside one (a date and a time).
+    whole_words: bool = False
 
 
 @dataclass(frozen=True)
