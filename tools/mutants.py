@@ -77,6 +77,24 @@ LINK_TESTS = (
     "tests/groundstation/receivers/test_carrier.py",
 )
 INDEPENDENT = ("tests/groundstation/outputs/test_independent_recordings.py",)
+#: The push-based receivers and their compiled kernels (groundstation/receivers/).
+TLM_STREAM_TESTS = (
+    "tests/groundstation/receivers/test_tlm_frontend.py",
+    "tests/groundstation/receivers/test_tlm_stream.py",
+    "tests/groundstation/receivers/test_tlm_chain.py",
+    "tests/groundstation/outputs/test_tlm_fixtures.py",
+)
+PPM_STREAM_TESTS = (
+    "tests/groundstation/receivers/test_ppm_kernels.py",
+    "tests/groundstation/receivers/test_ppm_ties.py",
+    "tests/groundstation/receivers/test_ppm_stream.py",
+    "tests/groundstation/receivers/test_ppm_receiver.py",
+    "tests/groundstation/outputs/test_ppm_fixtures.py",
+)
+CARRIER_STREAM_TESTS = (
+    "tests/groundstation/receivers/test_carrier_stream.py",
+    "tests/groundstation/receivers/test_carrier.py",
+)
 
 
 @dataclass(frozen=True)
@@ -340,6 +358,84 @@ MUTANTS: tuple[Mutant, ...] = (
         "max_residual_hz = 4000.0",
         "max_residual_hz = 2000.0",
         LINK_TESTS,
+    ),
+    # ------------------------------------------------ push-based receivers and their kernels
+    Mutant(
+        "tlm-stream-truncated-event",
+        "groundstation/receivers/tlm.py",
+        "events += self._truncated",
+        "events += []",
+        TLM_STREAM_TESTS,
+    ),
+    Mutant(
+        "tlm-frontend-derotation-sign",
+        "groundstation/receivers/tlm_frontend.py",
+        "zi = xim * pr - xre * pi_",
+        "zi = xim * pr + xre * pi_",
+        TLM_STREAM_TESTS,
+    ),
+    Mutant(
+        "tlm-frontend-subcarrier-step",
+        "groundstation/receivers/tlm_frontend.py",
+        "sc_step = two_pi * 1024.0 / fs",
+        "sc_step = two_pi * 1023.0 / fs",
+        TLM_STREAM_TESTS,
+    ),
+    Mutant(
+        "tlm-frontend-carrier-bin-centre",
+        "groundstation/receivers/tlm_frontend.py",
+        "centre = n_first + i - 0.5 * m_c - 0.5",
+        "centre = n_first + i - 0.5 * m_c",
+        TLM_STREAM_TESTS,
+    ),
+    Mutant(
+        "tlm-frontend-reference-centre",
+        "groundstation/receivers/tlm_frontend.py",
+        "centres = (np.arange(k_end - c_sums.size, k_end) + 0.5) * m_c - 0.5",
+        "centres = (np.arange(k_end - c_sums.size, k_end) + 0.5) * m_c",
+        TLM_STREAM_TESTS,
+    ),
+    Mutant(
+        "carrier-stream-block-start",
+        "groundstation/receivers/carrier.py",
+        "first = self._next_block - self._block",
+        "first = self._next_block - self._block + 1",
+        CARRIER_STREAM_TESTS,
+    ),
+    Mutant(
+        "carrier-stream-delay",
+        "groundstation/receivers/carrier.py",
+        "return 0.5 * (self.decimation - 1) / self.fs_hz",
+        "return 0.5 * self.decimation / self.fs_hz",
+        CARRIER_STREAM_TESTS,
+    ),
+    Mutant(
+        "ppm-stream-skipped-tail",
+        "groundstation/receivers/ppm.py",
+        "if cursor < self.buffer.fed:",
+        "if cursor < self.buffer.fed - 1:",
+        PPM_STREAM_TESTS,
+    ),
+    Mutant(
+        "ppm-slot-tie",
+        "groundstation/receivers/ppm_kernels.py",
+        "if e > best[g]:",
+        "if e >= best[g]:",
+        PPM_STREAM_TESTS,
+    ),
+    Mutant(
+        "ppm-scan-second-smallest",
+        "groundstation/receivers/ppm_kernels.py",
+        "second = min(max(lo1, lo2), min(hi1, hi2))",
+        "second = max(max(lo1, lo2), min(hi1, hi2))",
+        PPM_STREAM_TESTS,
+    ),
+    Mutant(
+        "ppm-scan-threshold-or",
+        "groundstation/receivers/ppm_kernels.py",
+        "at = np.flatnonzero((total > sum_min) & (low > each_min))",
+        "at = np.flatnonzero((total > sum_min) | (low > each_min))",
+        PPM_STREAM_TESTS,
     ),
     Mutant(
         "link-boltzmann",

@@ -4,6 +4,7 @@ estimate over everything analysed, the same whatever the chunks."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -75,3 +76,15 @@ def test_no_carrier_is_raised_by_result() -> None:
     assert receiver.end() == []
     with pytest.raises(NoSignalError):
         receiver.result()
+
+
+def test_a_reduced_sample_stands_at_the_centre_of_its_block() -> None:
+    """A block mean of D samples belongs to the middle of its block: fed a ramp x[n] = n, the
+    receiver keeps k·D + (D - 1)/2, and its delay puts reduced sample 0 at that time."""
+    receiver = CarrierReceiver(FS, block_s=math.inf)
+    n = 3000
+    receiver.feed(np.arange(n, dtype=np.complex64))
+    d = receiver.decimation
+    assert d == 3  # 48 kS/s reduced to 16 kS/s
+    np.testing.assert_allclose(receiver.samples.real, np.arange(n // d) * d + (d - 1) / 2)
+    assert receiver.delay_s == pytest.approx(float(receiver.samples[0].real) / FS, rel=1e-12)

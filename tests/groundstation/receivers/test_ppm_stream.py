@@ -243,3 +243,26 @@ def test_a_cf32_file_read_into_the_buffer_decodes_like_its_samples(tmp_path):
     result = decode_ppm(open_recording(meta), chunk_samples=20_000)
     images = [e for e in _whole() if e[0] == "image"]
     assert [_key(image) for image in result.images] == images
+
+
+def test_images_and_skipped_ranges_cover_the_input_once() -> None:
+    """What was skipped is every sample in no image: with the images, [0, n) exactly, in
+    order, without overlap (the silence after the last image included)."""
+    x, _ = _recording()
+    _, receiver = _feed(x, [x.size])
+    result = receiver.result()
+    assert len(result.images) == 2
+    spans = sorted(
+        [(i.sample_start, i.sample_start + i.sample_count) for i in result.images]
+        + [tuple(r) for r in result.skipped]
+    )
+    assert spans[0][0] == 0 and spans[-1][1] == x.size
+    for (_, stop), (start, _) in itertools.pairwise(spans):
+        assert stop == start
+    # Cut right after the last image, then one sample later: nothing skipped at the end,
+    # then exactly that one sample.
+    end = spans[-1][0]
+    for extra in (0, 1):
+        _, cut = _feed(x[: end + extra], [end + extra])
+        tail = [r for r in cut.result().skipped if r[1] > end - 1]
+        assert tail == ([(end, end + 1)] if extra else [])
