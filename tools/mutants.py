@@ -425,14 +425,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "ppm-scan-second-smallest",
-        "groundstation/receivers/ppm_kernels.py",
+        "groundstation/receivers/ppm_scan.py",
         "second = min(max(lo1, lo2), min(hi1, hi2))",
         "second = max(max(lo1, lo2), min(hi1, hi2))",
         PPM_STREAM_TESTS,
     ),
     Mutant(
         "ppm-scan-threshold-or",
-        "groundstation/receivers/ppm_kernels.py",
+        "groundstation/receivers/ppm_scan.py",
         "at = np.flatnonzero((total > sum_min) & (low > each_min))",
         "at = np.flatnonzero((total > sum_min) | (low > each_min))",
         PPM_STREAM_TESTS,

@@ -8,14 +8,18 @@ Two implementations of each, giving the same numbers to float32 rounding:
   this touches only the samples of the slot windows and makes no temporaries.
 
 The receiver calls the dispatching functions (:func:`window_energies`,
-:func:`period_decisions`, :func:`energy_sums`, :func:`marker_scores`), which use the
-compiled kernel when numba imports and the environment variable ``MARS1_NO_NUMBA`` is not
-``1``; the numpy reference stays the definition the kernel is tested against.
+:func:`period_decisions`, :func:`energy_sums`, :func:`marker_scores`; each made by
+:func:`dispatching`, as the scan's), which use the compiled kernel when numba imports and
+the environment variable ``MARS1_NO_NUMBA`` is not ``1``; the numpy reference stays the
+definition the kernel is tested against.
 
 The kernels are compiled on first use and cached beside this module (``cache=True``): the
 first use ever costs about two seconds, a new process then loads them in about a third
 of a second. Each kernel sees one array type only (see :func:`_as_pairs`), so there is
-one compiled version of each.
+one compiled version of each. A compiled kernel calls compiled helpers of its own module
+only: numba's cache notices a change to a kernel's own file, not to another module's
+(which is why :mod:`~groundstation.receivers.ppm_marker_kernels` writes its window sum out
+rather than calling ``_window_energy`` here).
 
 A window starting at fractional sample ``u`` is ``z = Σ_l x[floor(u) + l] · w[q, l]`` with
 ``q = floor(frac(u) · F)`` the tabulated fraction (``F`` = rows of ``w``); its energy is |z|².
@@ -23,9 +27,11 @@ A window starting at fractional sample ``u`` is ``z = Σ_l x[floor(u) + l] · w[
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from typing import Final, NamedTuple
+from collections.abc import Callable
+from typing import Final, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -41,12 +47,41 @@ NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
 #: Periods decided together by the compiled kernel (independent memory streams).
 PERIOD_GROUP: Final = 8
 
+F = TypeVar("F", bound=Callable[..., object])
+
 
 def active_kernel() -> str:
     """``"numba"`` or ``"numpy"``: the implementation the dispatching functions use now."""
     if NUMBA_AVAILABLE and os.environ.get(NO_NUMBA_ENV, "") != "1":
         return "numba"
     return "numpy"
+
+
+def dispatching(reference: F, compiled: F) -> F:
+    """The function the receiver calls: ``compiled`` unless :func:`active_kernel` says
+    ``"numpy"``, then ``reference``; it carries the reference's name (without ``_numpy``),
+    signature and docstring.
+
+    Parameters
+    ----------
+    reference : callable
+        The numpy reference (``*_numpy``), the definition.
+    compiled : callable
+        The compiled version (``*_numba``): the same arguments and results.
+    """
+
+    @functools.wraps(reference)
+    def dispatch(*args, **kwargs):
+        if active_kernel() == "numba":
+            return compiled(*args, **kwargs)
+        return reference(*args, **kwargs)
+
+    dispatch.__name__ = dispatch.__qualname__ = reference.__name__.removesuffix("_numpy")
+    dispatch.__doc__ = (
+        f"``{compiled.__name__}`` or, when :func:`active_kernel` says so, "
+        f"``{reference.__name__}``:\n\n{reference.__doc__ or ''}"
+    )
+    return dispatch  # type: ignore[return-value]
 
 
 def _check_bounds(first: np.ndarray, taps: int, n_samples: int) -> None:
@@ -426,49 +461,7 @@ def marker_scores_numba(
     return out
 
 
-def window_energies(x: np.ndarray, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """|z|² (float32) of the windows starting at ``positions``; see :func:`window_energies_numpy`.
-
-    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return window_energies_numba(x, positions, weights)
-    return window_energies_numpy(x, positions, weights)
-
-
-def period_decisions(
-    x: np.ndarray,
-    period_starts: np.ndarray,
-    slot_offsets: np.ndarray,
-    weights: np.ndarray,
-    flank_samples: float,
-) -> Decisions:
-    """Decisions of each period; see :func:`period_decisions_numpy`.
-
-    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return period_decisions_numba(x, period_starts, slot_offsets, weights, flank_samples)
-    return period_decisions_numpy(x, period_starts, slot_offsets, weights, flank_samples)
-
-
-def energy_sums(x: np.ndarray, positions: np.ndarray, weight_sets: np.ndarray) -> np.ndarray:
-    """Σ|z|² over the windows at ``positions`` per weight table; see :func:`energy_sums_numpy`.
-
-    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return energy_sums_numba(x, positions, weight_sets)
-    return energy_sums_numpy(x, positions, weight_sets)
-
-
-def marker_scores(
-    x: np.ndarray, positions: np.ndarray, weights: np.ndarray, noise_energy: float, pair_min: float
-) -> np.ndarray:
-    """Marker score of each row of pulse windows; see :func:`marker_scores_numpy`.
-
-    Uses the compiled kernel unless :func:`active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return marker_scores_numba(x, positions, weights, noise_energy, pair_min)
-    return marker_scores_numpy(x, positions, weights, noise_energy, pair_min)
+window_energies = dispatching(window_energies_numpy, window_energies_numba)
+period_decisions = dispatching(period_decisions_numpy, period_decisions_numba)
+energy_sums = dispatching(energy_sums_numpy, energy_sums_numba)
+marker_scores = dispatching(marker_scores_numpy, marker_scores_numba)

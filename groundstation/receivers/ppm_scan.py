@@ -15,7 +15,7 @@ Two implementations giving the same hits:
   each-chip thresholds (nearly every tile of noise) is not looked at again.
 
 :func:`scan_hits` dispatches as the other kernels do
-(:func:`~groundstation.receivers.ppm_kernels.active_kernel`).
+(:func:`~groundstation.receivers.ppm_kernels.dispatching`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, _as_pairs, active_kernel
+from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, _as_pairs, dispatching
 from signals.dsp import noise_floor
 
 if NUMBA_AVAILABLE:
@@ -283,25 +283,6 @@ def scan_hits_numba(
         size = found
 
 
-def scan_hits(
-    x: np.ndarray,
-    rotators: np.ndarray,
-    chip_taps: int,
-    offsets: np.ndarray,
-    count: int,
-    scale: float,
-    thresholds: tuple[float, float, float],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frame-marker scan of a block; see :func:`scan_hits_numpy`.
-
-    Uses the compiled kernel unless
-    :func:`~groundstation.receivers.ppm_kernels.active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return scan_hits_numba(x, rotators, chip_taps, offsets, count, scale, thresholds)
-    return scan_hits_numpy(x, rotators, chip_taps, offsets, count, scale, thresholds)
-
-
 def scan_noise_floor_numba(x: np.ndarray, count: int) -> float:
     """Compiled :func:`scan_noise_floor_numpy` (the same value): the middle sample powers
     by a radix selection instead of a partition of them all."""
@@ -316,12 +297,5 @@ def scan_noise_floor_numba(x: np.ndarray, count: int) -> float:
     return sigma2
 
 
-def scan_noise_floor(x: np.ndarray, count: int) -> float:
-    """σ² of a scan block; see :func:`scan_noise_floor_numpy`.
-
-    Uses the compiled kernel unless
-    :func:`~groundstation.receivers.ppm_kernels.active_kernel` says ``"numpy"``.
-    """
-    if active_kernel() == "numba":
-        return scan_noise_floor_numba(x, count)
-    return scan_noise_floor_numpy(x, count)
+scan_hits = dispatching(scan_hits_numpy, scan_hits_numba)
+scan_noise_floor = dispatching(scan_noise_floor_numpy, scan_noise_floor_numba)
