@@ -112,9 +112,10 @@ def detect_bit_rate(read: Callable[[int, int], np.ndarray], n_samples: int, fs_h
     for rate in sorted(BIT_RATES_BPS, reverse=True):
         a, b = segments(n_samples, fs_hz, rate)[0]
         receiver = TelemetryReceiver(fs_hz, rate, start_utc=RELATIVE_EPOCH)
-        receiver.feed(read(a, b - a))
+        # frames that pass come out of feed() as soon as decided, the rest out of end()
+        events = receiver.feed(read(a, b - a)) + receiver.end()
         # a frame read at the wrong rate almost never passes 29 parity checks (2⁻²⁹)
-        good = sum(isinstance(f, DecodedFrame) and all(f.word_parity) for f in receiver.end())
+        good = sum(isinstance(f, DecodedFrame) and all(f.word_parity) for f in events)
         if good > best[0]:
             best = (good, float(rate))
     if best[0] == 0:
