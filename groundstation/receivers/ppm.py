@@ -43,8 +43,10 @@ Streaming
     end. It keeps a bounded look-back of samples (two header copies behind the scan, the
     lines behind the tracker) and runs each stage (a scan block, one candidate's
     verification, one line) once the samples it needs have been fed, so the same samples
-    split into chunks of any sizes give the same results. Decoding a file is feeding it
-    chunk by chunk (:func:`decode_ppm`).
+    split into chunks of any sizes give the same results. The candidates are verified side
+    by side, the scan going on meanwhile, so that one waiting for samples far ahead does
+    not hold up an image behind it (``PpmReceiver._first_lock`` says which lock is taken).
+    Decoding a file is feeding it chunk by chunk (:func:`decode_ppm`).
 
 Non-finite samples are erasures (zeros, counted as they are fed); a line that held one is
 listed in ``nonfinite_lines``.

@@ -195,10 +195,13 @@ class TelemetryReceiver:
     The front end turns every sample into bins as it arrives (after the first 16 s, held
     at the full rate for the carrier acquisition); each segment is decoded from the bins as
     soon as the samples after it have begun to arrive, and the last one ends with the input
-    (:meth:`end`). A frame is handed out once no later segment can hold a better copy of it
-    (at most a segment and a step after its first bit), so the same samples split into
-    chunks of any sizes give the same frames in the same order. Held: the acquisition
-    window, then the bins of about two segments (tens of MB at most).
+    (:meth:`end`). A frame that passes its parity in the latest stretch of bins, decoded
+    every 0.25 s of input when a frame is due, is handed out then (within 0.25 s of its
+    last sample); one that fails is handed out once no later segment can hold a better copy
+    of it (at most a segment and a step after its first bit). Both are decided at sample
+    counts, not at chunk edges, so the same samples split into chunks of any sizes give the
+    same frames in the same order. Held: the acquisition window, then the bins of about two
+    segments (tens of MB at most).
 
     Parameters
     ----------
