@@ -57,16 +57,16 @@ The stages are modules of one job each: :mod:`~groundstation.receivers.tlm_front
 full-rate pass), :mod:`~groundstation.receivers.tlm_carrier` (1-2),
 :mod:`~groundstation.receivers.tlm_bitsync` (3) and
 :mod:`~groundstation.receivers.tlm_framesync` (4); the segment geometry and the bins kept
-between segments are :mod:`~groundstation.receivers.tlm_segments`. This module feeds the
-stages and cuts the bins into segments; :mod:`~groundstation.receivers.tlm_decode` feeds it
-arrays, readers and recordings.
+between segments are :mod:`~groundstation.receivers.tlm_segments`, one segment's bins
+through the stages :mod:`~groundstation.receivers.tlm_stages`. This module feeds the
+front end, cuts the bins into segments and hands the frames out;
+:mod:`~groundstation.receivers.tlm_decode` feeds it arrays, readers and recordings.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -77,32 +77,22 @@ from groundstation.receivers.stream import Event
 from groundstation.receivers.tlm_bitsync import (
     SEARCH_CLOCK_OFFSET,
     snr_m2m4_from_moments,
-    soft_bits,
-    soft_llr_scale,
-    subcarrier,
-    undetected_error_prob,
 )
 from groundstation.receivers.tlm_carrier import (
     ACQUISITION_WINDOW_S,
     Acquisition,
-    CarrierTrack,
     NoCarrier,
     acquire_carrier,
-    noise_density,
-    track_carrier,
 )
 from groundstation.receivers.tlm_framesync import (
     SegmentFrame,
-    find_frames,
     frame_badness,
     to_decoded,
 )
 from groundstation.receivers.tlm_frontend import (
     FrontEndState,
     Nco,
-    matched_bins,
     mix,
-    subcarrier_bins,
 )
 from groundstation.receivers.tlm_segments import (
     SEGMENT_MARGIN_S,
@@ -111,22 +101,17 @@ from groundstation.receivers.tlm_segments import (
     data_bin_samples,
     segment_geometry,
 )
+from groundstation.receivers.tlm_stages import SegmentBins, SegmentResult, decode_bins
 from groundstation.results import DecodedFrame, TelemetryDecodeResult, TruncatedFrame
 from signals.dsp import nonfinite_to_zero
 from signals.formats.tlm import (
-    CARRIER_POWER_FRACTION,
-    DATA_POWER_FRACTION,
     FRAME_BITS,
     MAX_CARRIER_OFFSET_HZ,
-    SUBCARRIER_HZ,
-    cycles_per_bit,
 )
 
 log = logging.getLogger(__name__)
 
 
-#: Spectra averaged for the noise density of a segment.
-NOISE_BLOCKS: Final = 128
 #: Most samples handled at once (a longer chunk is taken in pieces: bounded temporaries).
 MAX_PIECE: Final = 1 << 20
 #: Rate error searched around a line tracked by an earlier segment (Hz/s).
@@ -143,49 +128,6 @@ EARLY_SEARCH_S: Final = 1.0
 #: A frame due on the grid is looked for until this long after its end (s, at most a
 #: quarter frame), then the grid moves on to the next one.
 EARLY_WAIT_S: Final = 0.75
-
-
-@dataclass
-class _SegmentResult:
-    carrier: CarrierTrack
-    offset_hz: float  # residual carrier offset at the segment's first sample
-    rate_hz_per_s: float
-    frames: list[SegmentFrame]
-    truncated: list[TruncatedFrame]
-    clock_offset: float
-    bit_s: float
-    cn0_dbhz: float
-
-
-def _bits_and_frames(
-    w: np.ndarray,
-    first: float,
-    m: int,
-    n: int,
-    fs_hz: float,
-    bit_rate_bps: float,
-    delta: float,
-    psi0: float,
-    offset: int,
-    *,
-    final: bool,
-) -> tuple[np.ndarray, list[SegmentFrame], list[TruncatedFrame]]:
-    """Soft bits of a segment, the frames in them and those cut off by the end."""
-    starts, soft = soft_bits(w, first, m, n, fs_hz, bit_rate_bps, delta, psi0)
-    found, cut = find_frames(soft, final=final)
-    frames = []
-    for p, inverted, errs in found:
-        s = soft[p : p + FRAME_BITS] * (-1.0 if inverted else 1.0)
-        frames.append(SegmentFrame(offset + starts[p], p, s, inverted, errs))
-    if frames:
-        llr_scale = soft_llr_scale(np.concatenate([f.soft for f in frames]))
-        for f in frames:
-            f.undetected_error_prob = undetected_error_prob(f.soft, llr_scale)
-    truncated = [
-        TruncatedFrame(int(np.ceil(offset + starts[p] - 1e-6)), int(soft.size - p), inverted)
-        for p, inverted in cut
-    ]
-    return soft, frames, truncated
 
 
 class TelemetryReceiver:
@@ -494,8 +436,9 @@ class TelemetryReceiver:
         events += self._release(a - self._half_frame)
         return events
 
-    def _decode_segment(self, a: int, b: int, *, final: bool) -> _SegmentResult:
-        """Carrier, subcarrier, bits and frames of samples ``[a, b)`` from the bins.
+    def _decode_segment(self, a: int, b: int, *, final: bool) -> SegmentResult:
+        """Carrier, subcarrier, bits and frames of samples ``[a, b)`` from the bins
+        (:func:`~groundstation.receivers.tlm_stages.decode_bins`).
 
         Raises
         ------
@@ -515,50 +458,21 @@ class TelemetryReceiver:
             raise NoCarrier(*self._best_miss)
         centres_c = (np.arange(k0, k0 + c.size) + 0.5) * m_c - 0.5
         reference = self._nco_at(centres_c[0])
-        ref_phase = np.asarray(reference.phase_rad(centres_c, fs_hz))
-        t_c = (centres_c - a) / fs_hz
-        c_ref = c.astype(np.complex128) * np.exp(1j * (nco_phase - ref_phase))
-        # --- noise density from the data bins (white: sums of m independent samples)
-        a_bins = self._a.get(j0, j1)
-        b_bins = self._b.get(j0, j1)
-        n0 = noise_density(a_bins, fs_hz / m, max_blocks=NOISE_BLOCKS) / (m * m)
         # against the acquisition's line the rate may be off by its error; against a
         # segment's tracked line, by what the rate itself changes (ICD: slowly)
         rate_error = self._acquisition.rate_error_hz_per_s
         if self._tracks:
             rate_error = min(rate_error, TRACKED_RATE_ERROR_HZ_PER_S)
-        carrier = track_carrier(c_ref, t_c, fs_hz / m_c, n0, rate_error)
-        ref_offset = reference.frequency_hz + reference.rate_hz_per_s * ((a - reference.n0) / fs_hz)
-        offset_hz = ref_offset + carrier.offset_hz
-        rate_hz_per_s = reference.rate_hz_per_s + carrier.rate_hz_per_s
-        # --- data bins: carrier phase left by the NCO, then Im(z)·exp(−jω(t − t_a))
-        centre0 = (j0 + 0.5) * m - 0.5
-        rho_c = ref_phase + carrier.phase_rad - nco_phase
-        mix_bins = subcarrier_bins(
-            a_bins, b_bins, centre0, m, centres_c[0], m_c, rho_c, (SUBCARRIER_HZ * a / fs_hz) % 1.0
-        )
-        first = j0 * m - a
-        n = b - a
-        delta, psi0 = subcarrier(mix_bins, first, m, n, fs_hz, self.bit_rate_bps)
-        w = matched_bins(mix_bins, (centre0 - a) / fs_hz, m / fs_hz, delta, psi0)
-        soft, frames, truncated = _bits_and_frames(
-            w, first, m, n, fs_hz, self.bit_rate_bps, delta, psi0, a, final=final
-        )
-        bit_s = cycles_per_bit(self.bit_rate_bps) / (SUBCARRIER_HZ + delta)
-        clock_offset = SUBCARRIER_HZ / (SUBCARRIER_HZ + delta) - 1.0
-        # total power: carrier line plus data sidebands. Over a fraction f of modulated
-        # time, P_carrier = C·(1 − f) + C·f·J0², P_data = C·f·2·J1², so
-        # C = P_carrier + P_data·(1 − J0²)/(2·J1²) whatever f is. Soft bits carry the data
-        # amplitude: b = ±a·Tb/2 + noise of variance N0·Tb/4, with data power a²/2.
-        bit_noise = carrier.n0 * bit_s / 4.0
-        s_b = max(float(np.mean(soft**2)) - bit_noise, 0.0) if soft.size else 0.0
-        data_power = 2.0 * s_b / bit_s**2
-        power = carrier.carrier_power + data_power * (1 - CARRIER_POWER_FRACTION) / (
-            DATA_POWER_FRACTION
-        )
-        cn0_dbhz = float(10 * np.log10(max(power, 1e-300) / max(carrier.n0, 1e-300)))
-        return _SegmentResult(
-            carrier, offset_hz, rate_hz_per_s, frames, truncated, clock_offset, bit_s, cn0_dbhz
+        data_a, data_b = self._a.get(j0, j1), self._b.get(j0, j1)
+        return decode_bins(
+            SegmentBins(a, b, j0, c, nco_phase, centres_c, data_a, data_b),
+            reference,
+            fs_hz=fs_hz,
+            bit_rate_bps=self.bit_rate_bps,
+            m=m,
+            m_c=m_c,
+            rate_error_hz_per_s=rate_error,
+            final=final,
         )
 
     def _nco_at(self, n: float) -> Nco:
