@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -548,22 +549,24 @@ def _decode_parallel(
         if name == "distributed" or name.startswith("distributed."):
             logging.getLogger(name).setLevel(quiet)
 
-    client, cluster = dask_client(args.workers, args.scheduler)
     results: dict[str, DecodeOutcome] = {}
-    try:
-        futures = [
-            client.submit(
-                _decode_in_worker, path, outdir, options, args.strict, key=f"decode-{outdir}"
-            )
-            for path, outdir in zip(paths, outdirs, strict=True)
-        ]
-        with progress(len(futures), "decode", unit="recording") as bar:
-            for future in as_completed(futures):
-                outcome = future.result()
-                results[outcome.outdir] = outcome
-                bar.update(1)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    # the local workers' own temporary folders go under a scratch folder removed at the end
+    with tempfile.TemporaryDirectory(prefix="mars1-workers-", ignore_cleanup_errors=True) as d:
+        client, cluster = dask_client(args.workers, args.scheduler, Path(d))
+        try:
+            futures = [
+                client.submit(
+                    _decode_in_worker, path, outdir, options, args.strict, key=f"decode-{outdir}"
+                )
+                for path, outdir in zip(paths, outdirs, strict=True)
+            ]
+            with progress(len(futures), "decode", unit="recording") as bar:
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    results[outcome.outdir] = outcome
+                    bar.update(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     return [results[outdir] for outdir in outdirs]

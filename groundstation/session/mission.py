@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -161,25 +163,80 @@ def dask_client(workers: int | None, scheduler: str | None, scratch: Path | None
         os.environ["TMPDIR"] = str(scratch)  # inherited by the worker processes
     # a worker stopped mid-session leaves a semaphore that multiprocessing warns about
     os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:multiprocessing.resource_tracker"
+    cluster = client = None
     try:
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address="127.0.0.1:0",  # the status pages stay on this machine
-            silence_logs=logging.CRITICAL,
-        )
+        # the scheduler's and the workers' scratch folders (dask-scratch-space) go there too
+        where = {} if scratch is None else {"temporary-directory": str(scratch)}
+        with _helpers_shielded(), dask.config.set(where):
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",  # the status pages stay on this machine
+                silence_logs=logging.CRITICAL,
+            )
+            client = Client(cluster, timeout=f"{CONNECT_TIMEOUT_S:g}s")
+    except BaseException:  # an interrupt noted while the workers started is raised here
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+        raise
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    return client, cluster
+
+
+#: The signals that end a run (a terminal's Ctrl-C, a shut-down, a closed terminal).
+INTERRUPT_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _helpers_shielded() -> Iterator[None]:
+    """Start the local cluster's threads and worker processes so that no interrupt reaches
+    them.
+
+    A Ctrl-C in a terminal, or a signal sent to the process group, reaches every process of
+    the run: half-started workers would each die on it with a traceback of their own, and
+    the cluster's shut-down would fail on them. Inside this block the interrupt signals are
+    blocked in the calling thread, so every thread started in it (the cluster's event loop)
+    and every process those threads start (the workers, multiprocessing's resource tracker)
+    keeps them blocked for life: only the run receives them, and it stops its workers itself
+    (a worker also ends when the run's process is gone). A signal that arrives meanwhile is
+    held and delivered when the block ends, to the handler that was there before.
+    """
+    import threading
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    handlers = {signum: signal.getsignal(signum) for signum in INTERRUPT_SIGNALS}
+    replace = all(h is not None for h in handlers.values())
+    if replace:  # a signal delivered to another thread meanwhile is noted, not acted on
+        for signum in INTERRUPT_SIGNALS:
+            signal.signal(signum, lambda signum, _frame: noted.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPT_SIGNALS)
     try:
-        return Client(cluster, timeout=f"{CONNECT_TIMEOUT_S:g}s"), cluster
-    except BaseException:
-        cluster.close()
-        raise
+        # The tracker, started by the first worker otherwise, unblocks SIGINT and SIGTERM in
+        # the thread that starts it (it ignores those two itself): start it from a thread of
+        # its own, which inherits the block, so that it keeps SIGHUP blocked too.
+        starter = threading.Thread(target=resource_tracker.ensure_running, daemon=True)
+        starter.start()
+        starter.join()
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held signal lands in the note
+        if replace:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            if noted:
+                signal.raise_signal(noted[0])
 
 
 def _quiet_dask() -> None:

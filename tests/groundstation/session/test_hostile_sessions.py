@@ -22,7 +22,7 @@ from groundstation.session.mission import parse_numbers, replay
 ROOT = Path(__file__).parents[3]
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.Popen:
+def _cli(*args: str, cwd: Path, own_group: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(cwd))
     return subprocess.Popen(
         [sys.executable, "-m", "groundstation", *args],
@@ -31,6 +31,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen:
         text=True,
         cwd=cwd,
         env=env,
+        start_new_session=own_group,  # as a terminal runs it: its own process group
     )
 
 
@@ -41,7 +42,7 @@ def _debris(folder: Path) -> list[str]:
         if p.name.endswith((".part", ".lock"))
         or ".staging-" in p.name
         or ".old-" in p.name
-        or p.name.startswith(("mars1-", ".scratch"))
+        or p.name.startswith(("mars1-", ".scratch", "dask-scratch-space"))
     )
 
 
@@ -161,3 +162,91 @@ def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path, signum):
     page = (tmp_path / "m" / "mission.html").read_text(encoding="utf-8")
     assert f"Interrupted: {len(replayed)} of 40 sessions replayed; missing: sessions" in page
     assert _debris(tmp_path) == []
+
+
+def _processes_in_session(sid: int) -> dict[int, str]:
+    """The live processes of session ``sid`` (pid: command line); zombies are gone already."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+        if int(session) == sid and state != "Z":
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def _wait_for_a_starting_worker(proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
+    """Wait until the run has started a worker process (it is still importing dask)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        commands = _processes_in_session(proc.pid).values()
+        if any("multiprocessing.spawn" in c for c in commands):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the run never started a worker process")
+
+
+_GROUP_CASES = [
+    ("mission", signal.SIGINT),
+    ("decode", signal.SIGTERM),
+    ("mission", signal.SIGHUP),
+    ("contact", signal.SIGINT),  # no helper process: the group is the run alone
+]
+
+
+@pytest.mark.parametrize(("command", "signum"), _GROUP_CASES)
+def test_a_signal_to_the_process_group_ends_the_run_and_its_workers(tmp_path, command, signum):
+    """Ctrl-C in a terminal goes to the whole process group, dask workers included: once,
+    half-started workers each printed a KeyboardInterrupt traceback and the cluster's
+    shut-down failed on them (``AssertionError: Status.init``), and dask's scratch folders
+    were left. One line, 128 + the signal, no temporary folder, no process left."""
+    from tests.groundstation.cli.test_hostile import _wait_for_own_handlers
+
+    fixtures = sorted((ROOT / "fixtures").glob("*/*.sigmf-meta"))[:3]
+    argv = {
+        "mission": ["mission", "--workers", "2", "--sessions", "1-6", "-o", "m"],
+        "decode": ["decode", *map(str, fixtures), "--workers", "2", "-o", "d"],
+        "contact": ["contact", "-o", "c"],
+    }[command]
+    old = {"mission": "mission.json", "contact": "session.json"}.get(command)
+    if old is not None:
+        _old_set(tmp_path / command[0], old)
+    proc = _cli(*argv, cwd=tmp_path, own_group=True)
+    try:
+        _wait_for_own_handlers(proc)
+        if command == "contact":
+            time.sleep(random.Random(signum).uniform(0.3, 2.0))
+        else:
+            _wait_for_a_starting_worker(proc)
+            time.sleep(random.Random(signum).uniform(0.0, 0.5))
+        os.killpg(proc.pid, signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signum, err
+    assert err.strip() == (
+        "groundstation: interrupted; temporary files removed, finished outputs kept"
+    ), err
+    deadline = time.monotonic() + 15.0  # a worker ends once the run's process is gone
+    while _processes_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_in_session(proc.pid) == {}
+    assert _debris(tmp_path) == []
+    if command == "mission":
+        saved = json.loads((tmp_path / "m" / "mission.json").read_text())
+        if saved != {"old": True}:  # interrupted once the sessions were sent out
+            assert saved["interrupted"] is True and saved["sessions_planned"] == 6
+            replayed = {e["session"] for e in saved["sessions"]}
+            assert saved["sessions_missing"] == sorted(set(range(1, 7)) - replayed)
+    if command == "contact":  # the old set, whole
+        assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+            ".mars1-results",
+            "session.json",
+        ]
