@@ -55,42 +55,49 @@ def open_archive(path: Path, options: SourceOptions) -> tuple[Recording, tuple[i
         raise DataFileError(
             f"{where}: a compressed archive; a SigMF archive is a plain tar (decompress it)"
         ) from None
-    with archive:
-        members: dict[PurePosixPath, tarfile.TarInfo] = {}
-        for count, member in enumerate(archive):
-            if count >= MAX_ARCHIVE_MEMBERS:
-                raise DataFileError(f"{where}: more than {MAX_ARCHIVE_MEMBERS} archive members")
-            name = _safe_member_name(member.name)
-            if name is None:
-                raise DataFileError(f"{where}: archive member {member.name!r} leaves the archive")
-            members[name] = member
-        metas = sorted(n for n, m in members.items() if n.name.endswith(META_SUFFIX))
-        if not metas:
-            raise MetadataError(f"{where}: the archive holds no {META_SUFFIX} member")
-        if len(metas) > 1:
-            listed = ", ".join(str(n) for n in metas[:5])
-            raise MetadataError(
-                f"{where}: the archive holds {len(metas)} recordings ({listed}); "
-                "this station decodes archives of one"
-            )
-        meta_name = metas[0]
-        meta_member = members[meta_name]
-        if not meta_member.isfile() or meta_member.size > MAX_META_BYTES:
-            raise MetadataError(f"{where}: {meta_name} is not a metadata file of at most 16 MiB")
-        handle = archive.extractfile(meta_member)
-        assert handle is not None  # a regular member
-        try:
-            metadata = json.loads(handle.read(MAX_META_BYTES).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MetadataError(f"{where}: {meta_name} is not JSON text ({exc})") from None
-        stem = meta_name.name[: -len(META_SUFFIX)]
-        data_name = meta_name.with_name(stem + DATA_SUFFIX)
-        data_member = members.get(data_name)
-        if data_member is None:
-            raise DataFileError(f"{where}: the archive holds no {data_name}")
-        if not data_member.isfile() or data_member.issparse():
-            raise DataFileError(f"{where}: {data_name} is not a regular file in the archive")
-        offset, length = data_member.offset_data, data_member.size
+    try:
+        with archive:
+            members: dict[PurePosixPath, tarfile.TarInfo] = {}
+            for count, member in enumerate(archive):
+                if count >= MAX_ARCHIVE_MEMBERS:
+                    raise DataFileError(f"{where}: more than {MAX_ARCHIVE_MEMBERS} archive members")
+                name = _safe_member_name(member.name)
+                if name is None:
+                    raise DataFileError(
+                        f"{where}: archive member {member.name!r} leaves the archive"
+                    )
+                members[name] = member
+            metas = sorted(n for n, m in members.items() if n.name.endswith(META_SUFFIX))
+            if not metas:
+                raise MetadataError(f"{where}: the archive holds no {META_SUFFIX} member")
+            if len(metas) > 1:
+                listed = ", ".join(str(n) for n in metas[:5])
+                raise MetadataError(
+                    f"{where}: the archive holds {len(metas)} recordings ({listed}); "
+                    "this station decodes archives of one"
+                )
+            meta_name = metas[0]
+            meta_member = members[meta_name]
+            if not meta_member.isfile() or meta_member.size > MAX_META_BYTES:
+                raise MetadataError(
+                    f"{where}: {meta_name} is not a metadata file of at most 16 MiB"
+                )
+            handle = archive.extractfile(meta_member)
+            assert handle is not None  # a regular member
+            try:
+                metadata = json.loads(handle.read(MAX_META_BYTES).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise MetadataError(f"{where}: {meta_name} is not JSON text ({exc})") from None
+            stem = meta_name.name[: -len(META_SUFFIX)]
+            data_name = meta_name.with_name(stem + DATA_SUFFIX)
+            data_member = members.get(data_name)
+            if data_member is None:
+                raise DataFileError(f"{where}: the archive holds no {data_name}")
+            if not data_member.isfile() or data_member.issparse():
+                raise DataFileError(f"{where}: {data_name} is not a regular file in the archive")
+            offset, length = data_member.offset_data, data_member.size
+    except tarfile.TarError as exc:  # a member announces more bytes than the file holds
+        raise DataFileError(f"{where}: a damaged SigMF archive ({exc})") from None
     size = path.stat().st_size
     if offset + length > size:
         raise DataFileError(f"{where}: {data_name} runs past the end of the archive (truncated)")

@@ -255,6 +255,22 @@ def test_sigmf_archive_with_a_path_escape_or_a_link_is_refused(tmp_path):
         open_source(tmp_path / "two.sigmf")
 
 
+@pytest.mark.parametrize("member", ["r/r.sigmf-meta", "r/r.sigmf-data"])
+def test_sigmf_archive_whose_member_announces_more_than_it_holds_is_refused(tmp_path, member):
+    """A member header declaring 1 TiB in a file of a few kB: once "internal error:
+    ReadError: unexpected end of data" and exit 1."""
+    meta = json.dumps(_sigmf_meta("cf32_le", **{"core:frequency": 922.76e6})).encode()
+    payloads = {"r/r.sigmf-meta": meta, "r/r.sigmf-data": b"\x00" * 4000}
+    with open(tmp_path / "huge.sigmf", "wb") as f:
+        for name, payload in payloads.items():
+            info = tarfile.TarInfo(name)
+            info.size = 2**40 if name == member else len(payload)
+            f.write(info.tobuf(tarfile.GNU_FORMAT))
+            f.write(payload + b"\x00" * (-len(payload) % 512))
+    with pytest.raises(DataFileError, match="a damaged SigMF archive"):
+        open_source(tmp_path / "huge.sigmf")
+
+
 def test_gnu_radio_minimal_sigmf_reads_with_relative_times(tmp_path):
     """GNU Radio's SigMF sink: datatype and sample rate, no core:datetime, no mars1: keys."""
     x = _iq()
