@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Final
 
 from groundstation.errors import SessionError
-from groundstation.io.files import staged_folder
+from groundstation.io.files import INTERRUPT_SIGNALS, staged_folder
 from groundstation.io.recording import parse_utc
 from groundstation.outputs.mission import write_mission
 from groundstation.progress import progress
@@ -189,10 +189,6 @@ def dask_client(workers: int | None, scheduler: str | None, scratch: Path | None
             else:
                 os.environ[key] = value
     return client, cluster
-
-
-#: The signals that end a run (a terminal's Ctrl-C, a shut-down, a closed terminal).
-INTERRUPT_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
