@@ -160,14 +160,17 @@ class DecodeOutcome:
 def _options(args: argparse.Namespace):
     from groundstation.errors import RecordingError
     from groundstation.io.facts import SourceOptions
-    from groundstation.io.recording import parse_utc
+    from groundstation.io.recording import EARLIEST_UTC, LATEST_UTC, parse_utc
 
     start = None
     if args.start is not None:
         try:
             start = parse_utc(args.start)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise RecordingError(f"--start {args.start!r} is not an ISO 8601 time") from None
+        if not EARLIEST_UTC <= start < LATEST_UTC:
+            years = f"{EARLIEST_UTC.year}-{LATEST_UTC.year - 1}"
+            raise RecordingError(f"--start {args.start!r} is outside {years}")
     return SourceOptions(
         sample_format=args.format,
         fs_hz=args.fs_hz,
@@ -495,7 +498,11 @@ def _unique_names(paths: list[str]) -> list[str]:
 def run_decode_command(args: argparse.Namespace) -> int:
     """Run ``groundstation decode``; return the exit status."""
     from groundstation.errors import GroundStationError, NoSignalError
+    from groundstation.io.sources import source_form
 
+    for wav in args.wavfile:  # as gr_satellites reads it: a WAV, whatever else it might be
+        if Path(wav).is_file() and source_form(wav) != "wav":
+            raise GroundStationError(f"--wavfile {wav}: not a WAV file (no RIFF/WAVE header)")
     paths = [str(p) for p in [*args.recordings, *args.rawfile, *args.wavfile]]
     if not paths:
         raise GroundStationError("decode needs at least one recording (FILE, or - for stdin)")

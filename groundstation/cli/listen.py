@@ -31,6 +31,7 @@ def _facts_line(facts, address) -> str:
 def run_listen_command(args: argparse.Namespace) -> int:
     """Run ``groundstation listen``; return the exit status."""
     from groundstation.cli.decode import decode_one
+    from groundstation.errors import NoSignalError
     from groundstation.io.facts import SourceOptions
     from groundstation.io.files import live_folder, signals_deferred, write_json
     from groundstation.io.recording import base_path
@@ -96,11 +97,13 @@ def run_listen_command(args: argparse.Namespace) -> int:
             "recording": str(writer.meta_path) if args.record else None,
         }
         status = 3
+        not_found = ""
         if outcome.samples_fed:
             decoded = decode_one(
                 str(writer.meta_path), str(out), SourceOptions(), show_progress=False
             )
             status = decoded.status
+            not_found = decoded.reason if status == 3 else ""
             for line in decoded.lines:
                 print(line)
             if not args.record:  # the spool is about to go: no link to it is left behind
@@ -123,4 +126,6 @@ def run_listen_command(args: argparse.Namespace) -> int:
         raise outcome.interrupt
     if not outcome.samples_fed:
         print(f"groundstation: no samples arrived on {address}", file=sys.stderr)
+    elif not_found:  # the outcome is the last line, as for decode
+        raise NoSignalError(not_found)
     return status

@@ -71,13 +71,18 @@ IMAGE_SOURCES = DefinedIn("signals.sources.images", "IMAGE_SOURCES")
 
 
 def utc_argument(text: str) -> datetime:
-    """An ``argparse`` type: an ISO 8601 time, UTC when it has no zone."""
-    from groundstation.io.recording import parse_utc
+    """An ``argparse`` type: an ISO 8601 time, UTC when it has no zone, within the years a
+    recording's ``core:datetime`` may carry (1957-2099)."""
+    from groundstation.io.recording import EARLIEST_UTC, LATEST_UTC, parse_utc
 
     try:
-        return parse_utc(text)
-    except ValueError:
+        t = parse_utc(text)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if not EARLIEST_UTC <= t < LATEST_UTC:
+        years = f"{EARLIEST_UTC.year}-{LATEST_UTC.year - 1}"
+        raise argparse.ArgumentTypeError(f"{text!r} is outside {years}")
+    return t
 
 
 def parse_line_list(text: str) -> tuple[int, ...]:

@@ -96,8 +96,19 @@ LATEST_UTC: Final = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def base_path(path: Path | str) -> Path:
-    """Return ``NAME`` for ``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``."""
+    """Return ``NAME`` for ``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``.
+
+    Raises
+    ------
+    RecordingError
+        ``path`` has no file name (``.``, ``..``, ``/``, empty): it names no recording.
+    """
     path = Path(path)
+    if path.name in ("", ".."):
+        raise RecordingError(
+            f"{str(path)!r} names a folder, not a recording (NAME, NAME.sigmf-meta or "
+            "NAME.sigmf-data)"
+        )
     if path.name.endswith((META_SUFFIX, DATA_SUFFIX)):
         return path.with_name(path.name.rsplit(".", 1)[0])
     return path
