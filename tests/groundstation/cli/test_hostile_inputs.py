@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from groundstation.cli.app import main
 
@@ -247,3 +249,52 @@ def test_a_stream_without_a_signal_ends_in_its_reason(tmp_path, monkeypatch, cap
     assert lines[-1].startswith("groundstation: error: no telemetry carrier"), lines
     assert "5 stray bytes" in lines[-2]  # the 5 bytes of the last, partial sample
     assert json.loads((tmp_path / "lo" / "summary.json").read_text())["found"] is False
+
+
+_NAMES = st.sampled_from(
+    ["r/r", "../r/r", "/r/r", "r/../../r", "./r/r", "r//r", "r/r\x00", "r\\..\\r", "..", ""]
+)
+_KINDS = st.sampled_from(
+    [tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE]
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    meta_name=_NAMES,
+    data_name=_NAMES,
+    data_kind=_KINDS,
+    declared=st.sampled_from([None, 0, 7, 2**33, 2**40]),
+    extra=st.integers(0, 3),
+)
+def test_any_archive_is_refused_in_one_line(
+    tmp_path_factory, capsys, meta_name, data_name, data_kind, declared, extra
+):
+    """Member names that leave the archive, links, folders, sizes the file does not hold:
+    exit 2 and one line, nothing written beside the archive (its samples, 100 at 8 kS/s,
+    are too short to decode, so every archive ends in an error)."""
+    folder = tmp_path_factory.mktemp("archive")
+    data = _iq(100).tobytes()
+    members = [_member(f"junk/{k}", b"x") for k in range(extra)]
+    members.append(_member(meta_name + ".sigmf-meta", _META))
+    payload = data if data_kind == tarfile.REGTYPE else None
+    members.append(_member(data_name + ".sigmf-data", payload, data_kind, "r/r.sigmf-meta"))
+    raw = bytearray(_tar(members))
+    if declared is not None:  # the data member's header announces another size
+        info = members[-1][0]
+        info.size = declared
+        start = raw.rfind(members[-1][0].name.encode()[:100])
+        header = info.tobuf(tarfile.GNU_FORMAT)
+        if start >= 0 and len(header) == 512:
+            raw[start : start + 512] = header
+    (folder / "a.sigmf").write_bytes(bytes(raw))
+    capsys.readouterr()
+    assert main(["decode", str(folder / "a.sigmf"), "-o", str(folder / "out")]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("groundstation: error: "), err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.sigmf"]
