@@ -75,6 +75,8 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     ``path`` is left as it was.
     """
     path = Path(path)
+    if path.is_dir():  # said of the path asked for, not of the temporary file
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:

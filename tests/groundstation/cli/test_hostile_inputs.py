@@ -207,6 +207,7 @@ CASES = [
     ([*EPHEMERIS, "--step", "nanh"], 2, "not a duration"),
     (["ephemeris", "--from", "1962-11-02", "--to", "1963-11-02", "--step", "1s"], 2, "rows"),
     (["ephemeris", "--from", "1950-01-01", "--to", "1950-01-02", "--step", "1h"], 2, "covers"),
+    ([*EPHEMERIS, "--step", "1h", "-o", "{in}/a_folder"], 2, "Is a directory"),  # once: .part
 ]
 
 
@@ -222,6 +223,7 @@ def test_hostile_input_is_one_line(inputs, tmp_path, monkeypatch, capsys, argv, 
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("groundstation: error: ") and says in lines[-1], err
     assert "Traceback" not in err and all(line.startswith("groundstation: ") for line in lines)
+    assert ".part" not in err  # never the name of a temporary file
     assert {p.name: p.stat().st_mtime_ns for p in inputs.iterdir()} == before
     assert [p.name for p in tmp_path.rglob("*")] == []  # no output, no temporary file
 
