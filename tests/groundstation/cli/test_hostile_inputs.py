@@ -300,3 +300,21 @@ def test_any_archive_is_refused_in_one_line(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("groundstation: error: "), err
     assert sorted(p.name for p in folder.iterdir()) == ["a.sigmf"]
+
+
+@pytest.mark.parametrize(
+    ("cut", "says"), [(3, "3 bytes left over"), (None, "is empty"), (-5, "3 bytes left over")]
+)
+def test_standard_input_with_ragged_bytes_is_one_line(tmp_path, monkeypatch, capsys, cut, says):
+    """``decode -`` given bytes that are not whole samples: one line, exit 2, the spool gone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    data = _iq(16_000).tobytes()
+    payload = b"" if cut is None else data[:cut]
+    (tmp_path / "in.bin").write_bytes(payload)
+    with open(tmp_path / "in.bin") as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert main(["decode", "-", *RAW, "-o", "out"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.bin"]
