@@ -7,9 +7,15 @@ what the samples hold.
   the same cf32 recording of 20 images at 200 kS/s, run alternately; ``extra_info``
   gives both best times and ``speedup_over_gnuradio`` = GNU Radio's time / the decode's.
   Skipped, with the reason, where ``/usr/bin/python3`` has no gnuradio.
-- ``test_cost_per_sample_by_content``: the receiver in this process on narrow images, on
-  pure noise and on wide images of the same length; ``extra_info`` gives each one's time
-  per sample relative to the wide images' (``narrow_over_wide``, ``noise_over_wide``).
+- ``test_cost_per_sample_by_content``: the receiver in this process (one thread) on narrow
+  images, on pure noise and on wide images of the same length; ``extra_info`` gives each
+  one's time per sample relative to the wide images' (``narrow_over_wide``,
+  ``noise_over_wide``), its samples/s, and its rate relative to one read pass of the wide
+  images' cf32 file (``np.fromfile``; ``*_over_read_pass``).
+- ``test_two_cores_on_several_images``: the decode of a file of several images with its
+  threads (read-ahead, two halves: see ``groundstation/receivers/ppm_decode.py``) and on
+  one thread, alternately: ``two_core_speedup``, each against a read pass of the file; the
+  results are checked identical.
 
 Size: ``MARS1_BENCH_SIZE`` = ``full`` (96 M samples, 20 images) or ``smoke`` (a few
 seconds in all). Recordings are written in the session's temporary folder.
@@ -26,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import pick
+from conftest import best_time_s, pick
 from ppm_recordings import ppm_image_set
 
-from groundstation.receivers.ppm import PpmReceiver, decode_ppm
+from groundstation.receivers.ppm import decode_ppm
+from groundstation.receivers.ppm_decode import same
 from groundstation.receivers.ppm_sources import ArraySource
-from signals.path.noise import NoiseSource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -92,35 +98,72 @@ def test_decode_against_gnuradio(benchmark, bench_dir):
     assert summary.count('"lines_missing": []') == n_images
 
 
-def _per_sample_s(samples: ArraySource | NoiseSource, rounds: int) -> float:
+def _per_sample_s(samples: ArraySource, rounds: int) -> float:
+    """Best time per sample of the receiver alone (one thread: no read-ahead, no halves)."""
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
-        if isinstance(samples, NoiseSource):
-            receiver = PpmReceiver(samples.fs_hz)
-            for at in range(0, samples.n_samples, 1 << 20):
-                receiver.feed(samples.read(at, 1 << 20))
-            receiver.end()
-        else:
-            decode_ppm(samples)
+        decode_ppm(samples, threads=False)
         best = min(best, time.perf_counter() - start)
     return best / samples.n_samples
+
+
+def _read_pass_s(recording, rounds: int) -> float:
+    """Best time of one read pass of the recording's cf32 file (``np.fromfile``)."""
+    return best_time_s(lambda: np.fromfile(recording.data_path, np.complex64), rounds)
 
 
 def test_cost_per_sample_by_content(benchmark, bench_dir):
     n = pick(2_000_000, 40_000_000)
     wide = ppm_image_set(bench_dir, 1, max(2, n // (405 * 4444)), 400, fs_hz=FS_HZ)
     narrow = ppm_image_set(bench_dir, 1, max(2, n // (13 * 4444)), 8, fs_hz=FS_HZ)
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal(2 * wide.n_samples, np.float32) * np.float32(np.sqrt(0.5))
     sources = {
-        "wide": ArraySource(wide.read(0, wide.n_samples), FS_HZ),
-        "narrow": ArraySource(narrow.read(0, narrow.n_samples), FS_HZ),
-        "noise": NoiseSource(n, FS_HZ, np.random.default_rng(1)),
+        "wide": ArraySource(np.fromfile(wide.data_path, np.complex64), FS_HZ),
+        "narrow": ArraySource(np.fromfile(narrow.data_path, np.complex64), FS_HZ),
+        "noise": ArraySource(noise.view(np.complex64), FS_HZ),
     }
     assert decode_ppm(sources["wide"]).images and decode_ppm(sources["narrow"]).images
+    assert not decode_ppm(sources["noise"]).images
     rounds = pick(1, 3)
     cost = {name: _per_sample_s(source, rounds) for name, source in sources.items()}
+    read_s = _read_pass_s(wide, pick(1, 5)) / wide.n_samples
     benchmark.pedantic(decode_ppm, args=(sources["wide"],), rounds=1, iterations=1)
     info = benchmark.extra_info
     info.update({f"{name}_ns_per_sample": 1e9 * s for name, s in cost.items()})
+    info.update({f"{name}_msamples_per_s": 1e-6 / s for name, s in cost.items()})
+    info["read_pass_msamples_per_s"] = 1e-6 / read_s
     info["narrow_over_wide"] = cost["narrow"] / cost["wide"]
     info["noise_over_wide"] = cost["noise"] / cost["wide"]
+    info.update({f"{name}_over_read_pass": read_s / s for name, s in cost.items()})
+
+
+def test_two_cores_on_several_images(benchmark, bench_dir):
+    """The whole decode of a file of several images (read-ahead, two halves) against the
+    same decode on one thread, alternately, and both against a read pass of the file."""
+    n_images, lines = pick((6, 4), (20, 10))
+    recording = ppm_image_set(bench_dir, n_images, lines, 200, fs_hz=FS_HZ)
+    one = decode_ppm(recording, threads=False)
+    two = decode_ppm(recording, threads=True)
+    assert len(one.images) == n_images
+    assert same(two.images, one.images) and two.skipped == one.skipped
+    rounds = pick(1, 5)
+    one_s, two_s, read_s = [], [], []
+    for _ in range(rounds):  # alternately, so that all see the same machine
+        read_s.append(_read_pass_s(recording, 1))
+        one_s.append(best_time_s(lambda: decode_ppm(recording, threads=False), 1))
+        two_s.append(best_time_s(lambda: decode_ppm(recording, threads=True), 1))
+    benchmark.pedantic(decode_ppm, args=(recording,), rounds=1, iterations=1)
+    n = recording.n_samples
+    benchmark.extra_info.update(
+        n_samples=n,
+        images=n_images,
+        load_average_1min=os.getloadavg()[0],
+        read_pass_msamples_per_s=1e-6 * n / min(read_s),
+        one_thread_msamples_per_s=1e-6 * n / min(one_s),
+        two_cores_msamples_per_s=1e-6 * n / min(two_s),
+        two_core_speedup=min(one_s) / min(two_s),
+        one_thread_over_read_pass=min(read_s) / min(one_s),
+        two_cores_over_read_pass=min(read_s) / min(two_s),
+    )

@@ -33,7 +33,11 @@ Cost
     imports, else (or with ``MARS1_NO_NUMBA=1``) their numpy reference. Once locked, a
     line costs one pass over its slot windows (decisions, noise sums and the early-late
     energies together), one over its decided pulses (carrier) and one short marker search:
-    about a fifth of the samples are read, each once.
+    about a fifth of the samples are read, each once. Over noise the frame-marker scan
+    (:mod:`~groundstation.receivers.ppm_scan`) reads every sample for five carrier
+    hypotheses, in vector instructions. :func:`decode_ppm` uses a second core
+    (:mod:`~groundstation.receivers.ppm_decode`): the file read ahead, and a long
+    recording decoded from its middle as well, with the same result.
 
 Streaming
     The receiver is fed chunks of any length (:meth:`PpmReceiver.feed`) and hands out an
@@ -62,7 +66,8 @@ the look-back buffer), :mod:`~groundstation.receivers.ppm_detect` (matched windo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,6 +75,12 @@ import numpy as np
 
 from groundstation.errors import DataFileError, DecodeError
 from groundstation.receivers.ppm_acquire import Acquirer
+from groundstation.receivers.ppm_decode import (
+    SPLIT_MIN_SAMPLES,
+    Progress,
+    ReadAhead,
+    SecondHalf,
+)
 from groundstation.receivers.ppm_detect import (
     PulseFilter,
     genie_decisions,
@@ -144,6 +155,15 @@ class PpmReceiver:
     fs_hz : float
         Sample rate of the chunks it is fed (Hz), at least
         :data:`~signals.formats.ppm.MIN_FS_HZ`.
+    first_sample : int
+        Index in the recording of the first sample it is fed (0 unless it decodes a
+        recording from its middle: see :mod:`~groundstation.receivers.ppm_decode`).
+    scan_from : int, optional
+        Where its scan for frame markers starts (``first_sample`` by default).
+    backing : callable, optional
+        ``backing(start, count)`` reads the samples fed again (a recording): the receiver
+        then holds a bounded number of them (see
+        :class:`~groundstation.receivers.ppm_sources.SampleBuffer`). The same results.
 
     Raises
     ------
@@ -151,19 +171,29 @@ class PpmReceiver:
         The sample rate is too low for the 22 µs pulses.
     """
 
-    def __init__(self, fs_hz: float):
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        first_sample: int = 0,
+        scan_from: int | None = None,
+        backing: Callable[[int, int], np.ndarray] | None = None,
+    ):
         if fs_hz < MIN_FS_HZ:
             raise DecodeError(
                 f"sample rate {fs_hz:g} Hz is below the {MIN_FS_HZ:g} Hz a PPM decode needs"
             )
         self.fs_hz = float(fs_hz)
-        self.buffer = SampleBuffer(self.fs_hz)
+        self.buffer = SampleBuffer(self.fs_hz, first_sample, backing)
         self.tracker = LineTracker(self.buffer)
         self.acquirer = Acquirer(self.buffer, self.tracker)
         self.images: list[DecodedImage] = []
         self.warnings: list[str] = []
-        self._scan_from = 0  # where the current scan started
-        self._block = 0  # start of the next block to scan
+        #: After each image: (sample where the scan started again, warnings so far).
+        self.image_ends: list[tuple[int, int]] = []
+        start = int(first_sample if scan_from is None else scan_from)
+        self._scan_from = start  # where the current scan started
+        self._block = start  # start of the next block to scan
         self._scan_over = False  # the input ends before the next block
         self._candidates: list[_Candidate] = []  # in order of time
         self._tracking: ImageTracking | None = None
@@ -201,29 +231,37 @@ class PpmReceiver:
             return []  # the stage that waits would stop again at the same place
         return self._advance()
 
-    def end(self) -> list[Event]:
-        """The input is over: decode what the last samples hold, close a partial image."""
+    def end(self, *, report: bool = True) -> list[Event]:
+        """The input is over: decode what the last samples hold, close a partial image.
+
+        The warnings are logged unless ``report`` is False (the caller reports them)."""
         if self.buffer.ended:
             return []
         self.buffer.ended = True
         events = self._advance()
-        for message in self.warnings:
-            log.warning(message)
+        if report:
+            for message in self.warnings:
+                log.warning(message)
         return events
+
+    def decided_before(self) -> int:
+        """A sample before which every image this receiver will report has started: the
+        images ending there are all in :attr:`images` already."""
+        starts = [self._block]
+        if self._candidates:
+            starts.append(min(c.sample for c in self._candidates))
+        if self._tracking is not None:
+            starts.append(math.floor(self._tracking.first_start))
+        # A candidate's image may start at the header copy before it.
+        return min(starts) - int(LOOK_BACK_PERIODS * self.buffer.period0)
+
+    def look_back_samples(self) -> int:
+        """Samples a stage may read behind where its scan starts."""
+        return int(LOOK_BACK_PERIODS * self.buffer.period0) + 64
 
     def result(self) -> PpmDecodeResult:
         """The images so far, the sample ranges in none of them, erasures and warnings."""
-        skipped = []
-        cursor = 0
-        for image in self.images:
-            if image.sample_start > cursor:
-                skipped.append((cursor, image.sample_start))
-            cursor = max(cursor, image.sample_start + image.sample_count)
-        if cursor < self.buffer.fed:
-            skipped.append((cursor, self.buffer.fed))
-        return PpmDecodeResult(
-            list(self.images), skipped, self.buffer.nonfinite, list(self.warnings)
-        )
+        return make_result(self.images, self.buffer.fed, self.buffer.nonfinite, self.warnings)
 
     # ------------------------------------------------------------------ stages
 
@@ -275,6 +313,7 @@ class PpmReceiver:
                 self._scan_over = False
                 self._candidates.clear()
                 self.acquirer.forget()
+                self.image_ends.append((self._scan_from, len(self.warnings)))
             return True
         verified = self._verify()
         lock = self._first_lock()
@@ -356,11 +395,28 @@ class PpmReceiver:
             )
 
 
+def make_result(
+    images: list[DecodedImage], n_samples: int, nonfinite: int, warnings: list[str]
+) -> PpmDecodeResult:
+    """The result of a decode: the images, the sample ranges in none of them (of the
+    ``n_samples`` fed), erasures and warnings."""
+    skipped = []
+    cursor = 0
+    for image in images:
+        if image.sample_start > cursor:
+            skipped.append((cursor, image.sample_start))
+        cursor = max(cursor, image.sample_start + image.sample_count)
+    if cursor < n_samples:
+        skipped.append((cursor, n_samples))
+    return PpmDecodeResult(list(images), skipped, nonfinite, list(warnings))
+
+
 def decode_ppm(
     source: SampleSource,
     *,
     on_progress: Callable[[int], None] | None = None,
     chunk_samples: int = CHUNK_SAMPLES,
+    threads: bool = True,
 ) -> PpmDecodeResult:
     """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`).
 
@@ -369,14 +425,20 @@ def decode_ppm(
     ``read``. A data file that shrinks during the decode ends the input where it now ends:
     the images and lines decided before stay, with a warning.
 
+    With ``threads`` (the default) a file is read ahead by a thread, and a long recording
+    is decoded from its middle as well by a second receiver in a thread (see
+    :mod:`~groundstation.receivers.ppm_decode`); the result is the same, bit for bit.
+
     Parameters
     ----------
     source : SampleSource
         ``fs_hz``, ``n_samples`` and ``read(start, count)``.
     on_progress : callable, optional
-        Called with the samples fed so far after each chunk.
+        Called with the samples decoded so far (never fewer than the call before).
     chunk_samples : int
         Samples per chunk fed.
+    threads : bool
+        Use a second core (read-ahead, two halves).
     """
     if getattr(source, "datatype", None) == "cf32_le" and hasattr(source, "data_path"):
         source = Cf32FileSource(
@@ -385,37 +447,86 @@ def decode_ppm(
             source.fs_hz,
             getattr(source, "data_offset_bytes", 0),
         )
-    receiver = PpmReceiver(source.fs_hz)
+    n = source.n_samples
+
+    def backing(start: int, count: int, source: SampleSource = source) -> np.ndarray:
+        return _read_or_nothing(source, start, count)
+
+    receiver = PpmReceiver(source.fs_hz, backing=backing)
+    second = _second_half(source, receiver, chunk_samples, backing) if threads else None
+    progress = Progress(on_progress, n)
+    if threads and isinstance(source, Cf32FileSource):
+        chunks: Iterable[tuple[int, np.ndarray]] = ReadAhead(source.read_into, 0, n, chunk_samples)
+    else:
+        chunks = (
+            (min(chunk_samples, n - start), _read_or_nothing(source, start, chunk_samples))
+            for start in range(0, n, chunk_samples)
+        )
     shrunk_at = None
-    for start in range(0, source.n_samples, chunk_samples):
-        count = min(chunk_samples, source.n_samples - start)
-        if isinstance(source, Cf32FileSource):  # read straight into the receiver's buffer
-            got = [0]
-
-            def fill(out: np.ndarray, start: int = start, got: list[int] = got) -> int:
-                got[0] = source.read_into(start, out)
-                return got[0]
-
-            receiver.feed_from(count, fill)
-            size = got[0]
-        else:
-            try:
-                chunk = source.read(start, count)
-            except DataFileError:
-                chunk = np.zeros(0, np.complex64)
+    result = None
+    try:
+        for count, chunk in chunks:
+            start = receiver.samples_fed
+            known = len(receiver.images)
             receiver.feed(chunk)
-            size = chunk.size
-        if on_progress is not None:
-            on_progress(receiver.samples_fed)
-        if size < count:
-            shrunk_at = start + size
-            break
-    receiver.end()
-    result = receiver.result()
+            if chunk.size < count:
+                shrunk_at = start + chunk.size
+                break
+            if second is None:
+                progress(receiver.samples_fed)
+                continue
+            progress(receiver.samples_fed + second.receiver.samples_fed - second.first)
+            joined = second.join(receiver, known)
+            if joined is not None and second.wait(progress):
+                result = second.joined_result(receiver, *joined)
+                break
+            if joined is not None or second.failed is not None:
+                second.stop_now()  # it cannot be used: this receiver goes on alone
+                second = None
+    finally:
+        if isinstance(chunks, ReadAhead):
+            chunks.close()
+        if second is not None and result is None:
+            second.stop_now()
+    if result is None:
+        receiver.end(report=False)
+        result = receiver.result()
+    progress(n if shrunk_at is None else shrunk_at)
     if shrunk_at is not None:
-        message = (
+        result.warnings.append(
             f"the data file shrank during the decode: samples from {shrunk_at} on were not read"
         )
+    for message in result.warnings:
         log.warning(message)
-        result.warnings.append(message)
     return result
+
+
+def _read_or_nothing(source: SampleSource, start: int, count: int) -> np.ndarray:
+    try:
+        return source.read(start, count)
+    except DataFileError:
+        return np.zeros(0, np.complex64)
+
+
+def _second_half(
+    source: SampleSource,
+    receiver: PpmReceiver,
+    chunk_samples: int,
+    backing: Callable[[int, int], np.ndarray],
+) -> SecondHalf | None:
+    """A receiver decoding the second half of a long recording in a thread, or None."""
+    n = source.n_samples
+    if n < SPLIT_MIN_SAMPLES:
+        return None
+    middle = (n // 2) // chunk_samples * chunk_samples
+    back = -(-receiver.look_back_samples() // chunk_samples) * chunk_samples
+    first = middle - back
+    if first <= 0:
+        return None
+    return SecondHalf(
+        PpmReceiver(source.fs_hz, first_sample=first, scan_from=middle, backing=backing),
+        backing,
+        first,
+        n,
+        chunk_samples,
+    )

@@ -249,7 +249,7 @@ class Acquirer:
         header is believed when at least two are found (one for a one-line image). Returns
         the refined grid and a carrier estimate from all the marker pulses, or None.
         """
-        grid = copy.deepcopy(grid)
+        grid = copy.copy(grid)  # its arrays are never changed in place
         n = min(header.sent_lines.size, 4)
         state = TrackState(self.reader.filter(grid.chip_samples, f), sigma2)
         slope_known = len(grid.points) >= 2

@@ -11,7 +11,9 @@ The receiver calls the dispatching functions (:func:`window_energies`,
 :func:`period_decisions`, :func:`energy_sums`, :func:`marker_scores`; each made by
 :func:`dispatching`, as the scan's), which use the compiled kernel when numba imports and
 the environment variable ``MARS1_NO_NUMBA`` is not ``1``; the numpy reference stays the
-definition the kernel is tested against.
+definition the kernel is tested against. The frame-marker scan is in
+:mod:`~groundstation.receivers.ppm_scan`, a whole marker search in
+:mod:`~groundstation.receivers.ppm_marker_kernels`.
 
 The kernels are compiled on first use and cached beside this module (``cache=True``): the
 first use ever costs about two seconds, a new process then loads them in about a third

@@ -20,6 +20,7 @@ Two implementations giving the same hits:
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -30,6 +31,9 @@ from signals.dsp import noise_floor
 if NUMBA_AVAILABLE:
     import numba
 
+#: Median / mean of the power of complex Gaussian noise (exponential): ln 2, the fraction
+#: :func:`signals.dsp.noise_floor` divides by.
+MEDIAN_OVER_MEAN: Final = math.log(2.0)
 #: Marker start positions examined together by the compiled scan.
 SCAN_TILE: Final = 2048
 
@@ -290,8 +294,11 @@ def scan_noise_floor_numba(x: np.ndarray, count: int) -> float:
         return scan_noise_floor_numpy(x, count)
     out = np.empty(2, np.uint32)
     middle = _middle_powers_kernel(_as_pairs(x), int(count), out)
-    # The median of the middle values alone is the median of all.
-    sigma2 = noise_floor(out[:middle].view(np.float32))
+    values = out.view(np.float32)
+    # The median as numpy takes it: the mean of the middle values in float32 (their sum
+    # in float32, halved), over its fraction of the mean, ln 2, in float32 as well.
+    median = (values[0] + values[1]) / 2 if middle == 2 else values[0]
+    sigma2 = float(median / MEDIAN_OVER_MEAN)
     if sigma2 <= 0.0:
         return scan_noise_floor_numpy(x, count)
     return sigma2

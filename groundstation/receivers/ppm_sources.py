@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import numpy as np
@@ -25,6 +26,9 @@ from groundstation.receivers.ppm_detect import PulseFilter
 from signals.dsp import nonfinite_to_zero
 from signals.formats.ppm import CHIP_RATE_HZ, PERIOD_CHIPS
 
+#: Address space reserved for the samples a receiver holds (512 MiB): only
+#: the part written to is ever touched (see :meth:`SampleBuffer.space`).
+RESERVE_SAMPLES: Final = 1 << 26
 #: Samples read from a source per chunk fed to the receiver by :func:`decode_ppm`
 #: (1 MiB of cf32: a chunk read from a file is still in the caches when it is decoded).
 CHUNK_SAMPLES: Final = 1 << 17
@@ -135,21 +139,40 @@ class SampleBuffer:
     ----------
     fs_hz : float
         Sample rate (Hz).
+    first_sample : int
+        Index of the first sample fed (0: the start of the recording; later for a receiver
+        that decodes a recording from its middle).
+    backing : callable, optional
+        ``backing(start, count)``: the same samples read again from where they came from
+        (a recording). With it the buffer holds at most :attr:`hold_samples` samples and
+        reads older ones (and ones before ``first_sample``) from ``backing``, so that a
+        stage that waits a long time (a frame-marker candidate whose header puts its line
+        markers seconds away) does not make it hold everything since. Without it (a live
+        stream) it holds what the stages may read again.
     """
 
-    def __init__(self, fs_hz: float):
+    def __init__(
+        self,
+        fs_hz: float,
+        first_sample: int = 0,
+        backing: Callable[[int, int], np.ndarray] | None = None,
+    ):
         self.fs_hz = float(fs_hz)
         #: Nominal chip and period lengths (samples).
         self.chip0 = self.fs_hz / CHIP_RATE_HZ
         self.period0 = self.chip0 * PERIOD_CHIPS
-        #: Samples fed so far.
-        self.fed = 0
+        #: Samples fed so far (the index after the last sample fed).
+        self.fed = int(first_sample)
         #: The input has ended: :attr:`fed` is the length of the recording.
         self.ended = False
         #: One past the furthest sample a stage has read or asked about since it was last
         #: set to 0 (what a candidate's verification needed: see ``PpmReceiver``).
         self.reach = 0
+        self._backing = backing
+        #: Most samples held with a ``backing`` (about 1000 periods, at least 4 Mi).
+        self.hold_samples = max(1 << 22, math.ceil(1000 * self.period0))
         self._data = np.zeros(0, np.complex64)
+        self._limit = 0  # samples of _data in use (touched) at most
         self._lo = 0  # _data[_lo:_hi] holds samples [first_held, fed)
         self._hi = 0
         self._erased: list[np.ndarray] = []  # absolute indices of NaN/Inf samples fed
@@ -168,19 +191,30 @@ class SampleBuffer:
 
     def space(self, count: int) -> np.ndarray:
         """Room for the next ``count`` samples in the buffer itself, to be written in place
-        and then taken with :meth:`commit` (a file is read straight into it)."""
-        if self._hi + count > self._data.size:
+        and then taken with :meth:`commit` (a file is read straight into it).
+
+        The samples are kept in one allocation of :data:`RESERVE_SAMPLES` (address space:
+        memory is only touched as it is written) from the front up to a limit that grows
+        with the samples held; at the limit the samples held move to the front, into
+        memory already touched. A first touch of memory is what costs (several times a
+        copy), so the buffer never moves to a new allocation unless it outgrows that one.
+        """
+        if self._backing is not None:  # the oldest samples can be read again
+            self._lo += min(max(self._hi - self._lo + count - self.hold_samples, 0), self.held)
+        if self._hi + count > self._limit:
             held = self._hi - self._lo
             need = held + count
-            if 2 * need > self._data.size:  # grow: moves stay rare (at most one per half)
-                # (a very large chunk, an array fed whole, gets no more than it needs)
-                room = need if count < (1 << 22) else 0
-                data = np.empty(need + room + (1 << 16), np.complex64)
+            # Half as much again as held: moves stay rare. (A very large chunk, an array
+            # fed whole, gets no more than it needs.)
+            limit = need + (max(need // 2, 1 << 20) if count < (1 << 22) else 1 << 16)
+            if limit > self._data.size:
+                data = np.empty(max(limit, RESERVE_SAMPLES), np.complex64)
                 data[:held] = self._data[self._lo : self._hi]
                 self._data = data
-            else:  # room enough once the samples held move to the front
+            else:
                 self._data[:held] = self._data[self._lo : self._hi]
             self._lo, self._hi = 0, held
+            self._limit = max(limit, self._limit)
         return self._data[self._hi : self._hi + count]
 
     def commit(self, count: int) -> None:
@@ -265,9 +299,11 @@ class SampleBuffer:
         lo, hi = max(start, 0), min(stop, self.fed)
         first = self.first_held
         if lo < first and hi > lo:
-            raise RuntimeError(
-                f"PPM receiver read sample {lo}, behind its look-back buffer ({first})"
-            )
+            if self._backing is None:
+                raise RuntimeError(
+                    f"PPM receiver read sample {lo}, behind its look-back buffer ({first})"
+                )
+            return self._read_again(start, stop, lo, hi), start
         at = self._lo - first
         if lo == start and hi == stop:
             x = self._data[at + start : at + stop].view()
@@ -277,6 +313,17 @@ class SampleBuffer:
         if hi > lo:
             padded[lo - start : hi - start] = self._data[at + lo : at + hi]
         return padded, start
+
+    def _read_again(self, start: int, stop: int, lo: int, hi: int) -> np.ndarray:
+        """Samples [start, stop) read again from the backing (zeros outside [lo, hi)),
+        erased as they were when fed."""
+        padded = np.zeros(stop - start, np.complex64)
+        again = self._backing(lo, hi - lo)
+        if again.size != hi - lo:
+            raise RuntimeError(f"PPM receiver could not read samples {lo}..{hi} again")
+        padded[lo - start : hi - start] = again
+        nonfinite_to_zero(padded, in_place=True)
+        return padded
 
     def read_within(
         self, buffer: tuple[np.ndarray, int] | None, start: int, stop: int
