@@ -80,6 +80,7 @@ from groundstation.receivers.ppm_decode import (
     Progress,
     ReadAhead,
     SecondHalf,
+    spare_core,
 )
 from groundstation.receivers.ppm_detect import (
     PulseFilter,
@@ -416,7 +417,7 @@ def decode_ppm(
     *,
     on_progress: Callable[[int], None] | None = None,
     chunk_samples: int = CHUNK_SAMPLES,
-    threads: bool = True,
+    threads: bool | None = None,
 ) -> PpmDecodeResult:
     """Decode every PPM image in ``source`` (a recording or :class:`ArraySource`).
 
@@ -425,8 +426,8 @@ def decode_ppm(
     ``read``. A data file that shrinks during the decode ends the input where it now ends:
     the images and lines decided before stay, with a warning.
 
-    With ``threads`` (the default) a file is read ahead by a thread, and a long recording
-    is decoded from its middle as well by a second receiver in a thread (see
+    A file is read ahead by a thread, and a long recording is decoded from its middle as
+    well by a second receiver in a thread when a core is free for it (see
     :mod:`~groundstation.receivers.ppm_decode`); the result is the same, bit for bit.
 
     Parameters
@@ -437,8 +438,10 @@ def decode_ppm(
         Called with the samples decoded so far (never fewer than the call before).
     chunk_samples : int
         Samples per chunk fed.
-    threads : bool
-        Use a second core (read-ahead, two halves).
+    threads : bool, optional
+        True: read ahead and decode in two halves; False: one thread; None (default):
+        read ahead, and two halves when :func:`~groundstation.receivers.ppm_decode.spare_core`
+        says a core is free.
     """
     if getattr(source, "datatype", None) == "cf32_le" and hasattr(source, "data_path"):
         source = Cf32FileSource(
@@ -453,9 +456,10 @@ def decode_ppm(
         return _read_or_nothing(source, start, count)
 
     receiver = PpmReceiver(source.fs_hz, backing=backing)
-    second = _second_half(source, receiver, chunk_samples, backing) if threads else None
+    halves = spare_core() if threads is None else threads
+    second = _second_half(source, receiver, chunk_samples, backing) if halves else None
     progress = Progress(on_progress, n)
-    if threads and isinstance(source, Cf32FileSource):
+    if threads is not False and isinstance(source, Cf32FileSource):
         chunks: Iterable[tuple[int, np.ndarray]] = ReadAhead(source.read_into, 0, n, chunk_samples)
     else:
         chunks = (

@@ -76,6 +76,7 @@ def test_read_ahead_and_two_halves_from_a_file(joins, tmp_path):
         Cf32FileSource(path, x.size, FS_HZ),
         chunk_samples=CHUNK,
         on_progress=seen.append,
+        threads=True,
     )
     assert joins
     _assert_same(got, want)
@@ -101,3 +102,13 @@ def threading_name() -> str:
     import threading
 
     return threading.current_thread().name
+
+
+@pytest.mark.parametrize("spare", [True, False])
+def test_by_default_two_halves_only_with_a_core_to_spare(joins, monkeypatch, spare):
+    monkeypatch.setattr(ppm_module, "spare_core", lambda: spare)
+    x = _recording()
+    want = decode_ppm(ArraySource(x, FS_HZ), chunk_samples=CHUNK, threads=False)
+    got = decode_ppm(ArraySource(x, FS_HZ), chunk_samples=CHUNK)
+    assert bool(joins) == spare
+    _assert_same(got, want)
