@@ -80,6 +80,7 @@ from groundstation.receivers.ppm_decode import (
     Progress,
     ReadAhead,
     SecondHalf,
+    make_result,
     spare_core,
 )
 from groundstation.receivers.ppm_detect import (
@@ -394,22 +395,6 @@ class PpmReceiver:
                 f"image {image.image_id}: {len(image.nonfinite_lines)} line(s) hold "
                 "non-finite samples, decoded as zeros"
             )
-
-
-def make_result(
-    images: list[DecodedImage], n_samples: int, nonfinite: int, warnings: list[str]
-) -> PpmDecodeResult:
-    """The result of a decode: the images, the sample ranges in none of them (of the
-    ``n_samples`` fed), erasures and warnings."""
-    skipped = []
-    cursor = 0
-    for image in images:
-        if image.sample_start > cursor:
-            skipped.append((cursor, image.sample_start))
-        cursor = max(cursor, image.sample_start + image.sample_count)
-    if cursor < n_samples:
-        skipped.append((cursor, n_samples))
-    return PpmDecodeResult(list(images), skipped, nonfinite, list(warnings))
 
 
 def decode_ppm(

@@ -32,6 +32,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from groundstation.results import DecodedImage, PpmDecodeResult
+
 #: Recordings at least this long are decoded in two halves (samples): about 40 s at
 #: 200 kS/s, a few images.
 SPLIT_MIN_SAMPLES: Final = 1 << 23
@@ -244,8 +246,6 @@ class SecondHalf:
     def joined_result(self, first: Any, k: int, j: int) -> Any:
         """The result of one receiver over the whole recording: ``first``'s images up to
         its ``k``-th, this one's after its ``j``-th, erasures and warnings likewise."""
-        from groundstation.receivers.ppm import make_result
-
         fed = first.samples_fed
         if fed not in self.nonfinite_at:  # not on the same grid of chunks: cannot happen
             raise RuntimeError(f"no erasure count at sample {fed} of the second half")
@@ -267,6 +267,22 @@ class SecondHalf:
         """Stop decoding: the thread ends before its next chunk (not waited for: it is a
         daemon thread, and its receiver is its own)."""
         self._halt.set()
+
+
+def make_result(
+    images: list[DecodedImage], n_samples: int, nonfinite: int, warnings: list[str]
+) -> PpmDecodeResult:
+    """The result of a decode: the images, the sample ranges in none of them (of the
+    ``n_samples`` fed), erasures and warnings."""
+    skipped = []
+    cursor = 0
+    for image in images:
+        if image.sample_start > cursor:
+            skipped.append((cursor, image.sample_start))
+        cursor = max(cursor, image.sample_start + image.sample_count)
+    if cursor < n_samples:
+        skipped.append((cursor, n_samples))
+    return PpmDecodeResult(list(images), skipped, nonfinite, list(warnings))
 
 
 class Progress:
