@@ -17,13 +17,13 @@ Two halves
     first one stops after the first image after which both start their scan again at the
     same sample: it keeps its own images up to that one, and the second one's later images
     are the ones it would have found. Where that never happens, the first receiver decodes
-    to the end alone; either way the result is that of one receiver. This is done when a
-    core is free for it (:func:`spare_core`).
+    to the end alone; either way the result is that of one receiver. Asked for only
+    (``decode_ppm(threads=True)``): it pays where a decode's time is in the compiled kernels
+    and the reads, which give up the interpreter lock, not where it is in Python.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -41,21 +41,6 @@ SPLIT_MIN_SAMPLES: Final = 1 << 23
 READ_AHEAD_CHUNKS: Final = 3
 #: Longest wait for the other thread before looking again whether it is alive (s).
 POLL_S: Final = 0.5
-
-
-def spare_core() -> bool:
-    """Whether a second receiver would have a core to itself: at least two cores for this
-    process and the load average (1 min) below their number less one. On a machine busy
-    with other work two halves only add the work of the image decoded twice."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - no load average
-        return cores >= 2
-    return cores >= 2 and load < cores - 1
 
 
 class ReadAhead:
