@@ -575,6 +575,8 @@ def as_sigmf(metadata: dict, meta_path: Path) -> SigMFFile:
             ) from None
         except (sigmf.error.SigMFError, KeyError, TypeError, ValueError) as exc:
             raise MetadataError(f"{meta_path.name}: not valid SigMF: {exc}") from None
+        except RecursionError:  # JSON that parses, nested too deeply to copy or validate
+            raise MetadataError(f"{meta_path.name}: metadata is nested too deeply") from None
     for warning in caught:
         log.debug("sigmf: %s", warning.message)
     return sigmf_file

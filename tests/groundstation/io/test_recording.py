@@ -371,6 +371,12 @@ def test_deeply_nested_and_huge_metadata_are_refused(tmp_path):
     meta.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(MetadataError, match="nested too deeply"):
         open_recording(meta)
+    # nested shallowly enough for the JSON parser, too deeply for the schema check
+    metadata = json.loads(_write(tmp_path, _samples(1000)).read_text())
+    metadata["global"]["x"] = json.loads("[" * 500 + "]" * 500)
+    meta.write_text(json.dumps(metadata))
+    with pytest.raises(MetadataError, match="nested too deeply"):
+        open_recording(meta)
     with open(meta, "wb") as f:
         f.truncate(17 * 2**20)
     with pytest.raises(MetadataError, match="larger than"):
