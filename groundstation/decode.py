@@ -14,10 +14,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from groundstation.errors import GroundStationError
 from groundstation.results import BandResult
+
+if TYPE_CHECKING:
+    from groundstation.io.recording import Recording
 
 #: Which decoder handles each band: (module, function).
 DECODERS: Final = {
@@ -30,14 +33,17 @@ DECODERS: Final = {
 
 
 def decode_recording(
-    meta_path: Path | str, outdir: Path | str | None, *, show_progress: bool = True
+    meta_path: Recording | Path | str,
+    outdir: Path | str | None,
+    *,
+    show_progress: bool = True,
 ) -> BandResult:
     """Decode one recording into ``outdir`` with the decoder of its band.
 
     Parameters
     ----------
-    meta_path : path
-        ``NAME.sigmf-meta`` (or ``NAME``).
+    meta_path : path or Recording
+        ``NAME.sigmf-meta`` (or ``NAME``), or that recording already opened.
     outdir : path or None
         Output folder (created); None decodes without writing any file.
     show_progress : bool
@@ -54,9 +60,9 @@ def decode_recording(
         Bad input (``RecordingError`` and its kinds), a band this station does not decode,
         or ``NoSignalError`` when nothing was found.
     """
-    from groundstation.io.recording import open_recording
+    from groundstation.io.recording import Recording, open_recording
 
-    recording = open_recording(meta_path)
+    recording = meta_path if isinstance(meta_path, Recording) else open_recording(meta_path)
     recording.require_min_sample_rate()
     if recording.band not in DECODERS:
         raise GroundStationError(

@@ -33,6 +33,7 @@ from groundstation.io.recording import (
     Recording,
     base_path,
     format_utc,
+    validate_sigmf,
 )
 from groundstation.io.samples import DATATYPES, to_bytes
 from signals import __version__
@@ -96,7 +97,7 @@ def build_metadata(
         start = int(fields.pop(keys.SAMPLE_START))
         count = fields.pop(keys.SAMPLE_COUNT, None)
         meta.add_annotation(start, None if count is None else int(count), metadata=fields)
-    meta.validate()
+    validate_sigmf(meta)
     return meta
 
 

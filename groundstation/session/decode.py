@@ -23,13 +23,13 @@ from groundstation.results import (
 )
 
 
-def decode_band(meta: Path, outdir: Path | None) -> tuple[BandResult | None, str | None]:
-    """Decode one recording into ``outdir`` (None: no files, the session keeps no folder):
-    (the band's result, None) or (None, error)."""
+def decode_band(recording: Recording, outdir: Path | None) -> tuple[BandResult | None, str | None]:
+    """Decode one opened recording into ``outdir`` (None: no files, the session keeps no
+    folder): (the band's result, None) or (None, error)."""
     from groundstation.decode import decode_recording
 
     try:
-        return decode_recording(meta, outdir, show_progress=False), None
+        return decode_recording(recording, outdir, show_progress=False), None
     except GroundStationError as exc:
         return None, str(exc)
 
