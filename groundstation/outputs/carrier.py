@@ -14,69 +14,28 @@ Outputs, each written atomically: ``summary.json``, ``spectrum.png`` and
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-import numpy as np
-
 from groundstation.errors import DecodeError
 from groundstation.io import keys
-from groundstation.io.files import save_figure
 from groundstation.io.recording import Recording, open_recording
 from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
+from groundstation.outputs.drawing import draw_png
 from groundstation.receivers.carrier import (
     measure_recording,
     one_way_range_rate_bounds,
     range_rate_from_doppler,
 )
-from groundstation.results import CarrierBandResult, CarrierEstimate
+from groundstation.results import CarrierBandResult
 from signals.bands import COHERENT_BANDS, TURNAROUND_RATIO, band
 from signals.constants import C_M_S
-from signals.dsp import block_power_spectra
 
 #: Metadata keys of the coherent mode (``one-way`` / ``two-way``) and the uplink (Hz).
 MODE_KEY: Final = keys.COHERENT_MODE
 UPLINK_KEY: Final = keys.UPLINK_FREQUENCY
-
-
-def _plot_spectrum(
-    path: Path, x: np.ndarray, fs_hz: float, t0_s: float, est: CarrierEstimate, title: str
-) -> None:
-    from matplotlib.figure import Figure
-
-    n = x.size
-    t = np.arange(n) / fs_hz + t0_s
-    seg = 1 << max(5, min(14, int(math.log2(max(n // 8, 32)))))
-    p = block_power_spectra(x, seg)
-    p_avg = p.mean(axis=0) / (seg * fs_hz)
-    f = np.fft.fftshift(np.fft.fftfreq(seg, 1.0 / fs_hz))
-    # De-chirped zoom around the carrier: the full record, frequency at mid-record removed.
-    phase = est.offset_at_start_hz * t + 0.5 * est.rate_hz_per_s * t * t
-    y = x * np.exp(-2j * math.pi * (phase - np.floor(phase)))
-    nfft = 1 << int(math.ceil(math.log2(n)) + 2)
-    zoom = np.abs(np.fft.fftshift(np.fft.fft(y, nfft))) ** 2 / float(n) ** 2  # A² at the peak
-    fz = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
-    half = 20.0 / (n / fs_hz)
-    sel = np.abs(fz) <= half
-
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax1, ax2 = fig.subplots(2, 1)
-    ax1.plot(f, 10 * np.log10(np.maximum(p_avg, 1e-30)), lw=0.7)
-    ax1.axvline(est.frequency_offset_hz, color="C3", lw=0.8, ls="--")
-    ax1.set_xlabel("offset from tuned frequency (Hz)")
-    ax1.set_ylabel("PSD (dB/Hz)")
-    ax1.set_title(title)
-    ax2.plot(fz[sel], 10 * np.log10(np.maximum(zoom[sel], 1e-30)), lw=0.8)
-    ax2.set_xlabel("offset from the estimated carrier after de-chirping (Hz)")
-    ax2.set_ylabel("power relative to A² = 1 (dB)")
-    ax2.set_title(
-        f"carrier {est.frequency_offset_hz:+.4f} Hz, rate {est.rate_hz_per_s:+.4f} Hz/s, "
-        f"C/N0 {est.cn0_dbhz:.1f} dB-Hz"
-    )
-    save_figure(path, fig, dpi=100)
 
 
 def decode_carrier_to_dir(
@@ -159,7 +118,9 @@ def decode_carrier_to_dir(
         return result
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    _plot_spectrum(
+    # drawn now, or by a second process while the files below are written (outputs.drawing)
+    draw_png(
+        "spectrum",
         outdir / result.spectrum_png,
         m.samples,
         m.fs_hz,

@@ -28,11 +28,13 @@ import importlib
 import logging
 import os
 import pickle
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 FIGURES: Final = {
     "telemetry": ("groundstation.outputs.figures", "write_telemetry_png"),
     "waterfall": ("groundstation.outputs.figures", "write_waterfall_png"),
+    "spectrum": ("groundstation.outputs.figures", "write_carrier_spectrum_png"),
+    "margin": ("groundstation.outputs.figures", "write_margin_png"),
+    "telemetry_panels": ("groundstation.outputs.figures", "write_telemetry_figure_png"),
 }
 #: Longest wait for the second process to finish its figures (s); past it, it is killed
 #: and the figures it had not drawn are drawn by the first.
@@ -83,6 +88,9 @@ class FigureProcess:
     def __init__(self) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="mars1-figures-"))
         self._jobs: list[tuple[str, Path, tuple[Any, ...]]] = []
+        self._replies: set[bytes] = set()  # the jobs it has answered for (drawn or failed)
+        self._drawn: set[bytes] = set()
+        self._pending = b""
         env = {**os.environ, "MPLBACKEND": "Agg"}
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -115,22 +123,57 @@ class FigureProcess:
         except OSError:  # it died: what it did not draw is drawn by wait()
             pass
 
+    def _note(self, replies: bytes) -> None:
+        for reply in replies.split():
+            self._replies.add(reply.lstrip(b"!"))
+            if not reply.startswith(b"!"):
+                self._drawn.add(reply)
+
+    def flush(self) -> None:
+        """Return once every figure submitted so far is written, the second process kept
+        for more; draw here any it did not (it failed, died, or took over
+        :data:`WAIT_S`)."""
+        process = self._process
+        wanted = {str(number).encode() for number in range(len(self._jobs))}
+        if process is not None and process.stdout is not None:
+            deadline = time.monotonic() + WAIT_S
+            fd = process.stdout.fileno()
+            while not wanted <= self._replies:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0 or not select.select([fd], [], [], left_s)[0]:
+                    self.kill()
+                    break
+                chunk = os.read(fd, 4096)
+                if not chunk:  # it ended
+                    break
+                lines = (self._pending + chunk).split(b"\n")
+                self._pending = lines.pop()
+                self._note(b" ".join(lines))
+        self._draw_missing()
+
+    def _draw_missing(self) -> None:
+        for number, (name, path, args) in enumerate(self._jobs):
+            key = str(number).encode()
+            if key not in self._drawn:
+                _figure_function(name)(path, *args)
+                self._drawn.add(key)
+                self._replies.add(key)
+
     def wait(self) -> None:
         """Return once every submitted figure is written; draw here any the second process
         did not."""
-        done: set[bytes] = set()
         if self._process is not None:
             try:
                 replies, _ = self._process.communicate(timeout=WAIT_S)
-                done = set(replies.split())
+                self._note(self._pending + replies)
             except (OSError, subprocess.TimeoutExpired):
                 self._process.kill()
                 self._process.wait()
             self._process = None
-        for number, (name, path, args) in enumerate(self._jobs):
-            if str(number).encode() not in done:
-                _figure_function(name)(path, *args)
+        self._draw_missing()
         self._jobs.clear()
+        self._replies.clear()
+        self._drawn.clear()
 
     @property
     def running(self) -> bool:
@@ -162,6 +205,14 @@ def wait_for_figures() -> None:
     process = _ACTIVE.get()
     if process is not None:
         process.wait()
+
+
+def flush_figures() -> None:
+    """Return once every figure handed to the second process so far is written, the
+    process kept for more (at once outside :func:`figures_aside`)."""
+    process = _ACTIVE.get()
+    if process is not None:
+        process.flush()
 
 
 @contextlib.contextmanager
@@ -197,6 +248,8 @@ def _serve() -> None:
         try:
             _figure_function(name)(path, *args)
         except Exception:  # the first process draws it again (and reports what fails)
+            sys.stdout.buffer.write(b"!" + job.stem.encode() + b"\n")
+            sys.stdout.buffer.flush()
             continue
         sys.stdout.buffer.write(job.stem.encode() + b"\n")
         sys.stdout.buffer.flush()

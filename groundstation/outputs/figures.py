@@ -25,7 +25,9 @@ import numpy as np
 
 from groundstation.io.files import atomic_path, save_figure
 from groundstation.outputs.spectrum import Waterfall
+from groundstation.results import CarrierEstimate
 from groundstation.results.mission import MissionSession
+from signals.dsp import block_power_spectra
 from signals.formats.tlm import CHANNEL_BY_NAME, AttitudeMode
 
 if TYPE_CHECKING:
@@ -138,6 +140,11 @@ def margin_figure(bars: Sequence[MarginBar]) -> Figure:
     ax.set_title("Link margin per band (green: usable, red: unusable)")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def write_margin_png(path: Path | str, bars: Sequence[MarginBar]) -> Path:
+    """Draw :func:`margin_figure` to ``path`` as :func:`figure_png` (atomically)."""
+    return write_figure_png(path, margin_figure(bars))
 
 
 # ------------------------------------------------------------------------------ waterfall
@@ -451,6 +458,75 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
 def write_telemetry_png(path: Path | str, series: TelemetrySeries, title: str) -> Path:
     """Draw :func:`telemetry_figure` to ``path`` (RGBA PNG, 100 dpi, atomically)."""
     return save_figure(path, telemetry_figure(series, title=title), dpi=100)
+
+
+def write_telemetry_figure_png(path: Path | str, series: TelemetrySeries) -> Path:
+    """Draw :func:`telemetry_figure` (no title) to ``path`` as :func:`figure_png`, the
+    session report's plot (atomically)."""
+    return write_figure_png(path, telemetry_figure(series))
+
+
+# ------------------------------------------------------------------------------ carrier
+
+
+def write_carrier_spectrum_png(
+    path: Path | str,
+    x: np.ndarray,
+    fs_hz: float,
+    t0_s: float,
+    est: CarrierEstimate,
+    title: str,
+) -> Path:
+    """The coherent carrier's ``spectrum.png``: the averaged spectrum of the record, and a
+    zoom around the estimated carrier after de-chirping (RGBA PNG, 100 dpi, atomically).
+
+    Parameters
+    ----------
+    path : path
+        The PNG to write.
+    x : numpy.ndarray
+        The complex samples the carrier was measured on.
+    fs_hz : float
+        Their sample rate (Hz).
+    t0_s : float
+        Time of the first sample from the start of the recording (s).
+    est : CarrierEstimate
+        The measured carrier (offset, rate, C/N0).
+    title : str
+        Title of the upper panel.
+    """
+    from matplotlib.figure import Figure
+
+    n = x.size
+    t = np.arange(n) / fs_hz + t0_s
+    seg = 1 << max(5, min(14, int(math.log2(max(n // 8, 32)))))
+    p = block_power_spectra(x, seg)
+    p_avg = p.mean(axis=0) / (seg * fs_hz)
+    f = np.fft.fftshift(np.fft.fftfreq(seg, 1.0 / fs_hz))
+    # De-chirped zoom around the carrier: the full record, frequency at mid-record removed.
+    phase = est.offset_at_start_hz * t + 0.5 * est.rate_hz_per_s * t * t
+    y = x * np.exp(-2j * math.pi * (phase - np.floor(phase)))
+    nfft = 1 << int(math.ceil(math.log2(n)) + 2)
+    zoom = np.abs(np.fft.fftshift(np.fft.fft(y, nfft))) ** 2 / float(n) ** 2  # A² at the peak
+    fz = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
+    half = 20.0 / (n / fs_hz)
+    sel = np.abs(fz) <= half
+
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax1, ax2 = fig.subplots(2, 1)
+    ax1.plot(f, 10 * np.log10(np.maximum(p_avg, 1e-30)), lw=0.7)
+    ax1.axvline(est.frequency_offset_hz, color="C3", lw=0.8, ls="--")
+    ax1.set_xlabel("offset from tuned frequency (Hz)")
+    ax1.set_ylabel("PSD (dB/Hz)")
+    ax1.set_title(title)
+    ax2.plot(fz[sel], 10 * np.log10(np.maximum(zoom[sel], 1e-30)), lw=0.8)
+    ax2.set_xlabel("offset from the estimated carrier after de-chirping (Hz)")
+    ax2.set_ylabel("power relative to A² = 1 (dB)")
+    ax2.set_title(
+        f"carrier {est.frequency_offset_hz:+.4f} Hz, rate {est.rate_hz_per_s:+.4f} Hz/s, "
+        f"C/N0 {est.cn0_dbhz:.1f} dB-Hz"
+    )
+    return save_figure(path, fig, dpi=100)
 
 
 # ------------------------------------------------------------------------------ mission

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from groundstation.io.files import write_text
+from groundstation.outputs.drawing import draw_png
 from groundstation.outputs.figures import (
     figure_png,
     margin_figure,
@@ -43,6 +44,47 @@ def _figure_img(fig: Any, alt: str, caption: str = "") -> Img:
     return Img(data_uri(figure_png(fig)), alt, caption)
 
 
+def _drawn(folder: Path | None, name: str) -> bytes | None:
+    """The PNG ``name`` drawn ahead into ``folder`` (:func:`draw_session_waterfalls`,
+    :func:`draw_session_figures`); None when it is not there (drawn now instead)."""
+    if folder is None:
+        return None
+    path = folder / name
+    return path.read_bytes() if path.is_file() else None
+
+
+def _waterfall_name(band_id: str) -> str:
+    return f"waterfall_{band_id}.png"
+
+
+def _waterfall_title(band_id: str) -> str:
+    return f"{band_id} ({carrier_mhz(band_id)})"
+
+
+def draw_session_waterfalls(folder: Path, waterfalls: Mapping[str, Waterfall]) -> None:
+    """Hand the report's waterfalls to :func:`groundstation.outputs.drawing.draw_png`, into
+    ``folder``: drawn now, or by the second process while the session goes on.
+
+    :func:`write_session_report` given the same ``folder`` embeds them (the same pixels as
+    drawing them itself).
+    """
+    for band_id, wf in waterfalls.items():
+        if isinstance(wf, Waterfall) and wf.power_db.ndim == 2 and wf.power_db.size:
+            draw_png("waterfall", folder / _waterfall_name(band_id), wf, _waterfall_title(band_id))
+
+
+def draw_session_figures(folder: Path, result: SessionResult) -> None:
+    """Hand the report's link-margin chart and telemetry plot to
+    :func:`groundstation.outputs.drawing.draw_png`, into ``folder`` (see
+    :func:`draw_session_waterfalls`)."""
+    bands = data.session_bands(result)
+    if bands:
+        draw_png("margin", folder / "margin.png", data.margin_bars(bands))
+    telemetry = data.session_telemetry(result.frames)
+    if telemetry and telemetry.series.parity_ok.any():
+        draw_png("telemetry_panels", folder / "telemetry.png", telemetry.series)
+
+
 # ------------------------------------------------------------------------------ session
 
 _SPECTRA_INTRO = (
@@ -57,13 +99,16 @@ _SPECTRA_INTRO = (
 )
 
 
-def _waterfall_img(band_id: str, wf: Waterfall) -> Img:
+def _waterfall_img(band_id: str, wf: Waterfall, drawn: Path | None = None) -> Img:
     """The waterfall figure, or an image-less record whose caption says why not."""
     if wf.power_db.ndim != 2 or wf.power_db.size == 0:
         return Img("", "", f"{band_id}: the recording holds no samples.")
-    fig = waterfall_figure(wf, f"{band_id} ({carrier_mhz(band_id)})")
-    if fig is None:
-        return Img("", "", f"{band_id}: no finite power in the recording.")
+    png = _drawn(drawn, _waterfall_name(band_id))
+    if png is None:
+        fig = waterfall_figure(wf, _waterfall_title(band_id))
+        if fig is None:
+            return Img("", "", f"{band_id}: no finite power in the recording.")
+        png = figure_png(fig)
     n_rows, n_fft = wf.power_db.shape
     df_hz = abs(float(wf.freqs_hz[1] - wf.freqs_hz[0])) if n_fft > 1 else 1.0
     caption = (
@@ -71,10 +116,10 @@ def _waterfall_img(band_id: str, wf: Waterfall) -> Img:
         f"spectra ({df_hz * n_fft / 1e3:g} kHz wide, {df_hz:.3g} Hz per bin); colour is "
         "power spectral density."
     )
-    return _figure_img(fig, f"waterfall of {band_id}", caption)
+    return Img(data_uri(png), f"waterfall of {band_id}", caption)
 
 
-def write_session_report(path: Path, result: SessionResult) -> Path:
+def write_session_report(path: Path, result: SessionResult, drawn: Path | None = None) -> Path:
     """Write the self-contained HTML report of one contact session, atomically.
 
     Parameters
@@ -85,6 +130,9 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
         The session: its plan, each band, the commands, the frames, the pictures, the
         waterfalls (``result.waterfalls``, by band) and the spacecraft's log. Quantities
         not measured may be None or NaN.
+    drawn : Path, optional
+        A folder where :func:`draw_session_waterfalls` and :func:`draw_session_figures`
+        drew the figures ahead (finished); the figures not found there are drawn now.
 
     Returns
     -------
@@ -119,8 +167,10 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
         if bands
         else None,
         received=data.build_table(data.RECEIVED_COLUMNS, downlinks, status=lambda b: b.status),
-        margin_chart=_figure_img(
-            margin_figure(data.margin_bars(bands)),
+        margin_chart=Img(
+            data_uri(
+                _drawn(drawn, "margin.png") or figure_png(margin_figure(data.margin_bars(bands)))
+            ),
             "link margin per band",
             "Margin above the ICD §7 threshold; a link is usable when it is ≥ 0 dB and, "
             "for the dish bands, the dish is pointed at Earth.",
@@ -131,11 +181,15 @@ def write_session_report(path: Path, result: SessionResult) -> Path:
         range_rate=data.range_rate_check(result),
         spectra_intro=_SPECTRA_INTRO,
         waterfalls=[
-            _waterfall_img(b, w) for b, w in result.waterfalls.items() if isinstance(w, Waterfall)
+            _waterfall_img(b, w, drawn)
+            for b, w in result.waterfalls.items()
+            if isinstance(w, Waterfall)
         ],
         telemetry=telemetry,
-        telemetry_plot=_figure_img(
-            telemetry_figure(telemetry.series),
+        telemetry_plot=Img(
+            data_uri(
+                _drawn(drawn, "telemetry.png") or figure_png(telemetry_figure(telemetry.series))
+            ),
             "telemetry channels over the session",
             "Decoded telemetry (ICD §4), engineering values of the frames that passed parity.",
         )

@@ -174,6 +174,19 @@ def run_session(
             recordings[band_id] = open_recording(meta)
             if record:
                 bands[band_id].recording = str(meta.relative_to(work))
+        drawn: Path | None = None
+        waterfalls: dict[str, Any] = {}
+        if outdir is not None and write_report:
+            # The report's figures are drawn as their data comes (by the second process
+            # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
+            from groundstation.outputs.spectrum import waterfall_from_recording
+            from groundstation.report.pages import draw_session_waterfalls
+
+            drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+            for band_id, recording in recordings.items():
+                rows = 120 if band_id in bands_of_kind("telemetry") else 400
+                waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
+            draw_session_waterfalls(drawn, waterfalls)
         rate_check = None
         bands_dir = work / "bands"
         for band_id in DOWNLINK_BANDS:
@@ -184,7 +197,7 @@ def run_session(
             outcome = bands[band_id]
             # Decoder outputs are drawn only into a folder that is kept.
             band_dir = bands_dir / band_id if outdir is not None else None
-            decoded, error = decode_band(recordings[band_id].meta_path, band_dir)
+            decoded, error = decode_band(recordings[band_id], band_dir)
             outcome.decoded, outcome.error = decoded, error
             score_band(outcome, decoded, recordings[band_id])
             if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
@@ -209,17 +222,17 @@ def run_session(
         end = command_table((Command.end_session(),), end_sent, end_received, [])
         result.end_command = end[0]
         result.spacecraft_log = list(spacecraft.log)
-        waterfalls = result.waterfalls
+        result.waterfalls.update(waterfalls)
         if outdir is not None:
             stages.step("writing the session folder")
-            if write_report:
-                from groundstation.outputs.spectrum import waterfall_from_recording
+            if drawn is not None:
+                from groundstation.outputs.drawing import flush_figures
+                from groundstation.report.pages import draw_session_figures
 
-                for band_id, recording in recordings.items():
-                    rows = 120 if band_id in bands_of_kind("telemetry") else 400
-                    waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
+                draw_session_figures(drawn, result)
+                flush_figures()
             result.elapsed_s = time.perf_counter() - wall_start
-            write_session_folder(result, work, write_report=write_report)
+            write_session_folder(result, work, write_report=write_report, drawn=drawn)
         result.elapsed_s = time.perf_counter() - wall_start
         log.info("uplink residual %.1f Hz; session done in %.1f s", residual_hz, result.elapsed_s)
         return result

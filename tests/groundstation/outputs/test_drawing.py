@@ -103,3 +103,24 @@ def test_a_waterfall_without_finite_power_is_not_drawn(tmp_path) -> None:
     assert not waterfall_drawable(empty)
     assert waterfall_drawable(_waterfall())
     assert write_waterfall_png(tmp_path / "w.png", empty, "w") is None
+
+
+def test_flush_returns_with_the_figures_so_far_and_keeps_the_process(tmp_path) -> None:
+    write_waterfall_png(tmp_path / "here.png", _waterfall(), "w")
+    with drawing.figures_aside() as process:
+        drawing.draw_png("waterfall", tmp_path / "first.png", _waterfall(), "w")
+        drawing.flush_figures()
+        assert (tmp_path / "first.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+        assert process.running  # still there for more figures
+        drawing.draw_png("waterfall", tmp_path / "second.png", _waterfall(), "w")
+        drawing.wait_for_figures()
+    assert (tmp_path / "second.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_a_figure_the_second_process_fails_is_drawn_by_the_first(tmp_path) -> None:
+    """The second process answers for a figure it failed; the first draws it (and here
+    fails the same way, as drawing it at once would)."""
+    with drawing.figures_aside():
+        drawing.draw_png("waterfall", tmp_path / "w.png", "not a waterfall", "w")
+        with pytest.raises(AttributeError):
+            drawing.flush_figures()

@@ -19,13 +19,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from groundstation.outputs.drawing import figures_aside, wait_for_figures
 from groundstation.outputs.mission import mission_from_record
 from groundstation.outputs.ppm import grey_to_8bit
 from groundstation.outputs.spectrum import Waterfall, compute_waterfall
 from groundstation.report.data import session_verdict
 from groundstation.report.format import attitude_name
 from groundstation.report.images import session_images
-from groundstation.report.pages import write_mission_report, write_session_report
+from groundstation.report.pages import (
+    draw_session_figures,
+    draw_session_waterfalls,
+    write_mission_report,
+    write_session_report,
+)
 from groundstation.results import (
     BandOutcome,
     CommandOutcome,
@@ -308,6 +314,28 @@ def test_session_report_tells_the_session(tmp_path: Path) -> None:
     words = PNG_SRC.sub("", text)
     for key in ("cn0", "ebn0", "carrier_offset", "frequency_offset"):
         assert key not in words, key
+
+
+def test_a_report_with_its_figures_drawn_ahead_is_the_same_page(tmp_path: Path) -> None:
+    """Figures drawn ahead into a folder (by a second process meanwhile) are embedded as
+    they are: the page is the one drawn all at once, byte for byte."""
+    rng = np.random.default_rng(21)
+    session = _session(rng=rng)
+    session.waterfalls.update({"32cm-tlm": _waterfall(8000.0, 1024.0, rng)})
+    at_once = write_session_report(tmp_path / "at_once.html", session).read_bytes()
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    with figures_aside():
+        draw_session_waterfalls(drawn, session.waterfalls)
+        draw_session_figures(drawn, session)
+        wait_for_figures()
+    assert {p.name for p in drawn.iterdir()} == {
+        "waterfall_32cm-tlm.png",
+        "margin.png",
+        "telemetry.png",
+    }
+    ahead = write_session_report(tmp_path / "ahead.html", session, drawn).read_bytes()
+    assert ahead == at_once
 
 
 def test_frames_that_all_failed_parity_are_counted_and_not_plotted(tmp_path: Path) -> None:
