@@ -228,6 +228,9 @@ class TelemetryPanel:
         (the nitrogen pressure of a leaking bottle).
     integer : bool
         Integer ticks (counters).
+    labels : tuple of str
+        Legend label of each channel, where the title already says what the channels'
+        names repeat (empty: :func:`channel_short_name` of each).
     """
 
     title: str
@@ -236,6 +239,7 @@ class TelemetryPanel:
     floor: float | None = None
     from_floor: bool = False
     integer: bool = False
+    labels: tuple[str, ...] = ()
 
 
 #: The telemetry panels, in reading order (three per row).
@@ -248,11 +252,17 @@ TELEMETRY_PANELS: Final[tuple[TelemetryPanel, ...]] = (
         2.0,
         floor=0.0,
         from_floor=True,
+        labels=("bottle a", "bottle b"),
     ),
     TelemetryPanel(
-        "Temperatures", ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c"), 10.0
+        "Temperatures",
+        ("temp_orbital_c", "temp_experiment_c", "temp_radiator_c"),
+        10.0,
+        labels=("orbital", "experiment", "radiator"),
     ),
-    TelemetryPanel("Magnetic field", ("mag_x_nt", "mag_y_nt", "mag_z_nt"), 2.0),
+    TelemetryPanel(
+        "Magnetic field", ("mag_x_nt", "mag_y_nt", "mag_z_nt"), 2.0, labels=("x", "y", "z")
+    ),
     TelemetryPanel("Micrometeoroid hits", ("micrometeoroid_hits",), 4.0, 0.0, integer=True),
     TelemetryPanel(
         "Radiation counters", ("gas_discharge_cps", "scintillation_cps"), 10.0, 0.0, integer=True
@@ -357,10 +367,16 @@ def _y_limits(values: np.ndarray, panel: TelemetryPanel) -> tuple[float, float] 
     return lo, hi
 
 
+#: Height added above a multi-channel panel's data for its row of labels, as a fraction of
+#: the data's range.
+_LEGEND_BAND = 0.2
+
+
 def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> None:
     ok = series.parity_ok
     shown: list[np.ndarray] = []
-    for channel in panel.channels:
+    labels = panel.labels or tuple(channel_short_name(c) for c in panel.channels)
+    for channel, label in zip(panel.channels, labels, strict=True):
         values = series.channels.get(channel)
         if values is None:
             continue
@@ -375,7 +391,7 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
             values[good],
             markersize=3,
             linewidth=1.0,
-            label=channel_short_name(channel),
+            label=label,
             # a value on an axis that starts at its physical floor stays whole
             clip_on=panel.floor is None,
             **kwargs,
@@ -418,7 +434,19 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
 
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if len(panel.channels) > 1:
-        ax.legend(fontsize=7, loc="best", frameon=False)
+        # One row of labels in a band kept clear above the data, so that no label hides
+        # a point whatever the values do.
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + _LEGEND_BAND * (hi - lo))
+        ax.legend(
+            fontsize=7,
+            loc="upper center",
+            ncols=len(panel.channels),
+            frameon=False,
+            handlelength=1.2,
+            columnspacing=0.9,
+            borderaxespad=0.2,
+        )
 
 
 def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:

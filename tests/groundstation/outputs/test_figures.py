@@ -59,3 +59,44 @@ def test_every_panel_names_channels_of_the_icd() -> None:
 
     for panel in TELEMETRY_PANELS:
         assert all(c in CHANNEL_BY_NAME for c in panel.channels), panel.title
+
+
+def test_no_legend_hides_a_plotted_point() -> None:
+    # Values that rise in the middle of the pass and fill the panel, the case where a legend
+    # placed at the "best" spot still landed on a point (radiation counters of a contact).
+    n = 6
+    times = [T0 + timedelta(seconds=4 * i) for i in range(n)]
+    bump = [9.0, 16.0, 10.0, 17.0, 11.0, 8.0]
+    values = [
+        {
+            "gas_discharge_cps": float(i % 3),
+            "scintillation_cps": bump[i],
+            "temp_orbital_c": 21.0 - i % 2,
+            "temp_experiment_c": 15.0 + bump[i] / 10,
+            "temp_radiator_c": 11.0,
+            "mag_x_nt": 0.3,
+            "mag_y_nt": -2.6 + bump[i] / 20,
+            "mag_z_nt": -2.4,
+            "battery_a": 3.3,
+            "solar_array_a": 5.5 + bump[i] / 100,
+            "n2_pressure_a_mpa": 0.0,
+            "n2_pressure_b_mpa": 14.4,
+        }
+        for i in range(n)
+    ]
+    fig = telemetry_figure(TelemetrySeries.from_frames(times, values, [True] * n))
+    fig.canvas.draw()  # lay the legends out
+    checked = 0
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent()
+        # each label fits inside its panel
+        assert ax.get_window_extent().contains(box.x0, box.y0), ax.get_title()
+        assert ax.get_window_extent().contains(box.x1, box.y1), ax.get_title()
+        for line in ax.lines:
+            xy = ax.transData.transform(np.column_stack(line.get_data()).astype(float))
+            assert not any(box.contains(x, y) for x, y in xy), ax.get_title()
+        checked += 1
+    assert checked == sum(len(p.channels) > 1 for p in TELEMETRY_PANELS)
