@@ -47,6 +47,10 @@ sample, the receiver also decodes, at fixed steps of the input (every 0.25 s), t
 latest stretch of bins (the last 12 s, or two frames and 4 s at the slow rates) whenever
 a frame is due: at the end of the next frame on the grid of the frames seen so far
 (a few steps later if it does not show), and every second while no frame has been seen.
+After a segment, such a look takes the segment's carrier line, noise density and
+subcarrier offset as known (the carrier phase and the subcarrier phase are still fitted
+over the stretch) and makes bits only from a second before the frame due: it costs about
+as much as the new bins, not the whole stretch again.
 A frame found there that is ``parity_ok`` is handed out at once; the segments' copies of
 it are then dropped. A frame that fails its parity there is held: the segments decide
 it (a later copy that passes may still come, from either), as before. Frames in the
@@ -101,7 +105,7 @@ from groundstation.receivers.tlm_segments import (
     data_bin_samples,
     segment_geometry,
 )
-from groundstation.receivers.tlm_stages import SegmentBins, SegmentResult, decode_bins
+from groundstation.receivers.tlm_stages import Known, SegmentBins, SegmentResult, decode_bins
 from groundstation.results import DecodedFrame, TelemetryDecodeResult, TruncatedFrame
 from signals.dsp import nonfinite_to_zero
 from signals.formats.tlm import (
@@ -125,6 +129,10 @@ EARLY_WINDOW_S: Final = 12.0
 #: Without a frame grid, the latest stretch is decoded every this many seconds (or every
 #: sixteenth of a frame at the slow rates).
 EARLY_SEARCH_S: Final = 1.0
+#: After a segment, the bits of an early look start this long before the frame due
+#: (s, and at least this many bits).
+EARLY_PAD_S: Final = 1.0
+EARLY_PAD_BITS: Final = 4
 #: A frame due on the grid is looked for until this long after its end (s, at most a
 #: quarter frame), then the grid moves on to the next one.
 EARLY_WAIT_S: Final = 0.75
@@ -211,10 +219,14 @@ class TelemetryReceiver:
         self._search_n = max(round(EARLY_SEARCH_S * fs_hz), int(frame_n / 16))
         self._slack_n = min(bit_n, self._step_n)  # past a frame's end before looking
         self._wait_n = max(self._step_n, min(EARLY_WAIT_S * fs_hz, 0.25 * frame_n))
+        self._pad_n = max(EARLY_PAD_S * fs_hz, EARLY_PAD_BITS * bit_n)
         self._last_early = -np.inf  # step of the last early decode
         self._grid: tuple[float, float] | None = None  # end of the last frame seen, length
         self._expect: float | None = None  # end of the next frame due
         self._emitted: list[float] = []  # first bits of the frames handed out, sorted
+        # what the last segment measured (None: no segment yet, or it found no carrier);
+        # its line is the last NCO piece
+        self._known: Known | None = None
 
     # ------------------------------------------------------------------ push interface
     def feed(self, chunk: np.ndarray) -> list[Event]:
@@ -413,6 +425,7 @@ class TelemetryReceiver:
                 f"{a / self.fs_hz:.0f} s)"
             )
             self._pending = []
+            self._known = None
         else:
             log.debug(
                 "segment %d-%d: carrier %+.2f Hz, %+.4f Hz/s, C/N0 %.1f dB-Hz, %d frames",
@@ -432,13 +445,26 @@ class TelemetryReceiver:
             self._ncos.append(
                 self._ncos[-1].moved_to(now, self.fs_hz, frequency, res.rate_hz_per_s)
             )
+            self._known = Known(res.carrier.n0, res.delta_hz)
         # no later segment holds a frame starting before this one's start - half a frame
         events += self._release(a - self._half_frame)
         return events
 
-    def _decode_segment(self, a: int, b: int, *, final: bool) -> SegmentResult:
+    def _decode_segment(
+        self,
+        a: int,
+        b: int,
+        *,
+        final: bool,
+        known: Known | None = None,
+        data_from: int | None = None,
+    ) -> SegmentResult:
         """Carrier, subcarrier, bits and frames of samples ``[a, b)`` from the bins
-        (:func:`~groundstation.receivers.tlm_stages.decode_bins`).
+        (:func:`~groundstation.receivers.tlm_stages.decode_bins`). With ``known`` (what
+        the last segment measured) the carrier is taken on that segment's line, the last
+        NCO piece, without a search. With ``data_from``, the carrier is tracked over
+        ``[a, b)`` but the bits are made from ``data_from`` on only (positions and times
+        are then counted from there).
 
         Raises
         ------
@@ -452,12 +478,14 @@ class TelemetryReceiver:
         k0 = max(-(-a // m_c), self._c.start)
         c = self._c.get(k0, b // m_c)
         nco_phase = self._c_phase.get(k0, b // m_c)
+        if data_from is not None:
+            a = max(a, data_from)
         j0 = max(-(-a // m), self._a.start)
         j1 = min(-(-b // m), self._a.stop)
         if c.size < 16 or j1 - j0 < 16:
             raise NoCarrier(*self._best_miss)
         centres_c = (np.arange(k0, k0 + c.size) + 0.5) * m_c - 0.5
-        reference = self._nco_at(centres_c[0])
+        reference = self._nco_at(centres_c[0]) if known is None else self._ncos[-1]
         # against the acquisition's line the rate may be off by its error; against a
         # segment's tracked line, by what the rate itself changes (ICD: slowly)
         rate_error = self._acquisition.rate_error_hz_per_s
@@ -473,6 +501,7 @@ class TelemetryReceiver:
             m_c=m_c,
             rate_error_hz_per_s=rate_error,
             final=final,
+            known=known,
         )
 
     def _nco_at(self, n: float) -> Nco:
@@ -554,8 +583,15 @@ class TelemetryReceiver:
         if t - start < 2 * self._frame_n + self._margin_n:
             return []  # too short a look to settle a frame's polarity: the segments will
         self._last_early = t
+        # after a segment, the carrier is taken on its line over the whole stretch, but the
+        # bits are made only from a little before the frame due (its start on the grid)
+        data_from = None
+        if self._known is not None and self._expect is not None:
+            data_from = int(self._expect - self._frame_n - self._pad_n)
         try:
-            res = self._decode_segment(start, t, final=False)
+            res = self._decode_segment(
+                start, t, final=False, known=self._known, data_from=data_from
+            )
         except (NoCarrier, DecodeError):  # no carrier, or too short yet
             self._see([], t)
             return []

@@ -34,7 +34,14 @@ SEARCH_CLOCK_OFFSET: Final = 250e-6
 
 
 def subcarrier(
-    mix: np.ndarray, first: float, m: int, n: int, fs_hz: float, bit_rate_bps: float
+    mix: np.ndarray,
+    first: float,
+    m: int,
+    n: int,
+    fs_hz: float,
+    bit_rate_bps: float,
+    *,
+    delta_hz: float | None = None,
 ) -> tuple[float, float]:
     """Subcarrier frequency offset δ (Hz) and phase ψ0 (rad, mod π) of Im(z).
 
@@ -53,6 +60,9 @@ def subcarrier(
         Samples in the segment.
     fs_hz, bit_rate_bps : float
         Sample rate (Hz) and bit rate (bit/s).
+    delta_hz : float, optional
+        The offset δ when it is known (measured over a longer stretch before): only the
+        phase is estimated, with no spectrum.
     """
     n_per_bit = cycles_per_bit(bit_rate_bps)
     group = max(1, n_per_bit // 2)
@@ -67,15 +77,18 @@ def subcarrier(
     y = np.diff(cum)
     sq = y * y
     t_g = (np.arange(n_groups) + 0.5) * group_samples / fs_hz
-    group_rate = fs_hz / (group * samples_per_cycle)
-    max_f = 2 * SUBCARRIER_HZ * SEARCH_CLOCK_OFFSET
-    nfft = 1 << int(np.ceil(np.log2(n_groups * 16)))
-    spec = np.fft.fft(sq, nfft)
-    freqs = np.fft.fftfreq(nfft, 1.0 / group_rate)
-    sel = np.flatnonzero(np.abs(freqs) <= max_f)
-    mag = np.abs(spec[sel])
-    i = int(np.argmax(mag))
-    f_peak = float(freqs[sel[i]]) + peak_offset(mag, i) * group_rate / nfft
+    if delta_hz is not None:
+        f_peak = 2.0 * delta_hz
+    else:
+        group_rate = fs_hz / (group * samples_per_cycle)
+        max_f = 2 * SUBCARRIER_HZ * SEARCH_CLOCK_OFFSET
+        nfft = 1 << int(np.ceil(np.log2(n_groups * 16)))
+        spec = np.fft.fft(sq, nfft)
+        freqs = np.fft.fftfreq(nfft, 1.0 / group_rate)
+        sel = np.flatnonzero(np.abs(freqs) <= max_f)
+        mag = np.abs(spec[sel])
+        i = int(np.argmax(mag))
+        f_peak = float(freqs[sel[i]]) + peak_offset(mag, i) * group_rate / nfft
     # the group's sum is (a·d/2j)·e^{jψ}: its square has phase 2ψ + π
     arg = float(np.angle(np.sum(sq * np.exp(-2j * np.pi * f_peak * t_g))))
     return 0.5 * f_peak, 0.5 * (arg - np.pi)
@@ -110,15 +123,15 @@ def soft_bits(
     h = sums_at_grid(pre, w, (t_first * fs_hz - first) / m, half_s * fs_hz / m, n_half + 1)
     h /= fs_hz
     per_bit = 2 * cycles_per_bit(bit_rate_bps)
-    best = (-1.0, 0)
-    for j in range(min(per_bit, n_half)):
-        idx = np.arange(j, n_half + 1, per_bit)
-        if idx.size < 2:
-            continue
-        metric = float(np.mean(np.abs(np.diff(h[idx]))))
-        if metric > best[0]:
-            best = (metric, j)
-    j = best[1]
+    # for each start j, the mean |h[j + k·per_bit] − h[j + (k−1)·per_bit]|, all in one pass
+    steps = np.abs(h[per_bit:] - h[:-per_bit])
+    j = 0
+    if steps.size:
+        start = np.arange(steps.size) % per_bit
+        counts = np.bincount(start, minlength=per_bit)
+        metric = np.bincount(start, weights=steps, minlength=per_bit) / np.maximum(counts, 1)
+        metric[(counts == 0) | (np.arange(per_bit) >= n_half)] = -1.0
+        j = int(np.argmax(metric))
     idx = np.arange(j, n_half + 1, per_bit)
     # Bits start where sin(2π·f_sc·t) starts a positive half cycle (θ ≡ 0 mod 2π). If
     # the chosen starts sit at θ̂ ≡ π, the phase estimate is off by π (squaring leaves
