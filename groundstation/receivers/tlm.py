@@ -256,15 +256,19 @@ class TelemetryReceiver:
                 size = max(1, min(size, self._window - (self._acq.stop - self._acq.start)))
             piece = np.asarray(chunk[lo : lo + size], dtype=np.complex64)
             lo += size
+            acquiring = self._acquisition is None
             self._front_end(piece)
+            moved = acquiring and self._acquisition is not None
             while self.samples_fed > self._next + self._length:
                 events += self._decode(self._next, self._next + self._length, final=False)
                 self._next += self._step
                 self._drop_before(self._next - self._step)
-            if self.samples_fed >= self._early_tick:
-                if self.samples_fed == self._early_tick:
-                    events += self._early(self._early_tick)
-                self._early_tick = (self.samples_fed // self._step_n + 1) * self._step_n
+                moved = True
+            if moved:  # the grid or the carrier changed: the next step that may look
+                self._early_tick = self._look_tick(self.samples_fed)
+            if self.samples_fed == self._early_tick:
+                events += self._early(self._early_tick)
+                self._early_tick = self._look_tick(self.samples_fed + 1)
         return events
 
     def end(self) -> list[Event]:
@@ -564,6 +568,28 @@ class TelemetryReceiver:
         return i < len(self._emitted) and self._emitted[i] < first_bit_sample + self._half_frame
 
     # ------------------------------------------------------------------ early frames
+    def _looks_at(self, t: int) -> bool:
+        """A frame is due at the step ``t`` (the tests :meth:`_early` makes first)."""
+        if self._expect is None:
+            return t - self._last_early >= self._search_n
+        return t >= self._expect + self._slack_n
+
+    def _look_tick(self, first: int) -> int:
+        """The first step at or after sample ``first`` at which :meth:`_early` may look, as
+        things stand: the input is cut there, and only there (a step at which no frame is
+        due does nothing, and cutting at every step costs a call per piece). Before the
+        acquisition, every step."""
+        step = self._step_n
+        t = max(step, -(-first // step) * step)
+        if self._acquisition is None or self._looks_at(t):
+            return t
+        due = self._last_early + self._search_n if self._expect is None else self._expect
+        # from two steps below the threshold's step, the same test as _early
+        t = max(t, (int(np.ceil(due / step)) - 2) * step)
+        while not self._looks_at(t):
+            t += step
+        return t
+
     def _early(self, t: int) -> list[Event]:
         """At the step ``t`` (samples fed): when a frame is due, decode the latest stretch
         and hand out the frames in it that pass their parity and are not out yet."""

@@ -21,8 +21,8 @@ import numpy as np
 from scipy import special
 
 from groundstation.errors import DecodeError
-from groundstation.receivers.tlm_carrier import peak_offset, prefix_sums
-from groundstation.receivers.tlm_frontend import sums_at_grid
+from groundstation.receivers.tlm_carrier import peak_offset
+from groundstation.receivers.tlm_frontend import grid_sums
 from signals.formats.tlm import (
     SUBCARRIER_HZ,
     SYNC_BITS,
@@ -68,12 +68,11 @@ def subcarrier(
     group = max(1, n_per_bit // 2)
     samples_per_cycle = fs_hz / SUBCARRIER_HZ
     n_cycles = int(np.floor((n - 1) / samples_per_cycle))
-    pre = prefix_sums(mix)
     n_groups = n_cycles // group
     if n_groups < 4 or mix.size < 2:
         raise DecodeError("segment too short to recover the telemetry subcarrier")
     group_samples = group * samples_per_cycle
-    cum = sums_at_grid(pre, mix, -first / m, group_samples / m, n_groups + 1)
+    cum = grid_sums(mix, -first / m, group_samples / m, n_groups + 1)
     y = np.diff(cum)
     sq = y * y
     t_g = (np.arange(n_groups) + 0.5) * group_samples / fs_hz
@@ -110,7 +109,6 @@ def soft_bits(
     ``mix`` of :func:`subcarrier`; positions are samples from the segment's first.
     """
     f_sc = SUBCARRIER_HZ + delta_hz
-    pre = prefix_sums(w)
     half_s = 0.5 / f_sc
     # half cycles may start up to half a sample before the first sample (a frame that
     # starts the recording), as they may end up to half a sample after the last one
@@ -120,7 +118,7 @@ def soft_bits(
     n_half = int(np.floor(((n + 0.5) / fs_hz - t_first) / half_s))
     if n_half < 2 or w.size < 2:
         return np.zeros(0), np.zeros(0)
-    h = sums_at_grid(pre, w, (t_first * fs_hz - first) / m, half_s * fs_hz / m, n_half + 1)
+    h = grid_sums(w, (t_first * fs_hz - first) / m, half_s * fs_hz / m, n_half + 1)
     h /= fs_hz
     per_bit = 2 * cycles_per_bit(bit_rate_bps)
     # for each start j, the mean |h[j + k·per_bit] − h[j + (k−1)·per_bit]|, all in one pass

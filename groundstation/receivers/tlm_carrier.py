@@ -49,14 +49,19 @@ def prefix_sums(values: np.ndarray) -> np.ndarray:
 
 
 def _boxcar(x: np.ndarray, width: int) -> np.ndarray:
-    """Centred moving average of ``width`` samples (zero-phase), shortened at the ends."""
-    width = max(1, min(int(width), x.size))
+    """Centred moving average of ``width`` samples (zero-phase), the window moved inside
+    at the ends."""
+    n = x.size
+    width = max(1, min(int(width), n))
     csum = prefix_sums(x)
     half = width // 2
-    lo = np.clip(np.arange(x.size) - half, 0, x.size)
-    hi = np.clip(lo + width, 0, x.size)
-    lo = np.clip(hi - width, 0, x.size)
-    return (csum[hi] - csum[lo]) / (hi - lo)
+    # the window [i − half, i − half + width), moved inside [0, n) at the ends
+    out = np.empty(n, dtype=csum.dtype)
+    inner = n - width + 1  # windows that fit: those of i = half … n − width + half
+    out[half : half + inner] = (csum[width:] - csum[:inner]) / width
+    out[:half] = (csum[width] - csum[0]) / width
+    out[half + inner :] = (csum[n] - csum[n - width]) / width
+    return out
 
 
 def peak_offset(y: np.ndarray, i: int) -> float:
@@ -291,7 +296,7 @@ def track_carrier(
     if n_c < 16:
         raise NoCarrier(-np.inf, 0.0)
     if not search:
-        return _track_phase(c, t_c, fs_c, n0, 0.0, 0.0, np.zeros(n_c), max(1, round(fs_c)))
+        return _track_phase(c, t_c, fs_c, n0, 0.0, 0.0, None, max(1, round(fs_c)))
     nfft2 = int(min(2 ** round(np.log2(2.0 * fs_c)), 2 ** np.floor(np.log2(n_c))))
     k2 = n_c // nfft2
     spec2, freqs2, times2 = _block_spectra(c, fs_c, nfft2, k2)
@@ -320,14 +325,15 @@ def _track_phase(
     n0: float,
     f2: float,
     rate2: float,
-    phase2: np.ndarray,
+    phase2: np.ndarray | None,
     w1: int,
 ) -> CarrierTrack:
     """Stage 2 after the line search: the phase of ``c`` about the line ``phase2``
-    (offset ``f2``, rate ``rate2``) by a quadratic fit to the phase smoothed over ``w1``
-    bins, then a box-car average of the remaining phasor over the optimum time."""
+    (offset ``f2``, rate ``rate2``; None: the reference line itself) by a quadratic fit to
+    the phase smoothed over ``w1`` bins, then a box-car average of the remaining phasor over
+    the optimum time."""
     n_c = c.size
-    c2 = c * np.exp(-1j * phase2)
+    c2 = c if phase2 is None else c * np.exp(-1j * phase2)
     v = _boxcar(c2, w1)
     ph = np.unwrap(np.angle(v))
     poly = _quadratic_fit(t_c, ph, np.abs(v))
@@ -342,7 +348,7 @@ def _track_phase(
     v3 = _boxcar(c3, max(1, round(t_opt * fs_c)))
     resid = np.unwrap(np.angle(v3))
     resid -= 2 * np.pi * np.round(np.mean(resid) / (2 * np.pi))
-    phase_c = phase2 + quad + resid
+    phase_c = quad + resid if phase2 is None else phase2 + quad + resid
     offset = f2 + poly[1] / (2 * np.pi)
     rate = rate2 + 2 * poly[2] / (2 * np.pi)
     return CarrierTrack(phase_c, float(offset), float(rate), carrier_power, n0)

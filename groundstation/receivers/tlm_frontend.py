@@ -412,3 +412,38 @@ def sums_at_grid(
     out = np.empty(max(0, int(count)), prefix.dtype)
     _grid_kernel(prefix, values, float(first), float(step), out)
     return out
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _running_grid_kernel(values, first, step, out):  # pragma: no cover - compiled
+        # the running sum kept as the positions advance (step > 0): prefix[i] is added in the
+        # order np.cumsum adds it, so the sums are those of sums_at_grid to the bit
+        n = values.shape[0]
+        acc = values[0] * 0.0
+        done = 0  # acc == Σ values[:done]
+        for k in range(out.shape[0]):
+            pos = first + k * step
+            if pos < 0.0:
+                pos = 0.0
+            elif pos > n:
+                pos = n
+            i = min(int(pos), n - 1)
+            while done < i:
+                acc += values[done]
+                done += 1
+            out[k] = acc + (pos - i) * values[i]
+
+
+def grid_sums(values: np.ndarray, first: float, step: float, count: int) -> np.ndarray:
+    """The running sum of ``values`` at the fractional positions ``first + k·step`` (step > 0),
+    k < ``count``, as :func:`sums_at_grid` with the prefix sums made on the way: one pass, no
+    array of them."""
+    if active_kernel() == "numpy" or values.size == 0 or step <= 0:
+        prefix = np.zeros(values.size + 1, dtype=values.dtype)
+        np.cumsum(values, out=prefix[1:])
+        return sums_at_grid(prefix, values, first, step, count)
+    out = np.empty(max(0, int(count)), values.dtype)
+    _running_grid_kernel(np.ascontiguousarray(values), float(first), float(step), out)
+    return out

@@ -134,8 +134,7 @@ class TelemetryFrame:
         """
         if len(data) < FRAME_BYTES:
             raise TruncatedFrameError(len(data))
-        bits = bitstring.Bits.from_bytes(bytes(data[:FRAME_BYTES]))
-        return cls(tuple(bits.unpack(_WORDS_FORMAT)))
+        return cls(tuple(bytes(data[:FRAME_BYTES])))  # 32 unsigned 8-bit words
 
     # ------------------------------------------------------------------ checks
 
@@ -184,10 +183,10 @@ class TelemetryFrame:
 
     def raw_value(self, channel: Channel) -> int:
         """Raw number of ``channel``: its words' 7-bit groups, big-endian."""
-        bits = bitstring.Bits().join(
-            bitstring.Bits(u=self.data(w), length=DATA_BITS) for w in channel.words
-        )
-        return bits.u
+        value = 0
+        for w in channel.words:
+            value = (value << DATA_BITS) | self.data(w)
+        return value
 
     def raw_channels(self) -> dict[str, int]:
         """Raw number of every channel of this frame's type (empty for an unknown type)."""

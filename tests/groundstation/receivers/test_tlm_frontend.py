@@ -76,6 +76,23 @@ def test_bins_hold_the_subcarrier_sidebands() -> None:
     assert np.mean(c) == pytest.approx(j0(1.0), abs=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_grid_sums_are_sums_at_grid_to_the_bit(monkeypatch, dtype) -> None:
+    """The running sums made on the way are those of the prefix array (np.cumsum's order),
+    positions before, inside and past the cells; the numpy path is the same."""
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(5000).astype(dtype)
+    if dtype == np.complex128:
+        values += 1j * rng.standard_normal(5000)
+    prefix = np.concatenate([[0.0], np.cumsum(values)])
+    for first, step, count in ((-3.3, 1.7, 3200), (0.0, 8.0, 625), (4990.5, 0.25, 80)):
+        ref = fe.sums_at_grid(prefix, values, first, step, count)
+        assert np.array_equal(fe.grid_sums(values, first, step, count), ref)
+        monkeypatch.setenv(fe.NO_NUMBA_ENV, "1")
+        assert np.array_equal(fe.grid_sums(values, first, step, count), ref)
+        monkeypatch.setenv(fe.NO_NUMBA_ENV, "0")
+
+
 def test_sums_at_grid_equal_the_numpy_definition(monkeypatch) -> None:
     rng = np.random.default_rng(2)
     values = rng.standard_normal(1000)
