@@ -126,7 +126,10 @@ class _Candidate:
     """A frame-marker candidate of the scan, while it is verified.
 
     ``need``: the samples its verification waits for; ``reach``: one past the furthest
-    sample it has read (when ``done``, all it needed); ``lock``: its lock, once ``done``.
+    sample it has read (when ``done``, all it needed); ``lock``: its lock, once ``done``;
+    ``claim``: once the first line marker was found where one of its headers puts it, the
+    samples read up to then (the scan waits behind it: see ``PpmReceiver._scan_held``);
+    ``lifted``: a line marker was missed after that (the claim no longer holds).
     """
 
     sample: int
@@ -136,6 +139,8 @@ class _Candidate:
     reach: int = 0
     done: bool = False
     lock: ImageLock | None = None
+    claim: int | None = None
+    lifted: bool = False
 
 
 #: Periods of samples kept behind the scan and behind the end of the image being tracked:
@@ -326,6 +331,11 @@ class PpmReceiver:
             if not self._candidates:
                 self._over = True
             return verified
+        if self._scan_held():
+            # the candidates that claim the next block decide first
+            waiting = [c.need for c in self._candidates if not c.done]
+            self._waiting_for = min(waiting, default=self.buffer.fed + 1)
+            return verified
         try:
             block = self.acquirer.scan_block(self._block)
         except NeedSamples as need:
@@ -348,11 +358,17 @@ class PpmReceiver:
             if c.done or (c.need > self.buffer.fed and not self.buffer.ended):
                 continue
             self.buffer.reach = 0
+            self.acquirer.line_found_reach = None
+            self.acquirer.line_missed_after = False
             try:
                 c.lock = self.acquirer.acquire(c.sample, c.f_guess, c.sigma2)
                 c.done = decided = True
             except NeedSamples as need:
                 c.need = need.stop
+            if c.claim is None and self.acquirer.line_found_reach is not None:
+                # what it had read before, in earlier calls, counts as well
+                c.claim = max(c.reach, self.acquirer.line_found_reach)
+            c.lifted = c.lifted or self.acquirer.line_missed_after
             c.reach = max(c.reach, self.buffer.reach)
         self._candidates = [c for c in self._candidates if not c.done or c.lock is not None]
         return decided
@@ -376,11 +392,39 @@ class PpmReceiver:
         if not locks:
             return None
         horizon = min(c.reach for c in locks) + LOCK_SETTLE_PERIODS * self.buffer.period0
-        if not (self._scan_over or self._block > horizon):
+        held = any(c.done and self._claims_next_block(c) for c in self._candidates)
+        if not (self._scan_over or self._block > horizon or held):
             return None  # a block not yet scanned may hold a candidate that reads less
         if any(not c.done and c.need <= horizon for c in self._candidates):
             return None
         return min((c for c in locks if c.reach <= horizon), key=lambda c: c.sample)
+
+    def _claims_next_block(self, c: _Candidate) -> bool:
+        """Whether candidate ``c`` holds the scan before its next block: it found the first
+        line marker where its header puts it, has missed none since, and that claim needed
+        samples that the block reads as well."""
+        return (
+            c.claim is not None and not c.lifted and c.claim <= self.acquirer.scan_stop(self._block)
+        )
+
+    def _scan_held(self) -> bool:
+        """Whether the next block waits for the candidates that claim it.
+
+        A candidate that found the first line marker its header predicts is most likely
+        the transmission, and the samples after it its image: scanning them would find its
+        data pulses as candidates (about two a block) and verify them all. So the scan
+        waits behind it while it finds each line marker it looks for: a lock ends the scan
+        there (the image is tracked, and the scan starts again after it); a line marker
+        missed, or the candidate found false, lets the scan go on from where it waited.
+        The blocks that wait are those that read samples the claim needed, and the wait is
+        decided once those samples have come (the claim is known by then), so the same
+        blocks are scanned whatever the chunks; a wait only delays a block, except behind
+        the lock taken.
+        """
+        stop = self.acquirer.scan_stop(self._block)
+        if self.buffer.fed < stop and not self.buffer.ended:
+            return False  # the block cannot be scanned yet anyway
+        return any(self._claims_next_block(c) for c in self._candidates)
 
     def _add_image(self, image: DecodedImage) -> None:
         self.images.append(image)

@@ -88,6 +88,11 @@ class Acquirer:
         self.counts: Counter[str] = Counter({name: 0 for name in ACQUISITION_COUNTS})
         # what each candidate's first stages found, kept while it waits for samples
         self._memos: dict[tuple[int, float, float], tuple] = {}
+        #: Set by :meth:`lines_where_expected` when it finds a header's first line marker:
+        #: the samples read up to then (:attr:`SampleBuffer.reach`); None before. And
+        #: whether a line marker was missed after that. (The receiver resets both.)
+        self.line_found_reach: int | None = None
+        self.line_missed_after = False
         self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
             0,
             (np.zeros(0), np.zeros((0, 0))),
@@ -109,6 +114,10 @@ class Acquirer:
         """Samples a scan block reads past its own length (the frame marker's span)."""
         k = max(1, round(self.reader.chip0))
         return round(FRAME_MARKER_CHIPS[-1] * self.reader.chip0) + k + 1
+
+    def scan_stop(self, pos: int) -> int:
+        """One past the last sample the block at ``pos`` reads (the input permitting)."""
+        return pos + ACQUISITION_BLOCK + self.scan_overlap()
 
     def scan_block(self, pos: int) -> tuple[list[tuple[int, float, float]], int] | None:
         """Frame-marker candidates of the block at ``pos`` and the next block's start.
@@ -267,10 +276,14 @@ class Acquirer:
             span = min(1.0 + per_period * (period - last), 8.0)
             t, score = self.tracker.line_marker(grid, period, state, span)
             if score >= MARKER_THRESHOLD:
+                if j == 0 and self.line_found_reach is None:
+                    self.line_found_reach = self.reader.reach
                 grid.add(period, t, 4.0)
                 marks.append((period, LINE_MARKER_CHIPS))
                 last, slope_known = period, len(grid.points) >= 2
                 found += 1
+            elif self.line_found_reach is not None:
+                self.line_missed_after = True
         if found < min(n, 2):
             return None
         return grid, self.refine_carrier(grid, marks, f, sigma2)

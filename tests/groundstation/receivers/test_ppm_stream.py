@@ -178,6 +178,25 @@ def test_a_header_whose_lines_never_come_does_not_hold_up_the_image_behind_it():
     ]
 
 
+def test_the_scan_waits_behind_the_image_its_candidate_verifies():
+    """A five-line image of 400 pixels: its candidate waits four lines for its line markers,
+    and meanwhile the scan does not go over the image's data, whose pulses make frame-marker
+    candidates (21 were verified here before, 2 are: the two header copies). The same events
+    in chunks as whole."""
+    rng = np.random.default_rng(12)
+    image = make_image("random", 5, 400, rng)
+    channel = PpmChannel(clock_ppm=30, carrier_offset_hz=5000, esn0_db=16.0)
+    x = PpmSignal([ImageTransmission(image, 9)], fs_hz=FS_HZ, channel=channel,
+                  lead_s=0.05, tail_s=0.05).samples(rng)  # fmt: skip
+    events, receiver = _feed(x, [40_000])
+    (decoded,) = [e for e in events if isinstance(e, DecodedImage)]
+    assert decoded.image_id == 9 and decoded.received.all()
+    assert np.count_nonzero(decoded.grey != image) <= 2
+    assert receiver.acquirer.counts["candidates"] <= 4, receiver.acquirer.counts
+    whole = PpmReceiver(FS_HZ)
+    assert [_key(e) for e in events] == [_key(e) for e in whole.feed(x) + whole.end()]
+
+
 def test_the_look_back_stays_bounded():
     x, _ = _recording()
     noise = np.random.default_rng(3).standard_normal((2, 4_000_000)).astype(np.float32)
