@@ -38,7 +38,6 @@ from typing import Final
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import signal
 
 from signals.dsp import noise_floor, nonfinite_to_zero, parabolic_offset, true_runs
 from signals.errors import ReceiverConfigError
@@ -173,6 +172,27 @@ def _moving_sum(x: np.ndarray, length: int) -> np.ndarray:
     return c[1:] - lagged
 
 
+def _averaged_psd(
+    x: np.ndarray, fs_hz: float, n_segment: int, n_fft: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Welch's averaged periodogram of complex ``x``, two-sided: (frequencies Hz in FFT
+    order, power spectral density per Hz).
+
+    Hann-windowed segments of ``n_segment`` samples overlapping by half, each zero-padded to
+    ``n_fft``; the density is |X|² / (fs·Σw²), averaged over the segments. The same estimate
+    as ``scipy.signal.welch`` with these settings (to rounding), without importing
+    ``scipy.signal`` (and ``scipy.stats`` with it) into every session.
+    """
+    hop = n_segment - n_segment // 2
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_segment) / n_segment)  # periodic
+    n_segments = (x.size - n_segment // 2) // hop
+    starts = hop * np.arange(n_segments)
+    spectra = np.fft.fft(x[starts[:, None] + np.arange(n_segment)] * window, n_fft, axis=1)
+    power = spectra.real**2 + spectra.imag**2
+    psd = power.mean(axis=0) / (fs_hz * float(np.sum(window * window)))
+    return np.fft.fftfreq(n_fft, 1.0 / fs_hz), psd
+
+
 class CommandReceiver:
     """The spacecraft's non-coherent FSK command receiver (ICD §5).
 
@@ -192,16 +212,7 @@ class CommandReceiver:
     def _estimate_offset(x: np.ndarray, fs_hz: float) -> tuple[float, float]:
         """(residual offset in Hz, noise density per Hz) from the averaged spectrum."""
         nperseg = min(x.size, round(fs_hz))
-        freqs, psd = signal.welch(
-            x,
-            fs=fs_hz,
-            window="hann",
-            nperseg=nperseg,
-            nfft=4 * nperseg,
-            detrend=False,
-            return_onesided=False,
-            scaling="density",
-        )
+        freqs, psd = _averaged_psd(x, fs_hz, nperseg, 4 * nperseg)
         order = np.argsort(freqs)
         freqs, psd = freqs[order], psd[order]
         step_hz = fs_hz / (4 * nperseg)
@@ -251,6 +262,8 @@ class CommandReceiver:
         x = np.asarray(samples).astype(np.complex128, copy=False)
         decimation = max(1, int(fs_hz // WORK_FS_HZ)) if fs_hz > 2 * WORK_FS_HZ else 1
         if decimation > 1:
+            from scipy import signal  # only for a rate above twice the working rate
+
             x = signal.resample_poly(x, 1, decimation)
         work_fs_hz = fs_hz / decimation
         samples_per_bit = work_fs_hz / BIT_RATE_BPS
