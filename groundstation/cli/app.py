@@ -144,9 +144,18 @@ def _cmd_bands(args: argparse.Namespace) -> int:
 
 
 def _cmd_contact(args: argparse.Namespace) -> int:
-    from groundstation.session.contact import run_contact_command
+    from groundstation.outputs.drawing import FigureProcess
 
-    return run_contact_command(args)
+    # the figures' process starts first: it imports matplotlib while this one imports the
+    # session and emulates it
+    figures = FigureProcess() if args.scenario != "sputnik22" else None
+    try:
+        from groundstation.session.contact import run_contact_command
+
+        return run_contact_command(args, figures)
+    finally:
+        if figures is not None:
+            figures.close()
 
 
 def _cmd_transmit(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ archived as one file. Pages are written atomically (:func:`groundstation.io.file
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from groundstation.report.format import carrier_mhz, number, utc_text
 from groundstation.report.html import Img, data_uri, picture_img, render
 from groundstation.report.images import session_pictures
 from groundstation.report.tables import Column, Fact, build_table
-from groundstation.results import MissionResult, SessionResult
+from groundstation.results import MissionResult, SessionFrame, SessionResult
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -73,16 +73,25 @@ def draw_session_waterfalls(folder: Path, waterfalls: Mapping[str, Waterfall]) -
             draw_png("waterfall", folder / _waterfall_name(band_id), wf, _waterfall_title(band_id))
 
 
-def draw_session_figures(folder: Path, result: SessionResult) -> None:
-    """Hand the report's link-margin chart and telemetry plot to
+def draw_session_telemetry(folder: Path, frames: Sequence[SessionFrame]) -> None:
+    """Hand the report's telemetry plot of ``frames`` (every telemetry band decoded) to
+    :func:`groundstation.outputs.drawing.draw_png`, into ``folder`` (see
+    :func:`draw_session_waterfalls`)."""
+    telemetry = data.session_telemetry(frames)
+    if telemetry and telemetry.series.parity_ok.any():
+        draw_png("telemetry_panels", folder / "telemetry.png", telemetry.series)
+
+
+def draw_session_figures(folder: Path, result: SessionResult, *, telemetry: bool = True) -> None:
+    """Hand the report's link-margin chart and (with ``telemetry``; not when
+    :func:`draw_session_telemetry` had it) its telemetry plot to
     :func:`groundstation.outputs.drawing.draw_png`, into ``folder`` (see
     :func:`draw_session_waterfalls`)."""
     bands = data.session_bands(result)
     if bands:
         draw_png("margin", folder / "margin.png", data.margin_bars(bands))
-    telemetry = data.session_telemetry(result.frames)
-    if telemetry and telemetry.series.parity_ok.any():
-        draw_png("telemetry_panels", folder / "telemetry.png", telemetry.series)
+    if telemetry:
+        draw_session_telemetry(folder, result.frames)
 
 
 # ------------------------------------------------------------------------------ session

@@ -8,6 +8,7 @@ them (:mod:`groundstation.outputs.records`) and the session report drawn from th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -216,6 +217,18 @@ class SessionImage:
     fs_hz: float
 
 
+def session_frames(bands: Mapping[str, BandOutcome]) -> list[SessionFrame]:
+    """The telemetry frames of both telemetry bands of ``bands``, in time order, each with
+    its band (those decoded so far)."""
+    frames = [
+        SessionFrame(band_id, frame)
+        for band_id in ("32cm-tlm", "1.6m-tlm")
+        if band_id in bands and isinstance(decoded := bands[band_id].decoded, TelemetryBandResult)
+        for frame in decoded.frames
+    ]
+    return sorted(frames, key=lambda f: f.frame.time_utc)
+
+
 @dataclass
 class SessionResult:
     """The outcome of one session: the plan, each band, the commands, the verdict.
@@ -264,14 +277,7 @@ class SessionResult:
     @property
     def frames(self) -> list[SessionFrame]:
         """The telemetry frames of both telemetry bands, in time order, each with its band."""
-        frames = [
-            SessionFrame(band_id, frame)
-            for band_id in ("32cm-tlm", "1.6m-tlm")
-            if band_id in self.bands
-            and isinstance(decoded := self.bands[band_id].decoded, TelemetryBandResult)
-            for frame in decoded.frames
-        ]
-        return sorted(frames, key=lambda f: f.frame.time_utc)
+        return session_frames(self.bands)
 
     @property
     def all_commands(self) -> list[CommandOutcome]:

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from groundstation.errors import SessionError
 from groundstation.io.recording import Recording, format_utc, open_recording, parse_utc
 from groundstation.progress import progress
 from groundstation.results import BandOutcome, CarrierBandResult, CommandOutcome, SessionResult
+from groundstation.results.session import session_frames
 from groundstation.session.decode import collect_images, decode_band, range_rate_check
 from groundstation.session.downlinks import write_downlink
 from groundstation.session.folder import write_session_folder
@@ -62,6 +63,9 @@ from signals.path.geometry import get_trajectory
 from signals.spacecraft.downlinks import Downlink
 from signals.spacecraft.flight import FlightModel
 from signals.spacecraft.session_downlinks import session_downlink
+
+if TYPE_CHECKING:
+    from groundstation.outputs.drawing import FigureProcess
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +193,8 @@ def run_session(
             draw_session_waterfalls(drawn, waterfalls)
         rate_check = None
         bands_dir = work / "bands"
+        telemetry_left = set(recordings) & set(bands_of_kind("telemetry"))
+        telemetry_drawn = bool(telemetry_left)  # its plot drawn once the last is decoded
         for band_id in DOWNLINK_BANDS:
             if band_id not in recordings:
                 stages.step(f"{band_id}: nothing to decode")
@@ -202,6 +208,12 @@ def run_session(
             score_band(outcome, decoded, recordings[band_id])
             if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
                 rate_check = range_rate_check(decoded, carrier_truth, recordings[band_id])
+            if drawn is not None and telemetry_left == {band_id}:
+                # every telemetry band is in: the report's plot is drawn meanwhile
+                from groundstation.report.pages import draw_session_telemetry
+
+                draw_session_telemetry(drawn, session_frames(bands))
+            telemetry_left.discard(band_id)
         images = collect_images(bands["5cm-ppm"].decoded, bands_dir / "5cm-ppm", work / "images")
         result = SessionResult(
             plan=plan,
@@ -229,7 +241,7 @@ def run_session(
                 from groundstation.outputs.drawing import flush_figures
                 from groundstation.report.pages import draw_session_figures
 
-                draw_session_figures(drawn, result)
+                draw_session_figures(drawn, result, telemetry=not telemetry_drawn)
                 flush_figures()
             result.elapsed_s = time.perf_counter() - wall_start
             write_session_folder(result, work, write_report=write_report, drawn=drawn)
@@ -261,8 +273,9 @@ def resolve_start(args: argparse.Namespace) -> tuple[datetime, int | None, str]:
     return session_start(entry), entry.number, entry.kind
 
 
-def run_contact_command(args: argparse.Namespace) -> int:
-    """``groundstation contact``."""
+def run_contact_command(args: argparse.Namespace, figures: FigureProcess | None = None) -> int:
+    """``groundstation contact``; its figures drawn by ``figures`` (started earlier, its
+    imports under way) or by a second process started now."""
     if args.scenario == "sputnik22":
         from groundstation.session.sputnik22 import run_sputnik22_command
 
@@ -294,7 +307,10 @@ def run_contact_command(args: argparse.Namespace) -> int:
         print(f"live page: {live.start()}", flush=True)
     try:
         # each band's figures (telemetry.png) drawn by a second process meanwhile
-        with staged_folder(args.output, own_files=["session.json"]) as staging, figures_aside():
+        with (
+            staged_folder(args.output, own_files=["session.json"]) as staging,
+            figures_aside(figures),
+        ):
             result = run_session(
                 start,
                 args.scenario,
