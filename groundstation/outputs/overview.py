@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,26 +141,30 @@ def sampled_waterfall(
     scale = fs_hz * float(np.sum(window.astype(np.float64) ** 2))
     n_segments = n_samples // n_fft
     freqs = np.fft.fftshift(np.fft.fftfreq(n_fft, d=1.0 / fs_hz))
-    if n_segments == 0:
-        block = np.zeros(n_fft, np.complex64)
-        x = read(0, n_samples)
-        block[: x.size] = x
-        starts, counts, blocks = [0], [1], [block[np.newaxis, :]]
-    else:
+
+    def row_blocks() -> Iterator[tuple[int, int, np.ndarray]]:
+        """(first segment, segments, samples shaped (segments, n_fft)) of each row, read
+        when it is transformed: one row is held at a time, not the 50 MB of all of them."""
+        if n_segments == 0:
+            block = np.zeros(n_fft, np.complex64)
+            x = read(0, n_samples)
+            block[: x.size] = x
+            yield 0, 1, block[np.newaxis, :]
+            return
         rows = min(max_rows, n_segments)
         edges = (np.arange(rows + 1) * n_segments) // rows
-        starts, counts, blocks = [], [], []
         for lo, hi in itertools.pairwise(edges):
             k = int(min(segments_per_row, hi - lo))
             first = int(lo + (hi - lo - k) // 2)
             x = read(first * n_fft, k * n_fft)
             k = x.size // n_fft
-            starts.append(first)
-            counts.append(k)
-            blocks.append(np.asarray(x[: k * n_fft]).reshape(k, n_fft))
-    power_rows = []
+            yield first, k, np.asarray(x[: k * n_fft]).reshape(k, n_fft)
+
+    starts, counts, power_rows = [], [], []
     read_total = nonfinite = 0
-    for block in blocks:
+    for first, k, block in row_blocks():
+        starts.append(first)
+        counts.append(k)
         x, bad = nonfinite_to_zero(block.ravel())
         nonfinite += bad
         read_total += x.size
