@@ -23,6 +23,7 @@ from typing import Final
 import numpy as np
 from scipy import special
 
+from groundstation.receivers.tlm_frontend import active_kernel, numba
 from signals.dsp import block_power_spectra, noise_floor, parabolic_offset
 from signals.formats.tlm import (
     MAX_CARRIER_OFFSET_HZ,
@@ -86,6 +87,32 @@ def noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
     return float(noise_floor(psd, n_averaged=spectra.shape[0]))
 
 
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _line_search_kernel(padded, starts, b):  # pragma: no cover - compiled
+        # every line's sum, added in block order (the bits of the numpy loop), its first
+        # largest bin; the best line first reached
+        k = padded.shape[0]
+        total = np.empty(b)
+        best_score, best_j, best_h = -np.inf, 0, 0
+        for h in range(starts.shape[0]):
+            s = starts[h, 0]
+            for j in range(b):
+                total[j] = padded[0, s + j]
+            for row in range(1, k):
+                s = starts[h, row]
+                for j in range(b):
+                    total[j] += padded[row, s + j]
+            jm = 0
+            for j in range(1, b):
+                if total[j] > total[jm]:
+                    jm = j
+            if total[jm] > best_score:
+                best_score, best_j, best_h = total[jm], jm, h
+        return best_score, best_j, best_h
+
+
 def _line_search(
     power: np.ndarray, times_s: np.ndarray, bin_hz: float, rates: np.ndarray
 ) -> tuple[float, float, float, int]:
@@ -122,12 +149,16 @@ def _line_search(
             total += padded[row, starts[h, row] : starts[h, row] + b]
         return total
 
-    best = (-np.inf, 0, 0)
-    for h in range(rates.size):
-        total = along(h)
-        j = int(np.argmax(total))
-        if total[j] > best[0]:
-            best = (float(total[j]), j, h)
+    if active_kernel() == "numba" and rates.size > 1:
+        score, j, h = _line_search_kernel(padded, np.ascontiguousarray(starts), b)
+        best = (float(score), int(j), int(h))
+    else:
+        best = (-np.inf, 0, 0)
+        for h in range(rates.size):
+            total = along(h)
+            j = int(np.argmax(total))
+            if total[j] > best[0]:
+                best = (float(total[j]), j, h)
     score, j, h = best
     total = along(h)
     return j + peak_offset(total, j), float(rates[h]), score / k, b * rates.size

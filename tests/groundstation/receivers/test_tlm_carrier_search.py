@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from groundstation.receivers.tlm_carrier import _line_search, peak_offset
+from groundstation.receivers.tlm_frontend import NO_NUMBA_ENV
 
 
 def _gathered(power, times_s, bin_hz, rates):
@@ -22,8 +23,11 @@ def _gathered(power, times_s, bin_hz, rates):
     return j + peak_offset(totals[h], j), float(rates[h]), totals[h][j] / k, b * rates.size
 
 
+@pytest.mark.parametrize("kernel", ["numba", "numpy"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_line_search_is_the_gathered_sum_to_the_bit(seed) -> None:
+def test_line_search_is_the_gathered_sum_to_the_bit(seed, kernel, monkeypatch) -> None:
+    """The compiled search and the numpy loop: both the gathered sums, to the bit."""
+    monkeypatch.setenv(NO_NUMBA_ENV, "1" if kernel == "numpy" else "0")
     rng = np.random.default_rng(seed)
     k, b, bin_hz = 23, 400, 0.5
     times_s = (np.arange(k) + 0.5) * 2.0
