@@ -23,6 +23,7 @@ hour at 180 kS/s. The derivation and the measured counts are in ``docs/ppm-recei
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections import Counter
 from typing import Final
@@ -78,6 +79,26 @@ ACQUISITION_COUNTS: Final = (
 )
 
 
+#: Header list decoding: the periods least certain, and every choice among the three best
+#: levels (0, 1, 2) of each, in order (the first, all best levels, is what was tried).
+LIST_DOUBTFUL_PERIODS: Final = 4
+_LIST_CHOICES: Final = np.stack(
+    np.meshgrid(*([np.arange(3)] * LIST_DOUBTFUL_PERIODS), indexing="ij"), -1
+).reshape(-1, LIST_DOUBTFUL_PERIODS)
+_LIST_CHOICES.flags.writeable = False
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_rotators(fs_hz: float, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Acquirer.rotators`, shared by the receivers at one rate (a few milliseconds of
+    ``np.exp`` each, once per process instead of once per receiver). Shared: not to be
+    written to (left writeable so that the scan kernel keeps its one array type)."""
+    n = np.arange(length)
+    freqs = np.array([f for f in ACQUISITION_OFFSETS_HZ if abs(f) < 0.5 * fs_hz])
+    phasors = np.exp(-2j * np.pi * freqs[:, None] / fs_hz * n[None, :]).astype(np.complex64)
+    return freqs, phasors
+
+
 class Acquirer:
     """Find and verify transmission starts in a :class:`SampleBuffer`."""
 
@@ -93,22 +114,11 @@ class Acquirer:
         #: whether a line marker was missed after that. (The receiver resets both.)
         self.line_found_reach: int | None = None
         self.line_missed_after = False
-        self._rot_cache: tuple[int, tuple[np.ndarray, np.ndarray]] = (
-            0,
-            (np.zeros(0), np.zeros((0, 0))),
-        )
 
     def rotators(self, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Carrier hypotheses of the scan (Hz) and their de-rotation phasors, shape
-        (hypotheses, length) (cached)."""
-        if self._rot_cache[0] != length:
-            n = np.arange(length)
-            freqs = np.array(
-                [f for f in ACQUISITION_OFFSETS_HZ if abs(f) < 0.5 * self.reader.fs_hz]
-            )
-            phasors = np.exp(-2j * np.pi * freqs[:, None] / self.reader.fs_hz * n[None, :])
-            self._rot_cache = (length, (freqs, phasors.astype(np.complex64)))
-        return self._rot_cache[1]
+        (hypotheses, length) (cached for the process)."""
+        return _scan_rotators(self.reader.fs_hz, int(length))
 
     def scan_overlap(self) -> int:
         """Samples a scan block reads past its own length (the frame marker's span)."""
@@ -335,6 +345,8 @@ class Acquirer:
         tries.append((-1, np.argmax(both, axis=1)))
         found: list[tuple[PpmHeader, int]] = []
         for copy_index, values in tries:
+            if int(header_check(values)) != int(values[-1]):
+                continue  # what unpack would refuse first, without raising
             try:
                 header = PpmHeader.unpack(values)
             except PpmFormatError:
@@ -348,9 +360,8 @@ class Acquirer:
         # the line markers).
         order = np.argsort(both, axis=1)[:, ::-1][:, :3]
         top = np.take_along_axis(both, order, axis=1)
-        doubt = np.argsort(-(top[:, 1] / np.maximum(top[:, 0], 1e-30)))[:4]
-        choices = np.stack(np.meshgrid(*([np.arange(3)] * doubt.size), indexing="ij"), -1)
-        choices = choices.reshape(-1, doubt.size)
+        doubt = np.argsort(-(top[:, 1] / np.maximum(top[:, 0], 1e-30)))[:LIST_DOUBTFUL_PERIODS]
+        choices = _LIST_CHOICES
         loss = np.sum(top[doubt, 0][None, :] - top[doubt[None, :], choices], axis=1)
         candidates = np.repeat(order[None, :, 0], choices.shape[0], axis=0)
         candidates[:, doubt] = order[doubt[None, :], choices]
