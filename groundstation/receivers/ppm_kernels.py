@@ -254,6 +254,17 @@ def marker_scores_numpy(
 
 # ------------------------------------------------------------------------ compiled kernels
 
+
+def copy_finite_numpy(src: np.ndarray, dst: np.ndarray) -> bool:
+    """Copy complex64 samples ``src`` into ``dst`` (same size); whether all are finite
+    (numpy reference: the copy, then one sum over it, which NaN and Inf propagate through;
+    a sum that overflows says not finite as well, and the caller then looks sample by
+    sample)."""
+    dst[...] = src
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.isfinite(np.add.reduce(dst.view(np.float32))))
+
+
 if NUMBA_AVAILABLE:
     # Reassociation and contraction only: no assumption of finite values (NaN and Inf
     # samples are erasures the receiver must see).
@@ -371,6 +382,25 @@ if NUMBA_AVAILABLE:
             for j in range(sets):
                 out[j] += _window_energy(xf, positions[k], weight_sets[j])
 
+    @numba.njit(cache=True, nogil=True)
+    def _copy_finite_kernel(src, dst):
+        # One pass: each value copied and tested (x - x is NaN for NaN and ±Inf); the test
+        # is an integer OR, which the compiler vectorises without reordering any sum.
+        bad = 0
+        for i in range(src.size):
+            v = src[i]
+            dst[i] = v
+            bad |= np.int32(v - v != 0)
+        return bad == 0
+
+
+def copy_finite_numba(src: np.ndarray, dst: np.ndarray) -> bool:
+    """Compiled :func:`copy_finite_numpy` (the same copy; True exactly when every value is
+    finite)."""
+    if src.size != dst.size:
+        raise ValueError(f"cannot copy {src.size} samples into {dst.size}")
+    return bool(_copy_finite_kernel(_as_pairs(src), dst.view(np.float32)))
+
 
 def _weights(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weights, dtype=np.complex64)
@@ -467,3 +497,4 @@ window_energies = dispatching(window_energies_numpy, window_energies_numba)
 period_decisions = dispatching(period_decisions_numpy, period_decisions_numba)
 energy_sums = dispatching(energy_sums_numpy, energy_sums_numba)
 marker_scores = dispatching(marker_scores_numpy, marker_scores_numba)
+copy_finite = dispatching(copy_finite_numpy, copy_finite_numba)

@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from groundstation.receivers.ppm_detect import PulseFilter
+from groundstation.receivers.ppm_kernels import copy_finite
 from signals.dsp import nonfinite_to_zero
 from signals.formats.ppm import CHIP_RATE_HZ, PERIOD_CHIPS
 
@@ -186,8 +187,9 @@ class SampleBuffer:
         """Add the next samples (NaN/Inf erased to zero and counted)."""
         chunk = np.asarray(chunk, dtype=np.complex64).reshape(-1)
         if chunk.size:
-            self.space(chunk.size)[:] = chunk
-            self.commit(chunk.size)
+            # copied and checked for NaN/Inf in one pass
+            finite = copy_finite(chunk, self.space(chunk.size))
+            self.commit(chunk.size, finite=finite)
 
     def space(self, count: int) -> np.ndarray:
         """Room for the next ``count`` samples in the buffer itself, to be written in place
@@ -217,10 +219,12 @@ class SampleBuffer:
             self._limit = max(limit, self._limit)
         return self._data[self._hi : self._hi + count]
 
-    def commit(self, count: int) -> None:
-        """Take the first ``count`` samples written into :meth:`space` as fed."""
+    def commit(self, count: int, *, finite: bool = False) -> None:
+        """Take the first ``count`` samples written into :meth:`space` as fed (``finite``:
+        they are known to hold no NaN/Inf, no need to look)."""
         stop = self._hi + count
-        self._erase_nonfinite(self._data[self._hi : stop], self.fed)
+        if not finite:
+            self._erase_nonfinite(self._data[self._hi : stop], self.fed)
         self._hi = stop
         self.fed += count
 

@@ -306,3 +306,28 @@ def test_compiled_scan_noise_floor_equals_the_median():
             x = np.round(x * 2).astype(np.complex64)  # many equal powers
         count = int(rng.integers(1, n + 1))
         assert ps.scan_noise_floor_numba(x, count) == ps.scan_noise_floor_numpy(x, count)
+
+
+@needs_numba
+def test_compiled_copy_finite_copies_and_finds_every_non_finite_value():
+    """The copy into the receiver's buffer and its NaN/Inf test in one pass: the same copy
+    as the reference, and False exactly when a NaN or ±Inf (real or imaginary part) is
+    there; huge finite values whose sum overflows are finite (the reference's sum says
+    otherwise, and its caller then finds nothing to erase)."""
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(1, 5000))
+        x = _noise(rng, n)
+        bad = None
+        if trial % 4:
+            bad = int(rng.integers(0, n))
+            value = (np.nan, np.inf, -np.inf)[trial % 3]
+            x[bad] = complex(value, 0) if trial % 2 else complex(0, value)
+        out, ref = np.empty_like(x), np.empty_like(x)
+        assert pk.copy_finite_numba(x, out) == (bad is None)
+        assert pk.copy_finite_numpy(x, ref) == (bad is None)
+        assert out.tobytes() == ref.tobytes() == x.tobytes()
+    huge = np.full(64, 3e38 + 3e38j, np.complex64)
+    assert pk.copy_finite_numba(huge, np.empty_like(huge))
+    with pytest.raises(ValueError):
+        pk.copy_finite_numba(huge, np.empty(63, np.complex64))
