@@ -145,7 +145,26 @@ def run_session(
         transmissions = session_transmissions(plan, profile, spacecraft.transmission_plan())
         link = session_link(plan, profile)
         downlinks: dict[str, Downlink] = {}
-        metas: dict[str, Path] = {}
+        drawn: Path | None = None
+        waterfalls: dict[str, Any] = {}
+        if outdir is not None and write_report:
+            # The report's figures are drawn as their data comes (by the second process
+            # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
+            drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+
+        def recorded(band_id: str, meta: Path) -> None:
+            """Open the band's recording; hand its waterfall to be drawn."""
+            recordings[band_id] = recording = open_recording(meta)
+            if record:
+                bands[band_id].recording = str(meta.relative_to(work))
+            if drawn is not None:
+                from groundstation.outputs.spectrum import waterfall_from_recording
+                from groundstation.report.pages import draw_session_waterfalls
+
+                rows = 120 if band_id in bands_of_kind("telemetry") else 400
+                waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
+                draw_session_waterfalls(drawn, {band_id: waterfalls[band_id]})
+
         for band_id in DOWNLINK_BANDS:
             tx = transmissions.get(band_id)
             if tx is None:
@@ -167,30 +186,16 @@ def run_session(
                 outcome.lines_expected = sum(i["lines"] for i in downlink.truth["images"])
             else:
                 carrier_truth = downlink.truth
-            if air is None:
-                metas[band_id] = write_downlink(recording_dir / band_id, downlink)
+            if air is None:  # each waterfall drawn while the next band is generated
+                recorded(band_id, write_downlink(recording_dir / band_id, downlink))
             else:
                 downlinks[band_id] = downlink
         if air is not None:
             table = command_table(plan.commands, sent_utc, received, [])
-            metas = air(downlinks, recording_dir, plan, table, list(spacecraft.log))
-        for band_id, meta in metas.items():
-            recordings[band_id] = open_recording(meta)
-            if record:
-                bands[band_id].recording = str(meta.relative_to(work))
-        drawn: Path | None = None
-        waterfalls: dict[str, Any] = {}
-        if outdir is not None and write_report:
-            # The report's figures are drawn as their data comes (by the second process
-            # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
-            from groundstation.outputs.spectrum import waterfall_from_recording
-            from groundstation.report.pages import draw_session_waterfalls
-
-            drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
-            for band_id, recording in recordings.items():
-                rows = 120 if band_id in bands_of_kind("telemetry") else 400
-                waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
-            draw_session_waterfalls(drawn, waterfalls)
+            for band_id, meta in air(
+                downlinks, recording_dir, plan, table, list(spacecraft.log)
+            ).items():
+                recorded(band_id, meta)
         rate_check = None
         bands_dir = work / "bands"
         telemetry_left = set(recordings) & set(bands_of_kind("telemetry"))
