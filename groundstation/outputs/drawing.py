@@ -9,7 +9,10 @@ two run side by side. The figures are the same, pixel for pixel: the second proc
 the same functions.
 
 Outside :func:`figures_aside`, :func:`draw_png` draws at once in the calling process, as
-before. The decoders call :func:`draw_png` and need not know which happens.
+before. The decoders call :func:`draw_png` and need not know which happens. ``contact``
+hands over every figure of its session the same way, the report's too (into a folder the
+report then embeds), and :func:`flush_figures` waits for those handed over so far while
+the process stays for more.
 
 A job is a figure's name in :data:`FIGURES`, the PNG's path and its plain data (arrays,
 dataclasses); it goes to the second process as a pickle in a temporary folder of the first,
