@@ -197,6 +197,40 @@ def test_the_scan_waits_behind_the_image_its_candidate_verifies():
     assert [_key(e) for e in events] == [_key(e) for e in whole.feed(x) + whole.end()]
 
 
+def test_a_scan_held_by_a_cut_transmission_goes_on_once_its_next_line_marker_is_missed():
+    """A transmission cut off ten periods into its first line (its header and first line
+    marker found: the scan waits behind it), then a small image: once the cut one's second
+    line marker is looked for and missed, the scan goes on from where it waited and finds
+    the small image, every line; the same events in chunks as whole."""
+    rng = np.random.default_rng(9)
+    channel = PpmChannel(clock_ppm=-15, carrier_offset_hz=3000, esn0_db=14.0)
+    wide = PpmSignal([ImageTransmission(make_image("random", 6, 300, rng), 41)],
+                     fs_hz=FS_HZ, channel=channel, lead_s=0.03)  # fmt: skip
+    cut = int(wide.period_start_samples(np.array([PREAMBLE_PERIODS + 10]))[0])
+    first_line = next(wide.chunks(rng, chunk_samples=cut))
+    small = make_image("ramp", 6, 9, rng)
+    behind = PpmSignal([ImageTransmission(small, 6)], fs_hz=FS_HZ, channel=channel,
+                       lead_s=0.2, tail_s=4.0).samples(rng)  # fmt: skip
+    x = np.concatenate([first_line, behind])
+    chunk = round(0.02 * FS_HZ)
+    receiver = PpmReceiver(FS_HZ)
+    events, header_fed = [], None
+    for lo in range(0, x.size, chunk):
+        events += receiver.feed(x[lo : lo + chunk])
+        if header_fed is None and any(isinstance(e, ImageHeader) for e in events):
+            header_fed = receiver.samples_fed
+    events += receiver.end()
+    images = [e for e in events if isinstance(e, DecodedImage)]
+    assert [image.image_id for image in images] == [6]
+    assert images[0].received.all() and np.count_nonzero(images[0].grey != small) <= 2
+    # the small image came out once the cut header's second line marker had been looked
+    # for and missed, not when the third was (the cut candidate still waits for two more)
+    second, third = wide.period_start_samples(PREAMBLE_PERIODS + np.array([305, 610]))
+    assert header_fed is not None and second <= header_fed < third
+    whole = PpmReceiver(FS_HZ)
+    assert [_key(e) for e in events] == [_key(e) for e in whole.feed(x) + whole.end()]
+
+
 def test_the_look_back_stays_bounded():
     x, _ = _recording()
     noise = np.random.default_rng(3).standard_normal((2, 4_000_000)).astype(np.float32)
