@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -54,6 +55,10 @@ def _boxcar(x: np.ndarray, width: int) -> np.ndarray:
     at the ends."""
     n = x.size
     width = max(1, min(int(width), n))
+    if active_kernel() == "numba" and x.dtype == np.complex128 and n > 0:
+        out = np.empty(n, np.complex128)
+        _boxcar_kernel(np.ascontiguousarray(x), width, out)
+        return out
     csum = prefix_sums(x)
     half = width // 2
     # the window [i − half, i − half + width), moved inside [0, n) at the ends
@@ -63,6 +68,16 @@ def _boxcar(x: np.ndarray, width: int) -> np.ndarray:
     out[:half] = (csum[width] - csum[0]) / width
     out[half + inner :] = (csum[n] - csum[n - width]) / width
     return out
+
+
+def _unwrap(p: np.ndarray) -> np.ndarray:
+    """:func:`numpy.unwrap` of ``p`` (rad; period 2π, jumps beyond π), compiled where
+    numba is: the same differences, remainders and running sum, to the bit."""
+    if active_kernel() == "numba" and p.dtype == np.float64 and p.size > 0:
+        out = np.empty(p.size)
+        _unwrap_kernel(np.ascontiguousarray(p), out)
+        return out
+    return np.unwrap(p)
 
 
 def peak_offset(y: np.ndarray, i: int) -> float:
@@ -111,6 +126,142 @@ if numba is not None:
             if total[jm] > best_score:
                 best_score, best_j, best_h = total[jm], jm, h
         return best_score, best_j, best_h
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _boxcar_kernel(x, width, out):  # pragma: no cover - compiled
+        # _boxcar's prefix sums (np.cumsum's order) and window differences; numpy divides a
+        # complex by the real width as (re + im·0)·(1/width), (im − re·0)·(1/width)
+        n = x.shape[0]
+        csum = np.empty(n + 1, np.complex128)
+        csum[0] = 0.0
+        acc = x[0]
+        csum[1] = acc
+        for i in range(1, n):
+            acc += x[i]
+            csum[i + 1] = acc
+        half = width // 2
+        inner = n - width + 1
+        scale = 1.0 / width
+        for i in range(inner):
+            d = csum[width + i] - csum[i]
+            out[half + i] = complex(d.real * scale, d.imag * scale)
+        d = csum[width] - csum[0]
+        for i in range(half):
+            out[i] = complex(d.real * scale, d.imag * scale)
+        d = csum[n] - csum[n - width]
+        for i in range(half + inner, n):
+            out[i] = complex(d.real * scale, d.imag * scale)
+
+    @numba.njit(cache=True, nogil=True)
+    def _unwrap_kernel(p, out):  # pragma: no cover - compiled
+        # np.unwrap: dd = diff(p); ddmod = mod(dd + π, 2π) − π (numpy's remainder and
+        # Python's are the same), +π where it is −π and dd > 0; the correction
+        # ddmod − dd, 0 where |dd| < π; p plus the running sum of the corrections
+        pi = math.pi
+        period = 2.0 * pi
+        out[0] = p[0]
+        acc = 0.0
+        for i in range(1, p.shape[0]):
+            dd = p[i] - p[i - 1]
+            ddmod = (dd - (-pi)) % period + (-pi)
+            if ddmod == -pi and dd > 0.0:
+                ddmod = pi
+            correction = ddmod - dd
+            if abs(dd) < pi:
+                correction = 0.0
+            acc = correction if i == 1 else acc + correction
+            out[i] = p[i] + acc
+
+    @numba.njit(cache=True, nogil=True)
+    def _block_sum(a, lo, n):  # pragma: no cover - compiled
+        # numpy's pairwise summation of a[lo : lo + n], n ≤ 128: one by one below 8, else
+        # eight running sums added as a tree, then the rest one by one
+        if n < 8:
+            res = 0.0
+            for i in range(lo, lo + n):
+                res += a[i]
+            return res
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        stop = n - n % 8
+        while i < stop:
+            r0 += a[lo + i]
+            r1 += a[lo + i + 1]
+            r2 += a[lo + i + 2]
+            r3 += a[lo + i + 3]
+            r4 += a[lo + i + 4]
+            r5 += a[lo + i + 5]
+            r6 += a[lo + i + 6]
+            r7 += a[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+
+    @numba.njit(cache=True, nogil=True)
+    def _pairwise_sum(a):  # pragma: no cover - compiled
+        # np.sum of a float64 array: above 128 values, the sum of the first half (rounded
+        # down to a multiple of 8) plus the sum of the rest, each halved again; the tree is
+        # walked with a stack (a recursive kernel cannot be cached)
+        los = np.empty(192, np.int64)
+        ns = np.empty(192, np.int64)
+        values = np.empty(64)
+        top, depth = 0, 0
+        los[0], ns[0] = 0, a.shape[0]
+        top = 1
+        while top > 0:
+            top -= 1
+            lo, n = los[top], ns[top]
+            if n < 0:  # both halves summed: add them
+                depth -= 1
+                values[depth - 1] = values[depth - 1] + values[depth]
+            elif n <= 128:
+                values[depth] = _block_sum(a, lo, n)
+                depth += 1
+            else:
+                n2 = n // 2
+                n2 -= n2 % 8
+                los[top], ns[top] = 0, -1
+                los[top + 1], ns[top + 1] = lo + n2, n - n2
+                los[top + 2], ns[top + 2] = lo, n2
+                top += 3
+        return values[0]
+
+    @numba.njit(cache=True, nogil=True)
+    def _fit_sums_kernel(u, weight, y, sums):  # pragma: no cover - compiled
+        # _quadratic_fit's terms w²·u^k (k < 5, by products) and w²·u^k·y (k < 3), each
+        # summed as np.sum sums it
+        n = u.shape[0]
+        terms = np.empty((8, n))
+        for i in range(n):
+            w2 = weight[i] * weight[i]
+            t1 = w2 * u[i]
+            t2 = t1 * u[i]
+            t3 = t2 * u[i]
+            terms[0, i] = w2
+            terms[1, i] = t1
+            terms[2, i] = t2
+            terms[3, i] = t3
+            terms[4, i] = t3 * u[i]
+            terms[5, i] = w2 * y[i]
+            terms[6, i] = t1 * y[i]
+            terms[7, i] = t2 * y[i]
+        for k in range(8):
+            sums[k] = _pairwise_sum(terms[k])
+
+    @numba.njit(cache=True, nogil=True)
+    def _quadratic_phasor_kernel(t, c0, c1, c2, quad, turn):  # pragma: no cover - compiled
+        # c0 + t·(c1 + t·c2) and exp(−j·that) as numpy's complex exp makes it: (cos, sin)
+        for i in range(t.shape[0]):
+            q = c0 + t[i] * (c1 + t[i] * c2)
+            quad[i] = q
+            turn[i] = complex(math.cos(-q), math.sin(-q))
 
 
 def _line_search(
@@ -237,16 +388,39 @@ def _quadratic_fit(t: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarr
     mid = 0.5 * (t[0] + t[-1])
     half = max(0.5 * (t[-1] - t[0]), 1e-12)
     u = (t - mid) / half
-    w2 = weight * weight
-    terms = [w2, w2 * u]  # w²·u^k by products (a power per element costs ten times more)
-    for _ in range(3):
-        terms.append(terms[-1] * u)
-    powers = [float(np.sum(term)) for term in terms]
+    if active_kernel() == "numba" and t.size > 0:
+        sums = np.empty(8)
+        _fit_sums_kernel(
+            np.ascontiguousarray(u, np.float64), np.ascontiguousarray(weight, np.float64),
+            np.ascontiguousarray(y, np.float64), sums,
+        )  # fmt: skip
+        powers, rhs_sums = [float(v) for v in sums[:5]], [float(v) for v in sums[5:]]
+    else:
+        w2 = weight * weight
+        terms = [w2, w2 * u]  # w²·u^k by products (a power per element costs ten times more)
+        for _ in range(3):
+            terms.append(terms[-1] * u)
+        powers = [float(np.sum(term)) for term in terms]
+        rhs_sums = [float(np.sum(term * y)) for term in terms[:3]]
     normal = np.array([[powers[i + j] for j in range(3)] for i in range(3)])
-    rhs = np.array([float(np.sum(term * y)) for term in terms[:3]])
+    rhs = np.array(rhs_sums)
     b0, b1, b2 = np.linalg.solve(normal, rhs)
     c2 = b2 / half**2
     return np.array([b0 - b1 * mid / half + c2 * mid * mid, b1 / half - 2 * c2 * mid, c2])
+
+
+def _quadratic_phasor(t: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The phase poly[0] + poly[1]·t + poly[2]·t² (rad) and exp(−j·phase), compiled where
+    numba is (to the bit: numpy's complex exp of −j·q is cos q − j·sin q)."""
+    if active_kernel() == "numba" and t.dtype == np.float64:
+        quad = np.empty(t.size)
+        turn = np.empty(t.size, np.complex128)
+        _quadratic_phasor_kernel(
+            np.ascontiguousarray(t), float(poly[0]), float(poly[1]), float(poly[2]), quad, turn
+        )
+        return quad, turn
+    quad = poly[0] + t * (poly[1] + t * poly[2])
+    return quad, np.exp(-1j * quad)
 
 
 def _detection_threshold(n_blocks: int, cells: int) -> float:
@@ -366,10 +540,10 @@ def _track_phase(
     n_c = c.size
     c2 = c if phase2 is None else c * np.exp(-1j * phase2)
     v = _boxcar(c2, w1)
-    ph = np.unwrap(np.angle(v))
+    ph = _unwrap(np.angle(v))
     poly = _quadratic_fit(t_c, ph, np.abs(v))
-    quad = poly[0] + t_c * (poly[1] + t_c * poly[2])
-    c3 = c2 * np.exp(-1j * quad)
+    quad, turn = _quadratic_phasor(t_c, poly)
+    c3 = c2 * turn
     v = _boxcar(c3, w1)
     carrier_power = max(float(np.mean(np.abs(v) ** 2)) - n0 * fs_c / w1, 1e-30)
     cn0_carrier = carrier_power / max(n0, 1e-300)
@@ -377,7 +551,7 @@ def _track_phase(
     t_opt = np.sqrt(6.0 / (cn0_carrier * q * q))
     t_opt = float(np.clip(t_opt, 0.25, min(20.0, max(0.25, n_c / fs_c / 4))))
     v3 = _boxcar(c3, max(1, round(t_opt * fs_c)))
-    resid = np.unwrap(np.angle(v3))
+    resid = _unwrap(np.angle(v3))
     resid -= 2 * np.pi * np.round(np.mean(resid) / (2 * np.pi))
     phase_c = quad + resid if phase2 is None else phase2 + quad + resid
     offset = f2 + poly[1] / (2 * np.pi)
