@@ -91,6 +91,10 @@ def decode_tlm_to_dir(
             "summary.json",
         ),
     )
+    title = f"Mars 1 telemetry, {recording.band}, {decoded.bit_rate_bps:g} bit/s"
+    # first: drawn now, or by a second process while the files below are written and the
+    # page is made ready (outputs.drawing), the plot being the last thing the page waits for
+    draw_png("telemetry", outdir / "telemetry.png", _series(decoded.frames), title)
     records.write_telemetry_csv(outdir / "telemetry.csv", decoded.frames)
     records.write_telemetry_jsonl(outdir / "telemetry.jsonl", decoded.frames)
     write_annotated_metadata(
@@ -98,8 +102,5 @@ def decode_tlm_to_dir(
         outdir / recording.meta_path.name,
         records.frame_annotations(decoded, recording.center_frequency_hz),
     )
-    title = f"Mars 1 telemetry, {recording.band}, {decoded.bit_rate_bps:g} bit/s"
-    # drawn now, or by a second process while the files below are written (outputs.drawing)
-    draw_png("telemetry", outdir / "telemetry.png", _series(decoded.frames), title)
     records.write_summary(outdir / "summary.json", result)
     return result
