@@ -256,6 +256,15 @@ if numba is not None:
             sums[k] = _pairwise_sum(terms[k])
 
     @numba.njit(cache=True, nogil=True)
+    def _unit_phasors_kernel(x, sign, out):  # pragma: no cover - compiled
+        # numpy's ±1j·x is (±0·x ∓ 1·0) + j(±0·0 ± 1·x) (−1j is −0 − 1j): a zero real part
+        # (exp of it is 1) and ±0 + (±x); its complex exp is then cos, sin of that
+        zero = math.copysign(0.0, sign)
+        for i in range(x.shape[0]):
+            y = zero + sign * x[i]
+            out[i] = complex(math.cos(y), math.sin(y))
+
+    @numba.njit(cache=True, nogil=True)
     def _quadratic_phasor_kernel(t, c0, c1, c2, quad, turn):  # pragma: no cover - compiled
         # c0 + t·(c1 + t·c2) and exp(−j·that) as numpy's complex exp makes it: (cos, sin)
         for i in range(t.shape[0]):
@@ -423,6 +432,16 @@ def _quadratic_phasor(t: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.n
     return quad, np.exp(-1j * quad)
 
 
+def unit_phasors(phase_rad: np.ndarray, sign: float = 1.0) -> np.ndarray:
+    """``np.exp(sign·1j·phase_rad)`` (``sign`` ±1), compiled where numba is: numpy's complex
+    exp of ±j·x is cos, sin of 0 + (±x), to the bit."""
+    if active_kernel() == "numba" and phase_rad.dtype == np.float64 and phase_rad.ndim == 1:
+        out = np.empty(phase_rad.size, np.complex128)
+        _unit_phasors_kernel(np.ascontiguousarray(phase_rad), float(sign), out)
+        return out
+    return np.exp(sign * 1j * phase_rad)
+
+
 def _detection_threshold(n_blocks: int, cells: int) -> float:
     """Mean normalised power on the best of ``cells`` lines that noise alone exceeds with
     probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1)."""
@@ -538,7 +557,7 @@ def _track_phase(
     the phase smoothed over ``w1`` bins, then a box-car average of the remaining phasor over
     the optimum time."""
     n_c = c.size
-    c2 = c if phase2 is None else c * np.exp(-1j * phase2)
+    c2 = c if phase2 is None else c * unit_phasors(phase2, -1.0)
     v = _boxcar(c2, w1)
     ph = _unwrap(np.angle(v))
     poly = _quadratic_fit(t_c, ph, np.abs(v))

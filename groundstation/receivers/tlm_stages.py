@@ -24,7 +24,12 @@ from groundstation.receivers.tlm_bitsync import (
     subcarrier,
     undetected_error_prob,
 )
-from groundstation.receivers.tlm_carrier import CarrierTrack, noise_density, track_carrier
+from groundstation.receivers.tlm_carrier import (
+    CarrierTrack,
+    noise_density,
+    track_carrier,
+    unit_phasors,
+)
 from groundstation.receivers.tlm_framesync import SegmentFrame, find_frames
 from groundstation.receivers.tlm_frontend import Nco, matched_bins, subcarrier_bins
 from groundstation.results import TruncatedFrame
@@ -183,7 +188,7 @@ def decode_bins(
     )
     ref_phase = np.asarray(reference.phase_rad(centres_c, fs_hz))
     t_c = (centres_c - a) / fs_hz
-    c_ref = c.astype(np.complex128) * np.exp(1j * (nco_phase - ref_phase))
+    c_ref = c.astype(np.complex128) * unit_phasors(nco_phase - ref_phase)
     # --- noise density from the data bins (white: sums of m independent samples)
     a_bins, b_bins = bins.data_a, bins.data_b
     if known is None:

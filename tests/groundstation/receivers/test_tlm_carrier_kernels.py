@@ -60,3 +60,13 @@ def test_carrier_phase_track_is_numpys(monkeypatch) -> None:
         assert (got.offset_hz, got.rate_hz_per_s, got.carrier_power, got.n0) == (
             ref.offset_hz, ref.rate_hz_per_s, ref.carrier_power, ref.n0,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_unit_phasors_are_numpys_exp(sign, monkeypatch) -> None:
+    rng = np.random.default_rng(14)
+    x = np.concatenate([rng.standard_normal(5000) * 10.0 ** rng.uniform(-3, 4, 5000), [0.0, -0.0]])
+    ref, got = _both(monkeypatch, tc.unit_phasors, x, sign)
+    assert np.array_equal(got, ref)
+    assert np.array_equal(np.signbit(got.imag), np.signbit(ref.imag))  # zeros' signs too
+    assert np.array_equal(got, np.exp(sign * 1j * x))
