@@ -20,11 +20,9 @@ found in any, else 0.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,6 +262,7 @@ def _decode_source(
 ) -> DecodeOutcome:
     """:func:`decode_one`, the figures drawn by ``figures`` (a FigureProcess) if given."""
     import contextlib
+    import importlib
 
     from groundstation.decode import DECODERS
     from groundstation.errors import DataFileError, GroundStationError
@@ -307,10 +306,8 @@ def _decode_source(
             return "MISMATCH"
 
         checked = sha_state() if strict else None
-        module_name, function_name = DECODERS[recording.band]
-        preparing = prepare_decoder_aside(module_name)
         survey = sampled_waterfall(recording.read, recording.n_samples, recording.fs_hz)
-        preparing.join()
+        module_name, function_name = DECODERS[recording.band]
         decoder = getattr(importlib.import_module(module_name), function_name)
         inputs = [recording.data_path]
         if facts.form == "sigmf":
@@ -349,35 +346,6 @@ def _decode_source(
         tuple(warnings),
         str(summary.get("reason", "")),
     )
-
-
-def prepare_decoder_aside(module_name: str) -> threading.Thread:
-    """Import the decoder's module and ready numba's compiler in a thread; return it (join
-    it before the decoder runs).
-
-    numba's start costs about a second of a short decode: its import, then at the first
-    compiled call the registration of everything it can compile, even to load a kernel
-    from its cache. Done in a thread while this one surveys the recording (reading the file
-    and numpy's transforms, which let other threads run), it is partly over when the
-    decoder starts. What the decoder computes is the same: the same kernels are loaded
-    from the same cache. A failure here is left for the decoder's own import to report.
-    """
-
-    def prepare() -> None:
-        try:
-            importlib.import_module(module_name)
-            if "numba" in sys.modules:  # not when the numpy reference path is chosen
-                from numba.core.compiler_lock import global_compiler_lock
-                from numba.core.registry import cpu_target
-
-                with global_compiler_lock:  # as numba itself does before loading a kernel
-                    cpu_target.target_context.refresh()
-        except Exception as exc:  # reported by the decoder's own import
-            log.debug("preparing %s: %s", module_name, exc)
-
-    thread = threading.Thread(target=prepare, name="prepare-decoder", daemon=True)
-    thread.start()
-    return thread
 
 
 def _decode_into(
