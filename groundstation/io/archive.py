@@ -117,7 +117,7 @@ def open_archive(path: Path, options: SourceOptions) -> tuple[Recording, tuple[i
     if needs_patch(options):
         metadata = patched(metadata, options)
     virtual = path.parent / (stem + META_SUFFIX)
-    recording = recording_from_metadata(metadata, virtual, path)
+    recording = recording_from_metadata(metadata, virtual, path, shown_name=path.name)
     if options.sample_format is not None and SAMPLE_FORMATS[options.sample_format] != (
         recording.datatype
     ):

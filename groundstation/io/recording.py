@@ -173,6 +173,9 @@ class Recording:
         The metadata as read (JSON).
     sigmf : sigmf.SigMFFile
         The metadata as a ``sigmf`` object (without the data attached).
+    shown_name : str
+        The file the user gave, as messages name it: the metadata file of a SigMF pair, the
+        data file itself where the metadata was made for it (raw I/Q, WAV, an archive).
     """
 
     def __init__(
@@ -184,8 +187,10 @@ class Recording:
         *,
         data_offset_bytes: int = 0,
         data_bytes: int | None = None,
+        shown_name: str | None = None,
     ):
         self.meta_path = meta_path
+        self.shown_name = shown_name or meta_path.name
         self.data_path = data_path
         self.metadata = metadata
         self.sigmf = sigmf_file
@@ -242,19 +247,19 @@ class Recording:
         minimum = MIN_SAMPLE_RATE_HZ[self.band]
         if self.fs_hz < minimum:
             raise RecordingError(
-                f"{self.meta_path.name}: sample rate {self.fs_hz:g} Hz is below the "
+                f"{self.shown_name}: sample rate {self.fs_hz:g} Hz is below the "
                 f"{minimum:g} Hz that band {self.band} needs"
             )
         maximum = MAX_SAMPLE_RATE_HZ[self.band]
         if self.fs_hz > maximum:
             raise RecordingError(
-                f"{self.meta_path.name}: sample rate {self.fs_hz:g} Hz is above the "
+                f"{self.shown_name}: sample rate {self.fs_hz:g} Hz is above the "
                 f"{maximum:g} Hz that the band {self.band} decoder accepts"
             )
         shortest_s = MIN_DURATION_S[self.band]
         if self.duration_s < shortest_s:
             raise RecordingError(
-                f"{self.meta_path.name}: {self.n_samples} samples ({self.duration_s:.3g} s) "
+                f"{self.shown_name}: {self.n_samples} samples ({self.duration_s:.3g} s) "
                 f"are too short for band {self.band}: at least {shortest_s:.3g} s needed"
             )
 
@@ -499,8 +504,13 @@ def read_metadata(path: Path | str) -> tuple[Any, Path, Path]:
     return metadata, meta_path, data_path
 
 
-def recording_from_metadata(metadata: Any, meta_path: Path, data_path: Path) -> Recording:
+def recording_from_metadata(
+    metadata: Any, meta_path: Path, data_path: Path, *, shown_name: str | None = None
+) -> Recording:
     """Check SigMF ``metadata`` and open ``data_path`` as its samples.
+
+    ``shown_name`` is the file that messages name (default ``meta_path``'s name; the data
+    file where ``meta_path`` only stands for metadata made for it).
 
     ``captures[0] core:header_bytes`` and ``global core:trailing_bytes`` delimit the samples
     inside the data file (a WAV file or a tar archive holds its samples this way); they are
@@ -522,7 +532,13 @@ def recording_from_metadata(metadata: Any, meta_path: Path, data_path: Path) -> 
         except FileNotFoundError:
             raise DataFileError(f"data file {data_path} is missing") from None
     return Recording(
-        meta_path, data_path, metadata, sigmf_file, data_offset_bytes=header, data_bytes=data_bytes
+        meta_path,
+        data_path,
+        metadata,
+        sigmf_file,
+        data_offset_bytes=header,
+        data_bytes=data_bytes,
+        shown_name=shown_name,
     )
 
 

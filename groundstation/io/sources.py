@@ -317,7 +317,9 @@ def _open_raw(path: Path, options: SourceOptions) -> Recording:
         description=f"raw {datatype} file {path.name}; facts from the command line",
     )
     metadata["global"][keys.DATASET] = path.name
-    return recording_from_metadata(metadata, virtual_meta_path(path, name), path)
+    return recording_from_metadata(
+        metadata, virtual_meta_path(path, name), path, shown_name=path.name
+    )
 
 
 def _open_stdin(
@@ -347,7 +349,9 @@ def _open_stdin(
         where="stdin",
         description=f"{datatype} samples read from standard input",
     )
-    return recording_from_metadata(metadata, folder / ("stdin" + META_SUFFIX), spool)
+    return recording_from_metadata(
+        metadata, folder / ("stdin" + META_SUFFIX), spool, shown_name="standard input"
+    )
 
 
 __all__ = ["MAX_STDIN_BYTES", "FileSource", "open_source", "source_form"]

@@ -170,4 +170,6 @@ def open_wav(path: Path, options: SourceOptions) -> Recording:
         trailing_bytes=trailing,
     )
     metadata["global"][keys.DATASET] = path.name
-    return recording_from_metadata(metadata, virtual_meta_path(path, path.stem), path)
+    return recording_from_metadata(
+        metadata, virtual_meta_path(path, path.stem), path, shown_name=path.name
+    )

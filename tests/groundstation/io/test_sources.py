@@ -298,3 +298,25 @@ def test_stdin_is_spooled_and_bounded(tmp_path):
     assert not spool.exists()
     with pytest.raises(DataFileError, match="longer than 1000 bytes"):
         open_source("-", options, stdin=io.BytesIO(data), max_stdin_bytes=1000)
+
+
+def test_messages_name_the_file_the_user_gave(tmp_path):
+    # A raw or WAV file has no metadata file of its own: a message that named the metadata
+    # made for it (capture.sigmf-meta) would send the user looking for a file that is not
+    # there.
+    raw = tmp_path / "capture.cf32"
+    raw.write_bytes(_raw_bytes(_iq()[:100], "cf32"))
+    _write_wav_float32(tmp_path / "sdr.wav", _iq()[:100], FS_HZ)
+    for path, options in (
+        (raw, SourceOptions(fs_hz=FS_HZ, band="32cm-tlm")),
+        (tmp_path / "sdr.wav", SourceOptions(band="32cm-tlm")),
+    ):
+        with open_source(path, options) as src:
+            with pytest.raises(RecordingError, match="too short") as info:
+                src.recording.require_min_sample_rate()
+        assert str(info.value).startswith(f"{path.name}: ")
+    stdin = io.BytesIO(_raw_bytes(_iq()[:100], "cf32"))
+    options = SourceOptions(sample_format="cf32", fs_hz=FS_HZ, band="32cm-tlm")
+    with open_source("-", options, stdin=stdin) as src:
+        with pytest.raises(RecordingError, match=r"^standard input: .* too short"):
+            src.recording.require_min_sample_rate()
