@@ -17,7 +17,7 @@ from typing import Final
 
 from groundstation.errors import DataFileError, MetadataError, RecordingError
 from groundstation.io import keys
-from groundstation.io.facts import SourceOptions, needs_patch, patched
+from groundstation.io.facts import SourceOptions, needs_patch, patched, virtual_meta_path
 from groundstation.io.recording import DATA_SUFFIX, META_SUFFIX, Recording, recording_from_metadata
 from groundstation.io.samples import SAMPLE_FORMATS
 
@@ -116,7 +116,7 @@ def open_archive(path: Path, options: SourceOptions) -> tuple[Recording, tuple[i
     metadata["global"][keys.DATASET] = path.name
     if needs_patch(options):
         metadata = patched(metadata, options)
-    virtual = path.parent / (stem + META_SUFFIX)
+    virtual = virtual_meta_path(path, stem)
     recording = recording_from_metadata(metadata, virtual, path, shown_name=path.name)
     if options.sample_format is not None and SAMPLE_FORMATS[options.sample_format] != (
         recording.datatype

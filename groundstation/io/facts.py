@@ -227,5 +227,11 @@ def require_rate_and_format(path: Path, options: SourceOptions, what: str) -> tu
 
 
 def virtual_meta_path(path: Path, name: str) -> Path:
-    """Where the metadata of a source without one would be: names the outputs."""
+    """Where the metadata of a source without one would be: names the outputs.
+
+    A ``name`` of dots only (a member ``.sigmf-meta`` of an archive, a file ``..cf32``)
+    names nothing, so the file's own stem (or whole name) stands in for it.
+    """
+    if not name.strip("."):
+        name = path.stem if path.stem.strip(".") else path.name
     return path.parent / (name + META_SUFFIX)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from groundstation.cli.app import main
@@ -273,6 +273,9 @@ _KINDS = st.sampled_from(
     declared=st.sampled_from([None, 0, 7, 2**33, 2**40]),
     extra=st.integers(0, 3),
 )
+# members with no usable name of their own: ".sigmf-meta", "...sigmf-meta"
+@example(meta_name="", data_name="", data_kind=tarfile.REGTYPE, declared=None, extra=0)
+@example(meta_name="..", data_name="..", data_kind=tarfile.REGTYPE, declared=None, extra=0)
 def test_any_archive_is_refused_in_one_line(
     tmp_path_factory, capsys, meta_name, data_name, data_kind, declared, extra
 ):

@@ -320,3 +320,13 @@ def test_messages_name_the_file_the_user_gave(tmp_path):
     with open_source("-", options, stdin=stdin) as src:
         with pytest.raises(RecordingError, match=r"^standard input: .* too short"):
             src.recording.require_min_sample_rate()
+
+
+@pytest.mark.parametrize("name", ["..cf32", "...cf32"])
+def test_a_raw_file_whose_stem_is_only_dots_opens(tmp_path, name):
+    # its stem ("." or "..") names no file: the outputs are named after the whole file name
+    path = tmp_path / name
+    path.write_bytes(_raw_bytes(_iq(), "cf32"))
+    with open_source(path, SourceOptions(fs_hz=FS_HZ, band="32cm-tlm")) as src:
+        assert src.facts.name.strip(".")
+        assert src.recording.meta_path.parent == tmp_path
