@@ -5,8 +5,11 @@ on a long recording, most of it matplotlib: its import and the drawing. Within
 :func:`figures_aside` they are drawn by a second Python process (``python -m
 groundstation.outputs.drawing``) that imports matplotlib while the first one reads and
 decodes, and draws each figure as soon as its data is there; on a machine with two cores the
-two run side by side. The figures are the same, pixel for pixel: the second process calls
-the same functions.
+two run side by side. While no figure waits, it readies what the next one needs (a
+throwaway figure: the imports, the fonts, the PNG encoder); once told there are no more, it
+ends without the interpreter's teardown (a tenth of a second or more with matplotlib
+loaded), which the first process would wait for. The figures are the same, pixel for
+pixel: the second process calls the same functions.
 
 Outside :func:`figures_aside`, :func:`draw_png` draws at once in the calling process, as
 before. The decoders call :func:`draw_png` and need not know which happens. ``contact``
@@ -238,24 +241,48 @@ def figures_aside(process: FigureProcess | None = None) -> Iterator[FigureProces
 
 
 def _serve() -> None:
-    """The second process: draw each job named on standard input; reply with its path."""
+    """The second process: draw each job named on standard input; reply with its name.
+
+    Whenever no job is waiting it readies what the next figures need
+    (:func:`groundstation.outputs.figures.warm_up`); once standard input ends it leaves
+    without the interpreter's teardown, which the first process would wait for.
+    """
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)  # the first process decides when to stop
     for name in FIGURES:  # the imports, while the first process decodes
         _figure_function(name)
-    importlib.import_module("matplotlib.backends.backend_agg")
-    for line in sys.stdin.buffer:
-        job = Path(os.fsdecode(line.rstrip(b"\n")))
-        with open(job, "rb") as file:
-            name, path, args = pickle.load(file)
-        try:
-            _figure_function(name)(path, *args)
-        except Exception:  # the first process draws it again (and reports what fails)
-            sys.stdout.buffer.write(b"!" + job.stem.encode() + b"\n")
-            sys.stdout.buffer.flush()
-            continue
+    from groundstation.outputs.figures import warm_up
+
+    idle = [warm_up]  # done in turn while no job waits
+    fd = sys.stdin.fileno()
+    pending = b""
+    while True:
+        while b"\n" not in pending:
+            if idle and not select.select([fd], [], [], 0)[0]:
+                with contextlib.suppress(Exception):  # only a head start: the jobs do it anyway
+                    idle.pop(0)()
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:  # the first process has no more: every reply is written
+                sys.stdout.buffer.flush()
+                os._exit(0)
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        _draw_job(Path(os.fsdecode(line)))
+
+
+def _draw_job(job: Path) -> None:
+    """Draw the job pickled in ``job``; reply with its name (``!`` first if it failed: the
+    first process draws it again, and reports what fails)."""
+    with open(job, "rb") as file:
+        name, path, args = pickle.load(file)
+    try:
+        _figure_function(name)(path, *args)
+    except Exception:
+        sys.stdout.buffer.write(b"!" + job.stem.encode() + b"\n")
+    else:
         sys.stdout.buffer.write(job.stem.encode() + b"\n")
-        sys.stdout.buffer.flush()
+    sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

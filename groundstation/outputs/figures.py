@@ -67,6 +67,29 @@ def write_figure_png(path: Path | str, fig: Figure) -> Path:
     return Path(path)
 
 
+def warm_up() -> None:
+    """Import what drawing a figure needs and draw a small throwaway one (lines, markers,
+    a legend, titles, tick labels; a PNG into memory), so that the first real figure pays
+    neither the imports nor the first use of the fonts and the PNG encoder.
+
+    The figures' process (:mod:`groundstation.outputs.drawing`) calls it while it waits
+    for its first figure; it changes no figure drawn afterwards.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(2.0, 2.0))
+    ax = fig.add_subplot()
+    ax.plot([0.0, 1.0], [0.0, 1.0], marker="o", markersize=3, label="a")
+    ax.step([0.0, 1.0], [1.0, 0.0], where="post", label="b")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7, ncols=2, frameon=False)
+    ax.set_title("warm-up (°C)", fontsize=10)
+    ax.set_xlabel("s after 00:00:00 UTC", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.savefig(io.BytesIO(), format="png", dpi=100)
+
+
 def _no_data(ax: Axes, text: str = "no data") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=MUTED_COLOUR)
     ax.set_yticks([])

@@ -14,6 +14,7 @@ from groundstation.outputs import drawing
 from groundstation.outputs.figures import (
     TelemetrySeries,
     figure_png,
+    warm_up,
     waterfall_drawable,
     waterfall_figure,
     write_telemetry_png,
@@ -54,6 +55,28 @@ def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
         assert not process.running
     for name in ("telemetry.png", "waterfall.png"):
         assert (aside / name).read_bytes() == (here / name).read_bytes()
+
+
+def test_the_warm_up_changes_no_figure_drawn_after_it(tmp_path) -> None:
+    write_telemetry_png(tmp_path / "before.png", _series(), "t")
+    warm_up()
+    write_telemetry_png(tmp_path / "after.png", _series(), "t")
+    assert (tmp_path / "after.png").read_bytes() == (tmp_path / "before.png").read_bytes()
+
+
+def test_the_second_process_draws_each_job_and_ends_when_its_input_does(tmp_path) -> None:
+    process = drawing.FigureProcess()
+    child = process._process
+    assert child is not None
+    try:
+        process.submit("waterfall", tmp_path / "w.png", _waterfall(), "w")
+        replies, _ = child.communicate(timeout=drawing.WAIT_S)  # its input closed
+        assert replies == b"0\n"  # drawn by it, not failed
+        assert child.returncode == 0
+        write_waterfall_png(tmp_path / "here.png", _waterfall(), "w")
+        assert (tmp_path / "w.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+    finally:
+        process.close()
 
 
 def test_figures_a_dead_process_did_not_draw_are_drawn_by_the_first(tmp_path) -> None:
