@@ -90,7 +90,7 @@ from signals.spacecraft.environment import (
 )
 
 if TYPE_CHECKING:
-    from signals.path.geometry import Trajectory
+    from signals.path.geometry import ProbeState, Trajectory
 
 LAST_CONTACT_UTC: Final[datetime] = datetime(1963, 3, 21, tzinfo=UTC)
 """Last radio contact, at 106,760,000 km."""
@@ -214,17 +214,25 @@ def _grid_s() -> np.ndarray:
 
 
 @functools.cache
+def _tabulated_state(trajectory: Trajectory) -> ProbeState:
+    """The probe along ``trajectory`` at the instants of :func:`_grid_s`, computed once per
+    trajectory in one vectorised call (the distances and the directions come from it)."""
+    launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
+    instants = launch + np.round(_grid_s() * 1e6).astype("timedelta64[us]")
+    return trajectory.state(instants)
+
+
+@functools.cache
 def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grid s, distance from Earth's centre km, Sun distance AU) along ``trajectory``.
 
-    Computed once per trajectory (two vectorised calls, about 0.3 s) and shared by every
-    model built on it; the arrays are read-only.
+    Computed once per trajectory (:func:`_tabulated_state`) and shared by every model built
+    on it; the arrays are read-only.
     """
     grid_s = _grid_s()
-    launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
-    instants = launch + np.round(grid_s * 1e6).astype("timedelta64[us]")
-    distance_km = np.asarray(trajectory.distance_from_earth_km(instants), dtype=np.float64)
-    sun_au = np.asarray(trajectory.sun_distance_au(instants), dtype=np.float64)
+    state = _tabulated_state(trajectory)
+    distance_km = np.array(state.distance_from_earth_km, dtype=np.float64)
+    sun_au = np.array(state.sun_distance_au, dtype=np.float64)
     for what, values in (("distance from Earth", distance_km), ("Sun distance", sun_au)):
         if values.shape != grid_s.shape or not np.all(np.isfinite(values) & (values > 0)):
             raise ConfigError(f"the trajectory gave a non-positive or non-finite {what}")
@@ -236,10 +244,7 @@ def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray
 @functools.cache
 def _tabulated_directions(trajectory: Trajectory) -> np.ndarray:
     """Unit vectors Earth → probe (ICRF), shape (n, 3), on the grid of :func:`_grid_s`."""
-    grid_s = _grid_s()
-    launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
-    instants = launch + np.round(grid_s * 1e6).astype("timedelta64[us]")
-    p = trajectory.state(instants).geocentric_km
+    p = _tabulated_state(trajectory).geocentric_km
     units = p / np.linalg.norm(p, axis=1)[:, None]
     units.setflags(write=False)
     return units
