@@ -187,7 +187,8 @@ def run_session(
             else:
                 carrier_truth = downlink.truth
             if air is None:  # each waterfall drawn while the next band is generated
-                recorded(band_id, write_downlink(recording_dir / band_id, downlink))
+                # a scratch recording (no --record) is read back and deleted: not synced
+                recorded(band_id, write_downlink(recording_dir / band_id, downlink, sync=record))
             else:
                 downlinks[band_id] = downlink
         if air is not None:

@@ -19,7 +19,9 @@ from groundstation.progress import progress
 from signals.spacecraft.downlinks import Downlink
 
 
-def write_downlink(base: Path | str, downlink: Downlink, *, show_progress: bool = False) -> Path:
+def write_downlink(
+    base: Path | str, downlink: Downlink, *, show_progress: bool = False, sync: bool = True
+) -> Path:
     """Write ``downlink`` as the recording ``base``; return its ``.sigmf-meta`` path.
 
     Parameters
@@ -30,6 +32,9 @@ def write_downlink(base: Path | str, downlink: Downlink, *, show_progress: bool 
         The band's transmission; its chunks are generated as they are written.
     show_progress : bool
         Draw a progress bar on a terminal.
+    sync : bool
+        Force the samples to disk (default); False for a scratch recording that the session
+        reads back and deletes (:class:`groundstation.io.writer.RecordingWriter`).
     """
     extra: dict[str, object] = {}
     if downlink.coherent_mode is not None:
@@ -53,5 +58,6 @@ def write_downlink(base: Path | str, downlink: Downlink, *, show_progress: bool 
         bit_rate_bps=downlink.bit_rate_bps,
         extra_global=extra or None,
         description=downlink.description,
+        sync=sync,
     )
     return Path(meta)
