@@ -279,56 +279,152 @@ def matched_bins_numpy(mix_bins: np.ndarray, t_s: np.ndarray, delta_hz: float, p
 if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
+    def _subcarrier_run(j, n, centre0, m, cc0, m_c, rho_c):  # pragma: no cover - compiled
+        # The run of data bins from j whose phasor advances by one constant step: those in
+        # the same carrier bin (rho linear between the carrier bins' centres, np.interp;
+        # constant beyond the ends, one bin at a time before the first). Returns its end
+        # and cos, sin of rho at bin j and of the step.
+        last = rho_c.shape[0] - 1
+        u = (centre0 + j * m - cc0) / m_c
+        if u <= 0.0 or last == 0:
+            k = -1
+            stop_u = 0.0
+        elif u >= last:
+            k = last
+            stop_u = np.inf
+        else:
+            k = int(u)  # u > 0: truncation is the floor
+            stop_u = k + 1.0
+        if k < 0:
+            rho, slope = rho_c[0], 0.0
+        elif k >= last:
+            rho, slope = rho_c[last], 0.0
+        else:
+            slope = (rho_c[k + 1] - rho_c[k]) * m / m_c
+            rho = rho_c[k] + (u - k) * (rho_c[k + 1] - rho_c[k])
+        # the run ends at the first bin after j whose position reaches stop_u (or at n);
+        # positions only grow with the bin, so the estimate is moved to the exact bin
+        if stop_u < np.inf:
+            est = math.ceil((stop_u * m_c + cc0 - centre0) / m)
+            stop = j + 1 if est <= j + 1 else (n if est >= n else int(est))
+            while stop > j + 1 and (centre0 + (stop - 1) * m - cc0) / m_c >= stop_u:
+                stop -= 1
+            while stop < n and (centre0 + stop * m - cc0) / m_c < stop_u:
+                stop += 1
+        else:
+            stop = n
+        return stop, math.cos(rho), math.sin(rho), math.cos(slope), math.sin(slope)
+
+    @numba.njit(cache=True, nogil=True)
+    def _subcarrier_products(a, b, c, s, lo, hi, sr, si, out):  # pragma: no cover - compiled
+        # bins lo … hi − 1 with the phasor (c, s) of each: a·e^{−jρ} − conj(b·e^{−jρ}),
+        # times shift / 2j = (shift/2)·(−j). Unsigned indices: no wraparound test, so the
+        # loop is vectorised (the same operations on each bin).
+        for j0 in range(lo, hi):
+            j = np.uint64(j0)
+            k = np.uint64(j0 - lo)
+            ar, ai = a[j].real, a[j].imag
+            br, bi = b[j].real, b[j].imag
+            ur = ar * c[k] + ai * s[k] - (br * c[k] + bi * s[k])
+            ui = ai * c[k] - ar * s[k] + (bi * c[k] - br * s[k])
+            vr, vi = ui, -ur
+            out[j] = complex(vr * sr - vi * si, vr * si + vi * sr)
+
+    @numba.njit(cache=True, nogil=True)
     def _subcarrier_kernel(
         a, b, centre0, m, cc0, m_c, rho_c, shift_cycles, out
     ):  # pragma: no cover - compiled
         # rho at a bin centre: linear between the carrier bins' centres (np.interp),
-        # so its phasor advances by a constant step within each carrier bin
+        # so its phasor advances by a constant step within each carrier bin. The phasors
+        # of up to four runs are advanced side by side (each its own recurrence, the same
+        # numbers as one run after another), then the products made for all their bins.
         sr = math.cos(2.0 * math.pi * shift_cycles) * 0.5
         si = math.sin(2.0 * math.pi * shift_cycles) * 0.5
         n = a.shape[0]
-        last = rho_c.shape[0] - 1
+        short = 64
+        c = np.empty(4 * short)
+        s = np.empty(4 * short)
         j = 0
         while j < n:
-            u = (centre0 + j * m - cc0) / m_c
-            if u <= 0.0 or last == 0:
-                k = -1
-                stop_u = 0.0
-            elif u >= last:
-                k = last
-                stop_u = np.inf
-            else:
-                k = int(u)  # u > 0: truncation is the floor
-                stop_u = k + 1.0
-            if k < 0:
-                rho, slope = rho_c[0], 0.0
-            elif k >= last:
-                rho, slope = rho_c[last], 0.0
-            else:
-                slope = (rho_c[k + 1] - rho_c[k]) * m / m_c
-                rho = rho_c[k] + (u - k) * (rho_c[k + 1] - rho_c[k])
-            c, s = math.cos(rho), math.sin(rho)
-            dc, ds = math.cos(slope), math.sin(slope)
-            while j < n:
-                ar, ai = a[j].real, a[j].imag
-                br, bi = b[j].real, b[j].imag
-                # a·e^{−jρ} − conj(b·e^{−jρ})
-                ur = ar * c + ai * s - (br * c + bi * s)
-                ui = ai * c - ar * s + (bi * c - br * s)
-                # times shift / 2j = (shift/2)·(−j)
-                vr, vi = ui, -ur
-                out[j] = complex(vr * sr - vi * si, vr * si + vi * sr)
-                j += 1
-                c, s = c * dc - s * ds, c * ds + s * dc
-                if (centre0 + j * m - cc0) / m_c >= stop_u:
-                    break
+            stop0, c0, s0, d0c, d0s = _subcarrier_run(j, n, centre0, m, cc0, m_c, rho_c)
+            if stop0 - j > short or stop0 >= n:  # a long run (or the last): alone
+                lo = j
+                while lo < stop0:
+                    hi = min(stop0, lo + 4 * short)
+                    for t in range(hi - lo):
+                        c[t] = c0
+                        s[t] = s0
+                        c0, s0 = c0 * d0c - s0 * d0s, c0 * d0s + s0 * d0c
+                    _subcarrier_products(a, b, c, s, lo, hi, sr, si, out)
+                    lo = hi
+                j = stop0
+                continue
+            stop1, c1, s1, d1c, d1s = _subcarrier_run(stop0, n, centre0, m, cc0, m_c, rho_c)
+            stop2, c2, s2, d2c, d2s = stop1, 0.0, 0.0, 0.0, 0.0
+            stop3, c3, s3, d3c, d3s = stop1, 0.0, 0.0, 0.0, 0.0
+            if stop1 - stop0 > short:  # the next run is long: this one alone
+                stop1 = stop2 = stop3 = stop0
+            elif stop1 < n:
+                stop2, c2, s2, d2c, d2s = _subcarrier_run(stop1, n, centre0, m, cc0, m_c, rho_c)
+                stop3 = stop2
+                if stop2 - stop1 > short:
+                    stop2 = stop3 = stop1
+                elif stop2 < n:
+                    stop3, c3, s3, d3c, d3s = _subcarrier_run(stop2, n, centre0, m, cc0, m_c, rho_c)
+                    if stop3 - stop2 > short:
+                        stop3 = stop2
+            n0, n1, n2, n3 = stop0 - j, stop1 - stop0, stop2 - stop1, stop3 - stop2
+            o1, o2, o3 = n0, n0 + n1, n0 + n1 + n2
+            for t in range(max(max(n0, n1), max(n2, n3))):
+                if t < n0:
+                    c[t] = c0
+                    s[t] = s0
+                    c0, s0 = c0 * d0c - s0 * d0s, c0 * d0s + s0 * d0c
+                if t < n1:
+                    c[np.uint64(o1 + t)] = c1
+                    s[np.uint64(o1 + t)] = s1
+                    c1, s1 = c1 * d1c - s1 * d1s, c1 * d1s + s1 * d1c
+                if t < n2:
+                    c[np.uint64(o2 + t)] = c2
+                    s[np.uint64(o2 + t)] = s2
+                    c2, s2 = c2 * d2c - s2 * d2s, c2 * d2s + s2 * d2c
+                if t < n3:
+                    c[np.uint64(o3 + t)] = c3
+                    s[np.uint64(o3 + t)] = s3
+                    c3, s3 = c3 * d3c - s3 * d3s, c3 * d3s + s3 * d3c
+            _subcarrier_products(a, b, c, s, j, stop3, sr, si, out)
+            j = stop3
 
     @numba.njit(cache=True, nogil=True)
     def _matched_kernel(mix_bins, t0, dt, delta, psi0, out):  # pragma: no cover - compiled
+        # blocks of 1024 bins, each phasor from its closed form at the block's first bin
+        # and advanced by a recurrence; four blocks side by side (each its own recurrence,
+        # the same numbers as one block after another), the rest one at a time
         n = mix_bins.shape[0]
         step = -2.0 * math.pi * delta * dt
         qr, qi = math.cos(step), math.sin(step)
         j = 0
+        while j + 4096 <= n:
+            a0 = -(2.0 * math.pi * delta * (t0 + j * dt) + psi0)
+            a1 = -(2.0 * math.pi * delta * (t0 + (j + 1024) * dt) + psi0)
+            a2 = -(2.0 * math.pi * delta * (t0 + (j + 2048) * dt) + psi0)
+            a3 = -(2.0 * math.pi * delta * (t0 + (j + 3072) * dt) + psi0)
+            p0r, p0i = math.cos(a0), math.sin(a0)
+            p1r, p1i = math.cos(a1), math.sin(a1)
+            p2r, p2i = math.cos(a2), math.sin(a2)
+            p3r, p3i = math.cos(a3), math.sin(a3)
+            for i in range(1024):
+                k0 = np.uint64(j + i)
+                k1, k2, k3 = k0 + np.uint64(1024), k0 + np.uint64(2048), k0 + np.uint64(3072)
+                out[k0] = -(mix_bins[k0].real * p0i + mix_bins[k0].imag * p0r)
+                out[k1] = -(mix_bins[k1].real * p1i + mix_bins[k1].imag * p1r)
+                out[k2] = -(mix_bins[k2].real * p2i + mix_bins[k2].imag * p2r)
+                out[k3] = -(mix_bins[k3].real * p3i + mix_bins[k3].imag * p3r)
+                p0r, p0i = p0r * qr - p0i * qi, p0r * qi + p0i * qr
+                p1r, p1i = p1r * qr - p1i * qi, p1r * qi + p1i * qr
+                p2r, p2i = p2r * qr - p2i * qi, p2r * qi + p2i * qr
+                p3r, p3i = p3r * qr - p3i * qi, p3r * qi + p3i * qr
+            j += 4096
         while j < n:
             ang = -(2.0 * math.pi * delta * (t0 + j * dt) + psi0)
             pr, pi_ = math.cos(ang), math.sin(ang)

@@ -4,6 +4,7 @@ independent of how the samples are chunked, and what the bins keep of the signal
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -111,3 +112,93 @@ def test_sums_at_grid_equal_the_numpy_definition(monkeypatch) -> None:
         fe.sums_at_grid(prefix, values, 999.5, 1.0, 3),
         [prefix[999] + 0.5 * values[999], prefix[1000], prefix[1000]],
     )
+
+
+def _subcarrier_one_by_one(a, b, centre0, m, cc0, m_c, rho_c, shift_cycles):
+    """The compiled subcarrier products' definition, one bin after another in Python: rho
+    at each carrier bin's run of data bins from np.interp's line, its phasor advanced bin
+    by bin."""
+    sr = math.cos(2.0 * math.pi * shift_cycles) * 0.5
+    si = math.sin(2.0 * math.pi * shift_cycles) * 0.5
+    n, last = a.size, rho_c.size - 1
+    out = np.empty(n, np.complex128)
+    j = 0
+    while j < n:
+        u = (centre0 + j * m - cc0) / m_c
+        if u <= 0.0 or last == 0:
+            k, stop_u, rho, slope = -1, 0.0, float(rho_c[0]), 0.0
+        elif u >= last:
+            k, stop_u, rho, slope = last, math.inf, float(rho_c[last]), 0.0
+        else:
+            k = int(u)
+            stop_u = k + 1.0
+            slope = float((rho_c[k + 1] - rho_c[k]) * m / m_c)
+            rho = float(rho_c[k] + (u - k) * (rho_c[k + 1] - rho_c[k]))
+        c, s = math.cos(rho), math.sin(rho)
+        dc, ds = math.cos(slope), math.sin(slope)
+        while j < n:
+            ar, ai = float(a[j].real), float(a[j].imag)
+            br, bi = float(b[j].real), float(b[j].imag)
+            ur = ar * c + ai * s - (br * c + bi * s)
+            ui = ai * c - ar * s + (bi * c - br * s)
+            vr, vi = ui, -ur
+            out[j] = complex(vr * sr - vi * si, vr * si + vi * sr)
+            j += 1
+            c, s = c * dc - s * ds, c * ds + s * dc
+            if (centre0 + j * m - cc0) / m_c >= stop_u:
+                break
+    return out
+
+
+@pytest.mark.skipif(fe.numba is None, reason="numba is not installed")
+@pytest.mark.parametrize(
+    ("centre0", "m", "cc0", "m_c", "n_c"),
+    [
+        (2.0, 5, 93.5, 188, 170),  # 48 kS/s, 64 bit/s: runs of 37 and 38 bins
+        (2.0, 5, 1000.5, 188, 40),  # bins before the first carrier bin, past the last
+        (2.0, 5, -10000.5, 188, 10),  # every bin past the last carrier bin
+        (2.0, 5, 93.5, 188, 1),  # one carrier bin
+        (0.0, 1, 15.0, 31, 200),  # 8 kS/s: runs of 31 bins
+        (0.0, 1, 30.5, 100, 60),  # runs longer than the compiled kernel takes four of
+        (93.0, 187, 93.5, 188, 5000),  # 1 bit/s: a run for almost every bin
+    ],
+)
+def test_subcarrier_kernel_is_its_definition_to_the_bit(centre0, m, cc0, m_c, n_c) -> None:
+    """The runs advanced side by side give the numbers of one bin after another, bit for
+    bit; and the numpy definition's (exp of the interpolated phase) closely."""
+    rng = np.random.default_rng(m_c + n_c)
+    n = 6000
+    a = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    b = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    rho_c = np.cumsum(rng.standard_normal(n_c)) + 1e3
+    for size in (0, 1, 37, n):
+        got = fe.subcarrier_bins(a[:size], b[:size], centre0, m, cc0, m_c, rho_c, 0.3)
+        ref = _subcarrier_one_by_one(a[:size], b[:size], centre0, m, cc0, m_c, rho_c, 0.3)
+        assert got.tobytes() == ref.tobytes()
+    rho = np.interp(centre0 + m * np.arange(n), cc0 + m_c * np.arange(n_c), rho_c)
+    np.testing.assert_allclose(got, fe.subcarrier_bins_numpy(a, b, rho, 0.3), rtol=0, atol=1e-9)
+
+
+@pytest.mark.skipif(fe.numba is None, reason="numba is not installed")
+@pytest.mark.parametrize("n", [0, 1, 1023, 4096, 4097, 13_000])
+def test_matched_kernel_is_its_definition_to_the_bit(n) -> None:
+    """Blocks of 1024 bins, each phasor from its closed form at the block's start and
+    advanced by a recurrence: four blocks side by side give the numbers of one after
+    another, bit for bit; and the numpy definition's closely."""
+    rng = np.random.default_rng(n)
+    mix_bins = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    t0, dt, delta, psi0 = 0.013, 5 / FS_HZ, 0.21, 1.1
+    got = fe.matched_bins(mix_bins, t0, dt, delta, psi0)
+    ref = np.empty(n)
+    step = -2.0 * math.pi * delta * dt
+    qr, qi = math.cos(step), math.sin(step)
+    for j in range(n):
+        if j % 1024 == 0:
+            angle = -(2.0 * math.pi * delta * (t0 + j * dt) + psi0)
+            pr, pi_ = math.cos(angle), math.sin(angle)
+        ref[j] = -(mix_bins[j].real * pi_ + mix_bins[j].imag * pr)
+        pr, pi_ = pr * qr - pi_ * qi, pr * qi + pi_ * qr
+    assert got.tobytes() == ref.tobytes()
+    t_s = t0 + dt * np.arange(n)
+    expected = fe.matched_bins_numpy(mix_bins, t_s, delta, psi0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
