@@ -114,12 +114,19 @@ class Ephemeris:
         self.bodies = [self.eph[name] for name, _ in BODIES]
         self.gm_km3_s2 = np.array([gm for _, gm in BODIES])
 
-    def time(self, unix_s: np.ndarray):
-        """A skyfield Time for POSIX seconds (UTC)."""
+    def time(self, unix_s: np.ndarray, *, orientation: bool = True):
+        """A skyfield Time for POSIX seconds (UTC).
+
+        ``orientation`` False leaves out the nutation, which only the Earth's orientation
+        (the station's place and horizon) needs: for positions in the ICRF alone, such as the
+        bodies' and the probe's.
+        """
         t = self.ts.utc(1970, 1, 1, 0, 0, np.asarray(unix_s, dtype=float))
-        # The short IAU 2000B nutation series (1 mas) instead of the full 2000A: ten times
-        # faster for the station's orientation, far finer than anything a radio link sees.
-        t._nutation_angles_radians = iau2000b_radians(t)
+        if orientation:
+            # The short IAU 2000B nutation series (1 mas) instead of the full 2000A: ten
+            # times faster for the station's orientation, far finer than anything a radio
+            # link sees.
+            t._nutation_angles_radians = iau2000b_radians(t)
         return t
 
     def barycentric(self, index: int, t) -> tuple[np.ndarray, np.ndarray]:

@@ -220,6 +220,19 @@ class Trajectory:
         """The full :class:`ProbeState` at ``t_utc`` (arrays of length 1 for a scalar time)."""
         return self._compute(t_utc)[0]
 
+    def positions(self, t_utc: object) -> tuple[np.ndarray, np.ndarray]:
+        """The probe's position relative to the Earth's centre and to the Sun (km, ICRF, shape
+        (n, 3); n = 1 for a scalar time): the :class:`ProbeState` fields ``geocentric_km`` and
+        ``heliocentric_km``, the same values, without the station's view (the Earth's
+        orientation) nor Mars, which make most of the cost of :meth:`state`.
+        """
+        unix_s, _ = to_unix_seconds(t_utc)
+        self._check(unix_s)
+        t = self._ephemeris.time(unix_s, orientation=False)
+        p, _ = self._geocentric(unix_s, t)
+        r_e, _ = self._helio(self._earth, t)
+        return p, r_e + p
+
     range_km = _probe_quantity("range_km", "Distance from the station to the probe (km).")
     distance_from_earth_km = _probe_quantity(
         "distance_from_earth_km", "Distance from the Earth's centre to the probe (km)."

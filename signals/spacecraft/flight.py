@@ -72,7 +72,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from signals.constants import EARTH_RADIUS_KM
+from signals.constants import AU_KM, EARTH_RADIUS_KM
 from signals.errors import ConfigError, SignalsError
 from signals.formats import tlm as tlm_format
 from signals.formats.tlm import AttitudeMode, TxStateBit
@@ -90,7 +90,7 @@ from signals.spacecraft.environment import (
 )
 
 if TYPE_CHECKING:
-    from signals.path.geometry import ProbeState, Trajectory
+    from signals.path.geometry import Trajectory
 
 LAST_CONTACT_UTC: Final[datetime] = datetime(1963, 3, 21, tzinfo=UTC)
 """Last radio contact, at 106,760,000 km."""
@@ -214,25 +214,27 @@ def _grid_s() -> np.ndarray:
 
 
 @functools.cache
-def _tabulated_state(trajectory: Trajectory) -> ProbeState:
-    """The probe along ``trajectory`` at the instants of :func:`_grid_s`, computed once per
-    trajectory in one vectorised call (the distances and the directions come from it)."""
+def _tabulated_positions(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """The probe's geocentric and heliocentric positions (km, ICRF) along ``trajectory`` at the
+    instants of :func:`_grid_s`, computed once per trajectory in one vectorised call
+    (:meth:`~signals.path.geometry.Trajectory.positions`); the tables below come from them."""
     launch = np.datetime64(LAUNCH_UTC.replace(tzinfo=None), "us")
     instants = launch + np.round(_grid_s() * 1e6).astype("timedelta64[us]")
-    return trajectory.state(instants)
+    return trajectory.positions(instants)
 
 
 @functools.cache
 def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grid s, distance from Earth's centre km, Sun distance AU) along ``trajectory``.
 
-    Computed once per trajectory (:func:`_tabulated_state`) and shared by every model built
+    Computed once per trajectory (:func:`_tabulated_positions`; as
+    :class:`~signals.path.geometry.ProbeState` computes them) and shared by every model built
     on it; the arrays are read-only.
     """
     grid_s = _grid_s()
-    state = _tabulated_state(trajectory)
-    distance_km = np.array(state.distance_from_earth_km, dtype=np.float64)
-    sun_au = np.array(state.sun_distance_au, dtype=np.float64)
+    geocentric_km, heliocentric_km = _tabulated_positions(trajectory)
+    distance_km = np.linalg.norm(geocentric_km, axis=1)
+    sun_au = np.linalg.norm(heliocentric_km, axis=1) / AU_KM
     for what, values in (("distance from Earth", distance_km), ("Sun distance", sun_au)):
         if values.shape != grid_s.shape or not np.all(np.isfinite(values) & (values > 0)):
             raise ConfigError(f"the trajectory gave a non-positive or non-finite {what}")
@@ -244,7 +246,7 @@ def _tabulated_distances(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray
 @functools.cache
 def _tabulated_directions(trajectory: Trajectory) -> np.ndarray:
     """Unit vectors Earth → probe (ICRF), shape (n, 3), on the grid of :func:`_grid_s`."""
-    p = _tabulated_state(trajectory).geocentric_km
+    p = _tabulated_positions(trajectory)[0]
     units = p / np.linalg.norm(p, axis=1)[:, None]
     units.setflags(write=False)
     return units

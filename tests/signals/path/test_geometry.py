@@ -143,6 +143,18 @@ def test_vectorised_matches_scalar(traj):
     np.testing.assert_allclose(traj.range_km(dt64), vec, rtol=1e-12)
 
 
+def test_positions_are_the_states_positions(traj):
+    """The cheap positions (no Earth orientation) are the full state's, bit for bit."""
+    times = np.array([datetime(1962, 11, 1, 18, tzinfo=UTC), datetime(1963, 6, 19, 12, tzinfo=UTC)])
+    geocentric_km, heliocentric_km = traj.positions(times)
+    state = traj.state(times)
+    np.testing.assert_array_equal(geocentric_km, state.geocentric_km)
+    np.testing.assert_array_equal(heliocentric_km, state.heliocentric_km)
+    assert traj.positions(times[0])[0].shape == (1, 3)
+    with pytest.raises(GeometryError):
+        traj.positions(datetime(1962, 10, 1, tzinfo=UTC))
+
+
 def test_elevation_rises_and_sets_once_a_day(traj):
     start = datetime(1962, 12, 1, tzinfo=UTC)
     windows = traj.visibility_windows(start, start + timedelta(days=5), min_elevation_deg=10.0)
