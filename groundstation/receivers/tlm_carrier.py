@@ -42,6 +42,8 @@ ACQUISITION_BLOCK_S: Final = 0.5
 CARRIER_FALSE_ALARM: Final = 1e-4
 #: Sample rate of the decimated carrier (Hz); fs/256 cycles of box car null 1024 Hz.
 CARRIER_RATE_HZ: Final = 256.0
+#: Most values transformed at once by the block spectra (bounded temporaries).
+SPECTRA_BATCH_VALUES: Final = 1 << 15
 
 
 def prefix_sums(values: np.ndarray) -> np.ndarray:
@@ -328,14 +330,19 @@ def _block_spectra(
     x: np.ndarray, fs_hz: float, nfft: int, n_blocks: int, *, max_hz: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Power spectra of consecutive blocks, fftshifted, each normalised to noise mean 1 (the
-    median over its whole band), kept within ``max_hz`` of zero; one block at a time, so
-    only the kept bins are ever held for every block."""
+    median over its whole band), kept within ``max_hz`` of zero. The blocks are transformed
+    a batch at a time (at most :data:`SPECTRA_BATCH_VALUES` values; one block of the
+    acquisition's full rate), so only the kept bins are ever held for every block; each
+    block's numbers are those of transforming it alone."""
     freqs = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / fs_hz))
     keep = np.abs(freqs) <= max_hz
     spec = np.empty((n_blocks, int(np.count_nonzero(keep))))
-    for k in range(n_blocks):
-        power = block_power_spectra(x[k * nfft : (k + 1) * nfft], nfft)[0].astype(np.float64)
-        spec[k] = power[keep] / max(noise_floor(power), 1e-300)
+    per_batch = max(1, SPECTRA_BATCH_VALUES // nfft)
+    for k in range(0, n_blocks, per_batch):
+        k1 = min(n_blocks, k + per_batch)
+        power = block_power_spectra(x[k * nfft : k1 * nfft], nfft).astype(np.float64)
+        floors = noise_floor(power, axis=1, keepdims=True)
+        spec[k:k1] = power[:, keep] / np.maximum(floors, 1e-300)
     times = (np.arange(n_blocks) + 0.5) * nfft / fs_hz
     return spec, freqs[keep], times
 

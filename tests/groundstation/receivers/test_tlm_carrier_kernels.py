@@ -70,3 +70,24 @@ def test_unit_phasors_are_numpys_exp(sign, monkeypatch) -> None:
     assert np.array_equal(got, ref)
     assert np.array_equal(np.signbit(got.imag), np.signbit(ref.imag))  # zeros' signs too
     assert np.array_equal(got, np.exp(sign * 1j * x))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize(
+    ("nfft", "n_blocks"), [(16, 1), (512, 32), (512, 70), (4096, 9), (32768, 3)]
+)
+def test_block_spectra_in_batches_are_each_blocks_own(dtype, nfft, n_blocks) -> None:
+    """Blocks transformed a batch at a time give, to the bit, the normalised spectra of
+    transforming each block alone (its median its own floor)."""
+    rng = np.random.default_rng(nfft + n_blocks)
+    n = nfft * n_blocks + 5
+    x = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * 3.0).astype(dtype)
+    x[: nfft // 2] += np.exp(2j * np.pi * 0.1 * np.arange(nfft // 2)).astype(dtype) * 40
+    spec, freqs, times = tc._block_spectra(x, 256.0, nfft, n_blocks, max_hz=60.0)
+    keep = np.abs(np.fft.fftshift(np.fft.fftfreq(nfft, 1 / 256.0))) <= 60.0
+    for k in range(n_blocks):
+        block = x[k * nfft : (k + 1) * nfft]
+        power = np.fft.fftshift(np.abs(np.fft.fft(block)) ** 2).astype(np.float64)
+        expected = power[keep] / max(float(np.median(power)) / np.log(2.0), 1e-300)
+        assert spec[k].tobytes() == expected.tobytes(), k
+    assert freqs.size == spec.shape[1] and times.size == n_blocks
