@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -43,6 +43,7 @@ from groundstation.results import (
     CommandOutcome,
     DecodedFrame,
     SessionFrame,
+    SessionPlan,
     SessionResult,
 )
 from signals.bands import bands_of_kind
@@ -205,8 +206,15 @@ def _downlink(o: BandOutcome) -> Band:
 
 def session_bands(result: SessionResult) -> list[Band]:
     """The session's downlinks, then its uplink (the command link, ICD §5)."""
-    bands = [_downlink(o) for o in result.bands.values()]
-    up = result.plan.budgets.get("1.6m-cmd")
+    return link_bands(result.bands.values(), result.plan)
+
+
+def link_bands(outcomes: Iterable[BandOutcome], plan: SessionPlan) -> list[Band]:
+    """The downlinks of ``outcomes``, then the uplink of ``plan`` (the command link, ICD
+    §5): :func:`session_bands`, from outcomes that may hold no more than their link budget
+    yet (the margin chart's bars are known once the session is planned)."""
+    bands = [_downlink(o) for o in outcomes]
+    up = plan.budgets.get("1.6m-cmd")
     if up is not None:
         bands.append(
             Band(

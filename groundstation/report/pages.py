@@ -15,7 +15,7 @@ archived as one file. Pages are written atomically (:func:`groundstation.io.file
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,13 @@ from groundstation.report.format import carrier_mhz, number, utc_text
 from groundstation.report.html import Img, data_uri, picture_img, render
 from groundstation.report.images import session_pictures
 from groundstation.report.tables import Column, Fact, build_table
-from groundstation.results import MissionResult, SessionFrame, SessionResult
+from groundstation.results import (
+    BandOutcome,
+    MissionResult,
+    SessionFrame,
+    SessionPlan,
+    SessionResult,
+)
 from signals.formats.ppm import CHIP_S
 from signals.formats.tlm import SUBCARRIER_HZ
 
@@ -82,14 +88,27 @@ def draw_session_telemetry(folder: Path, frames: Sequence[SessionFrame]) -> None
         draw_png("telemetry_panels", folder / "telemetry.png", telemetry.series)
 
 
-def draw_session_figures(folder: Path, result: SessionResult, *, telemetry: bool = True) -> None:
-    """Hand the report's link-margin chart and (with ``telemetry``; not when
-    :func:`draw_session_telemetry` had it) its telemetry plot to
-    :func:`groundstation.outputs.drawing.draw_png`, into ``folder`` (see
-    :func:`draw_session_waterfalls`)."""
-    bands = data.session_bands(result)
+def draw_session_margin(folder: Path, outcomes: Iterable[BandOutcome], plan: SessionPlan) -> None:
+    """Hand the report's link-margin chart to :func:`groundstation.outputs.drawing.draw_png`,
+    into ``folder`` (see :func:`draw_session_waterfalls`).
+
+    The chart shows the link budgets alone (ICD §7), so a session hands it over once it is
+    planned: ``outcomes`` (each band's, in the session's order) need hold nothing more yet.
+    """
+    bands = data.link_bands(outcomes, plan)
     if bands:
         draw_png("margin", folder / "margin.png", data.margin_bars(bands))
+
+
+def draw_session_figures(
+    folder: Path, result: SessionResult, *, margin: bool = True, telemetry: bool = True
+) -> None:
+    """Hand the report's link-margin chart (with ``margin``; not when
+    :func:`draw_session_margin` had it) and telemetry plot (with ``telemetry``; not when
+    :func:`draw_session_telemetry` had it) to :func:`groundstation.outputs.drawing.draw_png`,
+    into ``folder`` (see :func:`draw_session_waterfalls`)."""
+    if margin:
+        draw_session_margin(folder, result.bands.values(), result.plan)
     if telemetry:
         draw_session_telemetry(folder, result.frames)
 

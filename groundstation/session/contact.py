@@ -151,6 +151,10 @@ def run_session(
             # The report's figures are drawn as their data comes (by the second process
             # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
             drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+            from groundstation.report.pages import draw_session_margin
+
+            # the link budgets are the plan's: the margin chart is drawn while the session runs
+            draw_session_margin(drawn, bands.values(), plan)
 
         def recorded(band_id: str, meta: Path) -> None:
             """Open the band's recording; hand its waterfall to be drawn."""
@@ -247,7 +251,7 @@ def run_session(
                 from groundstation.outputs.drawing import flush_figures
                 from groundstation.report.pages import draw_session_figures
 
-                draw_session_figures(drawn, result, telemetry=not telemetry_drawn)
+                draw_session_figures(drawn, result, margin=False, telemetry=not telemetry_drawn)
                 flush_figures()
             result.elapsed_s = time.perf_counter() - wall_start
             write_session_folder(result, work, write_report=write_report, drawn=drawn)

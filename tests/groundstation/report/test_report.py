@@ -28,6 +28,7 @@ from groundstation.report.format import attitude_name
 from groundstation.report.images import session_images
 from groundstation.report.pages import (
     draw_session_figures,
+    draw_session_margin,
     draw_session_waterfalls,
     write_mission_report,
     write_session_report,
@@ -336,6 +337,22 @@ def test_a_report_with_its_figures_drawn_ahead_is_the_same_page(tmp_path: Path) 
     }
     ahead = write_session_report(tmp_path / "ahead.html", session, drawn).read_bytes()
     assert ahead == at_once
+
+
+def test_the_margin_chart_drawn_once_the_session_is_planned_is_the_one_drawn_at_its_end(
+    tmp_path: Path,
+) -> None:
+    """A session hands its margin chart over before anything is sent: the outcomes then
+    hold their link budgets only, and the chart is the same, byte for byte."""
+    session = _session()
+    planned = [BandOutcome(band_id, o.budget) for band_id, o in session.bands.items()]
+    at_start, at_end = tmp_path / "start", tmp_path / "end"
+    at_start.mkdir()
+    at_end.mkdir()
+    draw_session_margin(at_start, planned, session.plan)
+    draw_session_figures(at_end, session, telemetry=False)
+    assert [p.name for p in at_start.iterdir()] == ["margin.png"]
+    assert (at_start / "margin.png").read_bytes() == (at_end / "margin.png").read_bytes()
 
 
 def test_frames_that_all_failed_parity_are_counted_and_not_plotted(tmp_path: Path) -> None:
