@@ -221,6 +221,15 @@ def flush_figures() -> None:
         process.flush()
 
 
+def stop_figures() -> None:
+    """Kill the second process (if any) and wait for it, on an early end: before a folder
+    it may be drawing into is removed. Figures it had not drawn are drawn by
+    :func:`wait_for_figures`, if it is called."""
+    process = _ACTIVE.get()
+    if process is not None:
+        process.kill()
+
+
 @contextlib.contextmanager
 def figures_aside(process: FigureProcess | None = None) -> Iterator[FigureProcess]:
     """Within the block, :func:`draw_png` hands figures to a second process.

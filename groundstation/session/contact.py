@@ -258,6 +258,11 @@ def run_session(
         result.elapsed_s = time.perf_counter() - wall_start
         log.info("uplink residual %.1f Hz; session done in %.1f s", residual_hz, result.elapsed_s)
         return result
+    except BaseException:
+        from groundstation.outputs.drawing import stop_figures
+
+        stop_figures()  # it may be drawing into ``drawn``, about to be removed
+        raise
     finally:
         stages.close()
         scratch.close()

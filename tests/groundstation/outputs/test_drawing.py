@@ -5,6 +5,7 @@ kills it and leaves nothing behind."""
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -94,6 +95,16 @@ def test_leaving_early_kills_the_process_and_writes_nothing(tmp_path) -> None:
         raise KeyError("an error in the decode")
     assert not process.running
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stopping_the_figures_kills_the_process_before_a_folder_is_removed(tmp_path) -> None:
+    folder = tmp_path / "drawn"
+    with drawing.figures_aside() as process:
+        drawing.draw_png("telemetry", folder / "telemetry.png", _series(400), "t")
+        drawing.stop_figures()
+        assert not process.running
+        shutil.rmtree(folder, ignore_errors=True)
+    assert list(tmp_path.iterdir()) == []  # nothing written after the folder was removed
 
 
 def test_outside_the_block_figures_are_drawn_at_once(tmp_path) -> None:
