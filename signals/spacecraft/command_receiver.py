@@ -172,6 +172,10 @@ def _moving_sum(x: np.ndarray, length: int) -> np.ndarray:
     return c[1:] - lagged
 
 
+#: Segments of the averaged spectrum transformed together.
+_PSD_SEGMENTS: Final = 8
+
+
 def _averaged_psd(
     x: np.ndarray, fs_hz: float, n_segment: int, n_fft: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -187,9 +191,15 @@ def _averaged_psd(
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_segment) / n_segment)  # periodic
     n_segments = (x.size - n_segment // 2) // hop
     starts = hop * np.arange(n_segments)
-    spectra = np.fft.fft(x[starts[:, None] + np.arange(n_segment)] * window, n_fft, axis=1)
-    power = spectra.real**2 + spectra.imag**2
-    psd = power.mean(axis=0) / (fs_hz * float(np.sum(window * window)))
+    # A few segments at a time (their spectra stay in the cache), the powers summed segment
+    # after segment as numpy's mean over the first axis sums them: the same numbers.
+    total = np.zeros(n_fft)
+    for first in range(0, n_segments, _PSD_SEGMENTS):
+        batch = starts[first : first + _PSD_SEGMENTS, None] + np.arange(n_segment)
+        spectra = np.fft.fft(x[batch] * window, n_fft, axis=1)
+        for power in spectra.real**2 + spectra.imag**2:
+            total += power
+    psd = (total / n_segments) / (fs_hz * float(np.sum(window * window)))
     return np.fft.fftfreq(n_fft, 1.0 / fs_hz), psd
 
 
