@@ -37,13 +37,10 @@ from typing import Final, NamedTuple, TypeVar
 
 import numpy as np
 
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is a dependency; the reference still works
-    numba = None
+from groundstation.receivers.compiled import COMPILED, kernel
 
 #: True when the compiled kernels can be used at all.
-NUMBA_AVAILABLE: Final = numba is not None
+NUMBA_AVAILABLE: Final = COMPILED
 #: Environment variable that forces the numpy reference when set to ``1``.
 NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
 #: Periods decided together by the compiled kernel (independent memory streams).
@@ -265,12 +262,13 @@ def copy_finite_numpy(src: np.ndarray, dst: np.ndarray) -> bool:
         return bool(np.isfinite(np.add.reduce(dst.view(np.float32))))
 
 
-if NUMBA_AVAILABLE:
-    # Reassociation and contraction only: no assumption of finite values (NaN and Inf
-    # samples are erasures the receiver must see).
-    _FASTMATH: Final = {"reassoc", "contract", "nsz", "arcp"}
+# Reassociation and contraction only: no assumption of finite values (NaN and Inf samples
+# are erasures the receiver must see).
+_FASTMATH: Final = {"reassoc", "contract", "nsz", "arcp"}
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+if NUMBA_AVAILABLE:
+
+    @kernel(fastmath=_FASTMATH, inline="always")
     def _window_energy(xf, start, weights):
         """|z|² of one window; ``xf`` is the complex64 array viewed as float32 pairs."""
         fractions, taps = weights.shape
@@ -291,12 +289,15 @@ if NUMBA_AVAILABLE:
             zi += ar * bi + ai * br
         return zr * zr + zi * zi
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+    @kernel("f4[::1], f8[::1], c8[:, ::1], f4[::1]", fastmath=_FASTMATH)
     def _window_energies_kernel(xf, positions, weights, out):
         for k in range(positions.size):
             out[k] = _window_energy(xf, positions[k], weights)
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+    @kernel(
+        "f4[::1], f8[::1], f8[::1], c8[:, ::1], f8, i8[::1], f4[::1], f4[::1], f4[::1], f4[::1]",
+        fastmath=_FASTMATH,
+    )
     def _period_decisions_kernel(
         xf, starts, offsets, weights, flank, grey, peak, total, late, early
     ):
@@ -349,7 +350,7 @@ if NUMBA_AVAILABLE:
                 late[p] = _window_energy(xf, at + flank, weights)
                 early[p] = _window_energy(xf, at - flank, weights)
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], f8[:, ::1], c8[:, ::1], f4, f4, f4[::1]")
     def _marker_scores_kernel(xf, positions, weights, noise_energy, pair_min, out):
         # Strict floating point: the scores are compared with thresholds and NaN/Inf
         # must be seen as such.
@@ -372,7 +373,7 @@ if NUMBA_AVAILABLE:
             score = total if pair >= pair_min else pair
             out[r] = score if math.isfinite(score) else np.float32(0.0)
 
-    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+    @kernel("f4[::1], f8[::1], c8[:, :, ::1], f8[::1]", fastmath=_FASTMATH)
     def _energy_sums_kernel(xf, positions, weight_sets, out):
         # Window by window, every weight table at once: one pass over the samples.
         sets = weight_sets.shape[0]
@@ -382,7 +383,7 @@ if NUMBA_AVAILABLE:
             for j in range(sets):
                 out[j] += _window_energy(xf, positions[k], weight_sets[j])
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], f4[::1]")
     def _copy_finite_kernel(src, dst):
         # One pass: each value copied and tested (x - x is NaN for NaN and ±Inf); the test
         # is an integer OR, which the compiler vectorises without reordering any sum.

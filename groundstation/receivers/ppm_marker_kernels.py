@@ -20,10 +20,8 @@ import math
 
 import numpy as np
 
+from groundstation.receivers.compiled import kernel
 from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, _as_pairs
-
-if NUMBA_AVAILABLE:
-    import numba
 
 
 @functools.lru_cache(maxsize=256)
@@ -36,7 +34,7 @@ def search_deltas(span_chips: float, step_chips: float, chip: float) -> np.ndarr
 
 if NUMBA_AVAILABLE:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, ::1], f4, f4, f4[::1]")
     def _search_kernel(xf, t, deltas, chip_offsets, weights, noise_energy, pair_min, scores):
         """Best start (samples into x) and its score for one filter; ``scores`` is scratch."""
         fractions, taps = weights.shape
@@ -92,7 +90,7 @@ if NUMBA_AVAILABLE:
                 delta += np.float64(offset) * (deltas[1] - deltas[0])
         return t + delta, scores[best]
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, :, ::1], f4, f4, f8[::1], f4[::1]")
     def _search_sets_kernel(
         xf, t, deltas, chip_offsets, weight_sets, noise_energy, pair_min, out_t, out_score
     ):

@@ -25,11 +25,9 @@ from typing import Final
 
 import numpy as np
 
+from groundstation.receivers.compiled import kernel
 from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, _as_pairs, dispatching
 from signals.dsp import noise_floor
-
-if NUMBA_AVAILABLE:
-    import numba
 
 #: Median / mean of the power of complex Gaussian noise (exponential): ln 2, the fraction
 #: :func:`signals.dsp.noise_floor` divides by.
@@ -124,7 +122,7 @@ def scan_noise_floor_numpy(x: np.ndarray, count: int) -> float:
 
 if NUMBA_AVAILABLE:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], f4[:, ::1], i8, i8[::1], i8, f4, f4, f4, f4, i8[::1], f4[::1], i8[::1]")
     def _scan_hits_kernel(
         xf, rotf, taps, offsets, count, scale, sum_min, each_min, pair_min, out_at, out_total, out_h
     ):
@@ -210,7 +208,7 @@ if NUMBA_AVAILABLE:
                         found += 1
         return found
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel()
     def _kth_smallest_bits(bits, k, scratch):
         # Radix selection on the bit patterns of non-negative float32 values (they sort
         # as the numbers do): the 11 top bits, then 11, then 10; after the first digit only
@@ -235,7 +233,7 @@ if NUMBA_AVAILABLE:
             values = scratch[:kept].copy()
         return prefix
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f4[::1], i8, u4[::1]")
     def _middle_powers_kernel(xf, count, out):
         # The one (odd count) or two (even) middle values of the sorted sample powers,
         # each power re² + im² in float32 as numpy computes it.

@@ -24,7 +24,8 @@ from typing import Final
 import numpy as np
 from scipy import special
 
-from groundstation.receivers.tlm_frontend import active_kernel, numba
+from groundstation.receivers.compiled import COMPILED, kernel
+from groundstation.receivers.tlm_frontend import active_kernel
 from signals.dsp import block_power_spectra, noise_floor, parabolic_offset
 from signals.formats.tlm import (
     MAX_CARRIER_OFFSET_HZ,
@@ -104,9 +105,9 @@ def noise_density(x: np.ndarray, fs_hz: float, max_blocks: int = 512) -> float:
     return float(noise_floor(psd, n_averaged=spectra.shape[0]))
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[:, ::1], i8[:, ::1], i8")
     def _line_search_kernel(padded, starts, b):  # pragma: no cover - compiled
         # every line's sum, added in block order (the bits of the numpy loop), its first
         # largest bin; the best line first reached
@@ -130,9 +131,9 @@ if numba is not None:
         return best_score, best_j, best_h
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("c16[::1], i8, c16[::1]")
     def _boxcar_kernel(x, width, out):  # pragma: no cover - compiled
         # _boxcar's prefix sums (np.cumsum's order) and window differences; numpy divides a
         # complex by the real width as (re + im·0)·(1/width), (im − re·0)·(1/width)
@@ -157,7 +158,7 @@ if numba is not None:
         for i in range(half + inner, n):
             out[i] = complex(d.real * scale, d.imag * scale)
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[::1], f8[::1]")
     def _unwrap_kernel(p, out):  # pragma: no cover - compiled
         # np.unwrap: dd = diff(p); ddmod = mod(dd + π, 2π) − π (numpy's remainder and
         # Python's are the same), +π where it is −π and dd > 0; the correction
@@ -177,7 +178,7 @@ if numba is not None:
             acc = correction if i == 1 else acc + correction
             out[i] = p[i] + acc
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel()
     def _block_sum(a, lo, n):  # pragma: no cover - compiled
         # numpy's pairwise summation of a[lo : lo + n], n ≤ 128: one by one below 8, else
         # eight running sums added as a tree, then the rest one by one
@@ -206,7 +207,7 @@ if numba is not None:
             i += 1
         return res
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[::1]")
     def _pairwise_sum(a):  # pragma: no cover - compiled
         # np.sum of a float64 array: above 128 values, the sum of the first half (rounded
         # down to a multiple of 8) plus the sum of the rest, each halved again; the tree is
@@ -235,7 +236,7 @@ if numba is not None:
                 top += 3
         return values[0]
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[::1], f8[::1], f8[::1], f8[::1]")
     def _fit_sums_kernel(u, weight, y, sums):  # pragma: no cover - compiled
         # _quadratic_fit's terms w²·u^k (k < 5, by products) and w²·u^k·y (k < 3), each
         # summed as np.sum sums it
@@ -257,7 +258,7 @@ if numba is not None:
         for k in range(8):
             sums[k] = _pairwise_sum(terms[k])
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[::1], f8, c16[::1]")
     def _unit_phasors_kernel(x, sign, out):  # pragma: no cover - compiled
         # numpy's ±1j·x is (±0·x ∓ 1·0) + j(±0·0 ± 1·x) (−1j is −0 − 1j): a zero real part
         # (exp of it is 1) and ±0 + (±x); its complex exp is then cos, sin of that
@@ -266,7 +267,7 @@ if numba is not None:
             y = zero + sign * x[i]
             out[i] = complex(math.cos(y), math.sin(y))
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("f8[::1], f8, f8, f8, f8[::1], c16[::1]")
     def _quadratic_phasor_kernel(t, c0, c1, c2, quad, turn):  # pragma: no cover - compiled
         # c0 + t·(c1 + t·c2) and exp(−j·that) as numpy's complex exp makes it: (cos, sin)
         for i in range(t.shape[0]):

@@ -29,12 +29,8 @@ from typing import Final
 
 import numpy as np
 
+from groundstation.receivers.compiled import COMPILED, kernel
 from signals.dsp import nonfinite_to_zero
-
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is a dependency; the reference still works
-    numba = None
 
 #: Samples between two re-seeds of the recursive phasors from their closed forms.
 RESEED: Final = 1024
@@ -127,9 +123,12 @@ def mix_numpy(
     return a_bins, b_bins, c_sums / m_c, np.asarray(nco.phase_rad(centres, fs_hz))
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel(
+        "f4[::1], i8, f8, i8, f8, f8, f8, i8, i8, f8[::1], f8[::1], b1,"
+        " c16[::1], c16[::1], c16[::1], f8[::1]",
+    )
     def _mix_kernel(  # pragma: no cover - compiled
         xr, n_first, fs, n0, ph0, f, r, m, m_c, acc, phasors, cont,
         out_a, out_b, out_c, out_ph,
@@ -228,7 +227,7 @@ if numba is not None:
 
 def active_kernel() -> str:
     """``"numba"`` or ``"numpy"``: the implementation :func:`mix` uses now."""
-    if numba is not None and os.environ.get(NO_NUMBA_ENV, "") != "1":
+    if COMPILED and os.environ.get(NO_NUMBA_ENV, "") != "1":
         return "numba"
     return "numpy"
 
@@ -276,9 +275,9 @@ def matched_bins_numpy(mix_bins: np.ndarray, t_s: np.ndarray, delta_hz: float, p
     return -np.imag(mix_bins * np.exp(-1j * (2 * np.pi * delta_hz * t_s + psi0)))
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel()
     def _subcarrier_run(j, n, centre0, m, cc0, m_c, rho_c):  # pragma: no cover - compiled
         # The run of data bins from j whose phasor advances by one constant step: those in
         # the same carrier bin (rho linear between the carrier bins' centres, np.interp;
@@ -315,7 +314,7 @@ if numba is not None:
             stop = n
         return stop, math.cos(rho), math.sin(rho), math.cos(slope), math.sin(slope)
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel()
     def _subcarrier_products(a, b, c, s, lo, hi, sr, si, out):  # pragma: no cover - compiled
         # bins lo … hi − 1 with the phasor (c, s) of each: a·e^{−jρ} − conj(b·e^{−jρ}),
         # times shift / 2j = (shift/2)·(−j). Unsigned indices: no wraparound test, so the
@@ -330,7 +329,10 @@ if numba is not None:
             vr, vi = ui, -ur
             out[j] = complex(vr * sr - vi * si, vr * si + vi * sr)
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel(
+        "c8[::1], c8[::1], f8, i8, f8, i8, f8[::1], f8, c16[::1]",
+        "c16[::1], c16[::1], f8, i8, f8, i8, f8[::1], f8, c16[::1]",
+    )
     def _subcarrier_kernel(
         a, b, centre0, m, cc0, m_c, rho_c, shift_cycles, out
     ):  # pragma: no cover - compiled
@@ -395,7 +397,7 @@ if numba is not None:
             _subcarrier_products(a, b, c, s, j, stop3, sr, si, out)
             j = stop3
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("c16[::1], f8, f8, f8, f8, f8[::1]")
     def _matched_kernel(mix_bins, t0, dt, delta, psi0, out):  # pragma: no cover - compiled
         # blocks of 1024 bins, each phasor from its closed form at the block's first bin
         # and advanced by a recurrence; four blocks side by side (each its own recurrence,
@@ -484,9 +486,9 @@ def sums_at_grid_numpy(
     return prefix[i] + (pos - i) * values[i]
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("c16[::1], c16[::1], f8, f8, c16[::1]", "f8[::1], f8[::1], f8, f8, f8[::1]")
     def _grid_kernel(prefix, values, first, step, out):  # pragma: no cover - compiled
         n = values.shape[0]
         for k in range(out.shape[0]):
@@ -510,9 +512,9 @@ def sums_at_grid(
     return out
 
 
-if numba is not None:
+if COMPILED:
 
-    @numba.njit(cache=True, nogil=True)
+    @kernel("c16[::1], f8, f8, c16[::1]", "f8[::1], f8, f8, f8[::1]")
     def _running_grid_kernel(values, first, step, out):  # pragma: no cover - compiled
         # the running sum kept as the positions advance (step > 0): prefix[i] is added in the
         # order np.cumsum adds it, so the sums are those of sums_at_grid to the bit

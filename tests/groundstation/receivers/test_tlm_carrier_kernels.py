@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from groundstation.receivers import tlm_carrier as tc
-from groundstation.receivers.tlm_frontend import NO_NUMBA_ENV, numba
+from groundstation.receivers.tlm_frontend import COMPILED, NO_NUMBA_ENV
 
-pytestmark = pytest.mark.skipif(numba is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not COMPILED, reason="numba is not installed")
 
 
 def _both(monkeypatch, f, *args):

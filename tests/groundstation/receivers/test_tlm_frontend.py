@@ -33,7 +33,7 @@ def _run(x, cuts, kernel, monkeypatch, ncos):
     return [np.concatenate([o[i] for o in out]) for i in range(4)], state
 
 
-@pytest.mark.skipif(fe.numba is None, reason="numba is not installed")
+@pytest.mark.skipif(not fe.COMPILED, reason="numba is not installed")
 def test_kernel_equals_the_numpy_definition(samples, monkeypatch) -> None:
     first = fe.Nco(0, 0.4, 1234.5, -3.0)
     ncos = (first, first.moved_to(150_001, FS_HZ, 1230.0, -2.9))
