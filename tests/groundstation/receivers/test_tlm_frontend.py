@@ -150,7 +150,7 @@ def _subcarrier_one_by_one(a, b, centre0, m, cc0, m_c, rho_c, shift_cycles):
     return out
 
 
-@pytest.mark.skipif(fe.numba is None, reason="numba is not installed")
+@pytest.mark.skipif(not fe.COMPILED, reason="numba is not installed")
 @pytest.mark.parametrize(
     ("centre0", "m", "cc0", "m_c", "n_c"),
     [
@@ -179,7 +179,7 @@ def test_subcarrier_kernel_is_its_definition_to_the_bit(centre0, m, cc0, m_c, n_
     np.testing.assert_allclose(got, fe.subcarrier_bins_numpy(a, b, rho, 0.3), rtol=0, atol=1e-9)
 
 
-@pytest.mark.skipif(fe.numba is None, reason="numba is not installed")
+@pytest.mark.skipif(not fe.COMPILED, reason="numba is not installed")
 @pytest.mark.parametrize("n", [0, 1, 1023, 4096, 4097, 13_000])
 def test_matched_kernel_is_its_definition_to_the_bit(n) -> None:
     """Blocks of 1024 bins, each phasor from its closed form at the block's start and
