@@ -129,14 +129,14 @@ def run_session(
     stages = _Stages(n_stages, show_progress)
     work = outdir if outdir is not None else Path(tempfile.mkdtemp(prefix="mars1-session-"))
     scratch = contextlib.ExitStack()
+    scratch_recordings: tempfile.TemporaryDirectory | None = None
     try:
         if record:
             recording_dir = work / "recordings"
             recording_dir.mkdir(parents=True, exist_ok=True)
         else:
-            recording_dir = Path(
-                scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-rec-"))
-            )
+            scratch_recordings = tempfile.TemporaryDirectory(prefix="mars1-rec-")
+            recording_dir = Path(scratch.enter_context(scratch_recordings))
         stages.step(f"uplink: {len(plan.commands)} commands at {plan.range_km / 1e6:.2f} Mkm")
         residual_hz, sent_utc, received = command_spacecraft(plan, spacecraft, rng)
         bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
@@ -224,6 +224,10 @@ def run_session(
 
                 draw_session_telemetry(drawn, session_frames(bands))
             telemetry_left.discard(band_id)
+        if scratch_recordings is not None:
+            # Every sample is decoded (what follows reads the recordings' metadata alone):
+            # the scratch recordings go now, while the figures' process draws, not at the end.
+            scratch_recordings.cleanup()
         images = collect_images(bands["5cm-ppm"].decoded, bands_dir / "5cm-ppm", work / "images")
         result = SessionResult(
             plan=plan,
