@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
@@ -56,6 +56,14 @@ FIGURES: Final = {
     "spectrum": ("groundstation.outputs.figures", "write_carrier_spectrum_png"),
     "margin": ("groundstation.outputs.figures", "write_margin_png"),
     "telemetry_panels": ("groundstation.outputs.figures", "write_telemetry_figure_png"),
+}
+#: Parts the second process makes ahead, while it waits, for a figure announced
+#: (:func:`expect_figure`): figure name -> (module, function) returning the part, passed to
+#: the figure's function as ``grid``. Figures with the same maker share its parts. The
+#: maker is given a function saying whether a job is waiting (then it stops short).
+SPARES: Final = {
+    "telemetry": ("groundstation.outputs.figures", "spare_telemetry_grid"),
+    "telemetry_panels": ("groundstation.outputs.figures", "spare_telemetry_grid"),
 }
 #: Longest wait for the second process to finish its figures (s); past it, it is killed
 #: and the figures it had not drawn are drawn by the first.
@@ -127,6 +135,18 @@ class FigureProcess:
             self._process.stdin.write(os.fsencode(file) + b"\n")
             self._process.stdin.flush()
         except OSError:  # it died: what it did not draw is drawn by wait()
+            pass
+
+    def expect(self, name: str, path: Path | str) -> None:
+        """Tell the second process that figure ``name`` will come, to be written to
+        ``path``: while it waits it makes ready what it can of it (:data:`SPARES`)."""
+        if self._process is None or name not in SPARES:
+            return
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(b"+" + name.encode() + b" " + _key(path) + b"\n")
+            self._process.stdin.flush()
+        except OSError:  # it died: wait() draws what it did not
             pass
 
     def _note(self, replies: bytes) -> None:
@@ -221,6 +241,21 @@ def flush_figures() -> None:
         process.flush()
 
 
+def expect_figure(name: str, path: Path | str) -> None:
+    """Announce figure ``name`` of :data:`FIGURES`, to be written to ``path``, before its
+    data is there, so that the second process makes ready what it can of it while it waits
+    (nothing outside :func:`figures_aside`). A figure announced again (the same path) is
+    counted once."""
+    process = _ACTIVE.get()
+    if process is not None:
+        process.expect(name, path)
+
+
+def _key(path: Path | str) -> bytes:
+    """``path`` as one word of ASCII: a figure's key on the second process's input."""
+    return os.fsencode(Path(path)).hex().encode()
+
+
 def stop_figures() -> None:
     """Kill the second process (if any) and wait for it, on an early end: before a folder
     it may be drawing into is removed. Figures it had not drawn are drawn by
@@ -249,12 +284,49 @@ def figures_aside(process: FigureProcess | None = None) -> Iterator[FigureProces
         process.close()
 
 
+class _Spares:
+    """The parts (:data:`SPARES`) the second process makes ahead for figures announced."""
+
+    def __init__(self) -> None:
+        self._wanted: dict[tuple[str, str], set[bytes]] = {}  # maker -> figures announced
+        self._ready: dict[tuple[str, str], list[Any]] = {}
+
+    def expect(self, name: str, key: bytes) -> None:
+        """Note figure ``name`` announced, ``key`` its path (:func:`_key`)."""
+        maker = SPARES.get(name)
+        if maker is not None:
+            self._wanted.setdefault(maker, set()).add(key)
+
+    def make_one(self, waiting: Callable[[], bool]) -> bool:
+        """Make one part still wanted (short of whole if ``waiting`` becomes True); False
+        when none is wanted."""
+        for maker, wanted in self._wanted.items():
+            ready = self._ready.setdefault(maker, [])
+            if len(ready) < len(wanted):
+                module, function = maker
+                ready.append(getattr(importlib.import_module(module), function)(waiting))
+                return True
+        return False
+
+    def take(self, name: str, path: Path) -> dict[str, Any]:
+        """The keyword arguments of figure ``name``'s function, to be written to ``path``:
+        its part if one is ready."""
+        maker = SPARES.get(name)
+        if maker is None:
+            return {}
+        self._wanted.get(maker, set()).discard(_key(path))
+        ready = self._ready.get(maker)
+        return {"grid": ready.pop()} if ready else {}
+
+
 def _serve() -> None:
     """The second process: draw each job named on standard input; reply with its name.
 
-    Whenever no job is waiting it readies what the next figures need
-    (:func:`groundstation.outputs.figures.warm_up`); once standard input ends it leaves
-    without the interpreter's teardown, which the first process would wait for.
+    A line ``+NAME KEY`` announces figure ``NAME`` (:meth:`FigureProcess.expect`). Whenever no
+    job is waiting it readies what the next figures need: a throwaway figure first
+    (:func:`groundstation.outputs.figures.warm_up`), then the parts of the figures
+    announced (:data:`SPARES`). Once standard input ends it leaves without the
+    interpreter's teardown, which the first process would wait for.
     """
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)  # the first process decides when to stop
@@ -262,31 +334,47 @@ def _serve() -> None:
         _figure_function(name)
     from groundstation.outputs.figures import warm_up
 
-    idle = [warm_up]  # done in turn while no job waits
+    spares = _Spares()
+    warmed = False
     fd = sys.stdin.fileno()
+
+    def waiting() -> bool:
+        return bool(select.select([fd], [], [], 0)[0])
+
     pending = b""
     while True:
         while b"\n" not in pending:
-            if idle and not select.select([fd], [], [], 0)[0]:
-                with contextlib.suppress(Exception):  # only a head start: the jobs do it anyway
-                    idle.pop(0)()
-                continue
+            if not waiting():  # nothing waits: a head start
+                try:  # only a head start: a figure does without it
+                    if not warmed:
+                        warmed = True
+                        warm_up()
+                        continue
+                    if spares.make_one(waiting):
+                        continue
+                except Exception:
+                    spares = _Spares()
+                    continue
             chunk = os.read(fd, 4096)
             if not chunk:  # the first process has no more: every reply is written
                 sys.stdout.buffer.flush()
                 os._exit(0)
             pending += chunk
         line, pending = pending.split(b"\n", 1)
-        _draw_job(Path(os.fsdecode(line)))
+        if line.startswith(b"+"):
+            name, _, key = line[1:].partition(b" ")
+            spares.expect(name.decode(), key)
+        else:
+            _draw_job(Path(os.fsdecode(line)), spares)
 
 
-def _draw_job(job: Path) -> None:
+def _draw_job(job: Path, spares: _Spares) -> None:
     """Draw the job pickled in ``job``; reply with its name (``!`` first if it failed: the
     first process draws it again, and reports what fails)."""
     with open(job, "rb") as file:
         name, path, args = pickle.load(file)
     try:
-        _figure_function(name)(path, *args)
+        _figure_function(name)(path, *args, **spares.take(name, path))
     except Exception:
         sys.stdout.buffer.write(b"!" + job.stem.encode() + b"\n")
     else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -474,7 +474,69 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
         )
 
 
-def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
+#: Tick objects made ahead on each axis of a :func:`telemetry_grid` (more than a panel shows).
+_TICKS_AHEAD = 12
+
+
+@dataclass(frozen=True)
+class TelemetryGrid:
+    """The telemetry plot's empty figure and panels, for :func:`telemetry_figure` to fill.
+
+    Attributes
+    ----------
+    fig : Figure
+        The figure (9.0 × 7.8 in), nothing drawn on it yet.
+    axes : np.ndarray
+        Its 3 × 3 panels (:class:`matplotlib.axes.Axes`), sharing their time axis.
+    """
+
+    fig: Figure
+    axes: np.ndarray
+
+
+def telemetry_grid(
+    *, ticks_ahead: int = 0, until: Callable[[], bool] | None = None
+) -> TelemetryGrid:
+    """The telemetry plot's figure and panels, the same for every session.
+
+    A fixed grid, not matplotlib's constrained layout: the panels and their labels are the
+    same for every session, and laying them out again costs more than drawing them.
+
+    Parameters
+    ----------
+    ticks_ahead : int
+        Tick objects made now on each axis, so that drawing the plot does not make them
+        (about a fifth of its drawing time): for a grid made before its data is there,
+        by the figures' process while it waits (:mod:`groundstation.outputs.drawing`).
+        The plot is the same, byte for byte: ticks past those a panel shows are not
+        drawn, and every setting made afterwards applies to each tick made.
+    until : callable, optional
+        Asked before each panel's ticks: once it returns True, the remaining panels are
+        left to make theirs when drawn (a figure is waiting).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 7.8))
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.065, top=0.91, wspace=0.32, hspace=0.3)
+    axes = fig.subplots(3, 3, sharex=True)
+    for ax in axes.ravel() if ticks_ahead else ():
+        if until is not None and until():
+            break
+        ax.xaxis.get_major_ticks(ticks_ahead)
+        ax.yaxis.get_major_ticks(ticks_ahead)
+    return TelemetryGrid(fig, axes)
+
+
+def spare_telemetry_grid(until: Callable[[], bool] | None = None) -> TelemetryGrid:
+    """A :func:`telemetry_grid` with its tick objects made ahead (until ``until`` says
+    stop): made while the figures' process waits, taken by the next telemetry plot
+    (``grid`` of :func:`write_telemetry_png`, :func:`write_telemetry_figure_png`)."""
+    return telemetry_grid(ticks_ahead=_TICKS_AHEAD, until=until)
+
+
+def telemetry_figure(
+    series: TelemetrySeries, *, title: str = "", grid: TelemetryGrid | None = None
+) -> Figure:
     """The :data:`TELEMETRY_PANELS` of decoded frames against time.
 
     Only frames that passed parity are plotted (a failed frame's values cannot be
@@ -487,14 +549,12 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
         The decoded frames.
     title : str
         Figure title; the frame counts are appended.
+    grid : TelemetryGrid, optional
+        An unused :func:`telemetry_grid` to draw on (made ahead); by default one is made
+        now. The figure is the same either way.
     """
-    # A fixed grid, not matplotlib's constrained layout: the panels and their labels are
-    # the same for every session, and laying them out again costs more than drawing them.
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9.0, 7.8))
-    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.065, top=0.91, wspace=0.32, hspace=0.3)
-    axes = fig.subplots(3, 3, sharex=True)
+    grid = grid if grid is not None else telemetry_grid()
+    fig, axes = grid.fig, grid.axes
     for ax, panel in zip(axes.ravel(), TELEMETRY_PANELS, strict=True):
         _draw_panel(ax, panel, series)
     for ax in axes[-1]:
@@ -508,15 +568,20 @@ def telemetry_figure(series: TelemetrySeries, *, title: str = "") -> Figure:
     return fig
 
 
-def write_telemetry_png(path: Path | str, series: TelemetrySeries, title: str) -> Path:
-    """Draw :func:`telemetry_figure` to ``path`` (RGBA PNG, 100 dpi, atomically)."""
-    return save_figure(path, telemetry_figure(series, title=title), dpi=100)
+def write_telemetry_png(
+    path: Path | str, series: TelemetrySeries, title: str, *, grid: TelemetryGrid | None = None
+) -> Path:
+    """Draw :func:`telemetry_figure` (on ``grid`` if given) to ``path`` (RGBA PNG, 100 dpi,
+    atomically)."""
+    return save_figure(path, telemetry_figure(series, title=title, grid=grid), dpi=100)
 
 
-def write_telemetry_figure_png(path: Path | str, series: TelemetrySeries) -> Path:
-    """Draw :func:`telemetry_figure` (no title) to ``path`` as :func:`figure_png`, the
-    session report's plot (atomically)."""
-    return write_figure_png(path, telemetry_figure(series))
+def write_telemetry_figure_png(
+    path: Path | str, series: TelemetrySeries, *, grid: TelemetryGrid | None = None
+) -> Path:
+    """Draw :func:`telemetry_figure` (no title; on ``grid`` if given) to ``path`` as
+    :func:`figure_png`, the session report's plot (atomically)."""
+    return write_figure_png(path, telemetry_figure(series, grid=grid))
 
 
 # ------------------------------------------------------------------------------ carrier

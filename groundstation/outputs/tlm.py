@@ -27,7 +27,7 @@ from groundstation.errors import NoSignalError
 from groundstation.io.recording import Recording
 from groundstation.io.writer import write_annotated_metadata
 from groundstation.outputs import records
-from groundstation.outputs.drawing import draw_png
+from groundstation.outputs.drawing import draw_png, expect_figure
 from groundstation.outputs.figures import TelemetrySeries, write_telemetry_png
 from groundstation.progress import progress
 from groundstation.receivers.tlm_decode import decode_tlm_recording
@@ -71,6 +71,9 @@ def decode_tlm_to_dir(
     NoSignalError
         No carrier, or a carrier but no frame at all; no file is written then.
     """
+    if outdir is not None:
+        # its part made ready while the recording is decoded
+        expect_figure("telemetry", Path(outdir) / "telemetry.png")
     bar = progress(recording.n_samples, f"{recording.name} telemetry", enabled=show_progress)
     with bar:
         decoded = decode_tlm_recording(recording, progress=bar.update)

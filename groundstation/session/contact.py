@@ -151,10 +151,17 @@ def run_session(
             # The report's figures are drawn as their data comes (by the second process
             # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
             drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+            from groundstation.outputs.drawing import expect_figure
             from groundstation.report.pages import draw_session_margin
 
             # the link budgets are the plan's: the margin chart is drawn while the session runs
             draw_session_margin(drawn, bands.values(), plan)
+            # the telemetry plots (each band's, the report's), their parts readied meanwhile
+            sent = [b for b in bands_of_kind("telemetry") if b in transmissions]
+            for band_id in sent:
+                expect_figure("telemetry", work / "bands" / band_id / "telemetry.png")
+            if sent:
+                expect_figure("telemetry_panels", drawn / "telemetry.png")
 
         def recorded(band_id: str, meta: Path) -> None:
             """Open the band's recording; hand its waterfall to be drawn."""

@@ -49,6 +49,7 @@ def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
     write_telemetry_png(here / "telemetry.png", _series(), "t")
     write_waterfall_png(here / "waterfall.png", _waterfall(), "w")
     with drawing.figures_aside() as process:
+        drawing.expect_figure("telemetry", aside / "telemetry.png")  # a grid made ahead
         drawing.draw_png("telemetry", aside / "telemetry.png", _series(), "t")
         drawing.draw_png("waterfall", aside / "waterfall.png", _waterfall(), "w")
         assert process.running
@@ -78,6 +79,27 @@ def test_the_second_process_draws_each_job_and_ends_when_its_input_does(tmp_path
         assert (tmp_path / "w.png").read_bytes() == (tmp_path / "here.png").read_bytes()
     finally:
         process.close()
+
+
+def test_a_figure_announced_takes_a_part_made_ahead_once(tmp_path) -> None:
+    spares = drawing._Spares()
+    assert not spares.make_one(lambda: False)  # nothing announced, nothing made
+    a, b = tmp_path / "a" / "telemetry.png", tmp_path / "b" / "telemetry.png"
+    spares.expect("telemetry", drawing._key(a))
+    spares.expect("telemetry", drawing._key(a))  # the same figure announced again
+    spares.expect("telemetry_panels", drawing._key(b))  # drawn on the same kind of grid
+    spares.expect("waterfall", drawing._key(tmp_path / "w.png"))  # nothing to make ahead
+    assert spares.make_one(lambda: False)
+    assert spares.make_one(lambda: False)
+    assert not spares.make_one(lambda: False)  # two announced, two made
+    assert set(spares.take("telemetry_panels", b)) == {"grid"}
+    kwargs = spares.take("telemetry", a)
+    assert set(kwargs) == {"grid"}
+    assert spares.take("telemetry", a) == {} and spares.take("waterfall", a) == {}
+    assert not spares.make_one(lambda: False)  # both drawn: none wanted
+    drawing._figure_function("telemetry")(tmp_path / "ahead.png", _series(), "t", **kwargs)
+    write_telemetry_png(tmp_path / "here.png", _series(), "t")
+    assert (tmp_path / "ahead.png").read_bytes() == (tmp_path / "here.png").read_bytes()
 
 
 def test_figures_a_dead_process_did_not_draw_are_drawn_by_the_first(tmp_path) -> None:

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from groundstation.outputs.figures import TELEMETRY_PANELS, TelemetrySeries, telemetry_figure
+from groundstation.outputs.figures import (
+    TELEMETRY_PANELS,
+    TelemetrySeries,
+    spare_telemetry_grid,
+    telemetry_figure,
+    write_telemetry_png,
+)
 
 T0 = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
 
@@ -100,3 +106,50 @@ def test_no_legend_hides_a_plotted_point() -> None:
             assert not any(box.contains(x, y) for x, y in xy), ax.get_title()
         checked += 1
     assert checked == sum(len(p.channels) > 1 for p in TELEMETRY_PANELS)
+
+
+def _true_from_call(number: int):
+    calls = iter(range(1, 1000))
+    return lambda: next(calls) >= number
+
+
+def _png(path) -> bytes:
+    return path.read_bytes()
+
+
+def test_a_plot_on_a_grid_made_ahead_is_the_plot_drawn_alone(tmp_path) -> None:
+    """Tick objects made before the data is there change no pixel, no byte: whether a panel
+    shows fewer ticks than were made, more (made when drawn), fixed labels (the attitude
+    mode), no data, or frame numbers instead of times."""
+    rng = np.random.default_rng(7)
+    n = 300
+    times = [T0 + timedelta(seconds=4 * i) for i in range(n)]
+    values = [
+        {
+            "battery_v": 20.0 + 12.0 * rng.random(),
+            "n2_pressure_a_mpa": 15.0 * rng.random(),
+            "temp_orbital_c": rng.normal(0.0, 50.0),
+            "micrometeoroid_hits": int(i * 50),
+            "attitude_mode": int(rng.integers(0, 4)),
+            "command_count": i // 7,
+        }
+        for i in range(n)
+    ]
+    parity = [bool(rng.random() > 0.02) for _ in range(n)]
+    series = [
+        TelemetrySeries.from_frames(times, values, parity),
+        TelemetrySeries.from_frames([None] * n, values, parity),  # frame numbers
+        _series([0.0, 0.0, 0.0], [True, False, True]),
+        TelemetrySeries.from_frames(times[:1], values[:1], [False]),  # nothing passed
+    ]
+    for number, s in enumerate(series):
+        alone = write_telemetry_png(tmp_path / f"alone{number}.png", s, "t")
+        ahead = write_telemetry_png(
+            tmp_path / f"ahead{number}.png", s, "t", grid=spare_telemetry_grid()
+        )
+        assert _png(ahead) == _png(alone), number
+        # a figure comes while the fourth panel's ticks are made
+        part = spare_telemetry_grid(until=_true_from_call(4))
+        assert len(part.axes[1, 0].yaxis.majorTicks) < len(part.axes[0, 0].yaxis.majorTicks)
+        partly = write_telemetry_png(tmp_path / f"partly{number}.png", s, "t", grid=part)
+        assert _png(partly) == _png(alone), number
