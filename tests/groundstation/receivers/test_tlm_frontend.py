@@ -57,6 +57,21 @@ def test_bins_do_not_depend_on_the_chunks(samples, monkeypatch) -> None:
         np.testing.assert_array_equal(w, c)
 
 
+def test_erasures_are_zeros_to_the_bit(samples, monkeypatch) -> None:
+    """NaN/Inf samples give the bins of zeros there, bit for bit, whichever way a run of
+    the kernel takes (runs with an erasure test each sample, runs without skip the test)."""
+    zeros = samples.copy()
+    zeros[~np.isfinite(samples)] = 0
+    nco = fe.Nco(0, 0.2, 640.0, 0.3)
+    ncos = (nco, fe.Nco(10**9, 0, 0, 0))
+    for kernel in ("numba", "numpy") if fe.COMPILED else ("numpy",):
+        got, state = _run(samples, [1000, 1024, 40_001], kernel, monkeypatch, ncos)
+        ref, ref_state = _run(zeros, [1000, 1024, 40_001], kernel, monkeypatch, ncos)
+        for g, r in zip(got, ref, strict=True):
+            assert g.tobytes() == r.tobytes()
+        assert (state.nonfinite, ref_state.nonfinite) == (3, 0)
+
+
 def test_bins_hold_the_subcarrier_sidebands() -> None:
     """A carrier at the NCO's frequency, phase-modulated by a 1024 Hz sine: the data bins
     give back Im(z)·exp(−jωt) summed, i.e. J1(β)·(−j)·m per bin for sin(ωt) (β = 1)."""
