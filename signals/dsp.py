@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
+from signals.gamma import inverse_lower_gamma
+
 __all__ = [
     "block_power_spectra",
     "hann_periodic",
@@ -121,9 +123,7 @@ def _median_over_mean(n_averaged: int) -> float:
     """Median / mean of an average of ``n_averaged`` independent exponential variables."""
     if n_averaged == 1:
         return math.log(2.0)
-    from scipy.special import gammaincinv  # only for averaged spectra
-
-    return float(gammaincinv(n_averaged, 0.5)) / n_averaged
+    return inverse_lower_gamma(n_averaged, 0.5) / n_averaged
 
 
 def noise_floor(

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import special
 
 from groundstation.receivers.compiled import COMPILED, kernel
 from groundstation.receivers.tlm_frontend import active_kernel
@@ -32,6 +31,7 @@ from signals.formats.tlm import (
     MAX_CARRIER_RATE_HZ_PER_S,
     MAX_PHASE_NOISE_RAD_PER_SQRT_S,
 )
+from signals.gamma import inverse_upper_gamma
 
 #: Search span of the carrier acquisition (Hz, Hz/s), a little beyond the ICD limits.
 SEARCH_OFFSET_HZ: Final = MAX_CARRIER_OFFSET_HZ + 50.0
@@ -453,7 +453,7 @@ def unit_phasors(phase_rad: np.ndarray, sign: float = 1.0) -> np.ndarray:
 def _detection_threshold(n_blocks: int, cells: int) -> float:
     """Mean normalised power on the best of ``cells`` lines that noise alone exceeds with
     probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1)."""
-    return float(special.gammainccinv(n_blocks, CARRIER_FALSE_ALARM / cells) / n_blocks)
+    return inverse_upper_gamma(n_blocks, CARRIER_FALSE_ALARM / cells) / n_blocks
 
 
 def acquire_carrier(x: np.ndarray, fs_hz: float) -> Acquisition:
