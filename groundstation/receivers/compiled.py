@@ -55,6 +55,7 @@ KERNEL_MODULES: Final = (
     "ppm_marker_kernels",
     "tlm_frontend",
     "tlm_carrier",
+    "tlm_bitsync",
 )
 #: Environment variable that ignores the ahead-of-time build when set to ``1``.
 NO_AOT_ENV: Final = "MARS1_NO_AOT"

@@ -18,11 +18,11 @@ import math
 from typing import Final
 
 import numpy as np
-from scipy import special
 
 from groundstation.errors import DecodeError
+from groundstation.receivers.compiled import COMPILED, kernel
 from groundstation.receivers.tlm_carrier import peak_offset
-from groundstation.receivers.tlm_frontend import grid_sums
+from groundstation.receivers.tlm_frontend import active_kernel, grid_sums
 from signals.formats.tlm import (
     SUBCARRIER_HZ,
     SYNC_BITS,
@@ -159,12 +159,44 @@ def soft_llr_scale(soft: np.ndarray) -> float:
     return 2.0 * math.sqrt(max(power, 0.0)) / noise
 
 
+if COMPILED:
+
+    @kernel("f8[::1], f8[::1]")
+    def _logistic_kernel(x, out):  # pragma: no cover - compiled
+        for i in range(x.size):
+            out[i] = 1.0 / (1.0 + math.exp(-x[i]))
+
+
+def _logistic_one(x: float) -> float:
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(−x) beyond the largest double: 1/(1 + inf)
+        return 0.0
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(−x)) of float64 values, elementwise.
+
+    Each value is computed as ``scipy.special.expit`` computes it, with the C library's
+    ``exp`` (numpy's own vectorised exp may differ in the last bit), so the two agree to the
+    bit (tested) without importing ``scipy.special``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    flat = np.ascontiguousarray(x.ravel())
+    if active_kernel() == "numba":
+        out = np.empty(flat.size)
+        _logistic_kernel(flat, out)
+    else:
+        out = np.array([_logistic_one(v) for v in flat.tolist()], dtype=np.float64)
+    return out.reshape(x.shape)
+
+
 def undetected_error_prob(soft: np.ndarray, llr_scale: float) -> float:
     """Probability that a data word holds two bit errors (parity blind), summed over words.
 
     Bit error probabilities from the soft values: p = 1 / (1 + exp(|LLR|)).
     """
-    p = special.expit(-np.abs(soft[SYNC_BITS:]) * llr_scale).reshape(-1, 8)
+    p = logistic(-np.abs(soft[SYNC_BITS:]) * llr_scale).reshape(-1, 8)
     total = p.sum(axis=1)
     pairs = 0.5 * (total**2 - (p**2).sum(axis=1))
     return float(pairs.sum())
