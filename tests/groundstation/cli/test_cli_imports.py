@@ -1,7 +1,8 @@
 """The command line imports only what the chosen command needs.
 
 Building the parser (``--version``, ``--help``) imports no numerical, plotting, ephemeris
-or cluster library; a decode imports neither the ephemeris nor the cluster. Checked in a
+or cluster library; a decode imports neither the ephemeris nor the cluster, nor
+scipy's special functions. Checked in a
 fresh interpreter by listing ``sys.modules``: a correctness test, not a timing test
 (bench/test_bench_cli.py measures the time).
 """
@@ -21,9 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 #: Never needed to print a version or a command's help.
 HEAVY = ("numpy", "scipy", "matplotlib", "skyfield", "sigmf", "PIL", "distributed", "numba")
 #: Never imported by the process that decodes one recording of a downlink band: the
-#: ephemeris, the cluster, and matplotlib (the figures are drawn by a second process while
-#: it decodes, groundstation.outputs.drawing); jinja2 loads for the report page.
-NOT_FOR_DECODE = ("skyfield", "distributed", "matplotlib")
+#: ephemeris, the cluster, matplotlib (the figures are drawn by a second process while
+#: it decodes, groundstation.outputs.drawing) and scipy.special (0.3 s of CPU: the gamma
+#: quantiles are signals.gamma's, the logistic tlm_bitsync's); jinja2 loads for the report page.
+NOT_FOR_DECODE = ("skyfield", "distributed", "matplotlib", "scipy.special")
 
 
 def _modules_after(code: str) -> set[str]:
