@@ -163,7 +163,7 @@ class BodyTable:
         n = math.ceil((end_s - start_s) / h) + 1
         self.start_s = start_s
         t_s = start_s + h * np.arange(n)
-        t = eph.time(LAUNCH_UNIX_S + t_s)
+        t = eph.time(LAUNCH_UNIX_S + t_s, orientation=False)  # positions in the ICRF alone
         pos, vel = zip(*(eph.barycentric(i, t) for i in range(len(BODIES))), strict=True)
         p = np.concatenate(pos, axis=1)
         v = np.concatenate(vel, axis=1)
