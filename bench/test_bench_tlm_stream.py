@@ -8,7 +8,8 @@ and a whole-process decode against a GNU Radio flowgraph doing the bare demodula
   and of one running the whole decode, files and telemetry plot included
   (``decode_peak_rss_mib``, reported); 1 bit/s at 48 kS/s for an hour in the full size
   (1.4 GB). Of either, about 120 MiB is the interpreter with numpy, scipy and sigmf loaded
-  and 60 MiB numba's runtime; the plot's matplotlib adds about 80 MiB.
+  (plus 60 MiB of numba's runtime where the kernels are not built at install); the plot's
+  matplotlib, in its own process, about 80 MiB.
 - ``test_tlm_decode_against_gnuradio``: ``python -m groundstation decode`` (a whole process:
   start-up, the recording's survey, the decode, every output file, the page) and
   ``/usr/bin/python3 bench/gnuradio_tlm_demod.py`` (file_source → pll_carriertracking_cc →
