@@ -14,6 +14,7 @@ are functions over arrays: no state, no format knowledge.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator
 
@@ -119,6 +120,7 @@ def hann_periodic(n: int) -> np.ndarray:
     return w[:-1]
 
 
+@functools.cache
 def _median_over_mean(n_averaged: int) -> float:
     """Median / mean of an average of ``n_averaged`` independent exponential variables."""
     if n_averaged == 1:
