@@ -99,8 +99,10 @@ def to_complex64(raw: bytes | bytearray | memoryview | np.ndarray, datatype: str
     return samples if owned else samples.copy()
 
 
-def to_bytes(samples: np.ndarray, datatype: str) -> bytes:
-    """Complex samples stored as ``datatype`` (integers rounded and clipped at full scale).
+def stored_bytes(samples: np.ndarray, datatype: str) -> np.ndarray:
+    """Complex samples as the bytes ``datatype`` stores (uint8; integers rounded and clipped
+    at full scale): a view of ``samples`` where they are stored as they are (complex64 as
+    ``cf32_le``), no copy made.
 
     Parameters
     ----------
@@ -108,16 +110,11 @@ def to_bytes(samples: np.ndarray, datatype: str) -> bytes:
         Complex samples, full scale 1.0.
     datatype : str
         One of :data:`DATATYPES`.
-
-    Examples
-    --------
-    >>> to_complex64(to_bytes(np.array([0.5 - 0.25j]), "ci16_le"), "ci16_le")
-    array([0.5-0.25j], dtype=complex64)
     """
     data = np.asarray(samples)
     storage, scale = DATATYPES[datatype]
     if storage.kind == "c":
-        return np.ascontiguousarray(data, dtype=storage).tobytes()
+        return np.ascontiguousarray(data, dtype=storage).reshape(-1).view(np.uint8)
     iq = np.empty((data.size, 2), np.float64)
     iq[:, 0] = data.real
     iq[:, 1] = data.imag
@@ -125,4 +122,15 @@ def to_bytes(samples: np.ndarray, datatype: str) -> bytes:
     if datatype == "cu8":
         iq += CU8_OFFSET
     info = np.iinfo(storage)
-    return np.clip(np.rint(iq), info.min, info.max).astype(storage).tobytes()
+    return np.clip(np.rint(iq), info.min, info.max).astype(storage).reshape(-1).view(np.uint8)
+
+
+def to_bytes(samples: np.ndarray, datatype: str) -> bytes:
+    """Complex samples stored as ``datatype``: :func:`stored_bytes` as a ``bytes`` copy.
+
+    Examples
+    --------
+    >>> to_complex64(to_bytes(np.array([0.5 - 0.25j]), "ci16_le"), "ci16_le")
+    array([0.5-0.25j], dtype=complex64)
+    """
+    return stored_bytes(samples, datatype).tobytes()

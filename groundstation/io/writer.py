@@ -35,7 +35,7 @@ from groundstation.io.recording import (
     format_utc,
     validate_sigmf,
 )
-from groundstation.io.samples import DATATYPES, to_bytes
+from groundstation.io.samples import DATATYPES, stored_bytes
 from signals import __version__
 from signals.bands import BAND_IDS, load_bands
 
@@ -191,11 +191,7 @@ class RecordingWriter:
     def write(self, chunk: np.ndarray) -> None:
         """Append complex samples (any complex or real dtype; stored as ``datatype``)."""
         data = np.asarray(chunk)
-        storage = DATATYPES[self.datatype][0]
-        if storage.kind == "c":  # stored as they are: the array's own bytes, not a copy
-            buffer = np.ascontiguousarray(data, dtype=storage).reshape(-1).view(np.uint8)
-        else:
-            buffer = to_bytes(data, self.datatype)
+        buffer = stored_bytes(data, self.datatype)  # complex: the array's own bytes
         self._file.write(buffer)
         self._hash.update(buffer)
         self.n_samples += data.size
