@@ -57,6 +57,9 @@ KERNEL_MODULES: Final = (
     "tlm_carrier",
     "tlm_bitsync",
 )
+#: Environment variable that makes the receivers use their numpy references, not the kernels,
+#: when set to ``1`` (:func:`active_kernel`).
+NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
 #: Environment variable that ignores the ahead-of-time build when set to ``1``.
 NO_AOT_ENV: Final = "MARS1_NO_AOT"
 #: Prefix of the build's module name (the digest follows).
@@ -202,6 +205,14 @@ def build_loaded() -> bool:
 
 #: True when the kernels are compiled one way or the other (else the numpy references run).
 COMPILED: Final = build_loaded() or _numba() is not None
+
+
+def active_kernel() -> str:
+    """``"numba"`` or ``"numpy"``: the implementation the receivers use now (the kernels,
+    built or compiled by numba, unless there are none or ``MARS1_NO_NUMBA=1``)."""
+    if COMPILED and os.environ.get(NO_NUMBA_ENV, "") != "1":
+        return "numba"
+    return "numpy"
 
 
 class BuiltKernel:

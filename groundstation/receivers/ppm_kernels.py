@@ -31,29 +31,20 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable
 from typing import Final, NamedTuple, TypeVar
 
 import numpy as np
 
-from groundstation.receivers.compiled import COMPILED, kernel
+from groundstation.receivers.compiled import COMPILED, active_kernel, kernel
+from groundstation.receivers.compiled import NO_NUMBA_ENV as NO_NUMBA_ENV  # re-exported
 
 #: True when the compiled kernels can be used at all.
 NUMBA_AVAILABLE: Final = COMPILED
-#: Environment variable that forces the numpy reference when set to ``1``.
-NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
 #: Periods decided together by the compiled kernel (independent memory streams).
 PERIOD_GROUP: Final = 8
 
 F = TypeVar("F", bound=Callable[..., object])
-
-
-def active_kernel() -> str:
-    """``"numba"`` or ``"numpy"``: the implementation the dispatching functions use now."""
-    if NUMBA_AVAILABLE and os.environ.get(NO_NUMBA_ENV, "") != "1":
-        return "numba"
-    return "numpy"
 
 
 def dispatching(reference: F, compiled: F) -> F:

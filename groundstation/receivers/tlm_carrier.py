@@ -130,9 +130,6 @@ if COMPILED:
                 best_score, best_j, best_h = total[jm], jm, h
         return best_score, best_j, best_h
 
-
-if COMPILED:
-
     @kernel("c16[::1], i8, c16[::1]")
     def _boxcar_kernel(x, width, out):  # pragma: no cover - compiled
         # _boxcar's prefix sums (np.cumsum's order) and window differences; numpy divides a

@@ -23,19 +23,17 @@ the receiver runs; :func:`mix_numpy` is the definition it is tested against.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
-from groundstation.receivers.compiled import COMPILED, kernel
+from groundstation.receivers.compiled import COMPILED, active_kernel, kernel
+from groundstation.receivers.compiled import NO_NUMBA_ENV as NO_NUMBA_ENV  # re-exported
 from signals.dsp import nonfinite_to_zero
 
 #: Samples between two re-seeds of the recursive phasors from their closed forms.
 RESEED: Final = 1024
-#: Environment variable that forces the numpy reference when set to ``1``.
-NO_NUMBA_ENV: Final = "MARS1_NO_NUMBA"
 
 
 @dataclass
@@ -229,13 +227,6 @@ if COMPILED:
             ui,
         )
         return bad
-
-
-def active_kernel() -> str:
-    """``"numba"`` or ``"numpy"``: the implementation :func:`mix` uses now."""
-    if COMPILED and os.environ.get(NO_NUMBA_ENV, "") != "1":
-        return "numba"
-    return "numpy"
 
 
 def mix(
