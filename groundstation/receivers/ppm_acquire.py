@@ -186,8 +186,8 @@ class Acquirer:
         # its line markers: a stream fed in small chunks asks again and again.
         key = (candidate, f_guess, sigma2)
         if key not in self._memos:
-            self._memos[key] = (self._frame_markers(candidate, f_guess, sigma2), {})
-        found, headers_of = self._memos[key]
+            self._memos[key] = (self._frame_markers(candidate, f_guess, sigma2), {}, {})
+        found, headers_of, searches = self._memos[key]
         counts["candidates"] += 1
         if found is None:
             return None
@@ -208,8 +208,9 @@ class Acquirer:
             headers = headers_of[tuple(option)]
             counts["headers"] += len(headers)
             # A header is believed when the line markers it predicts are there.
-            for header, copy_index in headers:
-                locked = self.lines_where_expected(grid, header, f, sigma2)
+            for index, (header, copy_index) in enumerate(headers):
+                searched = searches.setdefault((tuple(option), index), [])
+                locked = self.lines_where_expected(grid, header, f, sigma2, searched)
                 if locked is not None:
                     counts["confirmed_headers"] += 1
                     return ImageLock(header, copy_index, locked[0], locked[1], sigma2)
@@ -259,7 +260,12 @@ class Acquirer:
         return base, float(f), marks
 
     def lines_where_expected(
-        self, grid: PeriodGrid, header: PpmHeader, f: float, sigma2: float
+        self,
+        grid: PeriodGrid,
+        header: PpmHeader,
+        f: float,
+        sigma2: float,
+        searched: list[tuple[float, float]] | None = None,
     ) -> tuple[PeriodGrid, float] | None:
         """Check ``header`` against the first four line markers and lock onto them.
 
@@ -267,7 +273,13 @@ class Acquirer:
         grid before the next (the search widens with the distance from the last fix). The
         header is believed when at least two are found (one for a one-line image). Returns
         the refined grid and a carrier estimate from all the marker pulses, or None.
+
+        ``searched`` holds the (start, score) of each search done, in order: a candidate
+        waiting for the samples of a later marker passes the same list again and the
+        searches it holds are not done twice (the same samples give the same results).
         """
+        if searched is None:
+            searched = []
         grid = copy.copy(grid)  # its arrays are never changed in place
         n = min(header.sent_lines.size, 4)
         state = TrackState(self.reader.filter(grid.chip_samples, f), sigma2)
@@ -284,7 +296,11 @@ class Acquirer:
             # Slope uncertainty: ±200 ppm unknown, or about 0.01 chip per period from a fit.
             per_period = 0.01 if slope_known else 0.1
             span = min(1.0 + per_period * (period - last), 8.0)
-            t, score = self.tracker.line_marker(grid, period, state, span)
+            if j < len(searched):
+                t, score = searched[j]
+            else:
+                t, score = self.tracker.line_marker(grid, period, state, span)
+                searched.append((t, score))
             if score >= MARKER_THRESHOLD:
                 if j == 0 and self.line_found_reach is None:
                     self.line_found_reach = self.reader.reach
