@@ -368,7 +368,6 @@ def _decode_into(
     from groundstation.outputs.figures import waterfall_drawable
     from groundstation.outputs.overview import measure_spectrum, waterfall_caption
     from groundstation.outputs.records import no_signal_record
-    from groundstation.report.decode_page import write_decode_report
 
     recording, facts, waterfall = source.recording, source.facts, survey.waterfall
     title = f"{facts.name} ({facts.band})"
@@ -389,6 +388,10 @@ def _decode_into(
             "n_samples": facts.n_samples,
             "start_utc": facts.start_utc,
         }
+    # the page's modules (jinja2, PIL) load now, while the figures' process draws the
+    # band's figure and the thread hashing the data finishes, not before the decode
+    from groundstation.report.decode_page import write_decode_report
+
     annotated = out / (recording.name + ".sigmf-meta")
     if facts.form == "stdin":
         _keep_spooled_samples(recording, out)

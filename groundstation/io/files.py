@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from groundstation.errors import OutputError
 
@@ -152,6 +151,8 @@ def write_png_gray(path: Path | str, image: np.ndarray) -> Path:
     image = np.asarray(image)
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"expected a 2-D uint8 array, got {image.dtype} with shape {image.shape}")
+    from PIL import Image  # only where images are written: a telemetry decode writes none
+
     with atomic_path(path) as tmp:
         Image.fromarray(image, mode="L").save(tmp, format="PNG")
     return Path(path)

@@ -162,13 +162,14 @@ def sampled_waterfall(
 
     starts, counts, power_rows = [], [], []
     read_total = nonfinite = 0
+    spectra = _RowSpectra(n_fft, segments_per_row, window)
     for first, k, block in row_blocks():
         starts.append(first)
         counts.append(k)
         x, bad = nonfinite_to_zero(block.ravel())
         nonfinite += bad
         read_total += x.size
-        power = block_power_spectra(x, n_fft, window=window, centred=False)
+        power = spectra.power(x)
         power_rows.append(power.mean(axis=0) / scale if power.size else np.zeros(n_fft))
     psd = np.vstack(power_rows)
     power_db = np.fft.fftshift(10.0 * np.log10(np.maximum(psd, _PSD_FLOOR)), axes=-1)
@@ -180,6 +181,49 @@ def sampled_waterfall(
         segments_per_row=int(max(counts)),
     )
     return Survey(wf, read_total, nonfinite)
+
+
+class _RowSpectra:
+    """|FFT|² of a row's Hann-windowed segments (:func:`signals.dsp.block_power_spectra`,
+    FFT order), computed in work arrays kept from row to row, a few segments per transform.
+
+    numpy transforms a batch of segments through a temporary as large as the batch; from
+    128 kB on (16 segments of 1024 complex64 samples) the C library maps it afresh at each
+    call, about 100 page faults a row: as much CPU as the transforms themselves. Groups of
+    :data:`_FFT_GROUP_BYTES` and work arrays allocated once per survey fault nothing. Each
+    segment is transformed on its own whatever the grouping, by the same operations on the
+    same types: the same bits. Where numpy's FFT writes no ``out`` (numpy 1, which
+    transforms in double precision) or the samples are not ``complex64``, rows go to
+    :func:`~signals.dsp.block_power_spectra` itself.
+    """
+
+    def __init__(self, n_fft: int, max_segments: int, window: np.ndarray):
+        self._n_fft, self._window = n_fft, window
+        shape = (max(1, max_segments), n_fft)
+        self._windowed = np.empty(shape, np.complex64)
+        self._spectrum = np.empty(shape, np.complex64)
+        self._power = np.empty(shape, np.float32)
+
+    def power(self, x: np.ndarray) -> np.ndarray:
+        """Power per bin of each whole segment of ``x``, shape (segments, n_fft)."""
+        k = x.size // self._n_fft
+        if not _FFT_WRITES_OUT or x.dtype != np.complex64 or k > self._power.shape[0]:
+            return block_power_spectra(x, self._n_fft, window=self._window, centred=False)
+        blocks = x[: k * self._n_fft].reshape(k, self._n_fft)
+        windowed = np.multiply(blocks, self._window, out=self._windowed[:k])
+        spectrum = self._spectrum[:k]
+        group = max(1, _FFT_GROUP_BYTES // spectrum[:1].nbytes)
+        for i in range(0, k, group):
+            np.fft.fft(windowed[i : i + group], axis=1, out=spectrum[i : i + group])
+        power = np.abs(spectrum, out=self._power[:k])
+        return np.square(power, out=power)
+
+
+#: numpy 2 transforms complex64 in single precision and takes ``out``.
+_FFT_WRITES_OUT = int(np.__version__.split(".")[0]) >= 2
+#: Largest batch handed to one transform (bytes): under the 128 kB from which glibc's
+#: allocator maps a block instead of reusing its heap.
+_FFT_GROUP_BYTES = 64 * 1024
 
 
 def measure_spectrum(

@@ -69,3 +69,27 @@ def test_strongest_line_and_floor_inside_the_band_searched():
     assert m.peak_frequency_hz == pytest.approx(5.86e9 + 12_000.0, abs=m.resolution_hz)
     assert m.noise_floor_db_hz == pytest.approx(10 * np.log10(0.01 / fs_hz), abs=1.0)
     assert (m.search_lower_hz, m.search_upper_hz) == (5.86e9 - 30e3, 5.86e9 + 30e3)
+
+
+@pytest.mark.parametrize("segments_per_row", [16, 5])
+def test_rows_are_the_block_power_spectra_to_the_bit(segments_per_row):
+    """The survey transforms a few segments at a time into work arrays it keeps: each row
+    must still be block_power_spectra's average, bit for bit (NaN samples counted as 0)."""
+    from signals.dsp import block_power_spectra, hann_periodic
+
+    fs_hz, n_fft, rows = 8000.0, 1024, 4
+    x = _noise(rows * segments_per_row * n_fft, 0.5, seed=3)
+    x[7::1001] = np.nan
+    survey = sampled_waterfall(
+        _Counting(x.copy()).read, x.size, fs_hz, max_rows=rows, segments_per_row=segments_per_row
+    )
+    window = hann_periodic(n_fft).astype(np.float32)
+    scale = fs_hz * float(np.sum(window.astype(np.float64) ** 2))
+    clean = np.where(np.isfinite(x), x, 0).astype(np.complex64)
+    expected = [
+        block_power_spectra(row, n_fft, window=window, centred=False).mean(axis=0) / scale
+        for row in clean.reshape(rows, -1)
+    ]
+    power_db = np.fft.fftshift(10.0 * np.log10(np.maximum(np.vstack(expected), 1e-30)), axes=-1)
+    assert survey.nonfinite_samples == np.count_nonzero(~np.isfinite(x))
+    assert survey.waterfall.power_db.tobytes() == power_db.astype(np.float32).tobytes()
