@@ -147,8 +147,15 @@ def _cmd_contact(args: argparse.Namespace) -> int:
     from groundstation.outputs.drawing import FigureProcess
 
     # the figures' process starts first: it imports matplotlib while this one imports the
-    # session and emulates it
+    # session and emulates it, and readies the telemetry plots' panels (one per telemetry
+    # band and the report's; their paths come with the plan)
     figures = FigureProcess() if args.scenario != "sputnik22" else None
+    if figures is not None:
+        from signals.bands import bands_of_kind
+
+        for _ in bands_of_kind("telemetry"):
+            figures.expect("telemetry")
+        figures.expect("telemetry_panels")
     try:
         from groundstation.session.contact import run_contact_command
 
@@ -289,37 +296,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = args.func(args)
         interrupts.raise_if_missed()
         return status
-    except NoSignalError as exc:
-        _error_line(str(exc))
-        return EXIT_NO_SIGNAL
-    except (GroundStationError, SignalsError) as exc:
-        _error_line(str(exc))
-        return EXIT_ERROR
     except KeyboardInterrupt as exc:
-        status = interrupts.interrupted(exc)
-        print(
-            "groundstation: interrupted; temporary files removed, finished outputs kept",
-            file=sys.stderr,
-        )
-        return status
-    except OSError as exc:
-        _error_line(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-        return EXIT_ERROR
-    except (MemoryError, RecursionError) as exc:
-        _error_line(f"not enough memory for this input ({type(exc).__name__})")
-        return EXIT_ERROR
+        return _interrupted(exc)
     except Exception as exc:
-        if verbose >= 2:
-            raise
-        print(
-            f"groundstation: internal error: {type(exc).__name__}: "
-            f"{printable(str(exc))} (-vv for details)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        # an interrupt a library turned into an error of its own ended the run all the same
+        interrupt = interrupts.raised_meanwhile()
+        if interrupt is not None:
+            return _interrupted(interrupt)
+        return _failed(exc, verbose)
     finally:
         interrupts.disarm()
         interrupts.restore(previous)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """One line for an interrupted run; its exit status."""
+    status = interrupts.interrupted(exc)
+    print(
+        "groundstation: interrupted; temporary files removed, finished outputs kept",
+        file=sys.stderr,
+    )
+    return status
+
+
+def _failed(exc: Exception, verbose: int) -> int:
+    """One line for a run that ended in ``exc``; its exit status (at ``-vv`` an internal
+    error is raised again, with its traceback)."""
+    if isinstance(exc, NoSignalError):
+        _error_line(str(exc))
+        return EXIT_NO_SIGNAL
+    if isinstance(exc, (GroundStationError, SignalsError)):
+        _error_line(str(exc))
+        return EXIT_ERROR
+    if isinstance(exc, OSError):
+        _error_line(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_ERROR
+    if isinstance(exc, (MemoryError, RecursionError)):
+        _error_line(f"not enough memory for this input ({type(exc).__name__})")
+        return EXIT_ERROR
+    if verbose >= 2:
+        raise exc
+    print(
+        f"groundstation: internal error: {type(exc).__name__}: "
+        f"{printable(str(exc))} (-vv for details)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -144,6 +144,16 @@ def raise_if_missed() -> None:
         raise Interrupted(int(received))
 
 
+def raised_meanwhile() -> Interrupted | None:
+    """The interrupt raised in this run, if one was: a run that ends in another exception
+    after it ended so because of it (a library's bare ``except:`` that turned the
+    interrupt into an error of its own, e.g. an import that failed when it landed)."""
+    received = _state["received"]
+    if _state["raised"] and received is not None:
+        return Interrupted(int(received))
+    return None
+
+
 def interrupted(exc: BaseException) -> int:
     """Exit status for an interrupt (``KeyboardInterrupt`` without a signal: 130)."""
     _state["raised"] = True

@@ -368,3 +368,38 @@ def test_the_unraisable_hook_is_chained_and_put_back():
         assert [type(u.exc_value) for u in seen] == [ValueError]
     finally:
         sys.unraisablehook = before
+
+
+_INTERRUPT_TURNED_INTO_AN_ERROR = """
+import os, signal, sys, time
+from groundstation.cli import app
+
+def contact(args):
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises here
+    except:  # noqa: E722  (what a library's bare except does to it: skyfield's imports)
+        raise ModuleNotFoundError("No module named 'urlparse'")
+    return 0
+
+app._cmd_contact = contact
+sys.exit(app.main(["contact"]))
+"""
+
+
+def test_an_interrupt_a_library_turns_into_an_error_is_still_an_interrupt():
+    """A signal landing inside a library's bare ``except:`` (once: skyfield's import of
+    ``urllib``, which then imported Python 2's ``urlparse``) comes out as that library's
+    error: the run still ends as interrupted, not as an internal error."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_TURNED_INTO_AN_ERROR],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr == (
+        "groundstation: interrupted; temporary files removed, finished outputs kept\n"
+    )
