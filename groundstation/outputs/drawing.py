@@ -105,6 +105,7 @@ class FigureProcess:
         self._replies: set[bytes] = set()  # the jobs it has answered for (drawn or failed)
         self._drawn: set[bytes] = set()
         self._pending = b""
+        self._anonymous = 0  # figures announced without their path (expect)
         env = {**os.environ, "MPLBACKEND": "Agg"}
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -137,14 +138,24 @@ class FigureProcess:
         except OSError:  # it died: what it did not draw is drawn by wait()
             pass
 
-    def expect(self, name: str, path: Path | str) -> None:
+    def expect(self, name: str, path: Path | str | None = None) -> None:
         """Tell the second process that figure ``name`` will come, to be written to
-        ``path``: while it waits it makes ready what it can of it (:data:`SPARES`)."""
+        ``path``: while it waits it makes ready what it can of it (:data:`SPARES`).
+
+        Without ``path`` the figure is announced before its path is known (a command that
+        knows early which figures it will draw, not yet where): the first one announced
+        later with its path is counted as this one, not as another.
+        """
         if self._process is None or name not in SPARES:
             return
+        if path is None:
+            self._anonymous += 1
+            key = b"?%d" % self._anonymous
+        else:
+            key = _key(path)
         try:
             assert self._process.stdin is not None
-            self._process.stdin.write(b"+" + name.encode() + b" " + _key(path) + b"\n")
+            self._process.stdin.write(b"+" + name.encode() + b" " + key + b"\n")
             self._process.stdin.flush()
         except OSError:  # it died: wait() draws what it did not
             pass
@@ -241,11 +252,12 @@ def flush_figures() -> None:
         process.flush()
 
 
-def expect_figure(name: str, path: Path | str) -> None:
+def expect_figure(name: str, path: Path | str | None = None) -> None:
     """Announce figure ``name`` of :data:`FIGURES`, to be written to ``path``, before its
     data is there, so that the second process makes ready what it can of it while it waits
     (nothing outside :func:`figures_aside`). A figure announced again (the same path) is
-    counted once."""
+    counted once; one announced without ``path`` (:meth:`FigureProcess.expect`) is counted
+    once announced again with it."""
     process = _ACTIVE.get()
     if process is not None:
         process.expect(name, path)
@@ -292,10 +304,16 @@ class _Spares:
         self._ready: dict[tuple[str, str], list[Any]] = {}
 
     def expect(self, name: str, key: bytes) -> None:
-        """Note figure ``name`` announced, ``key`` its path (:func:`_key`)."""
+        """Note figure ``name`` announced, ``key`` its path (:func:`_key`), or ``?N`` when
+        announced before its path was known: a path announced later takes the place of
+        such a figure with the same maker."""
         maker = SPARES.get(name)
-        if maker is not None:
-            self._wanted.setdefault(maker, set()).add(key)
+        if maker is None:
+            return
+        wanted = self._wanted.setdefault(maker, set())
+        if key not in wanted and not key.startswith(b"?"):
+            wanted.discard(min((k for k in wanted if k.startswith(b"?")), default=b""))
+        wanted.add(key)
 
     def make_one(self, waiting: Callable[[], bool]) -> bool:
         """Make one part still wanted (short of whole if ``waiting`` becomes True); False
@@ -314,7 +332,11 @@ class _Spares:
         maker = SPARES.get(name)
         if maker is None:
             return {}
-        self._wanted.get(maker, set()).discard(_key(path))
+        wanted = self._wanted.get(maker, set())
+        key = _key(path)
+        if key not in wanted:  # drawn before it was announced with its path
+            key = min((k for k in wanted if k.startswith(b"?")), default=key)
+        wanted.discard(key)
         ready = self._ready.get(maker)
         return {"grid": ready.pop()} if ready else {}
 

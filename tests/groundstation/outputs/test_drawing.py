@@ -102,6 +102,24 @@ def test_a_figure_announced_takes_a_part_made_ahead_once(tmp_path) -> None:
     assert (tmp_path / "ahead.png").read_bytes() == (tmp_path / "here.png").read_bytes()
 
 
+def test_a_figure_announced_before_its_path_is_counted_once(tmp_path) -> None:
+    """``contact`` announces its telemetry plots at start-up, before the plan says where
+    they go: the same figures announced again with their paths are not more figures."""
+    spares = drawing._Spares()
+    a, b = tmp_path / "a" / "telemetry.png", tmp_path / "b" / "telemetry.png"
+    spares.expect("telemetry", b"?1")
+    spares.expect("telemetry_panels", b"?2")
+    assert spares.make_one(lambda: False)  # one made before the paths are known
+    spares.expect("telemetry", drawing._key(a))
+    spares.expect("telemetry_panels", drawing._key(b))
+    assert spares.make_one(lambda: False)
+    assert not spares.make_one(lambda: False)  # two announced (twice each), two made
+    assert set(spares.take("telemetry", a)) == {"grid"}
+    assert set(spares.take("telemetry_panels", b)) == {"grid"}
+    assert not spares.make_one(lambda: False)  # both drawn: none wanted
+    assert spares.take("telemetry", tmp_path / "c.png") == {}
+
+
 def test_figures_a_dead_process_did_not_draw_are_drawn_by_the_first(tmp_path) -> None:
     with drawing.figures_aside() as process:
         process.kill()
