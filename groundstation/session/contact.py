@@ -176,10 +176,35 @@ def run_session(
                 waterfalls[band_id] = waterfall_from_recording(recording, max_rows=rows)
                 draw_session_waterfalls(drawn, {band_id: waterfalls[band_id]})
 
+        rate_check = None
+        bands_dir = work / "bands"
+        telemetry_left = {b for b in bands_of_kind("telemetry") if b in transmissions}
+        telemetry_drawn = bool(telemetry_left)  # its plot drawn once the last is decoded
+
+        def decode(band_id: str) -> None:
+            """Decode the band's recording into its folder; score it."""
+            nonlocal rate_check
+            stages.step(f"{band_id}: decoding")
+            outcome = bands[band_id]
+            # Decoder outputs are drawn only into a folder that is kept.
+            band_dir = bands_dir / band_id if outdir is not None else None
+            decoded, error = decode_band(recordings[band_id], band_dir)
+            outcome.decoded, outcome.error = decoded, error
+            score_band(outcome, decoded, recordings[band_id])
+            if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
+                rate_check = range_rate_check(decoded, carrier_truth, recordings[band_id])
+            if drawn is not None and telemetry_left == {band_id}:
+                # every telemetry band is in: the report's plot is drawn meanwhile
+                from groundstation.report.pages import draw_session_telemetry
+
+                draw_session_telemetry(drawn, session_frames(bands))
+            telemetry_left.discard(band_id)
+
         for band_id in DOWNLINK_BANDS:
             tx = transmissions.get(band_id)
             if tx is None:
                 stages.step(f"{band_id}: not transmitted")
+                stages.step(f"{band_id}: nothing to decode")
                 continue
             stages.step(f"{band_id}: generating the downlink")
             outcome = bands[band_id]
@@ -197,9 +222,12 @@ def run_session(
                 outcome.lines_expected = sum(i["lines"] for i in downlink.truth["images"])
             else:
                 carrier_truth = downlink.truth
-            if air is None:  # each waterfall drawn while the next band is generated
-                # a scratch recording (no --record) is read back and deleted: not synced
+            if air is None:
+                # decoded at once: its figures are drawn (by the figures' process) while
+                # the next band is generated and decoded; a scratch recording (no
+                # --record) is read back and deleted, not synced
                 recorded(band_id, write_downlink(recording_dir / band_id, downlink, sync=record))
+                decode(band_id)
             else:
                 downlinks[band_id] = downlink
         if air is not None:
@@ -208,29 +236,13 @@ def run_session(
                 downlinks, recording_dir, plan, table, list(spacecraft.log)
             ).items():
                 recorded(band_id, meta)
-        rate_check = None
-        bands_dir = work / "bands"
-        telemetry_left = set(recordings) & set(bands_of_kind("telemetry"))
-        telemetry_drawn = bool(telemetry_left)  # its plot drawn once the last is decoded
-        for band_id in DOWNLINK_BANDS:
-            if band_id not in recordings:
-                stages.step(f"{band_id}: nothing to decode")
-                continue
-            stages.step(f"{band_id}: decoding")
-            outcome = bands[band_id]
-            # Decoder outputs are drawn only into a folder that is kept.
-            band_dir = bands_dir / band_id if outdir is not None else None
-            decoded, error = decode_band(recordings[band_id], band_dir)
-            outcome.decoded, outcome.error = decoded, error
-            score_band(outcome, decoded, recordings[band_id])
-            if isinstance(decoded, CarrierBandResult) and carrier_truth is not None:
-                rate_check = range_rate_check(decoded, carrier_truth, recordings[band_id])
-            if drawn is not None and telemetry_left == {band_id}:
-                # every telemetry band is in: the report's plot is drawn meanwhile
-                from groundstation.report.pages import draw_session_telemetry
-
-                draw_session_telemetry(drawn, session_frames(bands))
-            telemetry_left.discard(band_id)
+            telemetry_left &= set(recordings)
+            telemetry_drawn = bool(telemetry_left)
+            for band_id in DOWNLINK_BANDS:
+                if band_id in recordings:
+                    decode(band_id)
+                elif band_id in transmissions:
+                    stages.step(f"{band_id}: nothing to decode")
         if scratch_recordings is not None:
             # Every sample is decoded (what follows reads the recordings' metadata alone):
             # the scratch recordings go now, while the figures' process draws, not at the end.
