@@ -105,7 +105,13 @@ from groundstation.receivers.tlm_segments import (
     data_bin_samples,
     segment_geometry,
 )
-from groundstation.receivers.tlm_stages import Known, SegmentBins, SegmentResult, decode_bins
+from groundstation.receivers.tlm_stages import (
+    Known,
+    ReferencedCarrier,
+    SegmentBins,
+    SegmentResult,
+    decode_bins,
+)
 from groundstation.results import DecodedFrame, TelemetryDecodeResult, TruncatedFrame
 from signals.dsp import nonfinite_to_zero
 from signals.formats.tlm import (
@@ -227,6 +233,8 @@ class TelemetryReceiver:
         # what the last segment measured (None: no segment yet, or it found no carrier);
         # its line is the last NCO piece
         self._known: Known | None = None
+        # the carrier bins against that line, kept from one look to the next
+        self._referenced = ReferencedCarrier()
 
     # ------------------------------------------------------------------ push interface
     def feed(self, chunk: np.ndarray) -> list[Event]:
@@ -497,7 +505,7 @@ class TelemetryReceiver:
             rate_error = min(rate_error, TRACKED_RATE_ERROR_HZ_PER_S)
         data_a, data_b = self._a.get(j0, j1), self._b.get(j0, j1)
         return decode_bins(
-            SegmentBins(a, b, j0, c, nco_phase, centres_c, data_a, data_b),
+            SegmentBins(a, b, j0, k0, c, nco_phase, centres_c, data_a, data_b),
             reference,
             fs_hz=fs_hz,
             bit_rate_bps=self.bit_rate_bps,
@@ -506,6 +514,7 @@ class TelemetryReceiver:
             rate_error_hz_per_s=rate_error,
             final=final,
             known=known,
+            referenced=None if known is None else self._referenced,
         )
 
     def _nco_at(self, n: float) -> Nco:

@@ -115,13 +115,14 @@ def to_decoded(f: SegmentFrame, fs_hz: float, start_utc: datetime, bit_s: float)
     frame = TelemetryFrame.unpack(np.packbits(bits).tobytes())
     start = int(np.ceil(f.first_bit_sample - 1e-6))
     end = f.first_bit_sample + FRAME_BITS * bit_s * fs_hz
+    word_parity = frame.word_parity  # each word's check, made once
     return DecodedFrame(
         sample_start=start,
         time_utc=start_utc + timedelta(seconds=f.first_bit_sample / fs_hz),
         frame_counter=frame.frame_counter,
         frame_type=int(frame.frame_type),
         parity_ok=(
-            frame.parity_ok
+            all(word_parity)
             and frame.spare_ok
             and f.undetected_error_prob <= MAX_UNDETECTED_ERROR_PROB
         ),
@@ -131,7 +132,7 @@ def to_decoded(f: SegmentFrame, fs_hz: float, start_utc: datetime, bit_s: float)
         quality_db=quality_db(f.soft),
         first_bit_sample=float(f.first_bit_sample),
         sample_count=int(np.ceil(end - 1e-6)) - start,
-        word_parity=frame.word_parity,
+        word_parity=word_parity,
         sync_errors=f.sync_errors,
         undetected_error_prob=f.undetected_error_prob,
         ebn0_db=snr_m2m4(f.soft),

@@ -1,0 +1,38 @@
+"""Work the telemetry stages share gives the numbers they would make alone, to the bit: the
+carrier bins against a line kept from one look to the next."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from groundstation.receivers.tlm_frontend import Nco
+from groundstation.receivers.tlm_stages import ReferencedCarrier, SegmentBins
+
+
+def _bins(rng: np.random.Generator, k0: int, n: int, m_c: int) -> SegmentBins:
+    c = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+    centres = (np.arange(k0, k0 + n) + 0.5) * m_c - 0.5
+    nco_phase = rng.uniform(-1e4, 1e4, n)
+    empty = np.zeros(0, np.complex64)
+    return SegmentBins(k0 * m_c, (k0 + n) * m_c, 0, k0, c, nco_phase, centres, empty, empty)
+
+
+def test_referenced_carrier_is_what_each_call_makes_alone() -> None:
+    rng = np.random.default_rng(21)
+    fs_hz, m_c = 48000.0, 188
+    line = Nco(1000, 12.5, 351.25, 0.103)
+    whole = _bins(rng, 100, 6000, m_c)
+    kept = ReferencedCarrier()
+    # overlapping stretches moving on, one that jumps back (nothing kept), another line
+    other = Nco(1000, 12.5, 351.25, 0.103)  # the same numbers, another line
+    for lo, hi, nco in [(0, 3072, line), (1024, 4096, line), (1030, 4100, line),
+                        (3000, 6000, line), (10, 500, line), (200, 3000, other)]:  # fmt: skip
+        part = SegmentBins(
+            whole.a, whole.b, 0, whole.k0 + lo, whole.carrier[lo:hi], whole.nco_phase[lo:hi],
+            whole.centres[lo:hi], whole.data_a, whole.data_b,
+        )  # fmt: skip
+        phase, c_ref = kept.get(part, nco, fs_hz)
+        alone = np.asarray(nco.phase_rad(part.centres, fs_hz))
+        assert phase.tobytes() == alone.tobytes()
+        expected = part.carrier.astype(np.complex128) * np.exp(1j * (part.nco_phase - alone))
+        assert c_ref.tobytes() == expected.tobytes()
