@@ -39,6 +39,9 @@ _FORMATS = ("cf32", "cf64", "ci16", "ci8", "cu8")
 #: decode is over before that process has started, and a caller decoding many small
 #: recordings in one process (a test, a script) draws faster with matplotlib loaded once.
 FIGURES_ASIDE_MIN_BYTES = 1 << 20
+#: Largest block the allocator takes from its heap rather than mapping it on its own
+#: (bytes; :func:`reuse_freed_memory`).
+MMAP_THRESHOLD_BYTES = 8 << 20
 
 
 def add_decode_arguments(parser: argparse.ArgumentParser) -> None:
@@ -498,11 +501,33 @@ def _unique_names(paths: list[str]) -> list[str]:
     return names
 
 
+def reuse_freed_memory() -> None:
+    """Have the C library's allocator keep freed blocks for reuse (glibc; elsewhere nothing).
+
+    glibc maps every block above a threshold (128 kB at start, raised as such blocks are
+    freed) afresh and gives the top of its heap back to the system whenever more than
+    twice that is free; a decode allocates and frees chunk-sized arrays all along, and each
+    fresh page costs a fault: about 40 000 in a telemetry decode, 0.1-0.15 s of CPU. Blocks
+    up to 8 MiB are taken from the heap and up to 16 MiB of free heap are kept instead; the
+    peak memory is the same within a few MB (the pages are reused, not added).
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows): as it is
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    mallopt(m_mmap_threshold, MMAP_THRESHOLD_BYTES)
+    mallopt(m_trim_threshold, 2 * MMAP_THRESHOLD_BYTES)
+
+
 def run_decode_command(args: argparse.Namespace) -> int:
     """Run ``groundstation decode``; return the exit status."""
     from groundstation.errors import GroundStationError, NoSignalError
     from groundstation.io.sources import source_form
 
+    reuse_freed_memory()
     for wav in args.wavfile:  # as gr_satellites reads it: a WAV, whatever else it might be
         if Path(wav).is_file() and source_form(wav) != "wav":
             raise GroundStationError(f"--wavfile {wav}: not a WAV file (no RIFF/WAVE header)")

@@ -226,6 +226,27 @@ def test_sigmf_archive_reads_the_member_in_place(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pass.sigmf"]
 
 
+def test_the_archive_member_hash_over_several_blocks(tmp_path, monkeypatch):
+    """The member's bytes hashed a block at a time into one buffer: blocks that end inside
+    the member, a last block shorter than the buffer, and the tar blocks after it left out;
+    a hash stopped at once is of nothing."""
+    import threading
+
+    from groundstation.io import sources
+
+    data = _raw_bytes(_iq(), "ci16")
+    meta = _sigmf_meta("ci16_le", **{"core:frequency": 922.76e6})
+    _write_archive(tmp_path / "pass.sigmf", "pass", meta, data)
+    with open_source(tmp_path / "pass.sigmf") as src:
+        for block_bytes in (1, 7, 512, len(data) - 1, len(data), 1 << 30):
+            monkeypatch.setattr(sources, "HASH_BLOCK_BYTES", block_bytes)
+            assert src.dataset_sha512() == hashlib.sha512(data).hexdigest()
+            assert src.dataset_sha512_aside().hexdigest() == hashlib.sha512(data).hexdigest()
+        stop = threading.Event()
+        stop.set()
+        assert src.dataset_sha512(stop=stop) == hashlib.sha512(b"").hexdigest()
+
+
 def test_sigmf_archive_with_a_path_escape_or_a_link_is_refused(tmp_path):
     meta = _sigmf_meta("cf32_le", **{"core:frequency": 922.76e6})
     _write_archive(tmp_path / "evil.sigmf", "evil", meta, b"\x00" * 80, prefix="../")
