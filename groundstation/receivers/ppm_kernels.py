@@ -286,8 +286,7 @@ if NUMBA_AVAILABLE:
             out[k] = _window_energy(xf, positions[k], weights)
 
     @kernel(
-        "f4[::1], f8[::1], f8[::1], c8[:, ::1], f8, i8[::1], f4[::1], f4[::1], f4[::1], f4[::1]",
-        fastmath=_FASTMATH,
+        "f4[::1], f8[::1], f8[::1], c8[:, ::1], f8, i8[::1], f4[::1], f4[::1], f4[::1], f4[::1]"
     )
     def _period_decisions_kernel(
         xf, starts, offsets, weights, flank, grey, peak, total, late, early
@@ -364,7 +363,7 @@ if NUMBA_AVAILABLE:
             score = total if pair >= pair_min else pair
             out[r] = score if math.isfinite(score) else np.float32(0.0)
 
-    @kernel("f4[::1], f8[::1], c8[:, :, ::1], f8[::1]", fastmath=_FASTMATH)
+    @kernel("f4[::1], f8[::1], c8[:, :, ::1], f8[::1]")
     def _energy_sums_kernel(xf, positions, weight_sets, out):
         # Window by window, every weight table at once: one pass over the samples.
         sets = weight_sets.shape[0]
@@ -384,6 +383,456 @@ if NUMBA_AVAILABLE:
             dst[i] = v
             bad |= np.int32(v - v != 0)
         return bad == 0
+
+    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, ::1], f4, f4, f4[::1]")
+    def _search_kernel(xf, t, deltas, chip_offsets, weights, noise_energy, pair_min, scores):
+        """Best start (samples into x) and its score for one filter; ``scores`` is scratch."""
+        fractions, taps = weights.shape
+        n = xf.size // 2
+        pulses = chip_offsets.size
+        e = np.empty(pulses, np.float32)
+        for r in range(deltas.size):
+            start = t + deltas[r]
+            total = np.float32(0.0)
+            for k in range(pulses):
+                u = start + chip_offsets[k]
+                first = math.floor(u)
+                q = int((u - first) * fractions)
+                i = int(first)
+                if i < 0 or i + taps > n:
+                    raise IndexError("PPM window samples fall outside the samples given")
+                zr = np.float32(0.0)
+                zi = np.float32(0.0)
+                for lag in range(taps):
+                    ar = xf[2 * (i + lag)]
+                    ai = xf[2 * (i + lag) + 1]
+                    w = weights[q, lag]
+                    br = w.real
+                    bi = w.imag
+                    zr += ar * br - ai * bi
+                    zi += ar * bi + ai * br
+                e[k] = (zr * zr + zi * zi) / noise_energy
+                total += e[k]
+            lo1 = np.float32(np.inf)
+            lo2 = np.float32(np.inf)
+            for k in range(pulses):
+                if e[k] < lo1:
+                    lo2 = lo1
+                    lo1 = e[k]
+                elif e[k] < lo2:
+                    lo2 = e[k]
+            pair = lo1 + lo2
+            score = total if pair >= pair_min else pair
+            scores[r] = score if math.isfinite(score) else np.float32(0.0)
+        best = 0
+        for r in range(1, deltas.size):
+            if scores[r] > scores[best]:
+                best = r
+        delta = deltas[best]
+        if 0 < best < deltas.size - 1:
+            a = scores[best - 1]
+            b = scores[best]
+            c = scores[best + 1]
+            curvature = a - np.float32(2.0) * b + c
+            if curvature < 0:
+                offset = np.float32(0.5) * (a - c) / curvature
+                offset = min(max(offset, np.float32(-1.0)), np.float32(1.0))
+                delta += np.float64(offset) * (deltas[1] - deltas[0])
+        return t + delta, scores[best]
+
+    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, :, ::1], f4, f4, f8[::1], f4[::1]")
+    def _search_sets_kernel(
+        xf, t, deltas, chip_offsets, weight_sets, noise_energy, pair_min, out_t, out_score
+    ):
+        scores = np.empty(deltas.size, np.float32)
+        for j in range(weight_sets.shape[0]):
+            out_t[j], out_score[j] = _search_kernel(
+                xf, t, deltas, chip_offsets, weight_sets[j], noise_energy, pair_min, scores
+            )
+
+    # ------------------------------------------------------------ tracking a run of lines
+
+    @kernel()
+    def _block_sum(a, lo, n):
+        # numpy's sum of up to 128 values (n >= 1), in the type of ``a``: one after the
+        # other below 8, else eight running sums added as a tree, then the rest
+        if n < 8:
+            res = a[lo]
+            for i in range(1, n):
+                res += a[lo + i]
+            return res
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        stop = n - n % 8
+        while i < stop:
+            r0 += a[lo + i]
+            r1 += a[lo + i + 1]
+            r2 += a[lo + i + 2]
+            r3 += a[lo + i + 3]
+            r4 += a[lo + i + 4]
+            r5 += a[lo + i + 5]
+            r6 += a[lo + i + 6]
+            r7 += a[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+
+    @kernel()
+    def _sum_as_numpy(a, n):
+        # np.sum(a[:n]) (n >= 1) to the bit: above 128 values, the first half (rounded down
+        # to a multiple of 8) plus the rest, each halved again; walked with a stack (a
+        # recursive kernel cannot be cached)
+        if n <= 128:
+            return _block_sum(a, 0, n)
+        los = np.empty(96, np.int64)
+        ns = np.empty(96, np.int64)
+        values = np.empty_like(a[:32])
+        los[0], ns[0] = 0, n
+        top, depth = 1, 0
+        while top > 0:
+            top -= 1
+            lo, m = los[top], ns[top]
+            if m < 0:  # both halves summed: add them
+                depth -= 1
+                values[depth - 1] = values[depth - 1] + values[depth]
+            elif m <= 128:
+                values[depth] = _block_sum(a, lo, m)
+                depth += 1
+            else:
+                m2 = m // 2
+                m2 -= m2 % 8
+                los[top], ns[top] = 0, -1
+                los[top + 1], ns[top + 1] = lo + m2, m - m2
+                los[top + 2], ns[top + 2] = lo, m2
+                top += 3
+        return values[0]
+
+    @kernel("f8[:, ::1], i8, f8, f8, f8[::1]")
+    def _grid_fit_kernel(points, n, nominal, memory, out):
+        """The period grid's weighted straight line through ``points[:n]`` (period, time,
+        weight); ``out`` = (p_ref, t_ref, slope), the slope kept unless the fit moves it
+        within 400 ppm of ``nominal``."""
+        p_max = points[0, 0]
+        for i in range(1, n):
+            p_max = max(p_max, points[i, 0])
+        sw = 0.0
+        sp = 0.0
+        st = 0.0
+        for i in range(n):
+            w = points[i, 2] * math.exp((points[i, 0] - p_max) / memory)
+            sw += w
+            sp += w * points[i, 0]
+            st += w * points[i, 1]
+        p_ref = sp / sw
+        t_ref = st / sw
+        spread = 0.0
+        cross = 0.0
+        for i in range(n):
+            w = points[i, 2] * math.exp((points[i, 0] - p_max) / memory)
+            dp = points[i, 0] - p_ref
+            spread += w * (dp * dp)
+            cross += w * (dp * (points[i, 1] - t_ref))
+        if spread >= 1.0:
+            slope = cross / spread
+            if abs(slope / nominal - 1.0) < 4e-4:
+                out[2] = slope
+        out[0] = p_ref
+        out[1] = t_ref
+
+    @kernel()
+    def _grid_add(points, n, period, time, weight, span):
+        # PeriodGrid.add: the measurement appended, those older than ``span`` periods
+        # before it dropped (the last two kept at least); returns the count
+        points[n, 0] = period
+        points[n, 1] = time
+        points[n, 2] = weight
+        n += 1
+        limit = period - span
+        kept = 0
+        for i in range(n):
+            if points[i, 0] >= limit:
+                kept += 1
+        if kept >= 2:
+            j = 0
+            for i in range(n):
+                if points[i, 0] >= limit:
+                    points[j, 0] = points[i, 0]
+                    points[j, 1] = points[i, 1]
+                    points[j, 2] = points[i, 2]
+                    j += 1
+            return j
+        for c in range(3):
+            points[0, c] = points[n - 2, c]
+            points[1, c] = points[n - 1, c]
+        return 2
+
+    @kernel()
+    def _find_filter(keys, chip_key, freq_key):
+        for j in range(keys.shape[0]):
+            if keys[j, 0] == chip_key and keys[j, 1] == freq_key:
+                return j
+        return -1
+
+    @kernel(
+        "f4[::1], i8, f8[:, ::1], f8[::1], i8[::1], i8[:, ::1], c8[:, :, ::1], f8[::1], "
+        "f8[::1], f8[::1], i8[::1], i8[:, ::1], f8[:, ::1], f8[:, ::1]"
+    )
+    def _track_lines_kernel(
+        xf,
+        x_base,
+        points,
+        state,
+        ints,
+        keys,
+        table,
+        consts,
+        slot_chips,
+        marker_chips,
+        schedule,
+        out_grey,
+        out_peak,
+        out_line,
+    ):
+        """Lines of a locked transmission, each as ``LineTracker.decode_line`` decodes it
+        once its line marker is found and the line is there (see ``ppm_track``)."""
+        n_x = xf.size // 2
+        x_end = x_base + n_x
+        threshold, pair_min, noise_mean, noise_std = consts[0], consts[1], consts[2], consts[3]
+        memory, span_periods, step_hz = consts[4], consts[5], consts[6]
+        fractions = table.shape[1]
+        p_ref, t_ref, slope, nominal, sigma2 = state[0], state[1], state[2], state[3], state[4]
+        n_points, period, lines_left = ints[0], ints[1], ints[2]
+        blocks, fidx, lp = ints[3], ints[4], ints[5]
+        data_n = lp - 1
+        big = schedule[schedule.size - 1]
+        starts = np.empty(big)
+        rel = np.empty(big)
+        offsets = np.empty(slot_chips.size)
+        grey = np.empty(big, np.int64)
+        peak = np.empty(big, np.float32)
+        total = np.empty(big, np.float32)
+        late = np.empty(big, np.float32)
+        early = np.empty(big, np.float32)
+        noise = np.empty(big, np.float32)
+        peak_n = np.empty(big, np.float32)
+        used = np.empty(big, np.float32)
+        flanks = np.empty(big, np.float32)
+        pos = np.empty(big)
+        line_peak = np.empty(data_n)
+        chip_offsets = np.empty(marker_chips.size)
+        deltas = np.empty(17)
+        scores = np.empty(17, np.float32)
+        sets = np.empty((3, fractions, table.shape[2]), np.complex64)
+        sums = np.empty(3)
+        fit = np.empty(3)
+        saved = np.empty_like(points)
+        pair32 = np.float32(pair_min)
+        reason = 0
+        need = 0
+        need_chip = 0
+        need_freq = 0
+        done = 0
+        while done < lines_left:
+            # the state at the line's start, to go back to when it is not decoded here
+            saved[:n_points] = points[:n_points]
+            s_points, s_p_ref, s_t_ref, s_slope = n_points, p_ref, t_ref, slope
+            s_sigma2, s_blocks, s_fidx = sigma2, blocks, fidx
+            chip = slope / 500.0
+            t_line = t_ref + (float(period) - p_ref) * slope
+            last_window = (data_n * slope) + (slot_chips[slot_chips.size - 1] + 2.0) * chip
+            if t_line + last_window > x_end:  # the line's last pulse is not there yet
+                reason, need = 1, math.ceil(t_line + last_window) + 1
+                break
+            # decode_line with span 1 chip (no line missed before it)
+            margin = (1.0 + 16.0) * chip + 16.0
+            lo = math.floor(t_line - margin)
+            hi = math.ceil((t_ref + (float(period + lp) - p_ref) * slope) + margin)
+            if hi > x_end:
+                reason, need = 1, hi
+                break
+            if lo < x_base:
+                reason = 2
+                break
+            # its line marker (line_marker: the line's samples, or a read of its own)
+            margin2 = math.ceil((1.0 + 2.0) * chip) + 4
+            lo2 = math.floor(t_line) - margin2
+            hi2 = math.ceil(t_line + marker_chips[marker_chips.size - 1] * chip) + 2 * margin2
+            if not (lo <= lo2 and hi2 <= hi):
+                if hi2 > x_end:
+                    reason, need = 1, hi2
+                    break
+                if lo2 < x_base:
+                    reason = 2
+                    break
+                base, top = lo2, hi2
+            else:
+                base, top = lo, hi
+            for r in range(17):
+                deltas[r] = (-1.0 + 0.125 * r) * chip
+            for k in range(marker_chips.size):
+                chip_offsets[k] = marker_chips[k] * chip
+            t_found, score = _search_kernel(
+                xf[2 * (base - x_base) : 2 * (top - x_base)],
+                t_line - base,
+                deltas,
+                chip_offsets,
+                table[fidx],
+                np.float32(sigma2),
+                pair32,
+                scores,
+            )
+            if not score >= threshold:
+                reason = 2  # no line marker: the tracker looks further (Python)
+                break
+            n_points = _grid_add(points, n_points, float(period), t_found + base, 4.0, span_periods)
+            fit[0], fit[1], fit[2] = p_ref, t_ref, slope
+            _grid_fit_kernel(points, n_points, nominal, memory, fit)
+            p_ref, t_ref, slope = fit[0], fit[1], fit[2]
+            # the data periods, block by block (decode_block with the marker as hint)
+            i = 0
+            failed = False
+            while i < data_n:
+                size = schedule[min(blocks, schedule.size - 1)]
+                m = min(size, data_n - i)
+                chip = slope / 500.0
+                for j in range(m):
+                    starts[j] = t_ref + (float(period + 1 + i + j) - p_ref) * slope
+                lo3 = math.floor(starts[0] - 2 * chip) - 2
+                hi3 = math.ceil(starts[m - 1] + slot_chips[slot_chips.size - 1] * chip + 3 * chip)
+                hi3 += 4
+                if lo <= lo3 and hi3 <= hi:
+                    b3, t3 = lo, hi
+                else:
+                    if hi3 > x_end:
+                        reason, need = 1, hi3
+                        failed = True
+                        break
+                    if lo3 < x_base:
+                        reason = 2
+                        failed = True
+                        break
+                    b3, t3 = lo3, hi3
+                xb = xf[2 * (b3 - x_base) : 2 * (t3 - x_base)]
+                for j in range(m):
+                    rel[j] = starts[j] - b3
+                for k in range(slot_chips.size):
+                    offsets[k] = slot_chips[k] * chip
+                weights = table[fidx]
+                _period_decisions_kernel(
+                    xb,
+                    rel[:m],
+                    offsets,
+                    weights,
+                    0.5 * chip,
+                    grey[:m],
+                    peak[:m],
+                    total[:m],
+                    late[:m],
+                    early[:m],
+                )
+                finite = True
+                for j in range(m):
+                    finite = finite and math.isfinite(total[j])
+                if not finite:
+                    reason = 2
+                    failed = True
+                    break
+                for j in range(m):
+                    noise[j] = (total[j] - peak[j]) / np.float32(63.0)
+                mean_noise = _sum_as_numpy(noise, m) / np.float32(m)
+                sigma2 = 0.9 * sigma2 + 0.1 * float(mean_noise)
+                s32 = np.float32(sigma2)
+                for j in range(m):
+                    peak_n[j] = peak[j] / s32
+                # learn (the marker found says the block holds signal)
+                count = 0
+                p_sum = 0
+                for j in range(m):
+                    if peak_n[j] > 4.0:
+                        pos[count] = rel[j] + slot_chips[grey[j]] * chip
+                        used[count] = peak[j]
+                        flanks[count] = late[j] - early[j]
+                        p_sum += period + 1 + i + j
+                        count += 1
+                if count >= 2:
+                    signal = float(_sum_as_numpy(used, count) - np.float32(sigma2 * count))
+                    if signal > 0:
+                        delta = float(_sum_as_numpy(flanks, count)) / (2.0 * signal) * chip
+                        delta = min(max(delta, -0.5 * chip), 0.5 * chip)
+                        p_mean = float(p_sum) / count
+                        t_mean = t_ref + (p_mean - p_ref) * slope
+                        n_points = _grid_add(
+                            points, n_points, p_mean, t_mean + delta, float(count), span_periods
+                        )
+                        fit[0], fit[1], fit[2] = p_ref, t_ref, slope
+                        _grid_fit_kernel(points, n_points, nominal, memory, fit)
+                        p_ref, t_ref, slope = fit[0], fit[1], fit[2]
+                        # carrier: three filters around the estimate rounded to 250 Hz
+                        f = keys[fidx, 1] * 20.0
+                        center = np.rint(f / 250.0) * 250.0
+                        chip_key = np.int64(np.rint(chip * 1e5))
+                        for k in range(3):
+                            freq_key = np.int64(np.rint((center + (k - 1) * step_hz) / 20.0))
+                            j3 = _find_filter(keys, chip_key, freq_key)
+                            if j3 < 0:
+                                reason, need_chip, need_freq = 3, chip_key, freq_key
+                                failed = True
+                                break
+                            sets[k] = table[j3]
+                        if failed:
+                            break
+                        for j in range(count):
+                            pos[j] = pos[j] + delta
+                        _energy_sums_kernel(xb, pos[:count], sets, sums)
+                        a, b, c = sums[0], sums[1], sums[2]
+                        f_new = f
+                        if a - 2 * b + c < 0:
+                            curvature = a - 2.0 * b + c
+                            offset = 0.5 * (a - c) / curvature
+                            offset = min(max(offset, -1.0), 1.0)
+                            vertex = center + offset * step_hz
+                            f_new = f + min(1.0, count / 64.0) * 0.5 * (vertex - f)
+                        new_chip = np.int64(np.rint(slope / 500.0 * 1e5))
+                        new_freq = np.int64(np.rint(f_new / 20.0))
+                        fidx = _find_filter(keys, new_chip, new_freq)
+                        if fidx < 0:
+                            reason, need_chip, need_freq = 3, new_chip, new_freq
+                            failed = True
+                            break
+                for j in range(m):
+                    out_grey[done, i + j] = grey[j]
+                    line_peak[i + j] = peak_n[j]
+                blocks += 1
+                i += m
+            if not failed:
+                mean_peak = _sum_as_numpy(line_peak, data_n) / data_n
+                present = mean_peak > noise_mean + 2.0 * (noise_std / math.sqrt(data_n))
+                if not present:
+                    reason = 2
+                    failed = True
+            if failed:
+                points[:s_points] = saved[:s_points]
+                n_points, p_ref, t_ref, slope = s_points, s_p_ref, s_t_ref, s_slope
+                sigma2, blocks, fidx = s_sigma2, s_blocks, s_fidx
+                break
+            for j in range(data_n):
+                out_peak[done, j] = line_peak[j]
+            out_line[done, 0] = t_ref + (float(period) - p_ref) * slope
+            out_line[done, 1] = t_ref + (float(period + lp) - p_ref) * slope
+            out_line[done, 2] = p_ref
+            out_line[done, 3] = t_ref
+            out_line[done, 4] = slope
+            out_line[done, 5] = fidx
+            out_line[done, 6] = score
+            period += lp
+            done += 1
+        state[0], state[1], state[2], state[4] = p_ref, t_ref, slope, sigma2
+        ints[0], ints[1], ints[3], ints[4] = n_points, period, blocks, fidx
+        ints[6], ints[7], ints[8], ints[9], ints[10] = done, reason, need, need_chip, need_freq
 
 
 def copy_finite_numba(src: np.ndarray, dst: np.ndarray) -> bool:

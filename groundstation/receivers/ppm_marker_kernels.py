@@ -16,11 +16,9 @@ same numbers as the numpy path (tested).
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
-from groundstation.receivers.compiled import kernel
 from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, _as_pairs
 
 
@@ -33,72 +31,8 @@ def search_deltas(span_chips: float, step_chips: float, chip: float) -> np.ndarr
 
 
 if NUMBA_AVAILABLE:
-
-    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, ::1], f4, f4, f4[::1]")
-    def _search_kernel(xf, t, deltas, chip_offsets, weights, noise_energy, pair_min, scores):
-        """Best start (samples into x) and its score for one filter; ``scores`` is scratch."""
-        fractions, taps = weights.shape
-        n = xf.size // 2
-        pulses = chip_offsets.size
-        e = np.empty(pulses, np.float32)
-        for r in range(deltas.size):
-            start = t + deltas[r]
-            total = np.float32(0.0)
-            for k in range(pulses):
-                u = start + chip_offsets[k]
-                first = math.floor(u)
-                q = int((u - first) * fractions)
-                i = int(first)
-                if i < 0 or i + taps > n:
-                    raise IndexError("PPM window samples fall outside the samples given")
-                zr = np.float32(0.0)
-                zi = np.float32(0.0)
-                for lag in range(taps):
-                    ar = xf[2 * (i + lag)]
-                    ai = xf[2 * (i + lag) + 1]
-                    w = weights[q, lag]
-                    br = w.real
-                    bi = w.imag
-                    zr += ar * br - ai * bi
-                    zi += ar * bi + ai * br
-                e[k] = (zr * zr + zi * zi) / noise_energy
-                total += e[k]
-            lo1 = np.float32(np.inf)
-            lo2 = np.float32(np.inf)
-            for k in range(pulses):
-                if e[k] < lo1:
-                    lo2 = lo1
-                    lo1 = e[k]
-                elif e[k] < lo2:
-                    lo2 = e[k]
-            pair = lo1 + lo2
-            score = total if pair >= pair_min else pair
-            scores[r] = score if math.isfinite(score) else np.float32(0.0)
-        best = 0
-        for r in range(1, deltas.size):
-            if scores[r] > scores[best]:
-                best = r
-        delta = deltas[best]
-        if 0 < best < deltas.size - 1:
-            a = scores[best - 1]
-            b = scores[best]
-            c = scores[best + 1]
-            curvature = a - np.float32(2.0) * b + c
-            if curvature < 0:
-                offset = np.float32(0.5) * (a - c) / curvature
-                offset = min(max(offset, np.float32(-1.0)), np.float32(1.0))
-                delta += np.float64(offset) * (deltas[1] - deltas[0])
-        return t + delta, scores[best]
-
-    @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, :, ::1], f4, f4, f8[::1], f4[::1]")
-    def _search_sets_kernel(
-        xf, t, deltas, chip_offsets, weight_sets, noise_energy, pair_min, out_t, out_score
-    ):
-        scores = np.empty(deltas.size, np.float32)
-        for j in range(weight_sets.shape[0]):
-            out_t[j], out_score[j] = _search_kernel(
-                xf, t, deltas, chip_offsets, weight_sets[j], noise_energy, pair_min, scores
-            )
+    # The search kernels live beside the line tracker's (ppm_kernels), which calls them.
+    from groundstation.receivers.ppm_kernels import _search_kernel, _search_sets_kernel
 
 
 def marker_search_compiled(

@@ -15,7 +15,11 @@ from typing import Final
 import numpy as np
 
 from groundstation.receivers.ppm_detect import PulseFilter
+from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, active_kernel
 from signals.formats.ppm import PERIOD_CHIPS, PpmHeader
+
+if NUMBA_AVAILABLE:
+    from groundstation.receivers.ppm_kernels import _grid_fit_kernel
 
 #: Timing measurements kept for the local least-squares fit (periods back from now), and
 #: the memory of its exponential weighting: older measurements count less, so the fit
@@ -46,6 +50,14 @@ class PeriodGrid:
         self._fit()
 
     def _fit(self) -> None:
+        if active_kernel() == "numba":
+            # One compiled call, the one the line tracker's kernel makes (the same numbers).
+            fit = np.array([self.p_ref, self.t_ref, self.slope])
+            _grid_fit_kernel(
+                self._points, self._points.shape[0], float(self.nominal), FIT_MEMORY_PERIODS, fit
+            )
+            self.p_ref, self.t_ref, self.slope = float(fit[0]), float(fit[1]), float(fit[2])
+            return
         # Whole arrays: narrow images put hundreds of measurements in the fit span.
         p, t, weight = self._points.T
         w = weight * np.exp((p - p.max()) / FIT_MEMORY_PERIODS)

@@ -11,6 +11,7 @@ marker, else reports the line lost. Blocks grow as tracking settles
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Final
 
@@ -26,9 +27,21 @@ from groundstation.receivers.ppm_detect import (
     slot_decisions,
 )
 from groundstation.receivers.ppm_image import ImageAssembly, LineResult
-from groundstation.receivers.ppm_kernels import energy_sums, marker_scores
+from groundstation.receivers.ppm_kernels import (
+    NUMBA_AVAILABLE,
+    _as_pairs,
+    active_kernel,
+    energy_sums,
+    marker_scores,
+)
 from groundstation.receivers.ppm_sources import NeedSamples, SampleBuffer
-from groundstation.receivers.ppm_timing import ImageLock, PeriodGrid, TrackState
+from groundstation.receivers.ppm_timing import (
+    FIT_MEMORY_PERIODS,
+    FIT_SPAN_PERIODS,
+    ImageLock,
+    PeriodGrid,
+    TrackState,
+)
 from groundstation.results import DecodedImage
 from signals.dsp import parabolic_offset
 from signals.formats.ppm import (
@@ -43,12 +56,44 @@ from signals.formats.ppm import (
     join12,
 )
 
+if NUMBA_AVAILABLE:
+    from groundstation.receivers.ppm_kernels import _track_lines_kernel
+
 #: Blocks of periods decoded between timing updates: short while the clock rate is still
 #: uncertain, then longer.
 BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
+#: Carrier probes either side of the estimate in the tracking loop's three-point fit (Hz).
+CARRIER_PROBE_HZ: Final = 6000.0
 #: Periods tracked past the last line found before the transmission is taken as over
 #: (about 23 s): a longer silence ends it, and the receiver's look-back stays bounded.
 COAST_LIMIT_PERIODS: Final = 2048
+
+
+#: Why the compiled line tracker stopped: the samples of the next line have not all come,
+#: or it needs a pulse filter it was not given (the other reasons: the next line in Python).
+_NEEDS_SAMPLES: Final = 1
+_NEEDS_FILTER: Final = 3
+#: What the compiled line tracker is given besides the samples and its state.
+_TRACK_CONSTANTS: Final = np.array(
+    [
+        MARKER_THRESHOLD,
+        MARKER_PAIR_MIN,
+        NOISE_MAX_MEAN,
+        NOISE_MAX_STD,
+        FIT_MEMORY_PERIODS,
+        float(FIT_SPAN_PERIODS),
+        CARRIER_PROBE_HZ,
+    ]
+)
+_SLOT_CHIPS_F8: Final = SLOT_CHIPS.astype(np.float64)
+_LINE_MARKER_CHIPS_F8: Final = np.asarray(LINE_MARKER_CHIPS, np.float64)
+_SCHEDULE: Final = np.asarray(BLOCK_SCHEDULE, np.int64)
+
+
+def _filter_key(filt: PulseFilter) -> tuple[int, int]:
+    """The key of ``filt`` in the receiver's filter cache (chip to 1e-5 sample, carrier to
+    20 Hz: see :meth:`~groundstation.receivers.ppm_sources.SampleBuffer.filter`)."""
+    return round(filt.chip_samples * 1e5), round(filt.freq_hz / 20.0)
 
 
 class LineTracker:
@@ -127,7 +172,7 @@ class LineTracker:
         grid.add(p_mean, float(grid.time(p_mean)) + delta, float(peak.size))
         # Carrier: parabola through the summed energies at c − Δ, c, c + Δ, with c the
         # current estimate rounded to 250 Hz (so that the three filters come from the cache).
-        step = 6000.0
+        step = CARRIER_PROBE_HZ
         f = filt.freq_hz
         center = round(f / 250.0) * 250.0
         a, b, c = energy_sums(x, positions + delta, self.reader.carrier_set(chip, center, step))
@@ -258,6 +303,11 @@ class ImageTracking:
         self.truncated = False
         self.done = False
         self._primed = False
+        # the pulse filters of the compiled line tracker, their keys and weights
+        self._filters: list[PulseFilter] = []
+        self._filter_index: dict[tuple[int, int], int] = {}
+        self._filter_keys = np.zeros((0, 2), np.int64)
+        self._filter_table = np.zeros((0, 0, 0), np.complex64)
 
     @property
     def resume_from(self) -> float:
@@ -303,6 +353,10 @@ class ImageTracking:
         if self.reader.after_end(t_line + last_window):
             self.truncated = True  # the recording ends before this line's last pulse
             return False
+        if self.coast == 0 and active_kernel() == "numba":
+            # The lines that find their marker and are there, in one compiled call.
+            if self._lines_compiled(t_line):
+                return True
         res, score = self.tracker.decode_line(grid, period, header, state, self.coast)
         if score < MARKER_THRESHOLD:
             if self.tracker.frame_marker_at(grid, period, state):
@@ -325,6 +379,100 @@ class ImageTracking:
             self.absent += 1
             self.coast += lp
         return True
+
+    def _lines_compiled(self, t_line: float) -> bool:
+        """Decode the lines from :attr:`period` on in the compiled kernel for as long as each
+        finds its line marker and is there (``ppm_kernels._track_lines_kernel``: what
+        :meth:`LineTracker.decode_line` and :meth:`_step` do for such a line, with the same
+        numbers). False when the kernel decided none: the next line is one for
+        :meth:`LineTracker.decode_line` (a line marker not found, a line not there, a
+        non-finite sample, the end of the input). Raises
+        :class:`~groundstation.receivers.ppm_sources.NeedSamples`, having changed nothing,
+        when the next line's samples have not all come.
+        """
+        grid, state, header, reader = self.grid, self.state, self.header, self.reader
+        lp = header.line_periods
+        lines_left = header.sent_lines.size - self.slot
+        chip = grid.chip_samples
+        lo = max(math.floor(t_line - (17.0 * chip + 16.0)) - 16, reader.first_held)
+        if reader.fed - lo < 1 or lines_left < 1:
+            return False
+        x, x_base = reader.read(lo, reader.fed)
+        decoded = 0
+        while True:
+            lines = min(lines_left - decoded, int((reader.fed - lo) / (lp * grid.slope)) + 1)
+            points = grid.snapshot()[0]
+            n_points = points.shape[0]
+            work = np.empty((n_points + lines * (3 + (lp - 1) // BLOCK_SCHEDULE[0]), 3))
+            work[:n_points] = points
+            if _filter_key(state.filter) not in self._filter_index:  # set in Python
+                same_taps = self._filters and state.filter.taps == self._filters[0].taps
+                self._use_filters([*self._filters, state.filter] if same_taps else [state.filter])
+            fidx = self._filter_index[_filter_key(state.filter)]
+            floats = np.array([grid.p_ref, grid.t_ref, grid.slope, grid.nominal, state.sigma2])
+            ints = np.zeros(11, np.int64)
+            ints[:6] = n_points, self.period, lines, state.blocks, fidx, lp
+            out_grey = np.empty((lines, lp - 1), np.int64)
+            out_peak = np.empty((lines, lp - 1))
+            out_line = np.empty((lines, 7))
+            _track_lines_kernel(
+                _as_pairs(x),
+                x_base,
+                work,
+                floats,
+                ints,
+                self._filter_keys,
+                self._filter_table,
+                _TRACK_CONSTANTS,
+                _SLOT_CHIPS_F8,
+                _LINE_MARKER_CHIPS_F8,
+                _SCHEDULE,
+                out_grey,
+                out_peak,
+                out_line,
+            )
+            done, reason, need = int(ints[6]), int(ints[7]), int(ints[8])
+            grid.restore((work[: ints[0]].copy(), *floats[:3].tolist()))
+            state.sigma2 = float(floats[4])
+            state.blocks = int(ints[3])
+            state.filter = self._filters[int(ints[4])]
+            for k in range(done):
+                self._add_compiled_line(out_grey[k], out_peak[k], out_line[k])
+            decoded += done
+            if reason == _NEEDS_FILTER:
+                needed = reader.filter(int(ints[9]) * 1e-5, int(ints[10]) * 20.0)
+                if needed.taps != self._filters[0].taps:
+                    return decoded > 0  # the next line in Python
+                self._use_filters([*self._filters, needed])
+                continue
+            if reason == _NEEDS_SAMPLES and decoded == 0 and not reader.ended:
+                raise NeedSamples(need)
+            return decoded > 0
+
+    def _add_compiled_line(self, grey: np.ndarray, peak: np.ndarray, line: np.ndarray) -> None:
+        """Hand a line decoded by the kernel to the image, as :meth:`_step` does."""
+        start, stop = float(line[0]), float(line[1])
+        res = LineResult(
+            True, grey, peak, self.reader.erased_within(start, stop), start, stop, True
+        )
+        period = self.period
+        grid = self.grid
+        if not self.assembly.confirmed:  # the grid as it was after this line
+            grid = copy.copy(self.grid)
+            grid.p_ref, grid.t_ref, grid.slope = float(line[2]), float(line[3]), float(line[4])
+        capture = self._filters[int(line[5])].capture
+        self.assembly.add(period, join12(grey[0], grey[1]), res, grid, capture)
+        self.period += self.header.line_periods
+        self.slot += 1
+        self.end_period = self.period
+        self.coast = self.absent = 0
+
+    def _use_filters(self, filters: list[PulseFilter]) -> None:
+        """The pulse filters the kernel may switch between (one number of taps)."""
+        self._filters = filters
+        self._filter_index = {_filter_key(f): i for i, f in enumerate(filters)}
+        self._filter_keys = np.array(list(self._filter_index), np.int64).reshape(-1, 2)
+        self._filter_table = np.stack([f.weights for f in filters])
 
     def finish(self) -> DecodedImage | None:
         """The decoded image (None when too few lines were received to believe it)."""
