@@ -192,12 +192,13 @@ class TelemetryReceiver:
         self._acquisition: Acquisition | None = None
         self._ncos: list[Nco] = []  # NCO pieces in time order
         self._fe = FrontEndState()
-        # held: from the last regular segment's start to the next decision, plus a piece
+        # held: from the last regular segment's start to the next decision, plus a piece;
+        # room for twice that, so that the bins held are seldom moved (Bins)
         held = self._length + self._step + MAX_PIECE
-        self._a = Bins(np.complex64, held // self._m + 2)
-        self._b = Bins(np.complex64, held // self._m + 2)
-        self._c = Bins(np.complex64, held // self._m_c + 2)
-        self._c_phase = Bins(np.float64, held // self._m_c + 2)
+        self._a = Bins(np.complex64, 2 * (held // self._m + 2))
+        self._b = Bins(np.complex64, 2 * (held // self._m + 2))
+        self._c = Bins(np.complex64, 2 * (held // self._m_c + 2))
+        self._c_phase = Bins(np.float64, 2 * (held // self._m_c + 2))
         # --- segments and frames
         self._next = 0  # start of the next regular segment
         self._n_decoded = 0  # segments decoded
@@ -233,7 +234,7 @@ class TelemetryReceiver:
         # what the last segment measured (None: no segment yet, or it found no carrier);
         # its line is the last NCO piece
         self._known: Known | None = None
-        # the carrier bins against that line, kept from one look to the next
+        # the carrier bins against the line a look takes, kept from one look to the next
         self._referenced = ReferencedCarrier()
 
     # ------------------------------------------------------------------ push interface
@@ -470,13 +471,15 @@ class TelemetryReceiver:
         final: bool,
         known: Known | None = None,
         data_from: int | None = None,
+        referenced: ReferencedCarrier | None = None,
     ) -> SegmentResult:
         """Carrier, subcarrier, bits and frames of samples ``[a, b)`` from the bins
         (:func:`~groundstation.receivers.tlm_stages.decode_bins`). With ``known`` (what
         the last segment measured) the carrier is taken on that segment's line, the last
         NCO piece, without a search. With ``data_from``, the carrier is tracked over
         ``[a, b)`` but the bits are made from ``data_from`` on only (positions and times
-        are then counted from there).
+        are then counted from there). With ``referenced``, the carrier bins against the
+        reference line are kept there from one call to the next (the early looks).
 
         Raises
         ------
@@ -514,7 +517,7 @@ class TelemetryReceiver:
             rate_error_hz_per_s=rate_error,
             final=final,
             known=known,
-            referenced=None if known is None else self._referenced,
+            referenced=referenced,
         )
 
     def _nco_at(self, n: float) -> Nco:
@@ -625,8 +628,9 @@ class TelemetryReceiver:
             data_from = int(self._expect - self._frame_n - self._pad_n)
         try:
             res = self._decode_segment(
-                start, t, final=False, known=self._known, data_from=data_from
-            )
+                start, t, final=False, known=self._known, data_from=data_from,
+                referenced=self._referenced,
+            )  # fmt: skip
         except (NoCarrier, DecodeError):  # no carrier, or too short yet
             self._see([], t)
             return []

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -453,9 +454,11 @@ def unit_phasors(phase_rad: np.ndarray, sign: float = 1.0) -> np.ndarray:
     return np.exp(sign * 1j * phase_rad)
 
 
+@functools.lru_cache(maxsize=256)
 def _detection_threshold(n_blocks: int, cells: int) -> float:
     """Mean normalised power on the best of ``cells`` lines that noise alone exceeds with
-    probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1)."""
+    probability CARRIER_FALSE_ALARM (a gamma variable of shape ``n_blocks``, mean 1). Kept
+    per (``n_blocks``, ``cells``): every regular segment asks for the same one."""
     return inverse_upper_gamma(n_blocks, CARRIER_FALSE_ALARM / cells) / n_blocks
 
 

@@ -28,11 +28,17 @@ BINS_PER_BIT: Final = 256
 
 class Bins:
     """A run of bins indexed from ``start`` (absolute), the oldest droppable; room for
-    ``capacity`` (it grows if ever needed)."""
+    ``capacity`` (it grows if ever needed).
+
+    Dropping only moves where the run begins; the bins held are moved to the front of the
+    room when an append would pass its end, so with room for twice what is held they are
+    moved once every few segments, not at every drop.
+    """
 
     def __init__(self, dtype: type, capacity: int = 1 << 12) -> None:
         self.start = 0
         self._data = np.zeros(max(16, int(capacity)), dtype)
+        self._first = 0  # where bin ``start`` is in _data
         self._count = 0
 
     @property
@@ -42,24 +48,30 @@ class Bins:
 
     def append(self, values: np.ndarray) -> None:
         need = self._count + values.size
-        if need > self._data.size:
-            grown = np.zeros(max(2 * self._data.size, need), self._data.dtype)
-            grown[: self._count] = self._data[: self._count]
-            self._data = grown
-        self._data[self._count : need] = values
+        if self._first + need > self._data.size:
+            live = self._data[self._first : self._first + self._count]
+            if need > self._data.size:
+                grown = np.zeros(max(2 * self._data.size, need), self._data.dtype)
+                grown[: self._count] = live
+                self._data = grown
+            else:
+                self._data[: self._count] = live  # numpy copies overlapping memory safely
+            self._first = 0
+        self._data[self._first + self._count : self._first + need] = values
         self._count = need
 
     def get(self, lo: int, hi: int) -> np.ndarray:
-        """Bins ``[lo, hi)`` (absolute; clipped to those held), a view."""
+        """Bins ``[lo, hi)`` (absolute; clipped to those held), a view (valid until the next
+        append or drop)."""
         lo = max(lo, self.start) - self.start
         hi = min(hi, self.stop) - self.start
-        return self._data[lo : max(lo, hi)]
+        return self._data[self._first + lo : self._first + max(lo, hi)]
 
     def drop_before(self, index: int) -> None:
         cut = min(index - self.start, self._count)
         if cut <= 0:
             return
-        self._data[: self._count - cut] = self._data[cut : self._count]
+        self._first += cut
         self._count -= cut
         self.start += cut
 

@@ -1,11 +1,13 @@
 """Work the telemetry stages share gives the numbers they would make alone, to the bit: the
-carrier bins against a line kept from one look to the next."""
+carrier bins against a line kept from one look to the next; the bins held, moved only
+seldom."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from groundstation.receivers.tlm_frontend import Nco
+from groundstation.receivers.tlm_segments import Bins
 from groundstation.receivers.tlm_stages import ReferencedCarrier, SegmentBins
 
 
@@ -36,3 +38,21 @@ def test_referenced_carrier_is_what_each_call_makes_alone() -> None:
         assert phase.tobytes() == alone.tobytes()
         expected = part.carrier.astype(np.complex128) * np.exp(1j * (part.nco_phase - alone))
         assert c_ref.tobytes() == expected.tobytes()
+
+
+def test_bins_held_are_the_bins_appended_whatever_the_drops() -> None:
+    """Drops only move where the run begins; appends move the run to the front when the
+    room ends, or grow it: what is held is always what was appended."""
+    rng = np.random.default_rng(23)
+    bins = Bins(np.float64, 64)
+    everything = np.zeros(0)
+    for _ in range(300):
+        values = rng.standard_normal(int(rng.integers(0, 40)))
+        bins.append(values)
+        everything = np.concatenate([everything, values])
+        if rng.random() < 0.5:
+            bins.drop_before(bins.start + int(rng.integers(0, 50)))
+        lo, hi = bins.start, bins.stop
+        assert np.array_equal(bins.get(lo - 5, hi + 5), everything[lo:hi])
+        mid = (lo + hi) // 2
+        assert np.array_equal(bins.get(mid, hi), everything[mid:hi])
