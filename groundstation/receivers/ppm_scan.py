@@ -156,25 +156,47 @@ if NUMBA_AVAILABLE:
                     bi = rs[2 * j + 1]
                     yr[j] = ar * br - ai * bi
                     yi[j] = ar * bi + ai * br
-                if taps == 1:
-                    sr[:ne] = yr[:ne]
-                    si[:ne] = yi[:ne]
-                else:  # the first two samples of each chip, then the others in turn
-                    yr_lag = yr[1 : 1 + ne]
-                    yi_lag = yi[1 : 1 + ne]
+                if taps == 4:  # 180 and 200 kS/s: the chip sums and energies in one pass
+                    yr1, yr2, yr3 = yr[1 : 1 + ne], yr[2 : 2 + ne], yr[3 : 3 + ne]
+                    yi1, yi2, yi3 = yi[1 : 1 + ne], yi[2 : 2 + ne], yi[3 : 3 + ne]
                     for j in range(ne):
-                        sr[j] = yr[j] + yr_lag[j]
-                        si[j] = yi[j] + yi_lag[j]
-                for lag in range(2, taps):
-                    yr_lag = yr[lag : lag + ne]
-                    yi_lag = yi[lag : lag + ne]
+                        re = yr[j] + yr1[j]
+                        re += yr2[j]
+                        re += yr3[j]
+                        im = yi[j] + yi1[j]
+                        im += yi2[j]
+                        im += yi3[j]
+                        v = re * re
+                        v += im * im
+                        e[j] = v * scale
+                elif taps == 2:  # 90 kS/s
+                    yr1, yi1 = yr[1 : 1 + ne], yi[1 : 1 + ne]
                     for j in range(ne):
-                        sr[j] += yr_lag[j]
-                        si[j] += yi_lag[j]
-                for j in range(ne):
-                    v = sr[j] * sr[j]
-                    v += si[j] * si[j]
-                    e[j] = v * scale
+                        re = yr[j] + yr1[j]
+                        im = yi[j] + yi1[j]
+                        v = re * re
+                        v += im * im
+                        e[j] = v * scale
+                else:
+                    if taps == 1:
+                        sr[:ne] = yr[:ne]
+                        si[:ne] = yi[:ne]
+                    else:  # the first two samples of each chip, then the others in turn
+                        yr_lag = yr[1 : 1 + ne]
+                        yi_lag = yi[1 : 1 + ne]
+                        for j in range(ne):
+                            sr[j] = yr[j] + yr_lag[j]
+                            si[j] = yi[j] + yi_lag[j]
+                    for lag in range(2, taps):
+                        yr_lag = yr[lag : lag + ne]
+                        yi_lag = yi[lag : lag + ne]
+                        for j in range(ne):
+                            sr[j] += yr_lag[j]
+                            si[j] += yi_lag[j]
+                    for j in range(ne):
+                        v = sr[j] * sr[j]
+                        v += si[j] * si[j]
+                        e[j] = v * scale
                 e0 = e[o0 : o0 + m]
                 e1 = e[o1 : o1 + m]
                 e2 = e[o2 : o2 + m]
