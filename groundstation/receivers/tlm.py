@@ -193,12 +193,12 @@ class TelemetryReceiver:
         self._ncos: list[Nco] = []  # NCO pieces in time order
         self._fe = FrontEndState()
         # held: from the last regular segment's start to the next decision, plus a piece;
-        # room for twice that, so that the bins held are seldom moved (Bins)
+        # room for half as much again, so that the bins held are seldom moved (Bins)
         held = self._length + self._step + MAX_PIECE
-        self._a = Bins(np.complex64, 2 * (held // self._m + 2))
-        self._b = Bins(np.complex64, 2 * (held // self._m + 2))
-        self._c = Bins(np.complex64, 2 * (held // self._m_c + 2))
-        self._c_phase = Bins(np.float64, 2 * (held // self._m_c + 2))
+        self._a = Bins(np.complex64, 3 * (held // self._m + 2) // 2)
+        self._b = Bins(np.complex64, 3 * (held // self._m + 2) // 2)
+        self._c = Bins(np.complex64, 3 * (held // self._m_c + 2) // 2)
+        self._c_phase = Bins(np.float64, 3 * (held // self._m_c + 2) // 2)
         # --- segments and frames
         self._next = 0  # start of the next regular segment
         self._n_decoded = 0  # segments decoded

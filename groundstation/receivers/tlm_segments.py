@@ -31,8 +31,8 @@ class Bins:
     ``capacity`` (it grows if ever needed).
 
     Dropping only moves where the run begins; the bins held are moved to the front of the
-    room when an append would pass its end, so with room for twice what is held they are
-    moved once every few segments, not at every drop.
+    room when an append would pass its end, so with room for half as much again as is held
+    they are moved once every few segments, not at every drop.
     """
 
     def __init__(self, dtype: type, capacity: int = 1 << 12) -> None:
