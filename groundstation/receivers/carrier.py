@@ -12,8 +12,9 @@ A feed-forward estimator in four steps, all over whole arrays:
    small rate corrections (step 1/(5 T²)) times zero-padded FFTs of those block sums
    finds the best (frequency, rate) cell.
 4. *Refine.* The maximum-likelihood cost |sum x(t) exp(-j 2π (f t + r t²/2))|² is
-   maximised over (f, r) by Nelder-Mead on the block sums (the ML estimator of a chirp in
-   white noise; it reaches the Cramér-Rao bound above threshold).
+   maximised over (f, r) by Newton's method on the block sums, with its exact gradient and
+   Hessian (the ML estimator of a chirp in white noise; it reaches the Cramér-Rao bound
+   above threshold).
 
 C/N0 follows from the coherent amplitude and the total power. The frequency is reported at
 the middle of the record, where the estimate is best and uncorrelated with the rate.
@@ -28,8 +29,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import fft as sp_fft
-from scipy.optimize import minimize
 
 from groundstation.errors import DataFileError, DecodeError, NoSignalError
 from groundstation.io.recording import Recording
@@ -105,7 +104,7 @@ def _coarse_rate(x: np.ndarray, fs_hz: float, max_rate: float) -> float:
         return 0.0
     blocks = x[: k * lb].reshape(k, lb)
     nfft = 4 * lb
-    power = np.abs(sp_fft.fft(blocks, nfft, axis=1)) ** 2
+    power = np.abs(np.fft.fft(blocks, nfft, axis=1)) ** 2
     peak = np.argmax(power, axis=1)
     f = (_signed_bins(peak, nfft) + _peak_interp(power, peak)) * fs_hz / nfft
     t = (np.arange(k) + 0.5) * lb / fs_hz
@@ -120,6 +119,65 @@ def _block_sums(y: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray, in
     z = y[: k * lz].reshape(k, lz).sum(axis=1, dtype=np.complex128)
     t = (np.arange(k) * lz + 0.5 * (lz - 1)) / fs_hz
     return z, t, lz
+
+
+#: Newton steps of the refinement: most taken, and the step (in resolution cells) below
+#: which it has converged.
+REFINE_MAX_STEPS: Final = 50
+REFINE_TOLERANCE_CELLS: Final = 1e-9
+
+
+def _chirp_power(
+    z: np.ndarray, t: np.ndarray, df: float, dr: float
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """P = |S|², S = Σ z·exp(-2πj(df·t + dr·t²/2)), with its gradient and Hessian over
+    (df, dr): S's derivatives are sums of z·w weighted by powers of t."""
+    w = z * np.exp(-2j * math.pi * (df * t + 0.5 * dr * t * t))
+    s0, s1, s2, s3, s4 = (np.sum(w * t**k) for k in range(5))
+    ds = np.array([-2j * math.pi * s1, -1j * math.pi * s2])
+    d2s = np.array(
+        [
+            [-4 * math.pi**2 * s2, -2 * math.pi**2 * s3],
+            [-2 * math.pi**2 * s3, -(math.pi**2) * s4],
+        ]
+    )
+    power = float(abs(s0) ** 2)
+    gradient = 2.0 * np.real(np.conj(s0) * ds)
+    hessian = 2.0 * np.real(np.outer(np.conj(ds), ds) + np.conj(s0) * d2s)
+    return power, gradient, hessian
+
+
+def _refine(
+    z: np.ndarray, t: np.ndarray, df0: float, dr0: float, fscale: float, rscale: float
+) -> tuple[tuple[float, float], float]:
+    """The (df, dr) maximising |Σ z·exp(-2πj(df·t + dr·t²/2))|² near (df0, dr0), and that
+    maximum: Newton's method on the exact gradient and Hessian, in units of one resolution
+    cell (``fscale`` Hz, ``rscale`` Hz/s), each step halved until it gains (a gradient
+    step where the surface is not concave). The start, from the search grid, lies within
+    a cell of the peak, on its main lobe."""
+    cell = np.array([fscale, rscale])
+    p = np.array([df0, dr0]) / cell
+    power, gradient, hessian = _chirp_power(z, t, *(p * cell))
+    for _ in range(REFINE_MAX_STEPS):
+        g = gradient * cell  # per cell
+        h = hessian * np.outer(cell, cell)
+        if np.all(np.linalg.eigvalsh(h) < 0):
+            step = -np.linalg.solve(h, g)
+        else:  # not concave here: uphill, about a tenth of a cell
+            step = 0.1 * g / max(float(np.linalg.norm(g)), 1e-300)
+        while True:
+            trial = p + step
+            trial_power, trial_gradient, trial_hessian = _chirp_power(z, t, *(trial * cell))
+            if trial_power >= power or np.max(np.abs(step)) < REFINE_TOLERANCE_CELLS:
+                break
+            step = 0.5 * step
+        if trial_power < power:  # no step gains any more: at the peak
+            break
+        p, power, gradient, hessian = trial, trial_power, trial_gradient, trial_hessian
+        if np.max(np.abs(step)) < REFINE_TOLERANCE_CELLS:
+            break
+    df, dr = p * cell
+    return (float(df), float(dr)), power
 
 
 def estimate_carrier(
@@ -178,7 +236,7 @@ def estimate_carrier(
     best = None
     for rate in sorted(candidates):
         y = x * np.exp(-1j * math.pi * rate * t * t).astype(np.complex64)
-        power = np.abs(sp_fft.fft(y, nfft)) ** 2
+        power = np.abs(np.fft.fft(y, nfft)) ** 2
         k = int(np.argmax(power))
         snr = power[k] / np.mean(power)
         if best is None or snr > best[0]:
@@ -215,7 +273,7 @@ def estimate_carrier(
         dr = grid[lo : lo + GRID_ROWS]
         zz = np.exp(-1j * math.pi * dr[:, None] * tc2)
         np.multiply(z[None, :], zz, out=zz)  # z · exp(…), in this order (to the bit)
-        pz = np.abs(sp_fft.fft(zz, nz, axis=1))
+        pz = np.abs(np.fft.fft(zz, nz, axis=1))
         np.square(pz, out=pz)
         idx = np.unravel_index(int(np.argmax(pz)), pz.shape)
         if pz[idx] > best_val:
@@ -225,26 +283,14 @@ def estimate_carrier(
 
     # 4. Maximum-likelihood refinement (scaled so one unit ~ one resolution cell).
     fscale, rscale = 1.0 / duration_s, 1.0 / duration_s**2
-
-    def cost(p: np.ndarray) -> float:
-        df, dr = p[0] * fscale, p[1] * rscale
-        w = np.exp(-2j * math.pi * (df * tc + 0.5 * dr * tc * tc))
-        return -float(np.abs(np.dot(z, w)) ** 2)
-
-    res = minimize(
-        cost,
-        np.array([best_df / fscale, best_dr / rscale]),
-        method="Nelder-Mead",
-        options={"xatol": 1e-5, "fatol": 1e-12 * abs(best_val), "maxiter": 400},
-    )
-    df_c, dr = res.x[0] * fscale, res.x[1] * rscale
+    (df_c, dr), peak = _refine(z, tc, best_df, best_dr, fscale, rscale)
     rate = rate0 + dr
     # Frequency at mid-record: the de-chirped residual df_c is measured with centred time.
     t_ref = 0.5 * duration_s
     offset_mid = f0 + rate0 * t_ref + df_c
     offset_start = offset_mid - rate * t_ref
 
-    amp2 = -res.fun / float(n) ** 2  # |A|² (coherent)
+    amp2 = peak / float(n) ** 2  # |A|² (coherent)
     total = float(np.mean(np.abs(x.astype(np.complex128)) ** 2))
     noise_var = total - amp2
     amp2_unbiased = amp2 - max(noise_var, 0.0) / n
