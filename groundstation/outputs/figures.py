@@ -132,17 +132,24 @@ def margin_figure(bars: Sequence[MarginBar]) -> Figure:
     """Horizontal bars of the link margin per band (green usable, red unusable)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9.0, 0.55 * len(bars) + 1.3), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(bars))[::-1]
-    values = [b.margin_db if b.margin_db is not None else 0.0 for b in bars]
-    ax.barh(y, values, color=[GOOD_COLOUR if b.usable else BAD_COLOUR for b in bars], height=0.6)
-    ax.axvline(0.0, color="#1d2330", linewidth=1.0)
     labels = []
     for b in bars:
         # Say why when the margin itself does not (e.g. the dish is not pointed).
         why = not b.usable and b.reason and not b.reason.startswith(("margin", "below"))
         labels.append(f"{b.band_id}\n({b.reason})" if why else b.band_id)
+    # A fixed layout, not matplotlib's constrained one (which lays the figure out by drawing
+    # it): the left margin is the widest band label, measured, the rest the same for every
+    # chart.
+    height_in = 0.55 * len(bars) + 1.3
+    fig = Figure(figsize=(9.0, height_in), dpi=100)
+    label_px = max((_text_width_px(fig, label, 9) for label in labels), default=0.0)
+    left = min((label_px + 22.0) / 900.0, 0.5)
+    fig.subplots_adjust(left=left, right=0.985, bottom=0.62 / height_in, top=1.0 - 0.36 / height_in)
+    ax = fig.add_subplot()
+    y = np.arange(len(bars))[::-1]
+    values = [b.margin_db if b.margin_db is not None else 0.0 for b in bars]
+    ax.barh(y, values, color=[GOOD_COLOUR if b.usable else BAD_COLOUR for b in bars], height=0.6)
+    ax.axvline(0.0, color="#1d2330", linewidth=1.0)
     ax.set_yticks(y, labels, fontsize=9)
     span = max([abs(v) for v in values] + [1.0])
     for yi, b in zip(y, bars, strict=True):
@@ -158,11 +165,24 @@ def margin_figure(bars: Sequence[MarginBar]) -> Figure:
             fontsize=9,
         )
     lo, hi = min([*values, 0.0]), max([*values, 0.0])
-    ax.set_xlim(lo - 0.25 * span if lo < 0 else -0.05 * span, hi + 0.3 * span)
+    # room left of a negative bar for its label, right of the longest for its own
+    ax.set_xlim(lo - 0.5 * span if lo < 0 else -0.05 * span, hi + 0.3 * span)
     ax.set_xlabel("link margin (dB)")
     ax.set_title("Link margin per band (green: usable, red: unusable)")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def _text_width_px(fig: Figure, text: str, fontsize: float) -> float:
+    """Width of ``text`` (its widest line) at ``fontsize`` points in ``fig``'s pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    probe = fig.text(0, 0, text, fontsize=fontsize)
+    try:
+        return float(probe.get_window_extent(renderer).width)
+    finally:
+        probe.remove()
 
 
 def write_margin_png(path: Path | str, bars: Sequence[MarginBar]) -> Path:
