@@ -446,8 +446,6 @@ def _draw_panel(ax: Axes, panel: TelemetryPanel, series: TelemetrySeries) -> Non
     # y given: the title sits at the top edge without matplotlib measuring every tick label
     # to keep clear of ticks on top (there are none): a third of the figure's drawing time
     ax.set_title(f"{panel.title} ({unit})" if unit else panel.title, fontsize=10, y=1.0)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.3)
     # Frames that failed parity: a red tick along the bottom at their time, no value.
     bad_times = series.times_s[~ok]
     if bad_times.size:
@@ -542,6 +540,9 @@ def telemetry_grid(
     fig = Figure(figsize=(9.0, 7.8))
     fig.subplots_adjust(left=0.07, right=0.985, bottom=0.065, top=0.91, wspace=0.32, hspace=0.3)
     axes = fig.subplots(3, 3, sharex=True)
+    for ax in axes.ravel():  # set on the grid: with the ticks made ahead, not when drawn
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
     for ax in axes.ravel() if ticks_ahead else ():
         if until is not None and until():
             break
