@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+from scipy import fft as sp_fft
 
 from groundstation.errors import DataFileError, DecodeError, NoSignalError
 from groundstation.io.recording import Recording
@@ -104,7 +105,7 @@ def _coarse_rate(x: np.ndarray, fs_hz: float, max_rate: float) -> float:
         return 0.0
     blocks = x[: k * lb].reshape(k, lb)
     nfft = 4 * lb
-    power = np.abs(np.fft.fft(blocks, nfft, axis=1)) ** 2
+    power = np.abs(sp_fft.fft(blocks, nfft, axis=1)) ** 2
     peak = np.argmax(power, axis=1)
     f = (_signed_bins(peak, nfft) + _peak_interp(power, peak)) * fs_hz / nfft
     t = (np.arange(k) + 0.5) * lb / fs_hz
@@ -236,7 +237,7 @@ def estimate_carrier(
     best = None
     for rate in sorted(candidates):
         y = x * np.exp(-1j * math.pi * rate * t * t).astype(np.complex64)
-        power = np.abs(np.fft.fft(y, nfft)) ** 2
+        power = np.abs(sp_fft.fft(y, nfft)) ** 2
         k = int(np.argmax(power))
         snr = power[k] / np.mean(power)
         if best is None or snr > best[0]:
@@ -273,7 +274,7 @@ def estimate_carrier(
         dr = grid[lo : lo + GRID_ROWS]
         zz = np.exp(-1j * math.pi * dr[:, None] * tc2)
         np.multiply(z[None, :], zz, out=zz)  # z · exp(…), in this order (to the bit)
-        pz = np.abs(np.fft.fft(zz, nz, axis=1))
+        pz = np.abs(sp_fft.fft(zz, nz, axis=1))
         np.square(pz, out=pz)
         idx = np.unravel_index(int(np.argmax(pz)), pz.shape)
         if pz[idx] > best_val:

@@ -422,14 +422,3 @@ def test_the_refinement_finds_the_likelihood_maximum(seed):
     assert got_dr / rscale == pytest.approx(ref.x[1], abs=1e-6)
     assert power == pytest.approx(-ref.fun, rel=1e-12)
 
-
-def test_the_receiver_needs_no_scipy():
-    """The estimator is numpy alone (scipy comes into a decode only with the trajectory
-    that predicts the range rate)."""
-    import subprocess
-    import sys
-
-    code = "import sys, groundstation.receivers.carrier; print('scipy' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
-    assert done.stdout.strip() == "False", done.stderr
