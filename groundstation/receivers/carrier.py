@@ -9,8 +9,9 @@ A feed-forward estimator in four steps, all over whole arrays:
    peak wins. The peak must stand above the noise floor by a false-alarm threshold
    (probability ~1e-6 over all bins), else :class:`NoSignalError`.
 3. *Search.* The record, shifted by the peak, is summed into short blocks; a grid of
-   small rate corrections (step 1/(5 T²)) times zero-padded FFTs of those block sums
-   finds the best (frequency, rate) cell.
+   small rate corrections (step 1/(2 T²): a quadratic phase of π/16 at most at the ends)
+   times zero-padded FFTs of those block sums finds the best (frequency, rate) cell, on
+   the likelihood's main lobe, where the refinement starts.
 4. *Refine.* The maximum-likelihood cost |sum x(t) exp(-j 2π (f t + r t²/2))|² is
    maximised over (f, r) by Newton's method on the block sums, with its exact gradient and
    Hessian (the ML estimator of a chirp in white noise; it reaches the Cramér-Rao bound
@@ -261,7 +262,7 @@ def estimate_carrier(
     z, tz, lz = _block_sums(y, fs_hz)
     tc = tz - 0.5 * duration_s  # centred times: frequency at mid-record decouples from rate
     # The coarse rate is good to about two track bins over the record; search that far.
-    step = 0.2 / duration_s**2
+    step = 0.5 / duration_s**2
     track_bin_hz = 1.0 / (4.0 * TRACK_BLOCK_S)
     span = min(MAX_RATE_SEARCH_HZ_PER_S, max(2.0 * track_bin_hz / duration_s, 5.0 * step))
     n_grid = min(int(2.0 * span / step) + 1, 2001)
