@@ -421,4 +421,3 @@ def test_the_refinement_finds_the_likelihood_maximum(seed):
     assert got_df / fscale == pytest.approx(ref.x[0], abs=1e-6)
     assert got_dr / rscale == pytest.approx(ref.x[1], abs=1e-6)
     assert power == pytest.approx(-ref.fun, rel=1e-12)
-
