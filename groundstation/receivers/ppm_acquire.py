@@ -53,6 +53,7 @@ from signals.formats.ppm import (
     PpmFormatError,
     PpmHeader,
     header_check,
+    join12,
 )
 
 #: Largest residual carrier offset searched (Hz), a little over the ICD's ±30 kHz.
@@ -86,6 +87,29 @@ _LIST_CHOICES: Final = np.stack(
     np.meshgrid(*([np.arange(3)] * LIST_DOUBTFUL_PERIODS), indexing="ij"), -1
 ).reshape(-1, LIST_DOUBTFUL_PERIODS)
 _LIST_CHOICES.flags.writeable = False
+
+
+#: Data periods of the two header copies, from the first frame marker.
+_HEADER_DATA_PERIODS: Final = np.concatenate(
+    [np.arange(1, 1 + HEADER_PERIODS), HEADER_COPY_PERIODS + np.arange(1, 1 + HEADER_PERIODS)]
+)
+_HEADER_DATA_PERIODS.flags.writeable = False
+
+
+def _header_or_none(values: list[int]) -> PpmHeader | None:
+    """``PpmHeader.unpack`` of 8 decided levels (0..63), or None where it would refuse
+    them: the same check, on Python integers (a noise candidate asks a dozen times)."""
+    if sum(values[: HEADER_PERIODS - 1]) % N_LEVELS != values[-1]:
+        return None
+    try:
+        return PpmHeader(
+            image_id=join12(values[0], values[1]),
+            lines=join12(values[2], values[3]),
+            pixels=join12(values[4], values[5]),
+            mode=values[6],
+        )
+    except PpmFormatError:
+        return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -200,12 +224,12 @@ class Acquirer:
             candidates.append([(HEADER_COPY_PERIODS, marks[0][1])])
         fallback = None
         for option in candidates:
-            grid = PeriodGrid(option[0][0], option[0][1] + base, self.reader.period0)
-            for period, time in option[1:]:
-                grid.add(period, time + base, 4.0)
-            if tuple(option) not in headers_of:
-                headers_of[tuple(option)] = self.read_header(grid, f, sigma2, option)
-            headers = headers_of[tuple(option)]
+            if tuple(option) not in headers_of:  # the grid and headers, kept while it waits
+                grid = PeriodGrid(option[0][0], option[0][1] + base, self.reader.period0)
+                for period, time in option[1:]:
+                    grid.add(period, time + base, 4.0)
+                headers_of[tuple(option)] = grid, self.read_header(grid, f, sigma2, option)
+            grid, headers = headers_of[tuple(option)]
             counts["headers"] += len(headers)
             # A header is believed when the line markers it predicts are there.
             for index, (header, copy_index) in enumerate(headers):
@@ -218,7 +242,7 @@ class Acquirer:
             # frame markers (noise passes a lone marker and a check 1 time in 30).
             direct = [(h, c) for h, c in headers if c >= 0]
             if direct and fallback is None and len(option) > 1:
-                fallback = ImageLock(direct[0][0], direct[0][1], grid, f, sigma2)
+                fallback = ImageLock(direct[0][0], direct[0][1], copy.copy(grid), f, sigma2)
         if fallback is not None:
             counts["unconfirmed_headers"] += 1
         return fallback
@@ -341,14 +365,8 @@ class Acquirer:
         Each is (header, copy): 0 or 1 for a copy read alone, -1 for the two copies added,
         -2 for the added copies with one doubtful period taken as its runner-up.
         """
-        periods = np.concatenate(
-            [
-                np.arange(1, 1 + HEADER_PERIODS),
-                HEADER_COPY_PERIODS + np.arange(1, 1 + HEADER_PERIODS),
-            ]
-        )
         chip = grid.chip_samples
-        starts = grid.time(periods)
+        starts = grid.time(_HEADER_DATA_PERIODS)
         lo = math.floor(starts.min()) - 16
         x, base = self.reader.read(lo, math.ceil(starts.max() + self.reader.period0) + 16)
         filt = self.reader.filter(chip, f)
@@ -361,13 +379,8 @@ class Acquirer:
         tries.append((-1, np.argmax(both, axis=1)))
         found: list[tuple[PpmHeader, int]] = []
         for copy_index, values in tries:
-            if int(header_check(values)) != int(values[-1]):
-                continue  # what unpack would refuse first, without raising
-            try:
-                header = PpmHeader.unpack(values)
-            except PpmFormatError:
-                continue
-            if all(header != h for h, _ in found):
+            header = _header_or_none(values.tolist())
+            if header is not None and all(header != h for h, _ in found):
                 found.append((header, copy_index))
         if found:
             return found
@@ -385,10 +398,10 @@ class Acquirer:
         passing = np.flatnonzero(header_check(candidates) == candidates[:, -1])
         passing = passing[passing > 0]
         for index in passing[np.argsort(loss[passing], kind="stable")]:
-            try:
-                found.append((PpmHeader.unpack(candidates[index]), -2))
-            except PpmFormatError:
+            header = _header_or_none(candidates[index].tolist())
+            if header is None:
                 continue
+            found.append((header, -2))
             if len(found) >= 3:
                 break
         return found
