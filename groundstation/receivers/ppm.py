@@ -33,7 +33,9 @@ Cost
     imports, else (or with ``MARS1_NO_NUMBA=1``) their numpy reference. Once locked, a
     line costs one pass over its slot windows (decisions, noise sums and the early-late
     energies together), one over its decided pulses (carrier) and one short marker search:
-    about a fifth of the samples are read, each once. Over noise the frame-marker scan
+    about a fifth of the samples are read, each once. A run of lines that find their
+    markers is decoded in one compiled call (:mod:`~groundstation.receivers.ppm_track`),
+    so narrow lines cost about what wide ones do per sample. Over noise the frame-marker scan
     (:mod:`~groundstation.receivers.ppm_scan`) reads every sample for five carrier
     hypotheses, in vector instructions. :func:`decode_ppm` uses a second core
     (:mod:`~groundstation.receivers.ppm_decode`): the file read ahead, and a long

@@ -13,7 +13,19 @@ The receiver calls the dispatching functions (:func:`window_energies`,
 the environment variable ``MARS1_NO_NUMBA`` is not ``1``; the numpy reference stays the
 definition the kernel is tested against. The frame-marker scan is in
 :mod:`~groundstation.receivers.ppm_scan`, a whole marker search in
-:mod:`~groundstation.receivers.ppm_marker_kernels`.
+:mod:`~groundstation.receivers.ppm_marker_kernels` (its kernels are here).
+
+The line tracker (``_track_lines_kernel``) decodes a run of lines in one call: for each
+line, what ``LineTracker.decode_line`` does (the line-marker search, the period grid's fit,
+the slot decisions block by block, the noise level, the early-late timing and the
+three-point carrier update) for as long as each line finds its marker and is there; the
+rest is left to the Python tracker (:mod:`~groundstation.receivers.ppm_track`). It gives
+the Python tracker's numbers to the bit: numpy's sums are written out in numpy's order
+(``_sum_as_numpy``), and both use the same compiled fit (``_grid_fit_kernel``). The
+kernels it calls (decisions, carrier probes, marker search) are compiled in strict floating
+point: numba's ahead-of-time compiler optimises a called kernel inside its caller, and
+with reassociation allowed the build would not add up as numba's compilation on first use
+does.
 
 The kernels are compiled on first use and cached beside this module (``cache=True``): the
 first use ever costs about two seconds, a new process then loads them in about a third

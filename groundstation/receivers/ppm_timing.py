@@ -2,7 +2,8 @@
 
 The period grid is a local straight line (period index to sample time) fitted by weighted
 least squares to the timing measurements of the last :data:`FIT_SPAN_PERIODS` periods, older
-ones weighted down, so a drifting clock is followed. :class:`TrackState` is what else the
+ones weighted down, so a drifting clock is followed (one compiled call, the one the
+compiled line tracker makes, when the kernels are in use). :class:`TrackState` is what else the
 tracking loop carries from block to block: the pulse filter at the current carrier estimate,
 the noise power and the count of blocks decided.
 """

@@ -7,6 +7,15 @@ frequency. Lines are expected every ``5 + pixels`` periods; where a line marker 
 tracker looks for it later on the grid (silent periods inside an image) or for the next frame
 marker, else reports the line lost. Blocks grow as tracking settles
 (:data:`BLOCK_SCHEDULE`); then the whole line is one block.
+
+A line that finds its line marker and is there (nearly every line of an image received) is
+decoded in the compiled kernel, with the lines after it in the same call as far as the
+samples fed go (``ImageTracking._lines_compiled``; the same numbers as
+:meth:`LineTracker.decode_line`): the cost of a line no longer depends on how few pixels it
+has. Any other line (its marker missing, the line absent, a non-finite sample in a window,
+the end of the input) is decoded here in Python, which looks further for its marker or for
+the next frame marker. Which one decodes a line depends on the samples only, never on how
+they were fed.
 """
 
 from __future__ import annotations
