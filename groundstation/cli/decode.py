@@ -201,6 +201,7 @@ def decode_one(
     strict: bool = False,
     show_progress: bool = True,
     draw_aside: bool = False,
+    early_hash: Any = None,
 ) -> DecodeOutcome:
     """Decode one recording of any form into ``outdir``; write the waterfall and the report.
 
@@ -224,6 +225,10 @@ def decode_one(
         (:func:`groundstation.outputs.drawing.figures_aside`): for a decode that has the
         machine to itself, not for one of several decoded side by side. Recordings under
         :data:`FIGURES_ASIDE_MIN_BYTES` are drawn here all the same.
+    early_hash : DatasetHash, optional
+        The ``core:sha512`` check of this recording's data, started before it was opened
+        (:func:`groundstation.io.hashing.hash_pair_early`): used if it covers the bytes the
+        metadata's hash covers, else stopped and started anew. The caller stops it.
     """
     from groundstation.outputs.drawing import FigureProcess
 
@@ -231,7 +236,9 @@ def decode_one(
     aside = draw_aside and _data_bytes(path) >= FIGURES_ASIDE_MIN_BYTES
     figures = FigureProcess() if aside else None
     try:
-        return _decode_source(path, Path(outdir), options, strict, show_progress, figures)
+        return _decode_source(
+            path, Path(outdir), options, strict, show_progress, figures, early_hash
+        )
     finally:
         if figures is not None:
             figures.close()  # at once when the input was bad: nothing was drawn
@@ -262,6 +269,7 @@ def _decode_source(
     strict: bool,
     show_progress: bool,
     figures: Any,
+    early_hash: Any,
 ) -> DecodeOutcome:
     """:func:`decode_one`, the figures drawn by ``figures`` (a FigureProcess) if given."""
     import contextlib
@@ -293,7 +301,7 @@ def _decode_source(
         # the hash is checked by a thread meanwhile, or first when a mismatch is an error
         digest = None
         if source.sha512_expected and not strict:
-            digest = source.dataset_sha512_aside()
+            digest = source.dataset_sha512_aside(early_hash)
             stack.callback(digest.cancel)
 
         def sha_state() -> str:
@@ -525,10 +533,11 @@ def reuse_freed_memory() -> None:
 def run_decode_command(args: argparse.Namespace) -> int:
     """Run ``groundstation decode``; return the exit status."""
     from groundstation.errors import GroundStationError, NoSignalError
-    from groundstation.io.sources import source_form
 
     reuse_freed_memory()
     for wav in args.wavfile:  # as gr_satellites reads it: a WAV, whatever else it might be
+        from groundstation.io.sources import source_form
+
         if Path(wav).is_file() and source_form(wav) != "wav":
             raise GroundStationError(f"--wavfile {wav}: not a WAV file (no RIFF/WAVE header)")
     paths = [str(p) for p in [*args.recordings, *args.rawfile, *args.wavfile]]
@@ -538,10 +547,26 @@ def run_decode_command(args: argparse.Namespace) -> int:
         raise GroundStationError("standard input (-) can be read once")
     if args.workers is not None and args.workers < 1:
         raise GroundStationError("--workers must be at least 1")
-    options = _options(args)
     if len(paths) == 1:
-        outdir = args.output or Path(_output_name(paths[0]) + "_decoded")
-        outcome = decode_one(paths[0], str(outdir), options, strict=args.strict, draw_aside=True)
+        from groundstation.io.hashing import hash_pair_early
+
+        # core:sha512 is checked from now on, on the second core, while this process loads
+        # its readers and the receiver (with --strict it is checked before the decode)
+        early = None if args.strict else hash_pair_early(paths[0])
+        try:
+            options = _options(args)
+            outdir = args.output or Path(_output_name(paths[0]) + "_decoded")
+            outcome = decode_one(
+                paths[0],
+                str(outdir),
+                options,
+                strict=args.strict,
+                draw_aside=True,
+                early_hash=early,
+            )
+        finally:
+            if early is not None:
+                early.cancel()
         for warning in outcome.warnings:
             log.warning("%s", warning)
         for line in outcome.lines:
@@ -549,6 +574,7 @@ def run_decode_command(args: argparse.Namespace) -> int:
         if outcome.status == EXIT_NO_SIGNAL:
             raise NoSignalError(outcome.reason)  # one line and status 3, as for any command
         return outcome.status
+    options = _options(args)
     if "-" in paths:
         raise GroundStationError("standard input (-) decodes alone, not with other recordings")
     out_root = args.output or Path("decoded")

@@ -26,7 +26,6 @@ Live streams (ZeroMQ, UDP, a pipe) are :mod:`groundstation.io.streams`: the same
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
 import tempfile
 import threading
@@ -48,6 +47,7 @@ from groundstation.io.facts import (
     synthesise_metadata,
     virtual_meta_path,
 )
+from groundstation.io.hashing import DatasetHash, sha512_of_span
 from groundstation.io.recording import (
     DATA_SUFFIX,
     META_SUFFIX,
@@ -63,10 +63,6 @@ from groundstation.io.wav import open_wav
 MAX_STDIN_BYTES: Final = 4 * 1024**3
 #: Bytes read from standard input at a time.
 STDIN_CHUNK_BYTES: Final = 1 << 20
-#: Bytes hashed at a time for ``core:sha512``, into one buffer for the whole file: the
-#: hashing thread takes the interpreter lock back twice a block (after the read, after the
-#: hash), each time up to the 5 ms switch interval while the decode holds it.
-HASH_BLOCK_BYTES: Final = 8 << 20
 
 
 class FileSource:
@@ -126,26 +122,22 @@ class FileSource:
 
         One sequential read of those bytes; call it only when :attr:`sha512_expected` is
         set, so a recording without a hash costs nothing. ``stop``, once set, ends the read
-        early (the digest returned is then of what was read): for :class:`DatasetHash`.
+        early (the digest returned is then of what was read).
         """
-        digest = hashlib.sha512()
-        start, end = self.dataset_span
-        buffer = bytearray(min(max(end - start, 0), HASH_BLOCK_BYTES))
-        view = memoryview(buffer)
-        with open(self.recording.data_path, "rb", buffering=0) as f:
-            f.seek(start)
-            remaining = end - start
-            while remaining > 0 and not (stop is not None and stop.is_set()):
-                got = f.readinto(view[: min(remaining, len(buffer))])
-                if not got:
-                    break
-                digest.update(view[:got])
-                remaining -= got
-        return digest.hexdigest()
+        return sha512_of_span(self.recording.data_path, self.dataset_span, stop)
 
-    def dataset_sha512_aside(self) -> DatasetHash:
-        """:meth:`dataset_sha512` computed by a thread while the caller goes on."""
-        return DatasetHash(self)
+    def dataset_sha512_aside(self, early: DatasetHash | None = None) -> DatasetHash:
+        """:meth:`dataset_sha512` computed by a thread while the caller goes on.
+
+        ``early``, a hash started before the recording was opened
+        (:func:`~groundstation.io.hashing.hash_pair_early`), is returned if it covers the
+        same bytes of the same file; else it is stopped and a new one started.
+        """
+        if early is not None:
+            if early.covers(self.recording.data_path, self.dataset_span):
+                return early
+            early.cancel()
+        return DatasetHash(self.recording.data_path, self.dataset_span)
 
     def close(self) -> None:
         """Release temporary files (a spooled standard input)."""
@@ -188,48 +180,6 @@ def source_form(path: Path | str) -> str:
     if len(head) == 512 and head[257:262] == b"ustar":
         return "sigmf-archive"
     return "raw"
-
-
-class DatasetHash:
-    """The SHA-512 of a recording's dataset, computed by a thread while the caller decodes.
-
-    A recording's hash costs one more read of the whole data file: about 1 s of CPU for a
-    GB, more than a PPM decode of it. hashlib lets other threads run while it hashes, so on
-    a second core the check costs nothing. The thread leaves the interrupt signals to the
-    main thread; :meth:`cancel` (also on an error or an interrupt) ends it within a block
-    (:data:`HASH_BLOCK_BYTES`).
-    """
-
-    def __init__(self, source: FileSource) -> None:
-        self._source = source
-        self._stop = threading.Event()
-        self._digest: str | None = None
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="dataset-sha512", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from groundstation.io.files import leave_interrupts_to_main_thread
-
-        leave_interrupts_to_main_thread()
-        try:
-            self._digest = self._source.dataset_sha512(stop=self._stop)
-        except OSError as exc:
-            self._error = exc
-
-    def hexdigest(self) -> str:
-        """Wait for the thread; the hex digest (an unreadable file raises its ``OSError``)."""
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.1)  # short waits: an interrupt is handled at once
-        if self._error is not None:
-            raise self._error
-        assert self._digest is not None
-        return self._digest
-
-    def cancel(self) -> None:
-        """Stop the thread early and wait for it (no digest then)."""
-        self._stop.set()
-        self._thread.join()
 
 
 def open_source(
@@ -360,4 +310,4 @@ def _open_stdin(
     )
 
 
-__all__ = ["MAX_STDIN_BYTES", "FileSource", "open_source", "source_form"]
+__all__ = ["MAX_STDIN_BYTES", "DatasetHash", "FileSource", "open_source", "source_form"]

@@ -232,14 +232,14 @@ def test_the_archive_member_hash_over_several_blocks(tmp_path, monkeypatch):
     a hash stopped at once is of nothing."""
     import threading
 
-    from groundstation.io import sources
+    from groundstation.io import hashing
 
     data = _raw_bytes(_iq(), "ci16")
     meta = _sigmf_meta("ci16_le", **{"core:frequency": 922.76e6})
     _write_archive(tmp_path / "pass.sigmf", "pass", meta, data)
     with open_source(tmp_path / "pass.sigmf") as src:
         for block_bytes in (1, 7, 512, len(data) - 1, len(data), 1 << 30):
-            monkeypatch.setattr(sources, "HASH_BLOCK_BYTES", block_bytes)
+            monkeypatch.setattr(hashing, "HASH_BLOCK_BYTES", block_bytes)
             assert src.dataset_sha512() == hashlib.sha512(data).hexdigest()
             assert src.dataset_sha512_aside().hexdigest() == hashlib.sha512(data).hexdigest()
         stop = threading.Event()
