@@ -11,7 +11,7 @@ from its metadata alone, before the station's readers (numpy, sigmf) are even im
 that ``groundstation decode`` can start hashing at once; the metadata is checked in full
 later, and the hash is used only if the recording opened is that file, that span.
 
-This module imports nothing heavy (hashlib, json, threading).
+This module imports nothing heavy (hashlib, json, threading; the SigMF keys).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import signal
 import threading
 from pathlib import Path
 from typing import Final
+
+from groundstation.io import keys
 
 #: Bytes hashed at a time, into one buffer for the whole file: the hashing thread takes
 #: the interpreter lock back twice a block (after the read, after the hash), each time up
@@ -140,11 +142,11 @@ def pair_dataset(path: Path | str) -> tuple[Path, str] | None:
         doc = json.loads(meta.read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
-    glob = doc.get("global") if isinstance(doc, dict) else None
+    glob = doc.get(keys.GLOBAL) if isinstance(doc, dict) else None
     if not isinstance(glob, dict):
         return None
-    sha = glob.get("core:sha512")
-    if not isinstance(sha, str) or not sha or glob.get("core:dataset", data.name) != data.name:
+    sha = glob.get(keys.SHA512)
+    if not isinstance(sha, str) or not sha or glob.get(keys.DATASET, data.name) != data.name:
         return None
     return data, sha
 

@@ -136,3 +136,25 @@ def test_a_decode_hashes_the_data_once_from_before_it_opens_it(fixtures_dir, tmp
     summary = json.loads((tmp_path / "bad" / "summary.json").read_text())
     assert summary["source"]["sha512"] == "MISMATCH"
     assert started == ["r.sigmf-data"] * 2
+
+
+def test_the_hashing_module_loads_nothing_heavy():
+    """It starts the hash before the readers load: importing it must not load them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, groundstation.io.hashing\n"
+        "print(' '.join(m for m in ('numpy', 'sigmf', 'jsonschema', 'groundstation.io.files',"
+        " 'groundstation.io.recording') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
