@@ -83,14 +83,28 @@ def subcarrier(
         max_f = 2 * SUBCARRIER_HZ * SEARCH_CLOCK_OFFSET
         nfft = 1 << int(np.ceil(np.log2(n_groups * 16)))
         spec = np.fft.fft(sq, nfft)
-        freqs = np.fft.fftfreq(nfft, 1.0 / group_rate)
-        sel = np.flatnonzero(np.abs(freqs) <= max_f)
+        sel, freqs = low_frequencies(nfft, 1.0 / group_rate, max_f)
         mag = np.abs(spec[sel])
         i = int(np.argmax(mag))
-        f_peak = float(freqs[sel[i]]) + peak_offset(mag, i) * group_rate / nfft
+        f_peak = float(freqs[i]) + peak_offset(mag, i) * group_rate / nfft
     # the group's sum is (a·d/2j)·e^{jψ}: its square has phase 2ψ + π
     arg = float(np.angle(np.sum(sq * np.exp(-2j * np.pi * f_peak * t_g))))
     return 0.5 * f_peak, 0.5 * (arg - np.pi)
+
+
+def low_frequencies(n: int, d: float, max_f: float) -> tuple[np.ndarray, np.ndarray]:
+    """The indices ``np.flatnonzero(np.abs(np.fft.fftfreq(n, d)) <= max_f)`` and those
+    frequencies, in that order, without the n-long arrays (131072 values for a segment's
+    subcarrier spectrum, of which a thousand are kept): the same integers times the same
+    1/(n·d), so the same numbers."""
+    val = 1.0 / (n * d)
+    reach = int(max_f / val) + 2
+    k = np.concatenate(
+        [np.arange(0, min((n - 1) // 2 + 1, reach)), np.arange(-min(n // 2, reach), 0)]
+    )
+    freqs = k * val
+    ok = np.abs(freqs) <= max_f
+    return np.where(k >= 0, k, k + n)[ok], freqs[ok]
 
 
 def soft_bits(

@@ -1,11 +1,13 @@
 """Work the telemetry stages share gives the numbers they would make alone, to the bit: the
 carrier bins against a line kept from one look to the next; the bins held, moved only
-seldom."""
+seldom; the low bins of the subcarrier's spectrum without the whole frequency axis."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from groundstation.receivers.tlm_bitsync import low_frequencies
 from groundstation.receivers.tlm_frontend import Nco
 from groundstation.receivers.tlm_segments import Bins
 from groundstation.receivers.tlm_stages import ReferencedCarrier, SegmentBins
@@ -56,3 +58,14 @@ def test_bins_held_are_the_bins_appended_whatever_the_drops() -> None:
         assert np.array_equal(bins.get(lo - 5, hi + 5), everything[lo:hi])
         mid = (lo + hi) // 2
         assert np.array_equal(bins.get(mid, hi), everything[mid:hi])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 64, 1000, 1001, 32768, 131072])
+@pytest.mark.parametrize("d", [1.0 / 128.0, 1.0 / 48000.0, 0.3])
+@pytest.mark.parametrize("max_f", [0.0, 0.512, 3.0, 1e9])
+def test_low_frequencies_are_fftfreqs(n: int, d: float, max_f: float) -> None:
+    freqs = np.fft.fftfreq(n, d)
+    expected = np.flatnonzero(np.abs(freqs) <= max_f)
+    sel, got = low_frequencies(n, d, max_f)
+    assert np.array_equal(sel, expected)
+    assert got.tobytes() == freqs[expected].tobytes()
