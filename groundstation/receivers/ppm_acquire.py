@@ -133,6 +133,9 @@ class Acquirer:
         self.counts: Counter[str] = Counter({name: 0 for name in ACQUISITION_COUNTS})
         # what each candidate's first stages found, kept while it waits for samples
         self._memos: dict[tuple[int, float, float], tuple] = {}
+        # the carrier grid of the frame-marker refinement around each scan hypothesis:
+        # (carriers Hz, their filters, the filters' weights stacked)
+        self._carrier_grids: dict[tuple[float, float, float], tuple] = {}
         #: Set by :meth:`lines_where_expected` when it finds a header's first line marker:
         #: the samples read up to then (:attr:`SampleBuffer.reach`); None before. And
         #: whether a line marker was missed after that. (The receiver resets both.)
@@ -259,11 +262,18 @@ class Acquirer:
         t = float(candidate - base)
         # Carrier: grid over the marker pulses, at three timing offsets.
         limit = min(MAX_CARRIER_OFFSET_HZ, 0.45 * self.reader.fs_hz)
-        freqs = np.arange(f_guess - 9000.0, f_guess + 9001.0, 1000.0)
-        freqs = freqs[np.abs(freqs) <= limit + 1000.0]
+        grid_key = (f_guess, limit, chip)
+        if grid_key not in self._carrier_grids:  # one per scan hypothesis: made once
+            freqs = np.arange(f_guess - 9000.0, f_guess + 9001.0, 1000.0)
+            freqs = freqs[np.abs(freqs) <= limit + 1000.0]
+            filters = [self.reader.filter(chip, f) for f in freqs]
+            stacked = np.stack([filt.weights for filt in filters])
+            self._carrier_grids[grid_key] = freqs, filters, stacked
+        freqs, filters, stacked = self._carrier_grids[grid_key]
         best = (-1.0, f_guess, t)
-        filters = [self.reader.filter(chip, f) for f in freqs]
-        found = marker_search_filters(x, t, FRAME_MARKER_CHIPS, chip, filters, sigma2, 0.75, 0.25)
+        found = marker_search_filters(
+            x, t, FRAME_MARKER_CHIPS, chip, filters, sigma2, 0.75, 0.25, stacked=stacked
+        )
         for f, (t_f, score) in zip(freqs, found, strict=True):
             if score > best[0]:
                 best = (score, f, t_f)

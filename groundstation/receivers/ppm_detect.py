@@ -235,15 +235,21 @@ def marker_search_filters(
     sigma2: float,
     span_chips: float,
     step_chips: float = 0.125,
+    *,
+    stacked: np.ndarray | None = None,
 ) -> list[tuple[float, float]]:
-    """:func:`marker_search` with each of ``filters`` (a carrier grid): one compiled call."""
+    """:func:`marker_search` with each of ``filters`` (a carrier grid): one compiled call.
+
+    ``stacked``: the filters' weights stacked (``np.stack``), when the caller keeps them."""
     if active_kernel() == "numba":
+        if stacked is None:
+            stacked = np.stack([filt.weights for filt in filters])
         found, scores = marker_search_sets(
             x,
             t,
             _chip_offsets(tuple(chips), chip),
             search_deltas(span_chips, step_chips, chip),
-            np.stack([filt.weights for filt in filters]),
+            stacked,
             sigma2,
             MARKER_PAIR_MIN,
         )

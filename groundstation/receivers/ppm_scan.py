@@ -269,7 +269,16 @@ if NUMBA_AVAILABLE:
         high = _kth_smallest_bits(bits, count // 2, scratch)
         out[1] = high
         if count % 2 == 0:
-            out[0] = _kth_smallest_bits(bits, count // 2 - 1, scratch)
+            # The one below: the same value unless exactly count // 2 values are smaller,
+            # then the largest of those (one pass instead of a second selection).
+            below = 0
+            low = np.uint32(0)
+            for i in range(count):
+                v = bits[i]
+                if v < high:
+                    below += 1
+                    low = max(low, v)
+            out[0] = high if below < count // 2 else low
             return 2
         out[0] = high
         return 1
