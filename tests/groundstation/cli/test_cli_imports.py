@@ -104,3 +104,28 @@ def test_a_decode_imports_no_other_stage_nor_the_plotting(fixtures_dir, tmp_path
     assert (tmp_path / "out" / "summary.json").exists()
     assert all((tmp_path / "out" / name).stat().st_size > 0 for name in figures)
     assert _loaded(modules, NOT_FOR_DECODE) == []
+
+
+def test_the_report_page_loads_after_the_receiver(fixtures_dir, tmp_path):
+    """jinja2 and PIL (the report page's) load while the figures and the hash finish, not
+    before the decode: neither is loaded when a telemetry decode's receiver starts."""
+    meta = fixtures_dir / "tlm/tlm32cm_64bps.sigmf-meta"
+    watch = ("jinja2", "PIL", "groundstation.report")
+    code = (
+        "import groundstation.outputs.tlm as tlm\n"
+        "decode, seen = tlm.decode_tlm_to_dir, []\n"
+        "def watched(*args, **kwargs):\n"
+        f"    seen.append([m for m in {watch!r} if m in sys.modules])\n"
+        "    return decode(*args, **kwargs)\n"
+        "tlm.decode_tlm_to_dir = watched\n"
+        + _main("decode", str(meta), "-o", str(tmp_path / "out"))
+        + "\nprint(json.dumps(seen))"
+    )
+    script = f"import json, sys\n{code}"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [[]]
+    assert (tmp_path / "out" / "report.html").exists()
