@@ -68,6 +68,10 @@ SPARES: Final = {
 #: Longest wait for the second process to finish its figures (s); past it, it is killed
 #: and the figures it had not drawn are drawn by the first.
 WAIT_S: Final = 300.0
+#: Figures queued for the second process, not started, from which the first one, once it
+#: waits for them, takes the last to draw itself: with fewer queued the second one is done
+#: before the first has imported matplotlib.
+TAKE_MIN_QUEUED: Final = 2
 
 _ACTIVE: ContextVar[FigureProcess | None] = ContextVar("figure_process", default=None)
 
@@ -162,20 +166,56 @@ class FigureProcess:
 
     def _note(self, replies: bytes) -> None:
         for reply in replies.split():
-            self._replies.add(reply.lstrip(b"!"))
-            if not reply.startswith(b"!"):
+            self._replies.add(reply.lstrip(b"!="))
+            if not reply.startswith((b"!", b"=")):  # "=": this process took it
                 self._drawn.add(reply)
+
+    def _job_file(self, number: int) -> Path:
+        return self._folder / f"{number}.pickle"
+
+    def _take_queued(self) -> int | None:
+        """The last figure the second process has not started, taken from it (renamed: the
+        second one, reaching it, finds it gone); None if fewer than
+        :data:`TAKE_MIN_QUEUED` are queued."""
+        queued = [
+            number
+            for number in range(len(self._jobs))
+            if str(number).encode() not in self._replies and self._job_file(number).exists()
+        ]
+        if len(queued) < TAKE_MIN_QUEUED:
+            return None
+        number = queued[-1]
+        try:
+            os.rename(self._job_file(number), self._job_file(number).with_suffix(".taken"))
+        except FileNotFoundError:  # it started that one meanwhile
+            return None
+        return number
+
+    def _draw_here(self, number: int) -> None:
+        name, path, args = self._jobs[number]
+        _figure_function(name)(path, *args)
+        self._drawn.add(str(number).encode())
+        self._replies.add(str(number).encode())
 
     def flush(self) -> None:
         """Return once every figure submitted so far is written, the second process kept
         for more; draw here any it did not (it failed, died, or took over
-        :data:`WAIT_S`)."""
+        :data:`WAIT_S`).
+
+        While the second process has figures queued behind the one it draws, this one
+        takes the last of them and draws it (the two then draw side by side): the wait for
+        a session's figures is shared between the two processes.
+        """
         process = self._process
         wanted = {str(number).encode() for number in range(len(self._jobs))}
         if process is not None and process.stdout is not None:
             deadline = time.monotonic() + WAIT_S
             fd = process.stdout.fileno()
             while not wanted <= self._replies:
+                number = self._take_queued()
+                if number is not None:
+                    self._draw_here(number)
+                    continue
                 left_s = deadline - time.monotonic()
                 if left_s <= 0 or not select.select([fd], [], [], left_s)[0]:
                     self.kill()
@@ -199,6 +239,8 @@ class FigureProcess:
     def wait(self) -> None:
         """Return once every submitted figure is written; draw here any the second process
         did not."""
+        if self._process is not None:
+            self.flush()  # drawing here too while it has figures queued
         if self._process is not None:
             try:
                 replies, _ = self._process.communicate(timeout=WAIT_S)
@@ -326,19 +368,28 @@ class _Spares:
                 return True
         return False
 
+    def forget(self, name: str, path: Path) -> None:
+        """Figure ``name`` for ``path`` is drawn elsewhere: no part is wanted for it."""
+        maker = SPARES.get(name)
+        if maker is not None:
+            self._discard(maker, path)
+
     def take(self, name: str, path: Path) -> dict[str, Any]:
         """The keyword arguments of figure ``name``'s function, to be written to ``path``:
         its part if one is ready."""
         maker = SPARES.get(name)
         if maker is None:
             return {}
+        self._discard(maker, path)
+        ready = self._ready.get(maker)
+        return {"grid": ready.pop()} if ready else {}
+
+    def _discard(self, maker: tuple[str, str], path: Path) -> None:
         wanted = self._wanted.get(maker, set())
         key = _key(path)
         if key not in wanted:  # drawn before it was announced with its path
             key = min((k for k in wanted if k.startswith(b"?")), default=key)
         wanted.discard(key)
-        ready = self._ready.get(maker)
-        return {"grid": ready.pop()} if ready else {}
 
 
 def _serve() -> None:
@@ -392,8 +443,20 @@ def _serve() -> None:
 
 def _draw_job(job: Path, spares: _Spares) -> None:
     """Draw the job pickled in ``job``; reply with its name (``!`` first if it failed: the
-    first process draws it again, and reports what fails)."""
-    with open(job, "rb") as file:
+    first process draws it again, and reports what fails; ``=`` first if the first process
+    took it, :meth:`FigureProcess.flush`)."""
+    drawing = job.with_suffix(".drawing")
+    try:
+        os.rename(job, drawing)  # this process's now
+    except FileNotFoundError:
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
+            with open(job.with_suffix(".taken"), "rb") as file:
+                name, path, _ = pickle.load(file)
+            spares.forget(name, path)
+        sys.stdout.buffer.write(b"=" + job.stem.encode() + b"\n")
+        sys.stdout.buffer.flush()
+        return
+    with open(drawing, "rb") as file:
         name, path, args = pickle.load(file)
     try:
         _figure_function(name)(path, *args, **spares.take(name, path))

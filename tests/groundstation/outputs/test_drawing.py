@@ -59,6 +59,26 @@ def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
         assert (aside / name).read_bytes() == (here / name).read_bytes()
 
 
+def test_a_process_waiting_for_figures_queued_draws_the_last_of_them(tmp_path) -> None:
+    """Figures handed over faster than the second process draws them (here all of them
+    before it has imported matplotlib): the first one, waiting, takes the last queued and
+    draws them itself, the second one the first; each is drawn once, the same bytes."""
+    here = tmp_path / "here"
+    with drawing.figures_aside() as process:
+        for k in range(4):
+            drawing.draw_png("waterfall", tmp_path / f"w{k}.png", _waterfall(), f"w{k}")
+        drawing.flush_figures()
+        taken = sorted(int(f.stem) for f in process._folder.glob("*.taken"))
+        started = sorted(int(f.stem) for f in process._folder.glob("*.drawing"))
+        drawing.wait_for_figures()
+    assert taken and started  # both drew
+    assert sorted(taken + started) == [0, 1, 2, 3]  # each once
+    assert min(taken) > max(started)  # the first from the back, the second from the front
+    for k in range(4):
+        write_waterfall_png(here / f"w{k}.png", _waterfall(), f"w{k}")
+        assert (tmp_path / f"w{k}.png").read_bytes() == (here / f"w{k}.png").read_bytes()
+
+
 def test_the_warm_up_changes_no_figure_drawn_after_it(tmp_path) -> None:
     write_telemetry_png(tmp_path / "before.png", _series(), "t")
     warm_up()
