@@ -301,16 +301,17 @@ run()
 """
 
 
+def _run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a Python of its own, with this checkout importable."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
 def test_a_signal_after_the_run_keeps_the_runs_status():
     """SIGTERM while the interpreter shuts down, after the outputs are final: status 0."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_AT_SHUT_DOWN],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = _run_python(_SIGNAL_AT_SHUT_DOWN)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
 
@@ -337,14 +338,7 @@ except interrupts.Interrupted as exc:
 def test_a_signal_inside_a_finaliser_still_interrupts_quietly():
     """Python swallows an exception raised in ``__del__``: the signal must end the run anyway,
     with no "Exception ignored" lines before the one-line message."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_IN_A_FINALISER],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = _run_python(_SIGNAL_IN_A_FINALISER)
     assert done.stdout.split() == ["interrupted", "143"], done.stderr
     assert done.stderr == ""
 
@@ -391,14 +385,7 @@ def test_an_interrupt_a_library_turns_into_an_error_is_still_an_interrupt():
     """A signal landing inside a library's bare ``except:`` (once: skyfield's import of
     ``urllib``, which then imported Python 2's ``urlparse``) comes out as that library's
     error: the run still ends as interrupted, not as an internal error."""
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[3]))
-    done = subprocess.run(
-        [sys.executable, "-c", _INTERRUPT_TURNED_INTO_AN_ERROR],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = _run_python(_INTERRUPT_TURNED_INTO_AN_ERROR)
     assert done.returncode == 143, done.stderr
     assert done.stderr == (
         "groundstation: interrupted; temporary files removed, finished outputs kept\n"
