@@ -352,6 +352,22 @@ if NUMBA_AVAILABLE:
                 late[p] = _window_energy(xf, at + flank, weights)
                 early[p] = _window_energy(xf, at - flank, weights)
 
+    @kernel()
+    def _marker_score(e, total, pair_min):
+        # One start's score from its pulses' energies ``e`` (their sum ``total``): the
+        # sum, or the two lowest added if they fall below ``pair_min``; 0 if not finite.
+        lo1 = np.float32(np.inf)
+        lo2 = np.float32(np.inf)
+        for k in range(e.size):
+            if e[k] < lo1:
+                lo2 = lo1
+                lo1 = e[k]
+            elif e[k] < lo2:
+                lo2 = e[k]
+        pair = lo1 + lo2
+        score = total if pair >= pair_min else pair
+        return score if math.isfinite(score) else np.float32(0.0)
+
     @kernel("f4[::1], f8[:, ::1], c8[:, ::1], f4, f4, f4[::1]")
     def _marker_scores_kernel(xf, positions, weights, noise_energy, pair_min, out):
         # Strict floating point: the scores are compared with thresholds and NaN/Inf
@@ -363,17 +379,7 @@ if NUMBA_AVAILABLE:
             for k in range(pulses):
                 e[k] = _window_energy(xf, positions[r, k], weights) / noise_energy
                 total += e[k]
-            lo1 = np.float32(np.inf)
-            lo2 = np.float32(np.inf)
-            for k in range(pulses):
-                if e[k] < lo1:
-                    lo2 = lo1
-                    lo1 = e[k]
-                elif e[k] < lo2:
-                    lo2 = e[k]
-            pair = lo1 + lo2
-            score = total if pair >= pair_min else pair
-            out[r] = score if math.isfinite(score) else np.float32(0.0)
+            out[r] = _marker_score(e, total, pair_min)
 
     @kernel("f4[::1], f8[::1], c8[:, :, ::1], f8[::1]")
     def _energy_sums_kernel(xf, positions, weight_sets, out):
@@ -425,17 +431,7 @@ if NUMBA_AVAILABLE:
                     zi += ar * bi + ai * br
                 e[k] = (zr * zr + zi * zi) / noise_energy
                 total += e[k]
-            lo1 = np.float32(np.inf)
-            lo2 = np.float32(np.inf)
-            for k in range(pulses):
-                if e[k] < lo1:
-                    lo2 = lo1
-                    lo1 = e[k]
-                elif e[k] < lo2:
-                    lo2 = e[k]
-            pair = lo1 + lo2
-            score = total if pair >= pair_min else pair
-            scores[r] = score if math.isfinite(score) else np.float32(0.0)
+            scores[r] = _marker_score(e, total, pair_min)
         best = 0
         for r in range(1, deltas.size):
             if scores[r] > scores[best]:
