@@ -52,7 +52,6 @@ import numpy as np
 KERNEL_MODULES: Final = (
     "ppm_kernels",
     "ppm_scan",
-    "ppm_marker_kernels",
     "tlm_frontend",
     "tlm_carrier",
     "tlm_bitsync",

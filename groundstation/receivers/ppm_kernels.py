@@ -32,8 +32,10 @@ first use ever costs about two seconds, a new process then loads them in about a
 of a second. Each kernel sees one array type only (see :func:`_as_pairs`), so there is
 one compiled version of each. A compiled kernel calls compiled helpers of its own module
 only: numba's cache notices a change to a kernel's own file, not to another module's
-(which is why :mod:`~groundstation.receivers.ppm_marker_kernels` writes its window sum out
-rather than calling ``_window_energy`` here).
+(which is why the marker search kernels, which
+:mod:`~groundstation.receivers.ppm_marker_kernels` calls, are here, and why the pairwise
+sum's blocks, ``_block_sum`` below, repeat
+:mod:`~groundstation.receivers.tlm_carrier`'s).
 
 A window starting at fractional sample ``u`` is ``z = Σ_l x[floor(u) + l] · w[q, l]`` with
 ``q = floor(frac(u) · F)`` the tabulated fraction (``F`` = rows of ``w``); its energy is |z|².
