@@ -142,7 +142,7 @@ def margin_figure(bars: Sequence[MarginBar]) -> Figure:
     # chart.
     height_in = 0.55 * len(bars) + 1.3
     fig = Figure(figsize=(9.0, height_in), dpi=100)
-    label_px = max((_text_width_px(fig, label, 9) for label in labels), default=0.0)
+    label_px = _widest_text_px(fig, labels, 9)
     left = min((label_px + 22.0) / 900.0, 0.5)
     fig.subplots_adjust(left=left, right=0.985, bottom=0.62 / height_in, top=1.0 - 0.36 / height_in)
     ax = fig.add_subplot()
@@ -173,16 +173,18 @@ def margin_figure(bars: Sequence[MarginBar]) -> Figure:
     return fig
 
 
-def _text_width_px(fig: Figure, text: str, fontsize: float) -> float:
-    """Width of ``text`` (its widest line) at ``fontsize`` points in ``fig``'s pixels."""
+def _widest_text_px(fig: Figure, texts: Sequence[str], fontsize: float) -> float:
+    """Width of the widest of ``texts`` (of its widest line) at ``fontsize`` points, in
+    ``fig``'s pixels (0 without texts)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     renderer = FigureCanvasAgg(fig).get_renderer()
-    probe = fig.text(0, 0, text, fontsize=fontsize)
-    try:
-        return float(probe.get_window_extent(renderer).width)
-    finally:
+    widest = 0.0
+    for text in texts:
+        probe = fig.text(0, 0, text, fontsize=fontsize)
+        widest = max(widest, float(probe.get_window_extent(renderer).width))
         probe.remove()
+    return widest
 
 
 def write_margin_png(path: Path | str, bars: Sequence[MarginBar]) -> Path:
