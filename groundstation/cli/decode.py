@@ -232,9 +232,11 @@ def decode_one(
     """
     from groundstation.outputs.drawing import FigureProcess
 
-    # the figures' process starts first: it imports matplotlib while this one reads
+    # the figures' process starts first: it imports matplotlib while this one reads; it
+    # draws them all (this one only any it could not): a decode's process never loads
+    # matplotlib, whichever of the two is faster
     aside = draw_aside and _data_bytes(path) >= FIGURES_ASIDE_MIN_BYTES
-    figures = FigureProcess() if aside else None
+    figures = FigureProcess(share=False) if aside else None
     try:
         return _decode_source(
             path, Path(outdir), options, strict, show_progress, figures, early_hash

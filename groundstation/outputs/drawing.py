@@ -101,9 +101,15 @@ class FigureProcess:
     Submit jobs with :meth:`submit`, then :meth:`wait` for all of them (every PNG written,
     by the second process or, for any it did not write, by this one); :meth:`close` kills
     the process if it is still running (an early end).
+
+    With ``share`` (``contact``: a session's dozen figures) this process, waiting, draws
+    some of those queued (:meth:`flush`); without it (a decode: two figures at most) it
+    draws only those the second process did not, and never imports matplotlib otherwise:
+    its memory and start stay the decode's own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, share: bool = True) -> None:
+        self._share = share
         self._folder = Path(tempfile.mkdtemp(prefix="mars1-figures-"))
         self._jobs: list[tuple[str, Path, tuple[Any, ...]]] = []
         self._replies: set[bytes] = set()  # the jobs it has answered for (drawn or failed)
@@ -176,7 +182,9 @@ class FigureProcess:
     def _take_queued(self) -> int | None:
         """The last figure the second process has not started, taken from it (renamed: the
         second one, reaching it, finds it gone); None if fewer than
-        :data:`TAKE_MIN_QUEUED` are queued."""
+        :data:`TAKE_MIN_QUEUED` are queued, or if this process does not share."""
+        if not self._share:
+            return None
         queued = [
             number
             for number in range(len(self._jobs))
@@ -204,7 +212,8 @@ class FigureProcess:
 
         While the second process has figures queued behind the one it draws, this one
         takes the last of them and draws it (the two then draw side by side): the wait for
-        a session's figures is shared between the two processes.
+        a session's figures is shared between the two processes (unless made without
+        ``share``).
         """
         process = self._process
         wanted = {str(number).encode() for number in range(len(self._jobs))}

@@ -79,6 +79,23 @@ def test_a_process_waiting_for_figures_queued_draws_the_last_of_them(tmp_path) -
         assert (tmp_path / f"w{k}.png").read_bytes() == (here / f"w{k}.png").read_bytes()
 
 
+def test_a_process_that_does_not_share_leaves_every_figure_queued_to_the_second(tmp_path) -> None:
+    """A decode's process (``share=False``) waits without drawing, however many figures
+    are queued when it starts to wait: it never loads matplotlib for them."""
+    process = drawing.FigureProcess(share=False)
+    try:
+        with drawing.figures_aside(process):
+            for k in range(4):
+                drawing.draw_png("waterfall", tmp_path / f"w{k}.png", _waterfall(), f"w{k}")
+            drawing.flush_figures()
+            assert not list(process._folder.glob("*.taken"))
+            assert process._drawn == process._replies == {b"0", b"1", b"2", b"3"}  # by it
+            drawing.wait_for_figures()
+    finally:
+        process.close()
+    assert all((tmp_path / f"w{k}.png").stat().st_size > 0 for k in range(4))
+
+
 def test_the_warm_up_changes_no_figure_drawn_after_it(tmp_path) -> None:
     write_telemetry_png(tmp_path / "before.png", _series(), "t")
     warm_up()
