@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
-from scipy import integrate, optimize, special
 
 from signals.errors import ConfigError
 from signals.formats.ppm import (
@@ -467,6 +466,7 @@ def symbol_error_probability(esn0_db: float | np.ndarray) -> float | np.ndarray:
     esn0_db : float or array
         Es/N0 per pulse (dB).
     """
+    from scipy import integrate, special  # the theory's: not for making signals (0.2 s)
 
     def one(db: float) -> float:
         gamma = 10.0 ** (db / 10.0)
@@ -497,6 +497,8 @@ def esn0_db_for_ser(ser: float) -> float:
     """Es/N0 (dB) at which :func:`symbol_error_probability` equals ``ser`` (0 < ser < 0.9)."""
     if not 0.0 < ser < 0.9:
         raise ConfigError(f"symbol error rate {ser} is outside (0, 0.9)")
+    from scipy import optimize
+
     return float(
         optimize.brentq(lambda db: math.log(symbol_error_probability(db)) - math.log(ser), -5, 30)
     )
