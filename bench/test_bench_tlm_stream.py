@@ -3,6 +3,8 @@ and a whole-process decode against a GNU Radio flowgraph doing the bare demodula
 
 - ``test_tlm_receiver_throughput``: samples/s of :class:`TelemetryReceiver` fed 1 s chunks,
   in ``extra_info['samples_per_s']`` (and the real-time factor); target ≥ 50 MS/s at 48 kS/s.
+  ``stream``: with its early looks, as ``listen`` runs it; ``file``: without, as a
+  recording or an array is decoded.
 - ``test_tlm_peak_memory``: peak resident set (``VmHWM``) of a child process running the
   receiver over a recording (``extra_info['peak_rss_mib']``; the test fails above 300 MiB),
   and of one running the whole decode, files and telemetry plot included
@@ -74,14 +76,15 @@ def _recording(folder: Path, name: str, bit_rate: int, fs_hz: float, duration_s:
     return meta
 
 
-def test_tlm_receiver_throughput(benchmark) -> None:
+@pytest.mark.parametrize("early", [True, False], ids=["stream", "file"])
+def test_tlm_receiver_throughput(benchmark, early: bool) -> None:
     fs_hz, bit_rate = 48000.0, 64
     duration_s = pick(smoke=70.0, full=600.0)
     x = np.concatenate(list(_transmission(bit_rate, fs_hz, duration_s, seed=1).chunks(1 << 20)))
     second = int(fs_hz)
 
     def decode() -> int:
-        receiver = TelemetryReceiver(fs_hz, bit_rate, start_utc=START)
+        receiver = TelemetryReceiver(fs_hz, bit_rate, start_utc=START, early=early)
         for lo in range(0, x.size, second):
             receiver.feed(x[lo : lo + second])
         receiver.end()

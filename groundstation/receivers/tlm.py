@@ -55,7 +55,9 @@ A frame found there that is ``parity_ok`` is handed out at once; the segments' c
 it are then dropped. A frame that fails its parity there is held: the segments decide
 it (a later copy that passes may still come, from either), as before. Frames in the
 first 16 s come out at the acquisition. The steps are counted in samples, so the same
-input in any chunks gives the same frames in the same order.
+input in any chunks gives the same frames in the same order. Input that is not waited for
+(a file, an array: :mod:`~groundstation.receivers.tlm_decode`) is decoded without early
+looks: half the work at the fast rates, every frame decided by the segments.
 
 The stages are modules of one job each: :mod:`~groundstation.receivers.tlm_frontend` (the
 full-rate pass), :mod:`~groundstation.receivers.tlm_carrier` (1-2),
@@ -142,6 +144,8 @@ EARLY_PAD_BITS: Final = 4
 #: A frame due on the grid is looked for until this long after its end (s, at most a
 #: quarter frame), then the grid moves on to the next one.
 EARLY_WAIT_S: Final = 0.75
+#: The step of a receiver that makes no early look: past any input.
+NEVER: Final = 1 << 62
 
 
 class TelemetryReceiver:
@@ -167,6 +171,12 @@ class TelemetryReceiver:
         Bit rate (bit/s), one of ICD §4.
     start_utc : datetime
         UTC of sample 0.
+    early : bool
+        Look for early frames (default). Without, every frame is decided by the segments
+        (a segment and a step after its first bit at the latest, the same frames but for
+        the few an early look decides otherwise): for input read faster than it was
+        recorded (a file), where no one waits for a frame, at half the cost per sample
+        at the fast rates.
 
     Raises
     ------
@@ -174,7 +184,9 @@ class TelemetryReceiver:
         If the bit rate or the sample rate is not one of ICD §4.
     """
 
-    def __init__(self, fs_hz: float, bit_rate_bps: float, *, start_utc: datetime) -> None:
+    def __init__(
+        self, fs_hz: float, bit_rate_bps: float, *, start_utc: datetime, early: bool = True
+    ) -> None:
         check_rates(fs_hz, bit_rate_bps)
         self.fs_hz = float(fs_hz)
         self.bit_rate_bps = float(bit_rate_bps)
@@ -219,7 +231,8 @@ class TelemetryReceiver:
         bit_n = fs_hz / bit_rate_bps
         frame_n = FRAME_BITS * bit_n * (1 + SEARCH_CLOCK_OFFSET)
         self._step_n = max(1, round(EARLY_STEP_S * fs_hz))
-        self._early_tick = self._step_n  # the next step
+        self._looks = early
+        self._early_tick = self._step_n if early else NEVER  # the next step
         self._early_n = int(max(EARLY_WINDOW_S * fs_hz, 2 * frame_n + SEGMENT_MARGIN_S * fs_hz))
         self._frame_n = frame_n
         self._margin_n = SEGMENT_MARGIN_S * fs_hz
@@ -273,7 +286,7 @@ class TelemetryReceiver:
                 self._next += self._step
                 self._drop_before(self._next - self._step)
                 moved = True
-            if moved:  # the grid or the carrier changed: the next step that may look
+            if moved and self._looks:  # the grid or the carrier changed: the next look
                 self._early_tick = self._look_tick(self.samples_fed)
             if self.samples_fed == self._early_tick:
                 events += self._early(self._early_tick)

@@ -7,7 +7,8 @@ and rate, phase noise and a clock error) gave the error counts below. Each is tu
 the Eb/N0 an ideal BPSK receiver would need for it; the receiver of today must land within
 0.1 dB of that. With 232,000 data bits a point the Poisson error count resolves 0.1 dB at
 about 4 standard errors (0.024 dB at 2 dB, 0.028 dB at 4 dB), so a real loss of 0.1 dB
-cannot hide in the noise; the noise itself is the same seeded noise as then.
+cannot hide in the noise; the noise itself is the same seeded noise as then. Both ways the
+receiver runs are held to it: with early looks (a stream) and without (a file).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def ideal_ebn0_db(ber: float) -> float:
     return 10 * math.log10(float(special.erfcinv(2 * ber)) ** 2)
 
 
-def _errors(ebn0_db: float) -> tuple[int, int, int]:
+def _errors(ebn0_db: float, early: bool) -> tuple[int, int, int]:
     """(errors, data bits, frames found) of the seeded point of tools/tlm_ber_curve.py."""
     rng = np.random.default_rng(1962 + int(ebn0_db * 10))
     frames = []
@@ -51,7 +52,7 @@ def _errors(ebn0_db: float) -> tuple[int, int, int]:
         carrier_phase_rad=float(rng.uniform(0, 2 * np.pi)), phase_noise_rad_per_sqrt_s=0.05,
         clock_offset=float(rng.uniform(-100e-6, 100e-6)),
     )  # fmt: skip
-    receiver = TelemetryReceiver(8000.0, 64, start_utc=START)
+    receiver = TelemetryReceiver(8000.0, 64, start_utc=START, early=early)
     decoded = []
     for chunk in tx.chunks(1 << 16):  # streamed, in the chunks the curve was measured from
         decoded += receiver.feed(chunk)
@@ -74,9 +75,12 @@ def _errors(ebn0_db: float) -> tuple[int, int, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("early", [True, False], ids=["stream", "file"])
 @pytest.mark.parametrize("ebn0_db", sorted(MEASURED_ERRORS))
-def test_bit_error_rate_within_a_tenth_of_a_db_of_the_measured_curve(ebn0_db: float) -> None:
-    errors, bits, found = _errors(ebn0_db)
+def test_bit_error_rate_within_a_tenth_of_a_db_of_the_measured_curve(
+    ebn0_db: float, early: bool
+) -> None:
+    errors, bits, found = _errors(ebn0_db, early)
     assert found == N_FRAMES
     assert bits == N_FRAMES * (FRAME_BITS - SYNC_BITS)
     measured_db = ideal_ebn0_db(MEASURED_ERRORS[ebn0_db] / bits)

@@ -143,6 +143,26 @@ def test_a_parity_good_frame_is_out_one_step_after_its_last_sample() -> None:
     assert [e for e, _ in handed_at] + tail == _reference()[0]
 
 
+def test_without_early_looks_the_segments_decide_the_same_frames() -> None:
+    """A file's receiver (``early=False``) looks at nothing before a segment is decided:
+    no frame comes out within the first segment, and the frames are the same bits at the
+    same positions (to a hundredth of a bit) as those handed out early."""
+    x = _signal()
+    early, _ = _reference()
+    receiver = TelemetryReceiver(FS_HZ, RATE, start_utc=START, early=False)
+    chunk = round(0.02 * FS_HZ)
+    handed_at = []
+    for lo in range(0, x.size, chunk):
+        handed_at += [(e, receiver.samples_fed) for e in receiver.feed(x[lo : lo + chunk])]
+    late = [e for e, _ in handed_at] + receiver.end()
+    assert min(fed for _, fed in handed_at) > LENGTH  # the first segment decided first
+    early, late = ([e for e in events if isinstance(e, DecodedFrame)] for events in (early, late))
+    assert [f.words for f in late] == [f.words for f in early]
+    starts = np.array([[f.first_bit_sample for f in events] for events in (early, late)])
+    assert np.abs(np.diff(starts, axis=0)).max() < 0.01 * FS_HZ / RATE
+    assert len(late) >= 73
+
+
 def test_a_look_after_a_segment_takes_its_line_and_finds_the_same_bits() -> None:
     """An early look after a segment takes the segment's carrier line, noise density and
     subcarrier offset as known, and may make bits from the frame due only: the frames it
