@@ -137,25 +137,28 @@ def run_session(
         else:
             scratch_recordings = tempfile.TemporaryDirectory(prefix="mars1-rec-")
             recording_dir = Path(scratch.enter_context(scratch_recordings))
+        bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
+        drawn: Path | None = None
+        if outdir is not None and write_report:
+            # The report's figures are drawn as their data comes (by the second process
+            # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
+            drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+            from groundstation.report.pages import draw_session_margin
+
+            # the link budgets are the plan's: the margin chart is drawn from here on,
+            # while the spacecraft is commanded
+            draw_session_margin(drawn, bands.values(), plan)
         stages.step(f"uplink: {len(plan.commands)} commands at {plan.range_km / 1e6:.2f} Mkm")
         residual_hz, sent_utc, received = command_spacecraft(plan, spacecraft, rng)
-        bands = {b: BandOutcome(b, plan.budgets[b]) for b in DOWNLINK_BANDS}
         recordings: dict[str, Recording] = {}
         carrier_truth: dict[str, Any] | None = None
         transmissions = session_transmissions(plan, profile, spacecraft.transmission_plan())
         link = session_link(plan, profile)
         downlinks: dict[str, Downlink] = {}
-        drawn: Path | None = None
         waterfalls: dict[str, Any] = {}
-        if outdir is not None and write_report:
-            # The report's figures are drawn as their data comes (by the second process
-            # meanwhile, within outputs.drawing.figures_aside), into a folder of their own.
-            drawn = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="mars1-fig-")))
+        if drawn is not None:
             from groundstation.outputs.drawing import expect_figure
-            from groundstation.report.pages import draw_session_margin
 
-            # the link budgets are the plan's: the margin chart is drawn while the session runs
-            draw_session_margin(drawn, bands.values(), plan)
             # the telemetry plots (each band's, the report's), their parts readied meanwhile
             sent = [b for b in bands_of_kind("telemetry") if b in transmissions]
             for band_id in sent:
