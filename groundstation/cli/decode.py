@@ -200,8 +200,8 @@ def decode_one(
     *,
     strict: bool = False,
     show_progress: bool = True,
-    draw_aside: bool = False,
     early_hash: Any = None,
+    figures: Any = None,
 ) -> DecodeOutcome:
     """Decode one recording of any form into ``outdir``; write the waterfall and the report.
 
@@ -220,30 +220,31 @@ def decode_one(
         A ``core:sha512`` mismatch is an error instead of a warning.
     show_progress : bool
         Draw progress bars on a terminal.
-    draw_aside : bool
-        Draw the figures in a second process while this one decodes
-        (:func:`groundstation.outputs.drawing.figures_aside`): for a decode that has the
-        machine to itself, not for one of several decoded side by side. Recordings under
-        :data:`FIGURES_ASIDE_MIN_BYTES` are drawn here all the same.
     early_hash : DatasetHash, optional
         The ``core:sha512`` check of this recording's data, started before it was opened
         (:func:`groundstation.io.hashing.hash_pair_early`): used if it covers the bytes the
         metadata's hash covers, else stopped and started anew. The caller stops it.
+    figures : FigureProcess, optional
+        The process that draws the figures while this one decodes (:func:`figures_process`,
+        started by the caller before it loaded anything; the caller closes it): for a
+        decode that has the machine to itself, not for one of several decoded side by
+        side. Without it the figures are drawn here.
+    """
+    return _decode_source(path, Path(outdir), options, strict, show_progress, figures, early_hash)
+
+
+def figures_process(path: str) -> Any:
+    """A second process to draw the figures of the decode of ``path`` while it runs
+    (:class:`groundstation.outputs.drawing.FigureProcess`), or None for a recording under
+    :data:`FIGURES_ASIDE_MIN_BYTES` (drawn faster than a process starts).
+
+    Started first, it imports matplotlib while the decode's process loads and reads. It draws
+    every figure (the decode's process only any it could not): a decode's process never
+    loads matplotlib, whichever of the two is faster.
     """
     from groundstation.outputs.drawing import FigureProcess
 
-    # the figures' process starts first: it imports matplotlib while this one reads; it
-    # draws them all (this one only any it could not): a decode's process never loads
-    # matplotlib, whichever of the two is faster
-    aside = draw_aside and _data_bytes(path) >= FIGURES_ASIDE_MIN_BYTES
-    figures = FigureProcess(share=False) if aside else None
-    try:
-        return _decode_source(
-            path, Path(outdir), options, strict, show_progress, figures, early_hash
-        )
-    finally:
-        if figures is not None:
-            figures.close()  # at once when the input was bad: nothing was drawn
+    return FigureProcess(share=False) if _data_bytes(path) >= FIGURES_ASIDE_MIN_BYTES else None
 
 
 def _data_bytes(path: str) -> int:
@@ -255,6 +256,8 @@ def _data_bytes(path: str) -> int:
     name = given.name
     for suffix in (".sigmf-meta", ".sigmf-data"):
         name = name.removesuffix(suffix)
+    if not name:  # a folder such as "." or "/": the reader says why it is no recording
+        return 0
     for candidate in (given.with_name(name + ".sigmf-data"), given):
         try:
             if candidate.is_file():
@@ -385,7 +388,7 @@ def _decode_into(
     recording, facts, waterfall = source.recording, source.facts, survey.waterfall
     title = f"{facts.name} ({facts.band})"
     drawn = waterfall_drawable(waterfall)
-    if drawn:  # in a second process while this one decodes (decode_one's draw_aside)
+    if drawn:  # in a second process while this one decodes (decode_one's figures)
         draw_png("waterfall", out / "waterfall.png", waterfall, title)
     status = EXIT_OK
     try:
@@ -555,6 +558,8 @@ def run_decode_command(args: argparse.Namespace) -> int:
         # core:sha512 is checked from now on, on the second core, while this process loads
         # its readers and the receiver (with --strict it is checked before the decode)
         early = None if args.strict else hash_pair_early(paths[0])
+        # and the figures' process starts, to import matplotlib meanwhile too
+        figures = figures_process(paths[0])
         try:
             options = _options(args)
             outdir = args.output or Path(_output_name(paths[0]) + "_decoded")
@@ -563,12 +568,14 @@ def run_decode_command(args: argparse.Namespace) -> int:
                 str(outdir),
                 options,
                 strict=args.strict,
-                draw_aside=True,
                 early_hash=early,
+                figures=figures,
             )
         finally:
             if early is not None:
                 early.cancel()
+            if figures is not None:
+                figures.close()  # at once when the input was bad: nothing was drawn
         for warning in outcome.warnings:
             log.warning("%s", warning)
         for line in outcome.lines:
