@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Final
 
 import numpy as np
-from scipy.optimize import brentq
 
 from signals.errors import GeometryError
+from signals.path.roots import brent_root
 
 TWO_PI: Final = 2.0 * math.pi
 #: Below this |z| the Stumpff functions are taken from their series (cancellation).
@@ -224,7 +224,7 @@ def solve_lambert(
         z_lo *= 2.0
         if z_lo < -1e6:
             raise GeometryError("Lambert solver could not bracket the solution")
-    z = brentq(tof_residual, z_lo, z_hi, xtol=1e-14, rtol=1e-15, maxiter=500)
+    z = brent_root(tof_residual, z_lo, z_hi, xtol=1e-14, rtol=1e-15, maxiter=500)
     y = y_of(z)
     f = 1.0 - y / r1n
     g = a_const * math.sqrt(y / mu_km3_s2)
