@@ -32,6 +32,8 @@ on 1962-11-15 12:00 UTC (an assumption: two weeks out, after orbit determination
 the integrated closest approach is 11,000 km at 1963-06-19 12:00 UTC, the planned flyby.
 
 ``--check`` integrates the stored parameters and prints the residuals without writing.
+After writing new parameters, run ``tools/flight_tables.py``: the sessions read the flights
+integrated from them (``signals/data/flights.npz``).
 """
 
 from __future__ import annotations

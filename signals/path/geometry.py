@@ -39,7 +39,6 @@ from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
-from scipy.optimize import brentq
 
 from signals.bands import COHERENT_BANDS, band, station
 from signals.constants import AU_KM, C_KM_S
@@ -60,6 +59,7 @@ from signals.path.ephemeris import (
 )
 from signals.path.injection import Correction, Injection, load_correction, load_injection
 from signals.path.orbit import Flight, closest_approach
+from signals.path.roots import brent_root
 
 #: Obliquity of the ecliptic at J2000 (IAU 2006), the tilt between the ICRF and the
 #: ecliptic frame of :func:`ecliptic_from_icrf` (deg).
@@ -120,9 +120,10 @@ def _probe_quantity(field: str, doc: str) -> Callable[[Trajectory, object], floa
 class Trajectory:
     """Earth, Mars, the station and the probe from launch to beyond the Mars flyby.
 
-    Build it once with :func:`get_trajectory` (cached): that integrates the flight from the
-    fitted :class:`Injection` (about a second). Every method takes a tz-aware UTC
-    ``datetime`` (a naive one is taken as UTC), a ``numpy.datetime64``, or an array of
+    Build it once with :func:`get_trajectory` (cached): that reads the mission's flight as
+    stored, or integrates it from the fitted :class:`Injection` (a fifth of a second; always
+    with ``integrate``: :class:`~signals.path.orbit.Flight`). Every method takes a tz-aware
+    UTC ``datetime`` (a naive one is taken as UTC), a ``numpy.datetime64``, or an array of
     either, and returns a float for a scalar time and an array otherwise. Times before
     launch or after :data:`TRAJECTORY_END_UTC` raise :class:`GeometryError`.
 
@@ -131,7 +132,11 @@ class Trajectory:
     """
 
     def __init__(
-        self, injection: Injection | None = None, correction: Correction | None = None
+        self,
+        injection: Injection | None = None,
+        correction: Correction | None = None,
+        *,
+        integrate: bool = False,
     ) -> None:
         self._ephemeris = ephemeris()
         eph = self._ephemeris.eph
@@ -142,7 +147,9 @@ class Trajectory:
         self._end_unix = (TRAJECTORY_END_UTC - UNIX_EPOCH).total_seconds()
         self.injection = load_injection() if injection is None else injection
         self.correction = correction
-        self._flight = Flight(self.injection, self._end_unix - self._t0_unix, correction)
+        self._flight = Flight(
+            self.injection, self._end_unix - self._t0_unix, correction, integrate=integrate
+        )
         self._flyby: tuple[datetime, float] | None = None
 
     # -- helpers ---------------------------------------------------------------------------
@@ -329,7 +336,7 @@ class Trajectory:
                 e = self._compute(unix_to_dt64(np.array([x])))[0].elevation_deg[0]
                 return e - min_elevation_deg
 
-            return brentq(g, a, b, xtol=0.5)
+            return brent_root(g, a, b, xtol=0.5)
 
         windows: list[tuple[datetime, datetime]] = []
         for start, stop in true_runs(above):

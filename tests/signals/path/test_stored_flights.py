@@ -1,0 +1,101 @@
+"""The mission's flights as stored are the flights integrated from today's inputs.
+
+``signals/data/flights.npz`` holds the two scenarios' flights, integrated once by
+``tools/flight_tables.py`` (a session reads them instead of integrating: no scipy
+integrator, a fifth of a second less). These tests fail when the stored flights no longer
+are what the code integrates (new injection parameters, another force model): run the tool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from signals.mission import SCENARIOS
+from signals.path.geometry import Trajectory, get_trajectory
+from signals.path.injection import load_correction
+from signals.path.orbit import Arc, stored_flight
+
+ROOT = Path(__file__).resolve().parents[3]
+RUN_THE_TOOL = "the stored flights are stale: run python tools/flight_tables.py"
+
+
+def _correction(scenario: str):
+    return load_correction() if scenario == "nominal" else None
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_each_scenario_reads_its_stored_flight(scenario) -> None:
+    flight = get_trajectory(scenario).flight
+    assert stored_flight(flight.key) is not None, RUN_THE_TOOL
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_stored_flight_is_the_one_integrated_now(scenario) -> None:
+    """Integrated again on this machine: the same states wherever the flight is asked,
+    within what the integration's own rounding could move them (a metre, a micrometre per
+    second: the same bits where the rounding of numpy's arithmetic is the same)."""
+    stored = get_trajectory(scenario).flight
+    fresh = Trajectory(correction=_correction(scenario), integrate=True).flight
+    assert fresh.key == stored.key
+    rng = np.random.default_rng(7)
+    t_s = np.concatenate(
+        [
+            rng.uniform(0.0, fresh.end_s, 2000),
+            [0.0, fresh.burn_s, fresh.correction_s, fresh.end_s],
+            fresh.arcs.cruise.ts[::7],  # on the steps' own times
+        ]
+    )
+    t_s = t_s[t_s <= fresh.end_s]
+    a, b = stored.state(t_s), fresh.state(t_s)
+    assert np.abs(a[:, :3] - b[:, :3]).max() < 1e-3, RUN_THE_TOOL  # km
+    assert np.abs(a[:, 3:] - b[:, 3:]).max() < 1e-9, RUN_THE_TOOL  # km/s
+    assert np.allclose(stored.injection_state_km, fresh.injection_state_km, rtol=0, atol=1e-9)
+    assert stored.n_steps == fresh.n_steps
+
+
+def test_an_arc_gives_scipys_dense_output_to_the_bit() -> None:
+    """An :class:`Arc` evaluates the steps as scipy's OdeSolution does: the same floats, at
+    times inside steps and on their edges, in any order."""
+
+    def rhs(t, y):
+        return np.array([y[3], y[4], y[5], -y[0], -y[1] - 0.1 * y[4], -4.0 * y[2] + np.sin(t)])
+
+    y0 = np.array([1.0, 0.0, 0.5, 0.0, 1.0, 0.2])
+    solution = solve_ivp(rhs, (0.0, 40.0), y0, method="DOP853", rtol=1e-10, dense_output=True)
+    arc = Arc.from_solution(solution.sol)
+    rng = np.random.default_rng(3)
+    t = np.concatenate([rng.uniform(0.0, 40.0, 500), solution.t, [-1.0, 41.0]])
+    assert np.array_equal(arc(t), solution.sol(t).T)
+    assert np.array_equal(arc(t[:1]), solution.sol(t[0])[None, :])
+
+
+def test_a_session_trajectory_loads_no_integrator_nor_optimizer() -> None:
+    """A fresh process that builds both trajectories and asks for the station's visibility
+    imports neither scipy's integrator nor its optimizers (their import is a tenth of a
+    second and more)."""
+    code = (
+        "import json, sys\n"
+        "from datetime import datetime, UTC\n"
+        "from signals.path.geometry import get_trajectory\n"
+        "for s in ('historical', 'nominal'):\n"
+        "    t = get_trajectory(s)\n"
+        "    t.range_km(datetime(1962, 12, 1, tzinfo=UTC))\n"
+        "    t.visibility_windows(datetime(1962, 12, 1, tzinfo=UTC), "
+        "datetime(1962, 12, 2, tzinfo=UTC))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert not {"scipy.integrate", "scipy.optimize"} & modules
