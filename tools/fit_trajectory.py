@@ -182,7 +182,7 @@ def fit_flyby(flight_of, x, steps, max_step, target_km, aim_km, burn_s):
 
 
 def report_nominal(inj: Injection, corr: Correction) -> dict[str, object]:
-    traj = Trajectory(inj, corr)
+    traj = Trajectory(inj, corr, integrate=True)
     when, dist = traj.flyby()
     out = {
         "nominal_closest_approach_utc": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -195,7 +195,7 @@ def report_nominal(inj: Injection, corr: Correction) -> dict[str, object]:
 
 
 def report(inj: Injection) -> dict[str, object]:
-    traj = Trajectory(inj)
+    traj = Trajectory(inj, integrate=True)
     when, dist = traj.flyby()
     rng = traj.range_km(LAST_CONTACT_UTC)
     st = traj.flight.injection_state_km

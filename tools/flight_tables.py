@@ -14,8 +14,8 @@ injection, a changed tolerance) is integrated as before.
 
 Run it after ``tools/fit_trajectory.py`` writes new parameters, or after a change to the
 force model; ``tests/signals/path/test_stored_flights.py`` fails until it is run.
-``--check`` integrates the flights and says whether the stored ones are theirs, writing
-nothing.
+``--check`` integrates the flights and says whether the stored ones are theirs (the same
+states, within what rounding could move them), writing nothing; status 1 if not.
 """
 
 from __future__ import annotations
@@ -32,32 +32,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from signals.mission import SCENARIOS
 from signals.path.geometry import Trajectory
 from signals.path.injection import load_correction
-from signals.path.orbit import STORED_FLIGHTS, flight_arrays, stored_flight
+from signals.path.orbit import (
+    SAME_FLIGHT_KM,
+    SAME_FLIGHT_KM_S,
+    STORED_FLIGHTS,
+    Flight,
+    flight_arrays,
+    state_differences,
+    stored_flight,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "signals" / "data" / STORED_FLIGHTS
 
 
-def integrated_flights() -> dict[str, np.ndarray]:
-    """The arrays of every scenario's flight, integrated now."""
-    arrays: dict[str, np.ndarray] = {}
+def integrated_flights() -> dict[str, Flight]:
+    """Every scenario's flight, integrated now."""
+    flights = {}
     for scenario in SCENARIOS:
         correction = load_correction() if scenario == "nominal" else None
-        flight = Trajectory(correction=correction, integrate=True).flight
-        arrays.update(flight_arrays(flight))
+        flights[scenario] = flight = Trajectory(correction=correction, integrate=True).flight
         print(f"{scenario}: key {flight.key}, {flight.n_steps} steps")
-    return arrays
+    return flights
+
+
+def stale(scenario: str, flight: Flight) -> str | None:
+    """Why the stored flight of ``scenario`` is not ``flight`` (integrated now), or None."""
+    if stored_flight(flight.key) is None:
+        return f"{scenario}: no flight stored for these inputs"
+    stored = Trajectory(correction=flight.correction).flight
+    km, km_s = state_differences(stored, flight)
+    if km >= SAME_FLIGHT_KM or km_s >= SAME_FLIGHT_KM_S:
+        return f"{scenario}: the stored flight is {km:.3g} km, {km_s:.3g} km/s away"
+    return None
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     args = parser.parse_args()
-    arrays = integrated_flights()
+    flights = integrated_flights()
     if args.check:
-        keys = sorted({name.split(".")[0] for name in arrays})
-        stale = [key for key in keys if stored_flight(key) is None]
-        print("stored flights are current" if not stale else f"not stored: {stale}")
-        return 1 if stale else 0
+        reasons = [r for r in (stale(s, f) for s, f in flights.items()) if r is not None]
+        print("\n".join(reasons) if reasons else "the stored flights are current")
+        return 1 if reasons else 0
+    arrays = {name: a for flight in flights.values() for name, a in flight_arrays(flight).items()}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     OUT.write_bytes(buffer.getvalue())

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -129,8 +130,8 @@ class Arc:
         )
 
     def __call__(self, t_s: np.ndarray) -> np.ndarray:
-        """States (km, km/s) at seconds after launch, shape (n, 6)."""
-        t_s = np.asarray(t_s, dtype=float)
+        """States (km, km/s) at seconds after launch, shape (n, 6) (n = 1 for a scalar)."""
+        t_s = np.atleast_1d(np.asarray(t_s, dtype=float))
         step = np.searchsorted(self.ts, t_s, side="left") - 1
         step = np.clip(step, 0, self.y_start.shape[0] - 1)
         t_old = self.ts[step]
@@ -252,7 +253,8 @@ class Flight:
         later = t_s >= self.correction_s if arcs.corrected is not None else np.zeros_like(before)
         cruise = ~before & ~later
         if np.any(before):
-            assert arcs.coast is not None  # the burn is after launch
+            if arcs.coast is None:  # no parking-orbit coast: the flight starts at launch
+                raise GeometryError("the flight starts at launch: no state before it")
             out[before] = arcs.coast(t_s[before])
         if np.any(cruise):
             out[cruise] = arcs.cruise(t_s[cruise])
@@ -271,10 +273,11 @@ _ARC_NAMES: Final = ("coast", "cruise", "corrected")
 
 
 def flight_key(injection: Injection, end_s: float, correction: Correction | None) -> str:
-    """A digest of everything a flight's integration is given: the injection, the
-    correction, the end, the tolerances, the bodies and their GM, the Earth's radius and GM
-    and the launch epoch (not the code, nor DE421: the test of the stored flights checks
-    those by integrating them again)."""
+    """A digest of the data a flight's integration is given: the injection, the correction,
+    the end, the tolerances, the bodies and their GM, the Earth's radius and GM and the
+    launch epoch. Not the code (the force model, scipy's DOP853), DE421 nor skyfield's time
+    scale: the test of the stored flights checks those by integrating them again, as
+    ``tools/flight_tables.py --check`` does."""
     inputs = {
         "injection": dataclasses.asdict(injection),
         "correction": None
@@ -293,12 +296,17 @@ def flight_key(injection: Injection, end_s: float, correction: Correction | None
 
 @functools.cache
 def _stored() -> dict[str, np.ndarray]:
+    """The stored flights' arrays, read-only (every flight shares them); none when the file
+    is missing or unreadable (the flights are then integrated)."""
     try:
         with resources.files("signals").joinpath("data", STORED_FLIGHTS).open("rb") as f:
             with np.load(f) as npz:
-                return {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
+                arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile):
         return {}
+    for array in arrays.values():
+        array.setflags(write=False)
+    return arrays
 
 
 def stored_flight(key: str) -> FlightArcs | None:
@@ -319,6 +327,30 @@ def stored_flight(key: str) -> FlightArcs | None:
         stored[f"{key}.injection_state_km"],
         int(stored[f"{key}.n_steps"]),
     )
+
+
+#: How far a stored flight may be from the same flight integrated again and still be it
+#: (km, km/s): where numpy rounds its arithmetic as it did when the flight was stored, the
+#: two are the same to the bit; elsewhere the integration's own rounding moves them a little.
+SAME_FLIGHT_KM: Final = 1e-3
+SAME_FLIGHT_KM_S: Final = 1e-9
+
+
+def state_differences(a: Flight, b: Flight, n_times: int = 2000) -> tuple[float, float]:
+    """Largest differences of position (km) and velocity (km/s) between two flights of the
+    same span: at ``n_times`` seeded random times, at the burn, the correction and the end,
+    and on every seventh step of ``b``'s cruise."""
+    rng = np.random.default_rng(7)
+    t_s = np.concatenate(
+        [
+            rng.uniform(0.0, b.end_s, n_times),
+            [0.0, b.burn_s, b.correction_s, b.end_s],
+            b.arcs.cruise.ts[::7],
+        ]
+    )
+    t_s = t_s[t_s <= b.end_s]
+    diff = np.abs(a.state(t_s) - b.state(t_s))
+    return float(diff[:, :3].max()), float(diff[:, 3:].max())
 
 
 def flight_arrays(flight: Flight) -> dict[str, np.ndarray]:
