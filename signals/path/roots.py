@@ -4,7 +4,7 @@ In: a continuous function of one variable and a bracket [a, b] where it changes 
 a root to within a tolerance (:func:`brent_root`). The geometry refines the station's rise
 and set with it; it is here, not imported from ``scipy.optimize``, because that import costs
 every session a tenth of a second (its sparse and linear-algebra modules come with it) for a
-routine of forty lines.
+short routine.
 
 The steps are Brent's (R. P. Brent, *Algorithms for Minimization without Derivatives*,
 1973, ch. 4): keep a bracket [cur, blk] with ``f(cur)`` the smaller in magnitude; try the
@@ -51,12 +51,15 @@ def brent_root(
 
     Raises
     ------
+    ValueError
+        If a tolerance or ``maxiter`` is out of range (a caller's mistake).
     GeometryError
         If ``f`` does not change sign over the bracket, returns NaN, or the root is not
-        found in ``maxiter`` steps.
+        found in ``maxiter`` steps (where ``brentq`` raises ValueError or RuntimeError: the
+        callers' errors are the path's).
     """
-    if not xtol > 0 or not rtol >= MIN_RTOL:
-        raise ValueError(f"xtol must be positive and rtol at least {MIN_RTOL}")
+    if not xtol > 0 or not rtol >= MIN_RTOL or maxiter < 0:
+        raise ValueError(f"need xtol > 0, rtol >= {MIN_RTOL} and maxiter >= 0")
     x_pre, x_cur = float(a), float(b)
     f_pre, f_cur = _value(f, x_pre), _value(f, x_cur)
     if f_pre == 0:

@@ -35,28 +35,33 @@ FAMILIES = {
     c=st.floats(0.01, 3.0),
     left=st.floats(0.05, 3.0),
     right=st.floats(0.05, 3.0),
-    xtol=st.sampled_from([2e-12, 1e-9, 1e-6, 1e-3, 0.5]),
+    xtol=st.sampled_from([1e-14, 2e-12, 1e-9, 1e-6, 1e-3, 0.5]),
+    rtol=st.sampled_from([4 * 2.0**-52, 1e-15, 1e-10]),  # Lambert's solver asks 1e-15
+    maxiter=st.sampled_from([0, 5, 100, 500]),
 )
-def test_the_roots_are_brentqs_to_the_bit(family, root, c, left, right, xtol) -> None:
+def test_the_roots_are_brentqs_to_the_bit(
+    family, root, c, left, right, xtol, rtol, maxiter
+) -> None:
     f = FAMILIES[family](root, c)
     a, b = root - left, root + right
     if math.copysign(1.0, f(a)) == math.copysign(1.0, f(b)):
         return  # no bracket (the shifted exponential's root is not r)
+    tolerances = {"xtol": xtol, "rtol": rtol, "maxiter": maxiter}
     for lo, hi in ((a, b), (b, a)):
-        assert _ours(f, lo, hi, xtol) == _scipys(f, lo, hi, xtol)
+        assert _ours(f, lo, hi, tolerances) == _scipys(f, lo, hi, tolerances)
 
 
-def _ours(f, a: float, b: float, xtol: float) -> float | str:
+def _ours(f, a: float, b: float, tolerances: dict) -> float | str:
     try:
-        return brent_root(f, a, b, xtol=xtol)
+        return brent_root(f, a, b, **tolerances)
     except GeometryError:
         return "no convergence"
 
 
-def _scipys(f, a: float, b: float, xtol: float) -> float | str:
+def _scipys(f, a: float, b: float, tolerances: dict) -> float | str:
     try:
-        return brentq(f, a, b, xtol=xtol)
-    except RuntimeError:  # both give up after 100 steps (a flat root, a tiny xtol)
+        return brentq(f, a, b, **tolerances)
+    except RuntimeError:  # both give up after maxiter steps (a flat root, a tiny xtol)
         return "no convergence"
 
 
@@ -83,6 +88,12 @@ def test_an_end_that_is_a_root_is_returned() -> None:
 def test_no_bracket_or_nan_is_an_error(f, message) -> None:
     with pytest.raises(GeometryError, match=message):
         brent_root(f, -1.0, 2.0)
+
+
+@pytest.mark.parametrize("bad", [{"xtol": 0.0}, {"rtol": 1e-17}, {"maxiter": -1}])
+def test_out_of_range_tolerances_are_a_callers_mistake(bad) -> None:
+    with pytest.raises(ValueError, match="need xtol"):
+        brent_root(lambda x: x, -1.0, 2.0, **bad)
 
 
 def test_too_few_steps_is_an_error() -> None:
