@@ -558,9 +558,10 @@ def run_decode_command(args: argparse.Namespace) -> int:
         # core:sha512 is checked from now on, on the second core, while this process loads
         # its readers and the receiver (with --strict it is checked before the decode)
         early = None if args.strict else hash_pair_early(paths[0])
-        # and the figures' process starts, to import matplotlib meanwhile too
-        figures = figures_process(paths[0])
+        figures = None
         try:
+            # and the figures' process starts, to import matplotlib meanwhile too
+            figures = figures_process(paths[0])
             options = _options(args)
             outdir = args.output or Path(_output_name(paths[0]) + "_decoded")
             outcome = decode_one(
