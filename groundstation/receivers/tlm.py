@@ -54,10 +54,10 @@ as much as the new bins, not the whole stretch again.
 A frame found there that is ``parity_ok`` is handed out at once; the segments' copies of
 it are then dropped. A frame that fails its parity there is held: the segments decide
 it (a later copy that passes may still come, from either), as before. With the looks,
-frames in the first 16 s come out at the acquisition. The steps are counted in samples, so the same
-input in any chunks gives the same frames in the same order. Input that is not waited for
-(a file, an array: :mod:`~groundstation.receivers.tlm_decode`) is decoded without early
-looks: half the work at the fast rates, every frame decided by the segments.
+frames in the first 16 s come out at the acquisition. The steps are counted in samples, so
+the same input in any chunks gives the same frames in the same order. Input that is not
+waited for (a file, an array: :mod:`~groundstation.receivers.tlm_decode`) is decoded
+without early looks: half the work at the fast rates, every frame decided by the segments.
 
 The stages are modules of one job each: :mod:`~groundstation.receivers.tlm_frontend` (the
 full-rate pass), :mod:`~groundstation.receivers.tlm_carrier` (1-2),
