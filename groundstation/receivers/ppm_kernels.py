@@ -407,6 +407,9 @@ if NUMBA_AVAILABLE:
     @kernel("f4[::1], f8, f8[::1], f8[::1], c8[:, ::1], f4, f4, f4[::1]")
     def _search_kernel(xf, t, deltas, chip_offsets, weights, noise_energy, pair_min, scores):
         """Best start (samples into x) and its score for one filter; ``scores`` is scratch."""
+        # The window sum is written out, as in _period_decisions_kernel, not called: the
+        # same bits through _window_energy, but 5.7-7.4 against 5.4 µs a call (25 starts
+        # of 4 pulses, 5 taps, built at install).
         fractions, taps = weights.shape
         n = xf.size // 2
         pulses = chip_offsets.size
