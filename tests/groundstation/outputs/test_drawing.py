@@ -5,7 +5,10 @@ kills it and leaves nothing behind."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,11 +16,14 @@ import pytest
 
 from groundstation.outputs import drawing
 from groundstation.outputs.figures import (
+    MarginBar,
     TelemetrySeries,
     figure_png,
+    import_matplotlib_for_drawing,
     warm_up,
     waterfall_drawable,
     waterfall_figure,
+    write_margin_png,
     write_telemetry_png,
     write_waterfall_png,
 )
@@ -44,19 +50,60 @@ def _waterfall(seed: int = 1) -> Waterfall:
     )
 
 
+def _bars() -> list[MarginBar]:
+    return [
+        MarginBar("1.6m-tlm", 20.9, True, "margin +20.9 dB"),
+        MarginBar("5cm-ppm", -3.5, False, "dish not pointed at Earth"),
+        MarginBar("8cm-carrier", None, False, "not sent"),
+    ]
+
+
 def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
+    # The second process imports matplotlib without its docstrings' property tables
+    # (figures.import_matplotlib_for_drawing); this one imported it whole.
     here, aside = tmp_path / "here", tmp_path / "aside"
     write_telemetry_png(here / "telemetry.png", _series(), "t")
     write_waterfall_png(here / "waterfall.png", _waterfall(), "w")
+    write_margin_png(here / "margin.png", _bars())
     with drawing.figures_aside() as process:
         drawing.expect_figure("telemetry", aside / "telemetry.png")  # a grid made ahead
         drawing.draw_png("telemetry", aside / "telemetry.png", _series(), "t")
         drawing.draw_png("waterfall", aside / "waterfall.png", _waterfall(), "w")
+        drawing.draw_png("margin", aside / "margin.png", _bars())
         assert process.running
         drawing.wait_for_figures()
         assert not process.running
-    for name in ("telemetry.png", "waterfall.png"):
+    for name in ("telemetry.png", "waterfall.png", "margin.png"):
         assert (aside / name).read_bytes() == (here / name).read_bytes()
+
+
+def test_the_drawing_processes_import_matplotlib_without_property_tables() -> None:
+    # What the figures' process does before its first figure; in a fresh interpreter,
+    # as that process is.
+    code = (
+        "import sys\n"
+        "from groundstation.outputs.figures import import_matplotlib_for_drawing\n"
+        "import_matplotlib_for_drawing()\n"
+        "from matplotlib.lines import Line2D\n"
+        "print('antialiased' in Line2D.set.__doc__)\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == ["False"]
+
+
+def test_this_process_keeps_matplotlib_whole(tmp_path) -> None:
+    # A library import, a figure drawn here, a figure taken from a second process that
+    # never started: matplotlib as imported by whoever imported it first.
+    import matplotlib.artist
+    from matplotlib.lines import Line2D
+
+    drawing.draw_png("waterfall", tmp_path / "waterfall.png", _waterfall(), "w")
+    import_matplotlib_for_drawing()
+    assert "antialiased" in Line2D.set.__doc__
+    assert matplotlib.artist.kwdoc.__module__ == "matplotlib.artist"
 
 
 def test_a_process_waiting_for_figures_queued_draws_the_last_of_them(tmp_path) -> None:
