@@ -81,11 +81,13 @@ def format_table(report: dict) -> str:
             note = f"{info['ratio_to_read_pass']:.2f}× read pass " + note
         peer = info.get("speedup_over_gnuradio", info.get("gnuradio_over_groundstation"))
         if peer is not None:  # whole-process decode against the GNU Radio flowgraph
-            note = f"{peer:.2f}× GNU Radio's speed " + note
+            asides = []
             if "gnuradio_over_receiver" in info:
-                note = note.replace(
-                    " speed ", f" speed ({info['gnuradio_over_receiver']:.2f}× receiver alone) ", 1
-                )
+                asides.append(f"{info['gnuradio_over_receiver']:.2f}× receiver alone")
+            if "raw_speedup_over_gnuradio" in info:  # its data file read as raw cf32
+                asides.append(f"{info['raw_speedup_over_gnuradio']:.2f}× as raw cf32")
+            aside = f" ({'; '.join(asides)})" if asides else ""
+            note = f"{peer:.2f}× GNU Radio's speed{aside} " + note
         rows.append(
             (
                 bench["name"],

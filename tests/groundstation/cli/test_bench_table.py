@@ -17,4 +17,9 @@ def test_the_table_gives_each_peer_ratio() -> None:
     assert "0.42× GNU Radio's speed (1.70× receiver alone)" in tlm
     ppm = format_table(_report("test_ppm_decode_against_gnuradio", speedup_over_gnuradio=3.1))
     assert "3.10× GNU Radio's speed" in ppm
+    both = format_table(
+        _report("test_decode_against_gnuradio", speedup_over_gnuradio=0.47,
+                raw_speedup_over_gnuradio=0.76)
+    )  # fmt: skip
+    assert "0.47× GNU Radio's speed (0.76× as raw cf32)" in both
     assert "GNU Radio" not in format_table(_report("test_tlm_receiver_throughput"))
