@@ -148,8 +148,9 @@ def _cmd_contact(args: argparse.Namespace) -> int:
 
     # the figures' process starts first: it imports matplotlib while this one imports the
     # session and emulates it, and readies the telemetry plots' panels (one per telemetry
-    # band and the report's; their paths come with the plan)
-    figures = FigureProcess() if args.scenario != "sputnik22" else None
+    # band and the report's; their paths come with the plan). This process draws some of
+    # them too, its matplotlib imported as the figures' process imports it.
+    figures = FigureProcess(lighter_matplotlib=True) if args.scenario != "sputnik22" else None
     if figures is not None:
         from signals.bands import bands_of_kind
 

@@ -107,11 +107,14 @@ class FigureProcess:
     With ``share`` (``contact``: a session's dozen figures) this process, waiting, draws
     some of those queued (:meth:`flush`); without it (a decode: two figures at most) it
     draws only those the second process did not, and never imports matplotlib otherwise:
-    its memory and start stay the decode's own.
+    its memory and start stay the decode's own. With ``lighter_matplotlib`` (a command's
+    own process, never a library caller's) this process, drawing, imports matplotlib as
+    the second one does (:func:`~groundstation.outputs.figures.import_matplotlib_for_drawing`).
     """
 
-    def __init__(self, *, share: bool = True) -> None:
+    def __init__(self, *, share: bool = True, lighter_matplotlib: bool = False) -> None:
         self._share = share
+        self._lighter_matplotlib = lighter_matplotlib
         self._folder = Path(tempfile.mkdtemp(prefix="mars1-figures-"))
         self._jobs: list[tuple[str, Path, tuple[Any, ...]]] = []
         self._replies: set[bytes] = set()  # the jobs it has answered for (drawn or failed)
@@ -202,13 +205,17 @@ class FigureProcess:
         return number
 
     def _draw_here(self, number: int) -> None:
-        from groundstation.outputs.figures import import_matplotlib_for_drawing
-
-        import_matplotlib_for_drawing()  # a command's process, drawing files only
-        name, path, args = self._jobs[number]
-        _figure_function(name)(path, *args)
+        self._draw(*self._jobs[number])
         self._drawn.add(str(number).encode())
         self._replies.add(str(number).encode())
+
+    def _draw(self, name: str, path: Path, args: tuple[Any, ...]) -> None:
+        """Draw a figure in this process (one taken from the second, or one it missed)."""
+        if self._lighter_matplotlib:
+            from groundstation.outputs.figures import import_matplotlib_for_drawing
+
+            import_matplotlib_for_drawing()
+        _figure_function(name)(path, *args)
 
     def flush(self) -> None:
         """Return once every figure submitted so far is written, the second process kept
@@ -246,7 +253,7 @@ class FigureProcess:
         for number, (name, path, args) in enumerate(self._jobs):
             key = str(number).encode()
             if key not in self._drawn:
-                _figure_function(name)(path, *args)
+                self._draw(name, path, args)
                 self._drawn.add(key)
                 self._replies.add(key)
 

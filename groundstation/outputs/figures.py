@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,18 +70,18 @@ def write_figure_png(path: Path | str, fig: Figure) -> Path:
 
 def import_matplotlib_for_drawing() -> None:
     """Import matplotlib without the property tables of its artists' docstrings, in a
-    process that only draws figures into files (the figures' process, a command's own
-    process): about a quarter of matplotlib's import, for text nobody reads there.
+    process of the command line that draws figures into files (the figures' process,
+    ``contact``'s own): about a quarter of matplotlib's import, for text nobody reads there.
 
     matplotlib writes a table of every settable property, with each setter's docstring,
     into the docstring of each artist class's ``set`` as the class is made
-    (``matplotlib.artist.kwdoc``, about a hundred classes); here that table is left empty.
-    Nothing drawn changes (tested: the same PNG bytes). Does nothing where
-    ``matplotlib.artist`` is imported already (by whom, it is not this function's to
-    change) or has no ``kwdoc``; a library import of this module never calls it.
+    (``matplotlib.artist.kwdoc``, about a hundred classes); here that table is left empty,
+    for the rest of the process. Nothing drawn changes (tested: the same PNG bytes). Does
+    nothing where ``matplotlib.artist`` is imported already (by whom, it is not this
+    function's to change) or has no ``kwdoc``. Only the command line calls it
+    (:mod:`~groundstation.outputs.drawing`): never an import of this module, a figure drawn
+    or a :class:`~groundstation.outputs.drawing.FigureProcess` made by a library caller.
     """
-    import sys
-
     if "matplotlib.artist" in sys.modules:
         return
     import matplotlib.artist
@@ -90,6 +91,7 @@ def import_matplotlib_for_drawing() -> None:
 
 
 def _no_property_table(artist: object) -> str:
+    """``matplotlib.artist.kwdoc`` in a process that only draws: no table."""
     return ""
 
 

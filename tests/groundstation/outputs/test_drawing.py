@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,6 @@ from groundstation.outputs.figures import (
     MarginBar,
     TelemetrySeries,
     figure_png,
-    import_matplotlib_for_drawing,
     warm_up,
     waterfall_drawable,
     waterfall_figure,
@@ -29,6 +29,7 @@ from groundstation.outputs.figures import (
 )
 from groundstation.outputs.spectrum import Waterfall
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(1962, 11, 4, 9, 12, 30, tzinfo=UTC)
 
 
@@ -59,13 +60,14 @@ def _bars() -> list[MarginBar]:
 
 
 def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
-    # The second process imports matplotlib without its docstrings' property tables
-    # (figures.import_matplotlib_for_drawing); this one imported it whole.
+    # The second process draws them all (this one takes none): its matplotlib is imported
+    # without its docstrings' property tables (figures.import_matplotlib_for_drawing), this
+    # one's whole.
     here, aside = tmp_path / "here", tmp_path / "aside"
     write_telemetry_png(here / "telemetry.png", _series(), "t")
     write_waterfall_png(here / "waterfall.png", _waterfall(), "w")
     write_margin_png(here / "margin.png", _bars())
-    with drawing.figures_aside() as process:
+    with drawing.figures_aside(drawing.FigureProcess(share=False)) as process:
         drawing.expect_figure("telemetry", aside / "telemetry.png")  # a grid made ahead
         drawing.draw_png("telemetry", aside / "telemetry.png", _series(), "t")
         drawing.draw_png("waterfall", aside / "waterfall.png", _waterfall(), "w")
@@ -77,33 +79,65 @@ def test_figures_drawn_aside_are_those_drawn_here(tmp_path) -> None:
         assert (aside / name).read_bytes() == (here / name).read_bytes()
 
 
-def test_the_drawing_processes_import_matplotlib_without_property_tables() -> None:
-    # What the figures' process does before its first figure; in a fresh interpreter,
-    # as that process is.
-    code = (
-        "import sys\n"
+def _kwdoc_module_after(code: str) -> str:
+    """Run ``code`` in a fresh interpreter, then name the module of ``matplotlib.artist.kwdoc``
+    (``groundstation.outputs.figures`` once the property tables are left out)."""
+    code += "\nimport matplotlib.artist\nprint(matplotlib.artist.kwdoc.__module__)\n"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout.split()[-1]
+
+
+def test_the_figures_process_imports_matplotlib_without_property_tables() -> None:
+    # _serve as the figures' process runs it, its input closed at once
+    serve = (
+        "import os, sys\n"
+        "from groundstation.outputs import drawing\n"
+        "os._exit = sys.exit\n"
+        "try:\n"
+        "    drawing._serve()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert _kwdoc_module_after(serve) == "groundstation.outputs.figures"
+
+
+@pytest.mark.parametrize("lighter", [True, False])
+def test_only_a_command_that_asks_draws_here_with_the_lighter_import(tmp_path, lighter) -> None:
+    # contact's process (lighter_matplotlib=True) takes queued figures and draws them with
+    # the lighter import; a library caller's FigureProcess keeps matplotlib whole.
+    draw_here = (
+        "from pathlib import Path\n"
+        "from groundstation.outputs import drawing\n"
+        "from groundstation.outputs.figures import MarginBar\n"
+        f"process = drawing.FigureProcess(lighter_matplotlib={lighter})\n"
+        "process.kill()  # every figure is drawn here\n"
+        "with drawing.figures_aside(process):\n"
+        f"    path = Path({str(tmp_path)!r}) / 'margin.png'\n"
+        "    drawing.draw_png('margin', path, [MarginBar('1.6m-tlm', 3.0, True, 'm')])\n"
+        "    drawing.wait_for_figures()\n"
+        "assert path.stat().st_size > 0\n"
+    )
+    expected = "groundstation.outputs.figures" if lighter else "matplotlib.artist"
+    assert _kwdoc_module_after(draw_here) == expected
+
+
+def test_the_lighter_import_does_nothing_once_matplotlib_is_there() -> None:
+    whole_first = (
+        "import matplotlib.lines\n"
         "from groundstation.outputs.figures import import_matplotlib_for_drawing\n"
         "import_matplotlib_for_drawing()\n"
-        "from matplotlib.lines import Line2D\n"
-        "print('antialiased' in Line2D.set.__doc__)\n"
+        "assert 'antialiased' in matplotlib.lines.Line2D.set.__doc__\n"
     )
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    assert done.stdout.split() == ["False"]
-
-
-def test_this_process_keeps_matplotlib_whole(tmp_path) -> None:
-    # A library import, a figure drawn here, a figure taken from a second process that
-    # never started: matplotlib as imported by whoever imported it first.
-    import matplotlib.artist
-    from matplotlib.lines import Line2D
-
-    drawing.draw_png("waterfall", tmp_path / "waterfall.png", _waterfall(), "w")
-    import_matplotlib_for_drawing()
-    assert "antialiased" in Line2D.set.__doc__
-    assert matplotlib.artist.kwdoc.__module__ == "matplotlib.artist"
+    assert _kwdoc_module_after(whole_first) == "matplotlib.artist"
 
 
 def test_a_process_waiting_for_figures_queued_draws_the_last_of_them(tmp_path) -> None:
