@@ -52,6 +52,7 @@ import numpy as np
 KERNEL_MODULES: Final = (
     "ppm_kernels",
     "ppm_scan",
+    "ppm_headers",
     "tlm_frontend",
     "tlm_carrier",
     "tlm_bitsync",
@@ -86,6 +87,34 @@ class ArgType:
     dtype: np.dtype
     ndim: int
     contiguous: bool
+
+    def checker(self) -> Callable[[object], bool]:
+        """:meth:`accepts` as one small function (what a call checks, argument by argument,
+        for every kernel call: a few microseconds a call otherwise)."""
+        if not self.ndim:
+            return self.accepts
+        dtype, ndim = self.dtype, self.ndim
+        ndarray = np.ndarray
+        if self.contiguous:
+
+            def check_contiguous(value: Any) -> bool:
+                return (
+                    type(value) is ndarray
+                    and value.ndim == ndim
+                    and (value.dtype is dtype or value.dtype == dtype)
+                    and value.flags.c_contiguous
+                )
+
+            return check_contiguous
+
+        def check(value: Any) -> bool:
+            return (
+                type(value) is ndarray
+                and value.ndim == ndim
+                and (value.dtype is dtype or value.dtype == dtype)
+            )
+
+        return check
 
     def accepts(self, value: object) -> bool:
         """True when ``value`` is of this type (as numba would type it, read-only aside)."""
@@ -221,16 +250,18 @@ class BuiltKernel:
     def __init__(self, spec: KernelSpec, entries: list[tuple[tuple[ArgType, ...], Callable]]):
         self.spec = spec
         self.py_func = spec.function
-        self._entries = entries
+        self._entries = [(tuple(t.checker() for t in types_), entry) for types_, entry in entries]
         self._jit: Callable | None = None
         functools.update_wrapper(self, spec.function)
 
     def __call__(self, *args):
-        for types_, entry in self._entries:
-            if len(args) == len(types_) and all(
-                t.accepts(a) for t, a in zip(types_, args, strict=True)
-            ):
-                return entry(*args)
+        for checks, entry in self._entries:
+            if len(args) == len(checks):
+                for check, value in zip(checks, args, strict=True):
+                    if not check(value):
+                        break
+                else:
+                    return entry(*args)
         return self.jit()(*args)
 
     def jit(self) -> Callable:

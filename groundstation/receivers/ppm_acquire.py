@@ -37,6 +37,7 @@ from groundstation.receivers.ppm_detect import (
     marker_search_filters,
     slot_energies,
 )
+from groundstation.receivers.ppm_headers import header_words
 from groundstation.receivers.ppm_kernels import energy_sums
 from groundstation.receivers.ppm_scan import scan_hits, scan_noise_floor
 from groundstation.receivers.ppm_sources import SampleBuffer
@@ -52,7 +53,6 @@ from signals.formats.ppm import (
     PREAMBLE_PERIODS,
     PpmFormatError,
     PpmHeader,
-    header_check,
     join12,
 )
 
@@ -78,15 +78,6 @@ ACQUISITION_COUNTS: Final = (
     "confirmed_headers",
     "unconfirmed_headers",
 )
-
-
-#: Header list decoding: the periods least certain, and every choice among the three best
-#: levels (0, 1, 2) of each, in order (the first, all best levels, is what was tried).
-LIST_DOUBTFUL_PERIODS: Final = 4
-_LIST_CHOICES: Final = np.stack(
-    np.meshgrid(*([np.arange(3)] * LIST_DOUBTFUL_PERIODS), indexing="ij"), -1
-).reshape(-1, LIST_DOUBTFUL_PERIODS)
-_LIST_CHOICES.flags.writeable = False
 
 
 #: Data periods of the two header copies, from the first frame marker.
@@ -373,7 +364,9 @@ class Acquirer:
         """Header candidates from both copies on ``grid``, most trusted first.
 
         Each is (header, copy): 0 or 1 for a copy read alone, -1 for the two copies added,
-        -2 for the added copies with one doubtful period taken as its runner-up.
+        -2 for the added copies with doubtful periods taken as their runners-up (list
+        decoding, when no copy alone nor both added make a header: at most three, from
+        :func:`~groundstation.receivers.ppm_headers.header_words`).
         """
         chip = grid.chip_samples
         starts = grid.time(_HEADER_DATA_PERIODS)
@@ -382,33 +375,18 @@ class Acquirer:
         filt = self.reader.filter(chip, f)
         e = slot_energies(x, starts - base, chip, filt)
         e = e.reshape(2, HEADER_PERIODS, N_LEVELS)
-        present = [any(p == c * HEADER_COPY_PERIODS for p, _ in marks) for c in range(2)]
-        tries = [(c, np.argmax(e[c], axis=1)) for c in range(2) if present[c]]
-        # Both copies added non-coherently (about 2.5 dB better than either alone).
-        both = e[0] + e[1]
-        tries.append((-1, np.argmax(both, axis=1)))
+        present = tuple(any(p == c * HEADER_COPY_PERIODS for p, _ in marks) for c in range(2))
+        direct, listed = header_words(e, present)
         found: list[tuple[PpmHeader, int]] = []
-        for copy_index, values in tries:
-            header = _header_or_none(values.tolist())
+        for copy_index, values in direct:
+            header = _header_or_none(values)
             if header is not None and all(header != h for h, _ in found):
                 found.append((header, copy_index))
         if found:
             return found
-        # List decoding: the three best levels of the four least certain periods, most
-        # likely combinations first; keep those that pass the check (the caller then asks
-        # the line markers).
-        order = np.argsort(both, axis=1)[:, ::-1][:, :3]
-        top = np.take_along_axis(both, order, axis=1)
-        doubt = np.argsort(-(top[:, 1] / np.maximum(top[:, 0], 1e-30)))[:LIST_DOUBTFUL_PERIODS]
-        choices = _LIST_CHOICES
-        loss = np.sum(top[doubt, 0][None, :] - top[doubt[None, :], choices], axis=1)
-        candidates = np.repeat(order[None, :, 0], choices.shape[0], axis=0)
-        candidates[:, doubt] = order[doubt[None, :], choices]
-        # Only combinations that pass the check (the first, all best levels, was tried).
-        passing = np.flatnonzero(header_check(candidates) == candidates[:, -1])
-        passing = passing[passing > 0]
-        for index in passing[np.argsort(loss[passing], kind="stable")]:
-            header = _header_or_none(candidates[index].tolist())
+        # Listed words, most likely first (the caller then asks the line markers).
+        for values in listed:
+            header = _header_or_none(values)
             if header is None:
                 continue
             found.append((header, -2))
