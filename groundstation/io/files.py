@@ -158,13 +158,6 @@ def write_png_gray(path: Path | str, image: np.ndarray) -> Path:
     return Path(path)
 
 
-def save_figure(path: Path | str, fig: Any, **savefig_kwargs: Any) -> Path:
-    """Save a matplotlib figure as PNG atomically."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", **savefig_kwargs)
-    return Path(path)
-
-
 # ------------------------------------------------------------------------------ result sets
 
 #: Name of the marker file written into every result folder.

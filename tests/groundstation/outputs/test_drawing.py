@@ -20,6 +20,8 @@ from groundstation.outputs.figures import (
     MarginBar,
     TelemetrySeries,
     figure_png,
+    plot_png,
+    telemetry_figure,
     warm_up,
     waterfall_drawable,
     waterfall_figure,
@@ -283,6 +285,22 @@ def test_a_figure_png_is_the_quantised_savefig() -> None:
     with Image.open(io.BytesIO(figure_png(waterfall_figure(_waterfall(), "w")))) as got:
         assert got.size == expected.size
         assert np.array_equal(np.asarray(got.convert("RGB")), np.asarray(expected.convert("RGB")))
+
+
+def test_a_plot_png_holds_the_savefig_pixels_without_alpha() -> None:
+    """plot_png draws once and keeps every pixel savefig would have encoded: the alpha
+    channel it drops is opaque all over."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    telemetry_figure(_series(), title="t").savefig(buffer, format="png", dpi=100)
+    buffer.seek(0)
+    with Image.open(buffer) as rgba:
+        expected = np.asarray(rgba.convert("RGBA"))
+    assert (expected[..., 3] == 255).all()
+    with Image.open(io.BytesIO(plot_png(telemetry_figure(_series(), title="t")))) as got:
+        assert got.mode == "RGB"
+        assert np.array_equal(np.asarray(got), expected[..., :3])
 
 
 def test_a_waterfall_without_finite_power_is_not_drawn(tmp_path) -> None:
