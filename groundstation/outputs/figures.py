@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from signals.dsp import block_power_spectra
 from signals.formats.tlm import CHANNEL_BY_NAME, AttitudeMode
 
 if TYPE_CHECKING:
+    import PIL.Image
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -51,7 +52,7 @@ def figure_png(fig: Figure) -> bytes:
     """
     from PIL import Image
 
-    rgb = _drawn_rgb(fig)
+    rgb = _drawn(fig).convert("RGB")
     palette = rgb.quantize(256, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     palette.save(out, format="PNG")
@@ -59,17 +60,20 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def plot_png(fig: Figure) -> bytes:
-    """The figure as an RGB PNG: the pixels of ``savefig(dpi=100)`` without its alpha
-    channel, which is opaque all over on the white ground, at zlib's fastest level (about
-    the size of ``savefig``'s RGBA PNG, encoded in a third of its time). For the plots whose
+    """The figure as the pixels of ``savefig(dpi=100)`` at zlib's fastest level, in RGB where
+    the alpha channel is opaque all over (on the white ground: the figures drawn here): a
+    third of ``savefig``'s encoding time, the file about 5 % smaller. For the plots whose
     many shades a palette would change (the band folders' telemetry plot and spectrum)."""
+    image = _drawn(fig)
+    if image.getextrema()[3][0] == 255:
+        image = image.convert("RGB")
     out = io.BytesIO()
-    _drawn_rgb(fig).save(out, format="PNG", compress_level=1)
+    image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
-def _drawn_rgb(fig: Figure) -> Any:
-    """The figure drawn at 100 dpi on a white ground, as a PIL RGB image."""
+def _drawn(fig: Figure) -> PIL.Image.Image:
+    """The figure drawn at 100 dpi on a white ground (RGBA)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
@@ -77,8 +81,7 @@ def _drawn_rgb(fig: Figure) -> Any:
     fig.set_facecolor("white")
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
-    return rgba.convert("RGB")
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
 
 
 def _write_png(path: Path | str, png: bytes) -> Path:

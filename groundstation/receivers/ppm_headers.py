@@ -14,7 +14,11 @@ energies of each period come the words to check, most trusted first:
 
 Order where energies are equal: the lower level first, the earlier period first, as the
 slot decisions take the first slot on a tie (``docs/ppm-receiver.md``). numpy's default sort
-leaves equal values in no defined order, so the reference sorts stably.
+leaves equal values in no defined order, so the reference sorts stably. A NaN energy (a
+window whose sum overflowed: non-finite samples are erased before) ranks above every number,
+as ``np.argmax`` takes it, so that the list's all-best word is always the direct word of the
+added copies; a period whose ratio is NaN is the least doubtful, a loss that is NaN the
+last listed.
 
 Over noise the scan passes about four candidates a second, and nearly every one asks for
 the list: the numpy reference (:func:`header_words_numpy`) is a dozen small array
@@ -30,7 +34,7 @@ import numpy as np
 
 from groundstation.receivers.compiled import kernel
 from groundstation.receivers.ppm_kernels import NUMBA_AVAILABLE, dispatching
-from signals.formats.ppm import HEADER_PERIODS, N_LEVELS, header_check
+from signals.formats.ppm import N_LEVELS, header_check
 
 #: Header list decoding: the periods least certain, and every choice among the three best
 #: levels (0, 1, 2) of each, in order (the first, all best levels, is what was tried).
@@ -59,17 +63,20 @@ def header_words_numpy(energies: np.ndarray, present: tuple[bool, bool]) -> Head
     """
     e = np.asarray(energies, dtype=np.float32)
     direct = [(c, np.argmax(e[c], axis=1).tolist()) for c in range(2) if present[c]]
-    both = e[0] + e[1]
+    with np.errstate(over="ignore"):
+        both = e[0] + e[1]
     direct.append((-1, np.argmax(both, axis=1).tolist()))
-    order = np.argsort(-both, axis=1, kind="stable")[:, :3]
+    nan = np.isnan(both)
+    order = np.lexsort((np.where(nan, 0, -both), ~nan), axis=-1)[:, :3]
     top = np.take_along_axis(both, order, axis=1)
-    ratio = top[:, 1] / np.maximum(top[:, 0], _TINY)
-    doubt = np.argsort(-ratio, kind="stable")[:LIST_DOUBTFUL_PERIODS]
     choices = LIST_CHOICES
-    gap = top[doubt, 0][None, :] - top[doubt[None, :], choices]
-    loss = gap[:, 0] + gap[:, 1]  # added period after period
-    for k in range(2, LIST_DOUBTFUL_PERIODS):
-        loss += gap[:, k]
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN as the kernel makes it
+        ratio = top[:, 1] / np.maximum(top[:, 0], _TINY)
+        doubt = np.argsort(-ratio, kind="stable")[:LIST_DOUBTFUL_PERIODS]
+        gap = top[doubt, 0][None, :] - top[doubt[None, :], choices]
+        loss = gap[:, 0] + gap[:, 1]  # added period after period
+        for k in range(2, LIST_DOUBTFUL_PERIODS):
+            loss += gap[:, k]
     words = np.repeat(order[None, :, 0], choices.shape[0], axis=0)
     words[:, doubt] = order[doubt[None, :], choices]
     passing = np.flatnonzero(header_check(words) == words[:, -1])
@@ -98,23 +105,28 @@ if NUMBA_AVAILABLE:
         return a > b or (a != a and b == b)
 
     @kernel()
-    def _descending(values, out):
-        # The indices of ``values`` by decreasing value, equal values in index order and
-        # NaN last (np.argsort(-values, kind="stable")), the first out.size of them.
+    def _ranks_before(v, w, nan_first):
+        # Whether v comes strictly before w in a decreasing order (NaN first or last).
+        if v != v:
+            return nan_first and w == w
+        if w != w:
+            return not nan_first
+        return v > w
+
+    @kernel()
+    def _descending(values, out, nan_first, taken):
+        # The indices of ``values`` by decreasing value, equal values in index order, NaN
+        # first or last (as a stable sort orders them), the first out.size of them;
+        # ``taken`` is scratch of values.size.
         n = values.size
-        taken = np.zeros(n, np.bool_)
+        for k in range(n):
+            taken[k] = False
         for j in range(out.size):
             best = -1
             for k in range(n):
                 if taken[k]:
                     continue
-                v = values[k]
-                if best < 0:
-                    best = k
-                elif values[best] != values[best]:  # NaN so far: any number comes first
-                    if v == v:
-                        best = k
-                elif v > values[best]:
+                if best < 0 or _ranks_before(values[k], values[best], nan_first):
                     best = k
             taken[best] = True
             out[j] = best
@@ -140,8 +152,9 @@ if NUMBA_AVAILABLE:
         order = np.empty((periods, 3), np.int64)
         top = np.empty((periods, 3), np.float32)
         ratio = np.empty(periods, np.float32)
+        taken = np.empty(e.shape[2], np.bool_)
         for p in range(periods):
-            _descending(both[p], order[p])
+            _descending(both[p], order[p], True, taken)
             for j in range(3):
                 top[p, j] = both[p, order[p, j]]
             best = top[p, 0]
@@ -149,7 +162,7 @@ if NUMBA_AVAILABLE:
                 best = _TINY
             ratio[p] = top[p, 1] / best
         doubt = np.empty(choices.shape[1], np.int64)
-        _descending(ratio, doubt)
+        _descending(ratio, doubt, False, taken[:periods])
         n_combos = choices.shape[0]
         loss = np.empty(n_combos, np.float32)
         passing = np.empty(n_combos, np.int64)
@@ -168,7 +181,7 @@ if NUMBA_AVAILABLE:
             check = 0
             for p in range(periods - 1):
                 check += word[p]
-            if r > 0 and check % 64 == word[periods - 1]:
+            if r > 0 and check % N_LEVELS == word[periods - 1]:
                 passing[n_pass] = r
                 n_pass += 1
         # In order of the energy given up, equal losses in the order of the choices, NaN
@@ -208,5 +221,3 @@ def header_words_numba(energies: np.ndarray, present: tuple[bool, bool]) -> Head
 
 
 header_words = dispatching(header_words_numpy, header_words_numba)
-
-assert HEADER_PERIODS == 8 and N_LEVELS == 64  # the kernel's check is mod 64 of 7 values

@@ -130,7 +130,8 @@ class ImageLock:
     header : PpmHeader
         The header.
     copy_index : int
-        0 or 1 for a copy read alone, -1 for the two copies added, -2 for a runner-up level.
+        0 or 1 for a copy read alone, -1 for the two copies added, -2 for a word of the
+        list decoding.
     grid : PeriodGrid
         The period grid, refined on the first line markers.
     freq_hz : float

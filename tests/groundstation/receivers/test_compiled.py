@@ -72,13 +72,13 @@ def test_arguments_are_checked_as_numba_would_type_them() -> None:
     assert count.accepts(3) and count.accepts(np.int64(3))
     assert not count.accepts(True) and not count.accepts(3.0) and not count.accepts(np.int32(3))
     assert flag.accepts(True) and flag.accepts(np.bool_(False)) and not flag.accepts(1)
-    # what a call checks, argument by argument, is accepts() itself
     (strided,) = parse_arguments("f8[:, :]")
     assert strided.accepts(x.T) and not strided.accepts(x[0])
-    values = [x, x.T, x[0], x.astype(np.float32), x.astype(">f8"), x.tolist(), 1.5, 1, True]
-    values += [np.float64(1.5), np.float32(1.5), np.int64(3), np.int32(3), np.bool_(False), 3.0]
-    for arg in (array, scalar, f4, count, flag, strided):
-        assert [arg.checker()(v) for v in values] == [arg.accepts(v) for v in values], arg
+    assert not array.accepts(x.view(_Subclass))  # as a memory map is: typed otherwise
+
+
+class _Subclass(np.ndarray):
+    pass
 
 
 def test_the_build_is_named_by_its_sources(tmp_path, monkeypatch) -> None:
