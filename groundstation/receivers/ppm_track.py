@@ -73,6 +73,9 @@ if NUMBA_AVAILABLE:
 BLOCK_SCHEDULE: Final = (4, 8, 16, 32, 64, 128, 256)
 #: Carrier probes either side of the estimate in the tracking loop's three-point fit (Hz).
 CARRIER_PROBE_HZ: Final = 6000.0
+#: Carrier filters either side of one the compiled line tracker asks for, made with it
+#: (20 Hz apart): the tracking loop moves the carrier a few steps at a time.
+FILTERS_AHEAD_STEPS: Final = 12
 #: Periods tracked past the last line found before the transmission is taken as over
 #: (about 23 s): a longer silence ends it, and the receiver's look-back stays bounded.
 COAST_LIMIT_PERIODS: Final = 2048
@@ -416,7 +419,8 @@ class ImageTracking:
             work[:n_points] = points
             if _filter_key(state.filter) not in self._filter_index:  # set in Python
                 same_taps = self._filters and state.filter.taps == self._filters[0].taps
-                self._use_filters([*self._filters, state.filter] if same_taps else [state.filter])
+                kept = self._filters if same_taps else []
+                self._use_filters([*kept, *self._filters_around(state.filter, kept)])
             fidx = self._filter_index[_filter_key(state.filter)]
             floats = np.array([grid.p_ref, grid.t_ref, grid.slope, grid.nominal, state.sigma2])
             ints = np.zeros(11, np.int64)
@@ -452,7 +456,7 @@ class ImageTracking:
                 needed = reader.filter(int(ints[9]) * 1e-5, int(ints[10]) * 20.0)
                 if needed.taps != self._filters[0].taps:
                     return decoded > 0  # the next line in Python
-                self._use_filters([*self._filters, needed])
+                self._use_filters([*self._filters, *self._filters_around(needed, self._filters)])
                 continue
             if reason == _NEEDS_SAMPLES and decoded == 0 and not reader.ended:
                 raise NeedSamples(need)
@@ -475,6 +479,30 @@ class ImageTracking:
         self.slot += 1
         self.end_period = self.period
         self.coast = self.absent = 0
+
+    def _filters_around(self, filt: PulseFilter, known: list[PulseFilter]) -> list[PulseFilter]:
+        """``filt`` and the filters the kernel is likely to ask for after it, those not in
+        ``known``: the carrier :data:`FILTERS_AHEAD_STEPS` steps of 20 Hz either side, and the
+        tracking loop's probe triples around it (``LineTracker.track_carrier``).
+
+        A filter the kernel is not given sends it back here, and the line it was decoding is
+        decoded again from its start once the filter is made: on a wide image nearly every
+        line, at its first blocks. The same filters, made before they are asked for, give
+        the same numbers (:meth:`SampleBuffer.filter` makes and keeps them either way).
+        """
+        chip, freq = filt.chip_samples, filt.freq_hz
+        freqs = [freq + 20.0 * k for k in range(-FILTERS_AHEAD_STEPS, FILTERS_AHEAD_STEPS + 1)]
+        center = round(freq / 250.0) * 250.0
+        for c in (center - 250.0, center, center + 250.0):
+            freqs += [c - CARRIER_PROBE_HZ, c, c + CARRIER_PROBE_HZ]
+        have = {_filter_key(f) for f in known}
+        around = []
+        for near in [filt, *(self.reader.filter(chip, f_hz) for f_hz in freqs)]:
+            key = _filter_key(near)
+            if key not in have and near.taps == filt.taps:
+                have.add(key)
+                around.append(near)
+        return around
 
     def _use_filters(self, filters: list[PulseFilter]) -> None:
         """The pulse filters the kernel may switch between (one number of taps)."""

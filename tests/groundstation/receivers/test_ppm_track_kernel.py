@@ -75,6 +75,34 @@ def test_the_compiled_tracker_decodes_as_the_python_one(monkeypatch):
 
 
 @needs_kernels
+def test_filters_made_ahead_spare_the_tracker_its_returns_and_change_nothing(monkeypatch):
+    """The compiled tracker goes back to Python for a pulse filter it was not given, and
+    decodes its line again from the start; made ahead, the same filters give the same
+    events with far fewer returns."""
+    x = _recording()
+    returns = []
+    kernel = ppm_track._track_lines_kernel
+
+    def counted(*args):
+        kernel(*args)
+        returns.append(int(args[4][7]) == ppm_track._NEEDS_FILTER)
+
+    monkeypatch.setattr(ppm_track, "_track_lines_kernel", counted)
+    ahead = _decode_events(x, True, monkeypatch)
+    ahead_returns = sum(returns)
+    returns.clear()
+    monkeypatch.setattr(  # only the filter asked for, as before they were made ahead
+        ppm_track.ImageTracking, "_filters_around", lambda self, filt, known: [filt]
+    )
+    alone = _decode_events(x, True, monkeypatch)
+    assert sum(returns) >= 10  # one filter at a time: the tracker comes back again and again
+    assert ahead_returns <= sum(returns) // 4
+    assert len(ahead) == len(alone)
+    for a, b in zip(ahead, alone, strict=True):
+        assert same(a, b), (a, b)
+
+
+@needs_kernels
 def test_erased_samples_are_reported_by_either_tracker(monkeypatch):
     x = _recording().copy()
     x[400_000:400_050] = np.nan  # inside the first image's lines
