@@ -482,13 +482,15 @@ class ImageTracking:
 
     def _filters_around(self, filt: PulseFilter, known: list[PulseFilter]) -> list[PulseFilter]:
         """``filt`` and the filters the kernel is likely to ask for after it, those not in
-        ``known``: the carrier :data:`FILTERS_AHEAD_STEPS` steps of 20 Hz either side, and the
-        tracking loop's probe triples around it (``LineTracker.track_carrier``).
+        ``known``: the carrier :data:`FILTERS_AHEAD_STEPS` steps of 20 Hz either side at the
+        same chip length, and the carrier loop's probe triples around it
+        (:meth:`LineTracker.learn`).
 
         A filter the kernel is not given sends it back here, and the line it was decoding is
-        decoded again from its start once the filter is made: on a wide image nearly every
-        line, at its first blocks. The same filters, made before they are asked for, give
-        the same numbers (:meth:`SampleBuffer.filter` makes and keeps them either way).
+        decoded again from its start once the filter is made: one at a time, that happened
+        again and again on an image's first lines. The kernel looks filters up by their
+        exact key, so the ones made ahead change no number. A new chip length (a clock
+        that drifts) still sends it back once.
         """
         chip, freq = filt.chip_samples, filt.freq_hz
         freqs = [freq + 20.0 * k for k in range(-FILTERS_AHEAD_STEPS, FILTERS_AHEAD_STEPS + 1)]
@@ -497,11 +499,14 @@ class ImageTracking:
             freqs += [c - CARRIER_PROBE_HZ, c, c + CARRIER_PROBE_HZ]
         have = {_filter_key(f) for f in known}
         around = []
-        for near in [filt, *(self.reader.filter(chip, f_hz) for f_hz in freqs)]:
-            key = _filter_key(near)
-            if key not in have and near.taps == filt.taps:
+        if _filter_key(filt) not in have:
+            have.add(_filter_key(filt))
+            around.append(filt)
+        for f_hz in freqs:
+            key = (round(chip * 1e5), round(f_hz / 20.0))  # SampleBuffer.filter's key
+            if key not in have:
                 have.add(key)
-                around.append(near)
+                around.append(self.reader.filter(chip, f_hz))
         return around
 
     def _use_filters(self, filters: list[PulseFilter]) -> None:

@@ -74,12 +74,31 @@ def test_the_compiled_tracker_decodes_as_the_python_one(monkeypatch):
         assert same(a, b), (a, b)
 
 
+@functools.lru_cache(maxsize=1)
+def _drifting() -> np.ndarray:
+    """A narrow image of about 40 s whose clock and carrier drift: new chip lengths and
+    carriers all along, so that the tracker's filters keep changing."""
+    rng = np.random.default_rng(6)
+    items = [ImageTransmission(make_image("random", 300, 8, rng), 4)]
+    channel = PpmChannel(
+        clock_ppm=-30,
+        drift_ppm_per_hour=2000,
+        carrier_offset_hz=7000,
+        carrier_rate_hz_per_s=20,
+        esn0_db=14.0,
+    )
+    return PpmSignal(items, fs_hz=FS_HZ, channel=channel, lead_s=0.05, tail_s=0.05).samples(rng)
+
+
 @needs_kernels
-def test_filters_made_ahead_spare_the_tracker_its_returns_and_change_nothing(monkeypatch):
+@pytest.mark.parametrize("recording", [_recording, _drifting], ids=["three", "drifting"])
+def test_filters_made_ahead_spare_the_tracker_its_returns_and_change_nothing(
+    recording, monkeypatch
+):
     """The compiled tracker goes back to Python for a pulse filter it was not given, and
     decodes its line again from the start; made ahead, the same filters give the same
     events with far fewer returns."""
-    x = _recording()
+    x = recording()
     returns = []
     kernel = ppm_track._track_lines_kernel
 
