@@ -119,6 +119,13 @@ class Cf32FileSource:
 MappedCf32Source = Cf32FileSource
 
 
+def filter_key(chip_samples: float, freq_hz: float) -> tuple[int, int]:
+    """The key a pulse filter is kept and looked up by: chip length to 10⁻⁵ sample, carrier
+    to 20 Hz (the loss of that rounding is below 0.001 dB; the compiled line tracker rounds
+    the same way)."""
+    return round(chip_samples * 1e5), round(freq_hz / 20.0)
+
+
 class NeedSamples(Exception):
     """A stage read past the samples fed; it runs again when more have come.
 
@@ -356,9 +363,8 @@ class SampleBuffer:
     # ------------------------------------------------------------------ filters
 
     def filter(self, chip_samples: float, freq_hz: float) -> PulseFilter:
-        """A :class:`PulseFilter`, cached: chip to 1e-5 sample, carrier to 20 Hz (the loss
-        of that rounding is below 0.001 dB)."""
-        key = (round(chip_samples * 1e5), round(freq_hz / 20.0))
+        """A :class:`PulseFilter`, cached by its :func:`filter_key`."""
+        key = filter_key(chip_samples, freq_hz)
         filt = self._filters.get(key)
         if filt is None:
             if len(self._filters) > 512:
@@ -369,7 +375,7 @@ class SampleBuffer:
 
     def carrier_set(self, chip_samples: float, center_hz: float, step_hz: float) -> np.ndarray:
         """Weights of the filters at ``center_hz`` - step, center, + step, stacked (cached)."""
-        key = (round(chip_samples * 1e5), round(center_hz / 20.0), step_hz)
+        key = (*filter_key(chip_samples, center_hz), step_hz)
         stack = self._carrier_sets.get(key)
         if stack is None:
             if len(self._carrier_sets) > 512:

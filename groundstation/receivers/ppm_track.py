@@ -43,7 +43,7 @@ from groundstation.receivers.ppm_kernels import (
     energy_sums,
     marker_scores,
 )
-from groundstation.receivers.ppm_sources import NeedSamples, SampleBuffer
+from groundstation.receivers.ppm_sources import NeedSamples, SampleBuffer, filter_key
 from groundstation.receivers.ppm_timing import (
     FIT_MEMORY_PERIODS,
     FIT_SPAN_PERIODS,
@@ -103,9 +103,9 @@ _SCHEDULE: Final = np.asarray(BLOCK_SCHEDULE, np.int64)
 
 
 def _filter_key(filt: PulseFilter) -> tuple[int, int]:
-    """The key of ``filt`` in the receiver's filter cache (chip to 1e-5 sample, carrier to
-    20 Hz: see :meth:`~groundstation.receivers.ppm_sources.SampleBuffer.filter`)."""
-    return round(filt.chip_samples * 1e5), round(filt.freq_hz / 20.0)
+    """The key of ``filt`` in the receiver's filter cache
+    (:func:`~groundstation.receivers.ppm_sources.filter_key`)."""
+    return filter_key(filt.chip_samples, filt.freq_hz)
 
 
 class LineTracker:
@@ -482,9 +482,9 @@ class ImageTracking:
 
     def _filters_around(self, filt: PulseFilter, known: list[PulseFilter]) -> list[PulseFilter]:
         """``filt`` and the filters the kernel is likely to ask for after it, those not in
-        ``known``: the carrier :data:`FILTERS_AHEAD_STEPS` steps of 20 Hz either side at the
-        same chip length, and the carrier loop's probe triples around it
-        (:meth:`LineTracker.learn`).
+        ``known`` (by :func:`~groundstation.receivers.ppm_sources.filter_key`): the carrier
+        :data:`FILTERS_AHEAD_STEPS` steps of 20 Hz either side at the same chip length, and
+        the carrier loop's probe triples around it (:meth:`LineTracker.learn`).
 
         A filter the kernel is not given sends it back here, and the line it was decoding is
         decoded again from its start once the filter is made: one at a time, that happened
@@ -499,11 +499,8 @@ class ImageTracking:
             freqs += [c - CARRIER_PROBE_HZ, c, c + CARRIER_PROBE_HZ]
         have = {_filter_key(f) for f in known}
         around = []
-        if _filter_key(filt) not in have:
-            have.add(_filter_key(filt))
-            around.append(filt)
-        for f_hz in freqs:
-            key = (round(chip * 1e5), round(f_hz / 20.0))  # SampleBuffer.filter's key
+        for f_hz in freqs:  # filt's own carrier among them
+            key = filter_key(chip, f_hz)
             if key not in have:
                 have.add(key)
                 around.append(self.reader.filter(chip, f_hz))
