@@ -100,11 +100,6 @@ if NUMBA_AVAILABLE:
         return best
 
     @kernel()
-    def _sorts_after(a, b):
-        # Whether a comes after b in an ascending sort with NaN last.
-        return a > b or (a != a and b == b)
-
-    @kernel()
     def _ranks_before(v, w, nan_first):
         # Whether v comes strictly before w in a decreasing order (NaN first or last).
         if v != v:
@@ -184,12 +179,13 @@ if NUMBA_AVAILABLE:
             if r > 0 and check % N_LEVELS == word[periods - 1]:
                 passing[n_pass] = r
                 n_pass += 1
-        # In order of the energy given up, equal losses in the order of the choices, NaN
-        # last (a stable sort).
+        # In order of the energy given up, NaN last, equal losses in the order of the
+        # choices (a stable insertion sort). Coming after another in that order is
+        # ranking before it in a decreasing one with NaN first.
         for i in range(1, n_pass):
             r = passing[i]
             j = i
-            while j > 0 and _sorts_after(loss[passing[j - 1]], loss[r]):
+            while j > 0 and _ranks_before(loss[passing[j - 1]], loss[r], True):
                 passing[j] = passing[j - 1]
                 j -= 1
             passing[j] = r
