@@ -76,6 +76,11 @@ CARRIER_PROBE_HZ: Final = 6000.0
 #: Carrier filters either side of one the compiled line tracker asks for, made with it
 #: (20 Hz apart): the tracking loop moves the carrier a few steps at a time.
 FILTERS_AHEAD_STEPS: Final = 12
+#: Most pulse filters the compiled line tracker is given at once: past it, the table starts
+#: again from the filters around the one asked for. A clock and carrier that drift all
+#: through a long image ask for new ones without end (4836 filters in a 1500-line image
+#: drifting 2000 ppm an hour, the table stacked again at each and searched one by one).
+FILTER_TABLE_LIMIT: Final = 256
 #: Periods tracked past the last line found before the transmission is taken as over
 #: (about 23 s): a longer silence ends it, and the receiver's look-back stays bounded.
 COAST_LIMIT_PERIODS: Final = 2048
@@ -418,9 +423,7 @@ class ImageTracking:
             work = np.empty((n_points + lines * (3 + (lp - 1) // BLOCK_SCHEDULE[0]), 3))
             work[:n_points] = points
             if _filter_key(state.filter) not in self._filter_index:  # set in Python
-                same_taps = self._filters and state.filter.taps == self._filters[0].taps
-                kept = self._filters if same_taps else []
-                self._use_filters([*kept, *self._filters_around(state.filter, kept)])
+                self._add_filters(state.filter)
             fidx = self._filter_index[_filter_key(state.filter)]
             floats = np.array([grid.p_ref, grid.t_ref, grid.slope, grid.nominal, state.sigma2])
             ints = np.zeros(11, np.int64)
@@ -456,7 +459,7 @@ class ImageTracking:
                 needed = reader.filter(int(ints[9]) * 1e-5, int(ints[10]) * 20.0)
                 if needed.taps != self._filters[0].taps:
                     return decoded > 0  # the next line in Python
-                self._use_filters([*self._filters, *self._filters_around(needed, self._filters)])
+                self._add_filters(needed)
                 continue
             if reason == _NEEDS_SAMPLES and decoded == 0 and not reader.ended:
                 raise NeedSamples(need)
@@ -505,6 +508,17 @@ class ImageTracking:
                 have.add(key)
                 around.append(self.reader.filter(chip, f_hz))
         return around
+
+    def _add_filters(self, filt: PulseFilter) -> None:
+        """Give the kernel ``filt`` and the filters around it (:meth:`_filters_around`),
+        with those it has (of the same number of taps) while the table stays within
+        :data:`FILTER_TABLE_LIMIT`. Which filters the table holds changes no number (the
+        kernel looks them up by key), only how often the kernel comes back for one."""
+        kept = self._filters if self._filters and filt.taps == self._filters[0].taps else []
+        around = self._filters_around(filt, kept)
+        if len(kept) + len(around) > FILTER_TABLE_LIMIT:
+            kept, around = [], self._filters_around(filt, [])
+        self._use_filters([*kept, *around])
 
     def _use_filters(self, filters: list[PulseFilter]) -> None:
         """The pulse filters the kernel may switch between (one number of taps)."""

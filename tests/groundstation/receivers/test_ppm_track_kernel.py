@@ -122,6 +122,32 @@ def test_filters_made_ahead_spare_the_tracker_its_returns_and_change_nothing(
 
 
 @needs_kernels
+def test_the_filter_table_stays_bounded_and_changes_nothing(monkeypatch):
+    """A clock and carrier that drift all through an image ask for new filters without end:
+    the table the kernel is given starts again past its limit, and the events are those of
+    a table that keeps every filter."""
+    x = _drifting()
+    sizes = []
+    use = ppm_track.ImageTracking._use_filters
+
+    def counted(self, filters):
+        sizes.append(len(filters))
+        use(self, filters)
+
+    monkeypatch.setattr(ppm_track.ImageTracking, "_use_filters", counted)
+    bounded = _decode_events(x, True, monkeypatch)
+    bounded_sizes, sizes[:] = list(sizes), []
+    limit = ppm_track.FILTER_TABLE_LIMIT
+    monkeypatch.setattr(ppm_track, "FILTER_TABLE_LIMIT", 10**9)
+    unbounded = _decode_events(x, True, monkeypatch)
+    assert max(sizes) > 2 * limit  # without the limit it grows
+    assert max(bounded_sizes) <= limit
+    assert len(bounded) == len(unbounded)
+    for a, b in zip(bounded, unbounded, strict=True):
+        assert same(a, b), (a, b)
+
+
+@needs_kernels
 def test_erased_samples_are_reported_by_either_tracker(monkeypatch):
     x = _recording().copy()
     x[400_000:400_050] = np.nan  # inside the first image's lines
