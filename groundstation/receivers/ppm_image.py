@@ -89,6 +89,7 @@ class ImageAssembly:
         self.copy = copy
         self.first_start = first_start
         self.valid = set(header.sent_lines.tolist())
+        self._lp, self._step = header.line_periods, header.line_step
         self.grey = np.zeros((header.lines, header.pixels), np.int16)
         self.received = np.zeros(header.lines, bool)
         self.line_snr = np.full(header.lines, np.nan)
@@ -116,7 +117,7 @@ class ImageAssembly:
 
         ``capture`` is the pulse filter's mean captured fraction (for the line's Es/N0).
         """
-        lp, step = self.header.line_periods, self.header.line_step
+        lp, step = self._lp, self._step
         if self._run_start is not None and (period - self._run_start) % lp:
             self._release(self._best(), grid, run_over=True)  # the run ended before this line
         if self._run_start is None:
@@ -139,7 +140,7 @@ class ImageAssembly:
         return min(v for v, c in self._votes.items() if c == count)
 
     def _release(self, best: int | None, grid: PeriodGrid, run_over: bool) -> None:
-        lp, step = self.header.line_periods, self.header.line_step
+        lp, step = self._lp, self._step
         for period, read, res, capture in self._pending:
             k = (period - self._run_start) // lp
             number = read if best is None else best + step * k

@@ -452,8 +452,8 @@ class ImageTracking:
             state.sigma2 = float(floats[4])
             state.blocks = int(ints[3])
             state.filter = self._filters[int(ints[4])]
-            for k in range(done):
-                self._add_compiled_line(out_grey[k], out_peak[k], out_line[k])
+            for k, line in enumerate(out_line[:done].tolist()):
+                self._add_compiled_line(out_grey[k], out_peak[k], line)
             decoded += done
             if reason == _NEEDS_FILTER:
                 needed = reader.filter(int(ints[9]) * 1e-5, int(ints[10]) * 20.0)
@@ -465,9 +465,10 @@ class ImageTracking:
                 raise NeedSamples(need)
             return decoded > 0
 
-    def _add_compiled_line(self, grey: np.ndarray, peak: np.ndarray, line: np.ndarray) -> None:
-        """Hand a line decoded by the kernel to the image, as :meth:`_step` does."""
-        start, stop = float(line[0]), float(line[1])
+    def _add_compiled_line(self, grey: np.ndarray, peak: np.ndarray, line: list[float]) -> None:
+        """Hand a line decoded by the kernel to the image, as :meth:`_step` does (``line``:
+        the kernel's row of floats for it)."""
+        start, stop = line[0], line[1]
         res = LineResult(
             True, grey, peak, self.reader.erased_within(start, stop), start, stop, True
         )
@@ -475,7 +476,7 @@ class ImageTracking:
         grid = self.grid
         if not self.assembly.confirmed:  # the grid as it was after this line
             grid = copy.copy(self.grid)
-            grid.p_ref, grid.t_ref, grid.slope = float(line[2]), float(line[3]), float(line[4])
+            grid.p_ref, grid.t_ref, grid.slope = line[2], line[3], line[4]
         capture = self._filters[int(line[5])].capture
         self.assembly.add(period, join12(grey[0], grey[1]), res, grid, capture)
         self.period += self.header.line_periods
