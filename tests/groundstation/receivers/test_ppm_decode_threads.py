@@ -4,6 +4,7 @@ one receiver fed chunk by chunk: images, skipped ranges, erasures and warnings."
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 import pytest
@@ -110,3 +111,27 @@ def test_by_default_one_receiver_and_the_file_read_ahead(joins):
     got = decode_ppm(ArraySource(x, FS_HZ), chunk_samples=CHUNK)
     assert not joins
     _assert_same(got, want)
+
+
+def test_a_read_ahead_closed_early_ends_at_once(monkeypatch):
+    """A decode that stops before the end of its file (the second half took over, the file
+    shrank, an interruption) closes its read-ahead while the thread waits for a free buffer:
+    it is woken, not left to notice at its next poll (half a second in a decode)."""
+    monkeypatch.setattr(ppm_decode, "POLL_S", 30.0)  # a poll would outlast the test
+
+    def read_into(start: int, out: np.ndarray) -> int:
+        out[:] = start
+        return out.size
+
+    ahead = ppm_decode.ReadAhead(read_into, 0, 100 * CHUNK, CHUNK)
+    count, first = next(iter(ahead))
+    assert count == CHUNK and first[0] == 0
+    for _ in range(500):  # until every other buffer is read: the thread then waits for one
+        if ahead._ready.qsize() == ppm_decode.READ_AHEAD_CHUNKS:
+            break
+        time.sleep(0.01)
+    assert ahead._ready.qsize() == ppm_decode.READ_AHEAD_CHUNKS
+    started = time.monotonic()
+    ahead.close()
+    assert not ahead._thread.is_alive()
+    assert time.monotonic() - started < 5.0  # not the 30 s poll
