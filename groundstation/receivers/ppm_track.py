@@ -416,6 +416,7 @@ class ImageTracking:
             return False
         x, x_base = reader.read(lo, reader.fed)
         decoded = 0
+        restart = True  # the filter table may start again: no line is half decoded
         while True:
             lines = min(lines_left - decoded, int((reader.fed - lo) / (lp * grid.slope)) + 1)
             points = grid.snapshot()[0]
@@ -423,7 +424,7 @@ class ImageTracking:
             work = np.empty((n_points + lines * (3 + (lp - 1) // BLOCK_SCHEDULE[0]), 3))
             work[:n_points] = points
             if _filter_key(state.filter) not in self._filter_index:  # set in Python
-                self._add_filters(state.filter)
+                self._add_filters(state.filter, restart)
             fidx = self._filter_index[_filter_key(state.filter)]
             floats = np.array([grid.p_ref, grid.t_ref, grid.slope, grid.nominal, state.sigma2])
             ints = np.zeros(11, np.int64)
@@ -459,7 +460,12 @@ class ImageTracking:
                 needed = reader.filter(int(ints[9]) * 1e-5, int(ints[10]) * 20.0)
                 if needed.taps != self._filters[0].taps:
                     return decoded > 0  # the next line in Python
-                self._add_filters(needed)
+                # The line it stopped in is decoded again from its start: the table may start
+                # again only at the first filter that line asks for (a line was finished in
+                # this call), then it keeps every one the line asks for until it is done
+                # (started again for each, a wide line whose clock drifts went round forever).
+                self._add_filters(needed, restart=done > 0)
+                restart = False
                 continue
             if reason == _NEEDS_SAMPLES and decoded == 0 and not reader.ended:
                 raise NeedSamples(need)
@@ -510,14 +516,15 @@ class ImageTracking:
                 around.append(self.reader.filter(chip, f_hz))
         return around
 
-    def _add_filters(self, filt: PulseFilter) -> None:
+    def _add_filters(self, filt: PulseFilter, restart: bool) -> None:
         """Give the kernel ``filt`` and the filters around it (:meth:`_filters_around`),
-        with those it has (of the same number of taps) while the table stays within
-        :data:`FILTER_TABLE_LIMIT`. Which filters the table holds changes no number (the
+        with those it has (of the same number of taps); with ``restart``, without them once
+        the table would grow past :data:`FILTER_TABLE_LIMIT`. So the table holds at most
+        the limit and what one line asks for. Which filters it holds changes no number (the
         kernel looks them up by key), only how often the kernel comes back for one."""
         kept = self._filters if self._filters and filt.taps == self._filters[0].taps else []
         around = self._filters_around(filt, kept)
-        if len(kept) + len(around) > FILTER_TABLE_LIMIT:
+        if restart and len(kept) + len(around) > FILTER_TABLE_LIMIT:
             kept, around = [], self._filters_around(filt, [])
         self._use_filters([*kept, *around])
 

@@ -6,6 +6,7 @@ images with lines lost and with erased samples. Its sums are numpy's, to the bit
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import pytest
@@ -140,10 +141,44 @@ def test_the_filter_table_stays_bounded_and_changes_nothing(monkeypatch):
     limit = ppm_track.FILTER_TABLE_LIMIT
     monkeypatch.setattr(ppm_track, "FILTER_TABLE_LIMIT", 10**9)
     unbounded = _decode_events(x, True, monkeypatch)
-    assert max(sizes) > 2 * limit  # without the limit it grows
-    assert max(bounded_sizes) <= limit
+    assert max(sizes) > 3 * limit  # without the limit it grows
+    assert max(bounded_sizes) < 2 * limit  # the limit and what one line asks for
     assert len(bounded) == len(unbounded)
     for a, b in zip(bounded, unbounded, strict=True):
+        assert same(a, b), (a, b)
+
+
+@needs_kernels
+def test_a_small_filter_table_still_finishes_each_line(monkeypatch):
+    """A line that asks for more filters than the table holds (a wide line whose clock and
+    carrier move): the table does not start again while the kernel decodes that line anew
+    (it went round forever), and the events are those of a table that keeps every filter."""
+    x = _recording()
+    kernel = ppm_track._track_lines_kernel
+    returns = []
+
+    def counted(*args):
+        kernel(*args)
+        returns.append(int(args[4][7]) == ppm_track._NEEDS_FILTER)
+        if sum(returns) > 500:
+            raise RuntimeError("the tracker keeps asking for the same filters")
+
+    sizes = []
+    use = ppm_track.ImageTracking._use_filters
+
+    def sized(self, filters):
+        sizes.append(len(filters))
+        use(self, filters)
+
+    monkeypatch.setattr(ppm_track, "_track_lines_kernel", counted)
+    monkeypatch.setattr(ppm_track.ImageTracking, "_use_filters", sized)
+    monkeypatch.setattr(ppm_track, "FILTER_TABLE_LIMIT", 100)
+    small = _decode_events(x, True, monkeypatch)
+    assert any(b < a for a, b in itertools.pairwise(sizes))  # the table did start again
+    monkeypatch.setattr(ppm_track, "FILTER_TABLE_LIMIT", 10**9)
+    unbounded = _decode_events(x, True, monkeypatch)
+    assert len(small) == len(unbounded)
+    for a, b in zip(small, unbounded, strict=True):
         assert same(a, b), (a, b)
 
 
