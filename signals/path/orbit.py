@@ -271,13 +271,25 @@ class Flight:
         with today's force model and DOP853 (the same step length: the same step where the
         arithmetic rounds as it did), and compared with the arc at the step's middle and
         end; the launch state, the burn and the correction are worked out again from the
-        arcs' own states. A stored flight that is today's differs by rounding only. Two
+        arcs' own states, each step's start against the end of the step before, and each
+        arc's span (infinite differences where one is missing or ends elsewhere). A stored
+        flight that is today's differs by rounding only. Two
         whole flights integrated apart are a worse test: a difference of rounding at the
         launch (another CPU's vector arithmetic in numpy) grows over months of flight to
         metres, and to kilometres past Mars.
         """
         solve_ivp, rhs, kwargs = _integrator()
         arcs = self.arcs
+        spans = [
+            (arcs.coast, 0.0, self.burn_s, self.burn_s > 0),
+            (arcs.cruise, self.burn_s, self.correction_s, True),
+            (arcs.corrected, self.correction_s, self.end_s, self.correction is not None),
+        ]
+        for arc, start, stop, wanted in spans:  # each arc there, from its start to its end
+            if (arc is not None) != wanted or (
+                arc is not None and (arc.ts[0] != start or arc.ts[-1] != stop)
+            ):
+                return math.inf, math.inf
         expected, found = [], []
         if arcs.coast is not None:
             expected.append(self._launch_state())
@@ -299,6 +311,8 @@ class Flight:
                 times = np.array([0.5 * (t0 + t1), t1])
                 expected.append(step.sol(times).T)
                 found.append(arc(times))
+            expected.append(arc(arc.ts[1:-1]))  # each step starts where the one before ends
+            found.append(arc.y_start[1:])
         diff = np.abs(np.vstack(expected) - np.vstack(found))
         return float(diff[:, :3].max()), float(diff[:, 3:].max())
 
