@@ -141,13 +141,16 @@ def test_an_interrupted_contact_keeps_the_old_set(tmp_path, signum):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_mission_keeps_the_sessions_replayed(tmp_path, signum):
     _old_set(tmp_path / "m", "mission.json")
-    proc = _cli("mission", "--workers", "1", "--sessions", "1-40", "-o", "m", cwd=tmp_path)
+    argv = ["mission", "--workers", "1", "--sessions", "1-40", "--session-folders", "-o", "m"]
+    proc = _cli(*argv, cwd=tmp_path)
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline and proc.poll() is None:
-        if any((tmp_path / "m").parent.glob(".m.staging-*/.scratch/*")):
-            time.sleep(1.0)  # some sessions replayed (or none yet), far from all 40
+        # a session's folder: the sessions were sent out, one is done, far from all 40 (the
+        # scratch folder of the workers, looked for before, comes while the cluster starts:
+        # a signal then, on a loaded machine, found nothing sent out and kept the old set)
+        if any((tmp_path / "m").parent.glob(".m.staging-*/sessions/*")):
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
