@@ -268,8 +268,10 @@ def esn0_db(peak_normalised: np.ndarray, capture: float) -> float:
     peak = np.asarray(peak_normalised)
     if peak.size == 0:
         return float("nan")
-    # np.mean's own sum and division, without its dispatch (a few microseconds a line)
-    excess = float(np.add.reduce(peak, axis=None) / peak.size) - 1.0
+    # np.mean's own sum and division, in the input's precision (numpy 1 divides a float32
+    # scalar in float64), without its dispatch: a few microseconds a line
+    total = np.add.reduce(peak, axis=None)
+    excess = float(total.dtype.type(total / peak.size)) - 1.0
     if excess <= 0:
         return float("nan")
     return 10.0 * math.log10(excess / capture)
