@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from signals.mission import SCENARIOS
-from signals.path.geometry import Trajectory
+from signals.path.geometry import Trajectory, get_trajectory
 from signals.path.injection import load_correction
 from signals.path.orbit import (
     SAME_STEP_KM,
@@ -57,8 +57,7 @@ def integrated_flights() -> dict[str, Flight]:
 
 def stale(scenario: str) -> str | None:
     """Why the stored flight of ``scenario`` is not what today's code integrates, or None."""
-    correction = load_correction() if scenario == "nominal" else None
-    flight = Trajectory(correction=correction).flight
+    flight = get_trajectory(scenario).flight
     if stored_flight(flight.key) is None:
         return f"{scenario}: no flight stored for these inputs"
     km, km_s = flight.model_differences()
